@@ -1,0 +1,192 @@
+//! Plain data describing what the user configured: long-lived key holders
+//! ([`Source`]), the runnable [`Profile`]s built on them, and global
+//! [`Settings`]. Produced by `config::load`, read by everything else. No I/O.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Where a definition came from, for error messages (`file:line`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    pub file: PathBuf,
+    pub line: usize,
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.file.display(), self.line)
+    }
+}
+
+/// A holder of one long-lived IAM user access key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Source {
+    pub name: String,
+    /// Virtual MFA device ARN used for `sts:GetSessionToken`.
+    pub mfa_serial: Option<String>,
+    /// Command whose stdout is the current MFA code.
+    pub mfa_process: Option<String>,
+    pub region: Option<String>,
+    /// Lifetime asked for the MFA session.
+    pub session_duration: Duration,
+    /// Profile name of the key in the shared credentials file.
+    pub credentials_profile: String,
+    pub origin: Origin,
+}
+
+/// Account facts shown by `list` and the picker.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Account {
+    /// 12-digit account id, when known.
+    pub id: Option<String>,
+    /// Friendly name (config.toml), else none.
+    pub name: Option<String>,
+    pub group: Option<String>,
+    pub tags: Vec<String>,
+}
+
+/// Where a role profile gets the credentials it assumes the role with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Parent {
+    /// Directly from a source: its MFA session (when it has an MFA serial)
+    /// or its long-lived key.
+    Source,
+    /// Role chaining: the credentials of another (role) profile.
+    Profile(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleSpec {
+    pub role_arn: String,
+    pub external_id: Option<String>,
+    pub session_name: Option<String>,
+    pub duration_seconds: Option<u32>,
+    pub parent: Parent,
+}
+
+impl RoleSpec {
+    /// Role name: last path element of the ARN (`arn:aws:iam::1:role/a/b` -> `b`).
+    pub fn role_name(&self) -> &str {
+        self.role_arn
+            .rsplit_once('/')
+            .map_or(self.role_arn.as_str(), |(_, n)| n)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProfileKind {
+    /// Assume a role.
+    Role(RoleSpec),
+    /// The source itself, through an `sts:GetSessionToken` session.
+    Session,
+}
+
+/// A name the user can run: `rolepick exec NAME`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Profile {
+    pub name: String,
+    /// Root source (after following any role chain).
+    pub source: String,
+    pub region: Option<String>,
+    pub kind: ProfileKind,
+    pub account: Account,
+    /// MFA serial that this profile's session needs (profile's own, else the source's).
+    pub mfa_serial: Option<String>,
+    pub origin: Origin,
+}
+
+impl Profile {
+    pub fn role(&self) -> Option<&RoleSpec> {
+        match &self.kind {
+            ProfileKind::Role(r) => Some(r),
+            ProfileKind::Session => None,
+        }
+    }
+}
+
+/// Global settings (config.toml `[settings]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// Default MFA session lifetime (`GetSessionToken`), 12 h.
+    pub session_duration: Duration,
+    /// Cached credentials are refreshed this long before they expire, 5 min.
+    pub refresh_before: Duration,
+    pub default_region: Option<String>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            session_duration: Duration::from_secs(12 * 3600),
+            refresh_before: Duration::from_secs(5 * 60),
+            default_region: None,
+        }
+    }
+}
+
+/// Everything configured, merged from `~/.aws/config`, `~/.aws/credentials`
+/// and rolepick's `config.toml`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Model {
+    pub sources: BTreeMap<String, Source>,
+    /// Sorted by account (name or id) then profile name.
+    pub profiles: Vec<Profile>,
+    pub settings: Settings,
+}
+
+impl Model {
+    pub fn profile(&self, name: &str) -> Option<&Profile> {
+        self.profiles.iter().find(|p| p.name == name)
+    }
+
+    pub fn source(&self, name: &str) -> Option<&Source> {
+        self.sources.get(name)
+    }
+
+    /// Up to three configured names closest to `name`, for "did you mean".
+    pub fn closest_names(&self, name: &str) -> Vec<&str> {
+        let mut scored: Vec<(f64, &str)> = self
+            .profiles
+            .iter()
+            .map(|p| (strsim::jaro_winkler(name, &p.name), p.name.as_str()))
+            .filter(|(s, _)| *s > 0.7)
+            .collect();
+        scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+        scored.into_iter().take(3).map(|(_, n)| n).collect()
+    }
+}
+
+/// Account id in an ARN (`arn:aws:iam::111122223333:role/x` -> `111122223333`).
+pub fn arn_account(arn: &str) -> Option<&str> {
+    let id = arn.split(':').nth(4)?;
+    (id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit())).then_some(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arn_account_takes_the_fifth_field() {
+        assert_eq!(
+            arn_account("arn:aws:iam::111122223333:role/admin"),
+            Some("111122223333")
+        );
+        assert_eq!(arn_account("arn:aws:iam::abc:role/admin"), None);
+        assert_eq!(arn_account("nonsense"), None);
+    }
+
+    #[test]
+    fn role_name_is_last_path_element() {
+        let r = RoleSpec {
+            role_arn: "arn:aws:iam::111122223333:role/team/dev".into(),
+            external_id: None,
+            session_name: None,
+            duration_seconds: None,
+            parent: Parent::Source,
+        };
+        assert_eq!(r.role_name(), "dev");
+    }
+}
