@@ -318,3 +318,133 @@ pub fn write_atomic(dir: &Path, target: &Path, data: &[u8]) -> Result<(), Error>
         Error::io("write", target, &e)
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Account, Origin, Parent, RoleSpec};
+    use std::time::{Duration, SystemTime};
+
+    fn creds() -> Credentials {
+        Credentials {
+            access_key_id: "ASIATEMP".into(),
+            secret_access_key: SecretString::new("temp-secret".into()),
+            session_token: SecretString::new("temp-token".into()),
+            expiration: SystemTime::UNIX_EPOCH + Duration::from_secs(2_000_000_000),
+        }
+    }
+
+    fn profile(arn: &str) -> Profile {
+        Profile {
+            name: "team/admin".into(),
+            source: "primary".into(),
+            region: None,
+            kind: ProfileKind::Role(RoleSpec {
+                role_arn: arn.into(),
+                external_id: None,
+                session_name: None,
+                duration_seconds: None,
+                parent: Parent::Source,
+            }),
+            account: Account::default(),
+            mfa_serial: Some("arn:aws:iam::111122223333:mfa/primary".into()),
+            origin: Origin {
+                file: "x".into(),
+                line: 1,
+            },
+        }
+    }
+
+    fn mode(p: &Path) -> u32 {
+        std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+    }
+
+    #[test]
+    fn role_entry_round_trips_in_private_files() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cache = Cache::at(tmp.path().join("c"));
+        let p = profile("arn:aws:iam::111122223333:role/admin");
+        cache.write_role(&p, &creds()).unwrap();
+        let back = cache.read_role(&p).unwrap();
+        assert_eq!(back.access_key_id, "ASIATEMP");
+        assert_eq!(back.session_token.expose(), "temp-token");
+        assert_eq!(back.expiration, creds().expiration);
+        assert_eq!(mode(cache.dir()), 0o700);
+        for f in std::fs::read_dir(cache.dir()).unwrap() {
+            assert_eq!(mode(&f.unwrap().path()), 0o600);
+        }
+    }
+
+    #[test]
+    fn changed_role_arn_makes_the_entry_stale() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cache = Cache::at(tmp.path().join("c"));
+        cache
+            .write_role(&profile("arn:aws:iam::111122223333:role/admin"), &creds())
+            .unwrap();
+        assert!(cache
+            .read_role(&profile("arn:aws:iam::111122223333:role/other"))
+            .is_none());
+    }
+
+    #[test]
+    fn corrupt_entry_is_ignored() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cache = Cache::at(tmp.path().join("c"));
+        let p = profile("arn:aws:iam::111122223333:role/admin");
+        cache.write_role(&p, &creds()).unwrap();
+        let file = cache.path("role", &p.name);
+        std::fs::write(&file, "{not json").unwrap();
+        assert!(cache.read_role(&p).is_none());
+    }
+
+    #[test]
+    fn entry_readable_by_others_is_ignored() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cache = Cache::at(tmp.path().join("c"));
+        let p = profile("arn:aws:iam::111122223333:role/admin");
+        cache.write_role(&p, &creds()).unwrap();
+        let file = cache.path("role", &p.name);
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+        assert!(cache.read_role(&p).is_none());
+    }
+
+    #[test]
+    fn session_without_serial_accepts_an_mfa_session() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cache = Cache::at(tmp.path().join("c"));
+        cache
+            .write_session("primary", Some("arn:mfa/primary"), &creds())
+            .unwrap();
+        assert!(cache.read_session("primary", None).is_some());
+        assert!(cache
+            .read_session("primary", Some("arn:mfa/primary"))
+            .is_some());
+        assert!(cache
+            .read_session("primary", Some("arn:mfa/other"))
+            .is_none());
+        cache.write_session("primary", None, &creds()).unwrap();
+        assert!(cache
+            .read_session("primary", Some("arn:mfa/primary"))
+            .is_none());
+    }
+
+    #[test]
+    fn open_cache_dir_is_tightened() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("c");
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let cache = Cache::at(dir.clone());
+        cache
+            .write_role(&profile("arn:aws:iam::111122223333:role/a"), &creds())
+            .unwrap();
+        assert_eq!(mode(&dir), 0o700);
+    }
+
+    #[test]
+    fn names_are_made_file_safe() {
+        assert_eq!(safe("team/admin"), "team_admin");
+        assert_eq!(safe("../x"), ".._x");
+    }
+}

@@ -566,3 +566,130 @@ pub fn default_session_name(src: &Source, serial: Option<&str>) -> String {
     name.truncate(64);
     name
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::FixedClock;
+    use crate::vault::secret::SecretString;
+    use std::time::Duration;
+
+    const CONFIG: &str = "\
+[profile primary]
+region = us-east-1
+[profile admin]
+role_arn = arn:aws:iam::111122223333:role/primary-role
+source_profile = primary
+mfa_serial = arn:aws:iam::111122223333:mfa/primary
+";
+    const CREDS: &str = "[primary]\naws_access_key_id = AKIAEXAMPLE\naws_secret_access_key = s\n";
+
+    fn engine(dir: &std::path::Path, clock: Arc<FixedClock>) -> Engine {
+        let paths = Paths {
+            aws_config: dir.join("config"),
+            aws_credentials: dir.join("credentials"),
+            rolepick: dir.join("config.toml"),
+            rolepick_explicit: false,
+        };
+        let model = config::from_texts(&paths, Some(CONFIG), Some(CREDS), None).unwrap();
+        Engine::from_parts(model, paths, Cache::at(dir.join("cache")), Vec::new()).with_clock(clock)
+    }
+
+    fn creds(exp: SystemTime) -> Credentials {
+        Credentials {
+            access_key_id: "ASIA".into(),
+            secret_access_key: SecretString::new("x".into()),
+            session_token: SecretString::new("y".into()),
+            expiration: exp,
+        }
+    }
+
+    #[test]
+    fn cached_role_is_used_until_five_minutes_before_expiry() {
+        let tmp = tempfile::tempdir().unwrap();
+        let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let clock = Arc::new(FixedClock::new(t0));
+        let e = engine(tmp.path(), clock.clone());
+        let admin = e.profile("admin").unwrap().clone();
+        e.cache
+            .write_role(&admin, &creds(t0 + Duration::from_secs(3600)))
+            .unwrap();
+        assert!(e.cached_fresh("admin").is_some());
+        clock.advance(Duration::from_secs(3600 - 301));
+        assert!(e.cached_fresh("admin").is_some());
+        clock.advance(Duration::from_secs(2));
+        assert!(
+            e.cached_fresh("admin").is_none(),
+            "inside the refresh window"
+        );
+        assert_eq!(
+            e.cached_expiry("admin"),
+            Some(t0 + Duration::from_secs(3600))
+        );
+    }
+
+    #[test]
+    fn mfa_code_is_needed_only_without_a_fresh_session() {
+        let tmp = tempfile::tempdir().unwrap();
+        let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let e = engine(tmp.path(), Arc::new(FixedClock::new(t0)));
+        assert!(e.needs_mfa_code("admin"));
+        e.cache
+            .write_session(
+                "primary",
+                Some("arn:aws:iam::111122223333:mfa/primary"),
+                &creds(t0 + Duration::from_secs(12 * 3600)),
+            )
+            .unwrap();
+        assert!(!e.needs_mfa_code("admin"));
+        assert_eq!(
+            e.session_expiry("primary"),
+            Some(t0 + Duration::from_secs(12 * 3600))
+        );
+        // `primary` itself has no mfa_serial: a plain session, no code.
+        assert!(!e.needs_mfa_code("primary"));
+    }
+
+    #[test]
+    fn unknown_profile_suggests_the_closest_name() {
+        let tmp = tempfile::tempdir().unwrap();
+        let e = engine(
+            tmp.path(),
+            Arc::new(FixedClock::new(SystemTime::UNIX_EPOCH)),
+        );
+        let err = e.profile("admn").unwrap_err();
+        assert!(err.to_string().contains("\"admn\""), "{err}");
+        assert!(err.to_string().contains("Did you mean \"admin\"?"), "{err}");
+        assert_eq!(err.exit_code(), 2);
+    }
+
+    #[test]
+    fn mfa_code_must_be_six_digits() {
+        assert_eq!(validate_mfa_code(" 123456\n").unwrap(), "123456");
+        for bad in ["12345", "1234567", "12ab56", ""] {
+            let err = validate_mfa_code(bad).unwrap_err().to_string();
+            assert!(err.contains(&format!("{bad:?}")), "{err}");
+        }
+    }
+
+    #[test]
+    fn default_session_name_comes_from_the_mfa_device() {
+        let src = Source {
+            name: "work".into(),
+            mfa_serial: None,
+            mfa_process: None,
+            region: None,
+            session_duration: Duration::from_secs(3600),
+            credentials_profile: "work".into(),
+            origin: crate::model::Origin {
+                file: "x".into(),
+                line: 1,
+            },
+        };
+        assert_eq!(
+            default_session_name(&src, Some("arn:aws:iam::1:mfa/jane.doe")),
+            "rolepick-jane.doe"
+        );
+        assert_eq!(default_session_name(&src, None), "rolepick-work");
+    }
+}
