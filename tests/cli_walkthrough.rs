@@ -54,17 +54,31 @@ fn exec(stack: &Stack, profile: &str, code: bool, cmd: &[&str]) -> Output {
 
 const CALLER_IDENTITY: &[&str] = &["aws", "sts", "get-caller-identity", "--output", "json"];
 
-/// The long-lived key must never show up where the test looks.
+/// The long-lived secret must never show up where the test looks.
 #[track_caller]
-fn assert_no_long_lived_key(stack: &Stack, where_: &str, haystack: &str) {
+fn assert_no_long_lived_secret(stack: &Stack, where_: &str, haystack: &str) {
     assert!(
         !haystack.contains(&stack.prov.secret_access_key),
-        "the long-lived secret key appears in {where_}"
+        "the long-lived secret key appears in {where_}:\n{}",
+        redact(stack, haystack)
     );
+}
+
+/// Neither the long-lived secret nor its access key id may show up (files and
+/// child environments; an error message may name the key id to say which key).
+#[track_caller]
+fn assert_no_long_lived_key(stack: &Stack, where_: &str, haystack: &str) {
+    assert_no_long_lived_secret(stack, where_, haystack);
     assert!(
         !haystack.contains(&stack.prov.access_key_id),
-        "the long-lived access key id appears in {where_}"
+        "the long-lived access key id appears in {where_}:\n{}",
+        redact(stack, haystack)
     );
+}
+
+fn redact(stack: &Stack, s: &str) -> String {
+    s.replace(&stack.prov.secret_access_key, "<LONG-LIVED-SECRET>")
+        .replace(&stack.prov.access_key_id, "<LONG-LIVED-KEY-ID>")
 }
 
 #[test]
@@ -540,7 +554,7 @@ fn invalid_long_lived_key_exits_3() {
         .inject_always("GetSessionToken", Canned::invalid_client_token_id());
     let out = exec(&stack, "admin", true, &["true"]);
     assert_eq!(out.status.code(), Some(3), "{}", show(&out));
-    assert_no_long_lived_key(&stack, "the error message", &text(&out.stderr));
+    assert_no_long_lived_secret(&stack, "the error message", &text(&out.stderr));
 }
 
 #[test]
