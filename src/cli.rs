@@ -73,6 +73,58 @@ pub enum Cmd {
         long_about = "Print a profile's temporary credentials as credential_process JSON (Version 1, with Expiration), so other AWS tools can use rolepick:\n  [profile admin-via-rolepick]\n  credential_process = rolepick credential-process admin\nThis PRINTS SECRETS to stdout by design, for the calling SDK to read."
     )]
     CredentialProcess(ProfileArgs),
+    /// Manage long-lived keys in the vault (encrypted file or OS keychain)
+    #[command(subcommand)]
+    Vault(VaultCmd),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum VaultCmd {
+    /// Store a source's access key (asked on the terminal, or JSON on stdin)
+    Add(VaultAddArgs),
+    /// Move a key from ~/.aws/credentials into the vault
+    Import(VaultImportArgs),
+    /// Sources, key ids, IAM users and key ages (never secrets)
+    List(ListArgs),
+    /// Delete a source's key from the vault
+    Remove(VaultRemoveArgs),
+    /// Change the vault passphrase
+    Passwd,
+}
+
+#[derive(Args, Debug)]
+pub struct VaultAddArgs {
+    /// Source name (the profile holding the key, e.g. "primary")
+    pub source: String,
+    /// Read {"AccessKeyId": "...", "SecretAccessKey": "..."} from stdin
+    #[arg(long)]
+    pub stdin: bool,
+    /// Do not check the key with sts:GetCallerIdentity
+    #[arg(long)]
+    pub no_verify: bool,
+    /// Replace a key already stored for this source
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct VaultImportArgs {
+    /// Profile of ~/.aws/credentials whose key moves into the vault
+    pub profile: String,
+    /// Do not check the key with sts:GetCallerIdentity
+    #[arg(long)]
+    pub no_verify: bool,
+    /// Delete the plaintext backup of the credentials file without asking
+    #[arg(long)]
+    pub yes: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct VaultRemoveArgs {
+    pub source: String,
+    /// Do not ask for confirmation
+    #[arg(long)]
+    pub yes: bool,
 }
 
 #[derive(Args, Debug)]

@@ -15,7 +15,7 @@ use crate::diag;
 use crate::error::Error;
 use crate::model::{Model, Parent, Profile, ProfileKind, Source};
 use crate::shell;
-use crate::vault::keys::{find_key, CredentialsFile, KeyStore};
+use crate::vault::keys::{find_key, KeyStore};
 use std::future::Future;
 use std::path::PathBuf;
 use std::pin::Pin;
@@ -44,19 +44,7 @@ pub enum Refresh {
     Session,
 }
 
-/// Where an MFA code comes from when one is needed.
-pub trait MfaPrompt: Send + Sync {
-    fn code(&self, source: &Source, serial: &str) -> Result<String, Error>;
-}
-
-/// A code the caller already has (the picker's modal, `--mfa-code`).
-pub struct GivenCode(pub String);
-
-impl MfaPrompt for GivenCode {
-    fn code(&self, _: &Source, _: &str) -> Result<String, Error> {
-        Ok(self.0.clone())
-    }
-}
+pub use crate::prompt::{Given, GivenCode, MfaPrompt};
 
 /// Refuses anything that is not exactly six digits.
 pub fn validate_mfa_code(code: &str) -> Result<&str, Error> {
@@ -84,9 +72,7 @@ impl Engine {
         diag::set_verbose(opts.verbose);
         let paths = Paths::discover(opts.config_path.as_deref());
         let model = config::load(&paths)?;
-        let keys: Vec<Box<dyn KeyStore>> = vec![Box::new(CredentialsFile {
-            path: paths.aws_credentials.clone(),
-        })];
+        let keys = crate::vault::keys::stores(&model.settings.vault, &paths.aws_credentials);
         Ok(Engine {
             model,
             cache: Cache::discover(),
@@ -227,6 +213,53 @@ impl Engine {
                 .is_none_or(|c| !self.is_fresh(&c))
     }
 
+    /// Whether getting credentials for `name` now would need the vault
+    /// passphrase typed by the user (a key is needed, it is in the file
+    /// vault, and neither `passphrase_command` nor the environment gives it).
+    pub fn needs_vault_passphrase(&self, name: &str) -> bool {
+        let Some(p) = self.model.profile(name) else {
+            return false;
+        };
+        if self.cached_fresh(name).is_some() || !self.needs_key(p) {
+            return false;
+        }
+        let vault = &self.model.settings.vault;
+        if vault.passphrase_is_automatic()
+            || vault.backend == crate::vault::store::Backend::CredentialsFile
+        {
+            return false;
+        }
+        let loc = vault.location();
+        if !loc.exists() {
+            return false;
+        }
+        let index = loc.read_index();
+        match index.sources.get(&p.source) {
+            Some(e) => e.backend == crate::vault::store::Backend::File.name(),
+            None => index.sources.is_empty(),
+        }
+    }
+
+    /// Whether fresh credentials for `p` need the long-lived key.
+    fn needs_key(&self, p: &Profile) -> bool {
+        let session_stale = || {
+            self.cache
+                .read_session(&p.source, p.mfa_serial.as_deref())
+                .is_none_or(|c| !self.is_fresh(&c))
+        };
+        match &p.kind {
+            ProfileKind::Session => session_stale(),
+            ProfileKind::Role(r) => match &r.parent {
+                Parent::Profile(q) => {
+                    self.cached_fresh(q).is_none()
+                        && self.model.profile(q).is_some_and(|q| self.needs_key(q))
+                }
+                Parent::Source if p.mfa_serial.is_some() => session_stale(),
+                Parent::Source => true,
+            },
+        }
+    }
+
     /// Checks what can be checked before calling AWS.
     fn validate(&self, p: &Profile) -> Result<(), Error> {
         if let ProfileKind::Role(r) = &p.kind {
@@ -354,7 +387,7 @@ impl Engine {
                         .await
                     }
                     Parent::Source => {
-                        let key = find_key(&self.keys, src)?;
+                        let key = find_key(&self.keys, src, mfa)?;
                         diag::debug(&format!(
                             "assuming {} straight from the long-lived key",
                             role.role_arn
@@ -441,7 +474,7 @@ impl Engine {
                 return Ok(c);
             }
         }
-        let key = find_key(&self.keys, src)?;
+        let key = find_key(&self.keys, src, mfa)?;
         let code = match serial {
             Some(serial) => Some((serial, self.mfa_code(src, serial, mfa)?)),
             None => None,
@@ -544,6 +577,32 @@ fn session_error(src: &Source, serial: Option<&str>, key_id: &str, e: StsError) 
             "AWS refused sts:GetSessionToken for source {name:?} (access key {key_id}): {code}: {message} Check that your user may call sts:GetSessionToken and that mfa_serial is your MFA device."
         )),
     }
+}
+
+/// `sts:GetCallerIdentity` with a long-lived key: who it belongs to.
+pub fn caller_identity(
+    key: &crate::vault::secret::LongLivedKey,
+    region: &str,
+) -> Result<sts::Identity, Error> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Other(format!("cannot start the async runtime: {e}")))?;
+    let signer = Signer {
+        access_key_id: &key.access_key_id,
+        secret_access_key: &key.secret_access_key,
+        session_token: None,
+    };
+    let endpoint = sts::endpoint_name(region);
+    let client = sts::client(&signer, region);
+    rt.block_on(sts::get_caller_identity(&client, &endpoint))
+        .map_err(|e| match e {
+            StsError::Service { code, message } => Error::Auth(format!(
+                "AWS does not accept the access key {} ({code}: {message}). Check that you copied the current key of your IAM user.",
+                key.access_key_id
+            )),
+            other => network_error(other),
+        })
 }
 
 /// `rolepick-<user>`: the MFA device's name (usually the IAM user name),

@@ -23,6 +23,8 @@ pub mod engine;
 pub mod error;
 /// Plain data: sources, accounts, profiles, settings.
 pub mod model;
+/// Asking the user for an MFA code or the vault passphrase.
+pub mod prompt;
 /// The only place that spawns processes.
 pub mod shell;
 /// Long-lived keys: secret types and key stores.
@@ -38,6 +40,7 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
         Some(Cmd::List(a)) => cmd::list::run(a, &cli.global),
         Some(Cmd::Env(a)) => cmd::env::run(a, &cli.global),
         Some(Cmd::CredentialProcess(a)) => cmd::credential_process::run(a, &cli.global),
+        Some(Cmd::Vault(v)) => cmd::vault::run(v, &cli.global),
         None => Err(Error::Usage(
             "the picker is not built yet; use `rolepick list` and `rolepick exec PROFILE`.".into(),
         )),

@@ -114,6 +114,8 @@ pub struct Settings {
     /// Cached credentials are refreshed this long before they expire, 5 min.
     pub refresh_before: Duration,
     pub default_region: Option<String>,
+    /// Where long-lived keys are kept (`[vault]`).
+    pub vault: crate::vault::VaultSettings,
 }
 
 impl Default for Settings {
@@ -122,6 +124,7 @@ impl Default for Settings {
             session_duration: Duration::from_secs(12 * 3600),
             refresh_before: Duration::from_secs(5 * 60),
             default_region: None,
+            vault: crate::vault::VaultSettings::default(),
         }
     }
 }

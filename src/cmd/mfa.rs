@@ -5,7 +5,20 @@ use crate::cli::MfaArgs;
 use crate::engine::{validate_mfa_code, MfaPrompt};
 use crate::error::Error;
 use crate::model::Source;
+use crate::vault::secret::SecretString;
 use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+
+/// Asks for a secret on the terminal with echo off.
+pub fn ask_secret(prompt: &str) -> Result<SecretString, Error> {
+    rpassword::prompt_password(prompt)
+        .map(SecretString::new)
+        .map_err(|e| {
+            Error::Usage(format!(
+                "cannot ask on the terminal ({e}). Run rolepick from a terminal, or set passphrase_command in config.toml (ROLEPICK_VAULT_PASSPHRASE for automation)."
+            ))
+        })
+}
 
 pub enum CliMfa {
     Given(String),
@@ -25,6 +38,13 @@ impl CliMfa {
 }
 
 impl MfaPrompt for CliMfa {
+    fn passphrase(&self, vault: &Path) -> Result<SecretString, Error> {
+        ask_secret(&format!(
+            "Passphrase for the rolepick vault {}: ",
+            vault.display()
+        ))
+    }
+
     fn code(&self, source: &Source, serial: &str) -> Result<String, Error> {
         match self {
             CliMfa::Given(c) => Ok(c.clone()),

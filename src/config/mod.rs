@@ -10,7 +10,7 @@ use crate::error::Error;
 use crate::model::{
     arn_account, Account, Model, Origin, Parent, Profile, ProfileKind, RoleSpec, Settings, Source,
 };
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// Where the three configuration files are.
@@ -87,11 +87,22 @@ pub fn load(paths: &Paths) -> Result<Model, Error> {
             paths.rolepick.display()
         )));
     }
-    from_texts(
+    let toml = match toml_text.as_deref() {
+        Some(text) => Some(rolepick_toml::parse(&paths.rolepick, text)?),
+        None => None,
+    };
+    let loc = toml
+        .as_ref()
+        .map(|t| t.settings.vault.location())
+        .unwrap_or_else(|| crate::vault::store::Location::discover(None));
+    let in_vault: BTreeSet<String> = loc.read_index().sources.into_keys().collect();
+    build(
         paths,
         config.as_deref(),
         credentials.as_ref().map(|c| c.as_str()),
-        toml_text.as_deref(),
+        toml,
+        &in_vault,
+        &loc.index_file(),
     )
 }
 
@@ -118,6 +129,29 @@ pub fn from_texts(
     config: Option<&str>,
     credentials: Option<&str>,
     rolepick: Option<&str>,
+) -> Result<Model, Error> {
+    let toml = match rolepick {
+        Some(text) => Some(rolepick_toml::parse(&paths.rolepick, text)?),
+        None => None,
+    };
+    build(
+        paths,
+        config,
+        credentials,
+        toml,
+        &BTreeSet::new(),
+        Path::new("vault"),
+    )
+}
+
+/// `in_vault`: sources whose key is in the vault (from its index).
+fn build(
+    paths: &Paths,
+    config: Option<&str>,
+    credentials: Option<&str>,
+    toml: Option<rolepick_toml::Parsed>,
+    in_vault: &BTreeSet<String>,
+    index_file: &Path,
 ) -> Result<Model, Error> {
     let mut raws: BTreeMap<String, RawProfile> = BTreeMap::new();
     if let Some(text) = config {
@@ -182,11 +216,19 @@ pub fn from_texts(
         }
     }
 
+    for name in in_vault {
+        let origin = Origin {
+            file: index_file.to_path_buf(),
+            line: 0,
+        };
+        let raw = raws.entry(name.clone()).or_default();
+        raw.has_key = true;
+        if raw.origin.is_none() {
+            raw.origin = Some(origin.clone());
+            key_holders.insert(name.clone(), origin);
+        }
+    }
     let mut model = Model::default();
-    let toml = match rolepick {
-        Some(text) => Some(rolepick_toml::parse(&paths.rolepick, text)?),
-        None => None,
-    };
     if let Some(t) = &toml {
         model.settings = t.settings.clone();
     }

@@ -4,10 +4,12 @@
 
 use crate::error::Error;
 use crate::model::{Account, Origin, Parent, Profile, ProfileKind, RoleSpec, Settings, Source};
+use crate::vault::store::Backend;
+use crate::vault::VaultSettings;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 use toml::Spanned;
 
@@ -20,6 +22,32 @@ struct File {
     source: Vec<SourceToml>,
     #[serde(default)]
     account: Vec<AccountToml>,
+    #[serde(default)]
+    vault: VaultToml,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct VaultToml {
+    #[serde(default)]
+    backend: Backend,
+    path: Option<String>,
+    passphrase_command: Option<String>,
+}
+
+/// `~/x` -> `$HOME/x`; relative paths are taken from the config file's dir.
+fn expand(path: &str, config: &Path) -> PathBuf {
+    if let Some(rest) = path.strip_prefix("~/") {
+        if let Some(home) = std::env::var_os("HOME") {
+            return PathBuf::from(home).join(rest);
+        }
+    }
+    let p = PathBuf::from(path);
+    if p.is_relative() {
+        config.parent().map_or(p.clone(), |d| d.join(&p))
+    } else {
+        p
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -176,6 +204,11 @@ pub fn parse(path: &Path, text: &str) -> Result<Parsed, Error> {
             .refresh_before
             .unwrap_or(defaults.refresh_before),
         default_region: file.settings.default_region,
+        vault: VaultSettings {
+            backend: file.vault.backend,
+            path: file.vault.path.as_deref().map(|p| expand(p, path)),
+            passphrase_command: file.vault.passphrase_command,
+        },
     };
     let mut sources = Vec::new();
     for s in file.source {

@@ -1,22 +1,32 @@
 //! Looking up a source's long-lived key. Stores are tried in order (the
-//! encrypted vault first, once it exists; then the shared credentials file);
-//! the first that has the key wins. The key is read only when a new MFA
-//! session (or a role straight from the key) is needed.
+//! vault backends first, then the shared credentials file); the first that
+//! has the key wins. A key is looked up only when a new MFA session (or a
+//! role straight from the key) is needed, never for cached credentials.
 
 use super::secret::{LongLivedKey, SecretString};
+use super::store::{self, Backend, Location};
+use super::VaultSettings;
 use crate::config::ini;
 use crate::diag;
 use crate::error::Error;
 use crate::model::Source;
+use crate::prompt::MfaPrompt;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use zeroize::Zeroizing;
 
 pub trait KeyStore: Send + Sync {
-    /// Short name for `-v` output ("credentials file", "vault").
+    /// Short name for `-v` output ("credentials file ...", "vault ...").
     fn name(&self) -> String;
+    /// Whether this store holds `source`'s key, if it can tell without
+    /// unlocking anything (None: it cannot tell).
+    fn holds(&self, source: &Source) -> Option<bool>;
     /// The key of `source`, or `None` when this store does not hold it.
-    fn lookup(&self, source: &Source) -> Result<Option<LongLivedKey>, Error>;
+    fn lookup(
+        &self,
+        source: &Source,
+        prompt: &dyn MfaPrompt,
+    ) -> Result<Option<LongLivedKey>, Error>;
 }
 
 /// `~/.aws/credentials` (or `AWS_SHARED_CREDENTIALS_FILE`).
@@ -45,22 +55,16 @@ pub fn check_private(path: &Path) -> Result<(), Error> {
     Ok(())
 }
 
-impl KeyStore for CredentialsFile {
-    fn name(&self) -> String {
-        format!("credentials file {}", self.path.display())
-    }
-
-    fn lookup(&self, source: &Source) -> Result<Option<LongLivedKey>, Error> {
+impl CredentialsFile {
+    /// The key under `[profile]`, after the permission check.
+    pub fn read_key(&self, profile: &str) -> Result<Option<LongLivedKey>, Error> {
         let text = match std::fs::read_to_string(&self.path) {
             Ok(t) => Zeroizing::new(t),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(Error::io("read", &self.path, &e)),
         };
         let sections = ini::parse(&self.path, &text)?;
-        let Some(section) = sections
-            .iter()
-            .find(|s| s.header == source.credentials_profile)
-        else {
+        let Some(section) = sections.iter().find(|s| s.header == profile) else {
             return Ok(None);
         };
         let Some(id) = section.get("aws_access_key_id") else {
@@ -69,7 +73,7 @@ impl KeyStore for CredentialsFile {
         check_private(&self.path)?;
         let Some(secret) = section.get("aws_secret_access_key") else {
             return Err(Error::Config(format!(
-                "{}:{}: [{}] has aws_access_key_id but no aws_secret_access_key. Add the secret, or move the key into rolepick's vault.",
+                "{}:{}: [{}] has aws_access_key_id but no aws_secret_access_key. Add the secret, or store the key in rolepick's vault.",
                 self.path.display(),
                 section.line,
                 section.header
@@ -82,10 +86,115 @@ impl KeyStore for CredentialsFile {
     }
 }
 
+impl KeyStore for CredentialsFile {
+    fn name(&self) -> String {
+        format!("credentials file {}", self.path.display())
+    }
+
+    fn holds(&self, _: &Source) -> Option<bool> {
+        None
+    }
+
+    fn lookup(&self, source: &Source, _: &dyn MfaPrompt) -> Result<Option<LongLivedKey>, Error> {
+        self.read_key(&source.credentials_profile)
+    }
+}
+
+/// The age-encrypted vault file.
+pub struct FileVault {
+    pub settings: VaultSettings,
+    pub loc: Location,
+}
+
+impl KeyStore for FileVault {
+    fn name(&self) -> String {
+        format!("vault {}", self.loc.file.display())
+    }
+
+    fn holds(&self, source: &Source) -> Option<bool> {
+        if !self.loc.exists() {
+            return Some(false);
+        }
+        let index = self.loc.read_index();
+        if index.sources.is_empty() {
+            return None; // no index: only unlocking tells
+        }
+        Some(
+            index
+                .sources
+                .get(&source.name)
+                .is_some_and(|e| e.backend == Backend::File.name()),
+        )
+    }
+
+    fn lookup(
+        &self,
+        source: &Source,
+        prompt: &dyn MfaPrompt,
+    ) -> Result<Option<LongLivedKey>, Error> {
+        if self.holds(source) == Some(false) {
+            return Ok(None);
+        }
+        let pass = super::passphrase(&self.loc, &self.settings, prompt)?;
+        let doc = store::open(&self.loc, &pass)?;
+        Ok(doc.sources.get(&source.name).map(store::KeyRecord::key))
+    }
+}
+
+/// The OS keychain.
+pub struct Keyring {
+    pub loc: Location,
+}
+
+impl KeyStore for Keyring {
+    fn name(&self) -> String {
+        "OS keychain".into()
+    }
+
+    fn holds(&self, source: &Source) -> Option<bool> {
+        Some(
+            self.loc
+                .read_index()
+                .sources
+                .get(&source.name)
+                .is_some_and(|e| e.backend == Backend::Keyring.name()),
+        )
+    }
+
+    fn lookup(&self, source: &Source, _: &dyn MfaPrompt) -> Result<Option<LongLivedKey>, Error> {
+        if self.holds(source) != Some(true) {
+            return Ok(None);
+        }
+        Ok(store::keyring_get(&source.name)?.map(|r| r.key()))
+    }
+}
+
+/// The stores for `settings`, in lookup order.
+pub fn stores(settings: &VaultSettings, credentials: &Path) -> Vec<Box<dyn KeyStore>> {
+    let loc = settings.location();
+    let file: Box<dyn KeyStore> = Box::new(FileVault {
+        settings: settings.clone(),
+        loc: loc.clone(),
+    });
+    let keyring: Box<dyn KeyStore> = Box::new(Keyring { loc });
+    let creds: Box<dyn KeyStore> = Box::new(CredentialsFile {
+        path: credentials.to_path_buf(),
+    });
+    match settings.backend {
+        Backend::File => vec![file, keyring, creds],
+        Backend::Keyring => vec![keyring, file, creds],
+        Backend::CredentialsFile => vec![creds],
+    }
+}
+
 /// Tries each store in turn.
-pub fn find_key(stores: &[Box<dyn KeyStore>], source: &Source) -> Result<LongLivedKey, Error> {
+pub fn find_key(
+    stores: &[Box<dyn KeyStore>],
+    source: &Source,
+    prompt: &dyn MfaPrompt,
+) -> Result<LongLivedKey, Error> {
     for s in stores {
-        if let Some(k) = s.lookup(source)? {
+        if let Some(k) = s.lookup(source, prompt)? {
             diag::debug(&format!(
                 "using the key of source {:?} from the {}",
                 source.name,
@@ -96,9 +205,10 @@ pub fn find_key(stores: &[Box<dyn KeyStore>], source: &Source) -> Result<LongLiv
     }
     let looked: Vec<String> = stores.iter().map(|s| s.name()).collect();
     Err(Error::Config(format!(
-        "no access key for source {:?} (looked in: {}). Add aws_access_key_id and aws_secret_access_key under [{}] in your credentials file.",
+        "no access key for source {:?} (looked in: {}). Store it with `rolepick vault add {}`, or add aws_access_key_id and aws_secret_access_key under [{}] in your credentials file.",
         source.name,
         looked.join(", "),
+        source.name,
         source.credentials_profile
     )))
 }

@@ -1,0 +1,327 @@
+//! The vault: long-lived keys at rest.
+//!
+//! * `file` backend: one age file (scrypt passphrase) holding a JSON
+//!   document of key records; 0600 in the data dir. Every write happens
+//!   under `vault.lock`: decrypt the current file, change it, encrypt to a
+//!   temp file in the same dir, fsync, rename. A file that cannot be
+//!   decrypted or parsed is never overwritten.
+//! * `keyring` backend: one OS keychain entry per source (service
+//!   `rolepick`).
+//! * An index (`vault-index.json`, 0600, no secrets and no key ids) lists
+//!   which sources have a key in the vault, with the IAM user and the date
+//!   the key was added, so that the config and `list` know them without
+//!   unlocking anything.
+
+use super::secret::{LongLivedKey, SecretString};
+use crate::cache::write_atomic;
+use crate::diag;
+use crate::error::Error;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fs::{DirBuilder, File, OpenOptions};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
+
+const VERSION: u32 = 1;
+/// scrypt work factor (N = 2^18: about a second, 256 MiB, on a laptop).
+pub const DEFAULT_LOG_N: u8 = 18;
+
+/// One stored key, as serialised inside the encrypted document.
+#[derive(Serialize, Deserialize, Clone, Zeroize, ZeroizeOnDrop, Default)]
+pub struct KeyRecord {
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    #[serde(default)]
+    pub user_arn: Option<String>,
+    /// RFC 3339 date the key was created or stored.
+    pub added: String,
+    /// The key being replaced during a rotation, kept until it is done.
+    #[serde(default)]
+    #[zeroize(skip)] // a KeyRecord wipes itself on drop
+    pub previous: Option<Box<KeyRecord>>,
+}
+
+impl std::fmt::Debug for KeyRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyRecord")
+            .field("access_key_id", &self.access_key_id)
+            .field("secret_access_key", &"[redacted]")
+            .field("user_arn", &self.user_arn)
+            .field("added", &self.added)
+            .finish_non_exhaustive()
+    }
+}
+
+impl KeyRecord {
+    pub fn key(&self) -> LongLivedKey {
+        LongLivedKey {
+            access_key_id: self.access_key_id.clone(),
+            secret_access_key: SecretString::new(self.secret_access_key.clone()),
+        }
+    }
+}
+
+/// The decrypted vault document (each record wipes itself on drop).
+#[derive(Serialize, Deserialize, Default)]
+pub struct Document {
+    pub version: u32,
+    pub sources: BTreeMap<String, KeyRecord>,
+}
+
+/// Non-secret facts about one stored key.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct IndexEntry {
+    pub backend: String,
+    pub user_arn: Option<String>,
+    pub added: String,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq, Eq)]
+pub struct Index {
+    pub sources: BTreeMap<String, IndexEntry>,
+}
+
+/// Which backend holds the keys (config.toml `[vault] backend`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Backend {
+    #[default]
+    File,
+    Keyring,
+    CredentialsFile,
+}
+
+impl Backend {
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::File => "file",
+            Backend::Keyring => "keyring",
+            Backend::CredentialsFile => "credentials-file",
+        }
+    }
+}
+
+/// Where the vault lives.
+#[derive(Debug, Clone)]
+pub struct Location {
+    pub dir: PathBuf,
+    pub file: PathBuf,
+}
+
+impl Location {
+    /// `path` from config, else `$ROLEPICK_VAULT_FILE`, else
+    /// `<data dir>/vault.age`.
+    pub fn discover(path: Option<&Path>) -> Location {
+        let file = path
+            .map(Path::to_path_buf)
+            .or_else(|| {
+                std::env::var_os("ROLEPICK_VAULT_FILE")
+                    .filter(|v| !v.is_empty())
+                    .map(PathBuf::from)
+            })
+            .unwrap_or_else(|| {
+                std::env::var_os("XDG_DATA_HOME")
+                    .filter(|v| !v.is_empty())
+                    .map(|d| PathBuf::from(d).join("rolepick"))
+                    .or_else(|| {
+                        directories::ProjectDirs::from("", "", "rolepick")
+                            .map(|d| d.data_dir().to_path_buf())
+                    })
+                    .unwrap_or_else(|| PathBuf::from(".rolepick"))
+                    .join("vault.age")
+            });
+        let dir = file
+            .parent()
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+        Location { dir, file }
+    }
+
+    pub fn index_file(&self) -> PathBuf {
+        self.dir.join("vault-index.json")
+    }
+
+    fn ensure_dir(&self) -> Result<(), Error> {
+        DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&self.dir)
+            .map_err(|e| Error::io("create the vault directory", &self.dir, &e))
+    }
+
+    /// Exclusive writer lock, released on drop.
+    pub fn lock(&self) -> Result<File, Error> {
+        self.ensure_dir()?;
+        let path = self.dir.join("vault.lock");
+        let f = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .mode(0o600)
+            .open(&path)
+            .map_err(|e| Error::io("open", &path, &e))?;
+        f.lock().map_err(|e| Error::io("lock", &path, &e))?;
+        Ok(f)
+    }
+
+    pub fn exists(&self) -> bool {
+        self.file.exists()
+    }
+
+    /// The index; empty when there is none. A damaged index is rebuilt on
+    /// the next write and ignored meanwhile.
+    pub fn read_index(&self) -> Index {
+        match std::fs::read(self.index_file()) {
+            Ok(b) => serde_json::from_slice(&b).unwrap_or_else(|_| {
+                diag::warn(&format!(
+                    "ignoring damaged vault index {}",
+                    self.index_file().display()
+                ));
+                Index::default()
+            }),
+            Err(_) => Index::default(),
+        }
+    }
+
+    pub fn write_index(&self, index: &Index) -> Result<(), Error> {
+        self.ensure_dir()?;
+        let json = serde_json::to_vec_pretty(index).map_err(|e| Error::Other(e.to_string()))?;
+        write_atomic(&self.dir, &self.index_file(), &json)
+    }
+}
+
+fn work_factor() -> u8 {
+    std::env::var("ROLEPICK_VAULT_SCRYPT_LOG_N")
+        .ok()
+        .and_then(|v| v.parse::<u8>().ok())
+        .filter(|n| (10..=22).contains(n))
+        .unwrap_or(DEFAULT_LOG_N)
+}
+
+fn age_secret(p: &SecretString) -> age::secrecy::SecretString {
+    age::secrecy::SecretString::from(p.expose().to_string())
+}
+
+/// Decrypts the vault file with `passphrase`.
+pub fn open(loc: &Location, passphrase: &SecretString) -> Result<Document, Error> {
+    let ct = std::fs::read(&loc.file).map_err(|e| Error::io("read the vault", &loc.file, &e))?;
+    let identity = age::scrypt::Identity::new(age_secret(passphrase));
+    let pt = Zeroizing::new(age::decrypt(&identity, &ct).map_err(|e| decrypt_error(loc, &e))?);
+    let doc: Document = serde_json::from_slice(&pt).map_err(|e| {
+        Error::Other(format!(
+            "the vault {} decrypts but its contents cannot be parsed ({e}). rolepick will not overwrite it: restore it from a backup, or move it aside (mv {} {}.broken) and add your key again.",
+            loc.file.display(),
+            loc.file.display(),
+            loc.file.display()
+        ))
+    })?;
+    if doc.version != VERSION {
+        return Err(Error::Other(format!(
+            "the vault {} has format version {}, which this rolepick does not know. Upgrade rolepick.",
+            loc.file.display(),
+            doc.version
+        )));
+    }
+    Ok(doc)
+}
+
+fn decrypt_error(loc: &Location, e: &age::DecryptError) -> Error {
+    use age::DecryptError as D;
+    match e {
+        D::DecryptionFailed | D::KeyDecryptionFailed | D::NoMatchingKeys => Error::Auth(format!(
+            "wrong passphrase for the vault {}; nothing was changed. Try again.",
+            loc.file.display()
+        )),
+        other => Error::Other(format!(
+            "the vault {} cannot be read ({other}). rolepick will not overwrite it: restore it from a backup, or move it aside (mv {} {}.broken) and add your key again.",
+            loc.file.display(),
+            loc.file.display(),
+            loc.file.display()
+        )),
+    }
+}
+
+/// Encrypts `doc` and atomically replaces the vault file. Call with the
+/// lock held.
+pub fn save(loc: &Location, doc: &Document, passphrase: &SecretString) -> Result<(), Error> {
+    loc.ensure_dir()?;
+    let json = Zeroizing::new(serde_json::to_vec(doc).map_err(|e| Error::Other(e.to_string()))?);
+    let mut recipient = age::scrypt::Recipient::new(age_secret(passphrase));
+    recipient.set_work_factor(work_factor());
+    let ct = age::encrypt(&recipient, &json)
+        .map_err(|e| Error::Other(format!("cannot encrypt the vault: {e}")))?;
+    write_atomic(&loc.dir, &loc.file, &ct)
+}
+
+/// Rebuilds the index entries of the file backend from `doc`, keeping
+/// other backends' entries.
+pub fn index_from(loc: &Location, doc: &Document) -> Result<(), Error> {
+    let mut index = loc.read_index();
+    index
+        .sources
+        .retain(|_, e| e.backend != Backend::File.name());
+    for (name, rec) in &doc.sources {
+        index.sources.insert(
+            name.clone(),
+            IndexEntry {
+                backend: Backend::File.name().into(),
+                user_arn: rec.user_arn.clone(),
+                added: rec.added.clone(),
+            },
+        );
+    }
+    loc.write_index(&index)
+}
+
+// --- keyring backend ---------------------------------------------------------
+
+const KEYRING_SERVICE: &str = "rolepick";
+
+/// Runs `f` on its own thread: the keyring's Secret Service client brings
+/// its own async runtime, which must not nest inside ours.
+fn off_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    std::thread::scope(|s| s.spawn(f).join()).unwrap_or_else(|p| std::panic::resume_unwind(p))
+}
+
+fn keyring_error(e: &keyring::Error) -> Error {
+    Error::Other(format!(
+        "the OS keychain is not available ({e}). On Linux it needs a running Secret Service (gnome-keyring, KeePassXC); otherwise set `[vault] backend = \"file\"` in config.toml."
+    ))
+}
+
+pub fn keyring_get(source: &str) -> Result<Option<KeyRecord>, Error> {
+    off_runtime(|| {
+        let entry = keyring::Entry::new(KEYRING_SERVICE, source).map_err(|e| keyring_error(&e))?;
+        match entry.get_password() {
+            Ok(p) => {
+                let p = Zeroizing::new(p);
+                serde_json::from_str(&p).map(Some).map_err(|e| {
+                    Error::Other(format!(
+                        "the keychain entry rolepick/{source} cannot be parsed ({e}); remove it with `rolepick vault remove {source}` and add the key again."
+                    ))
+                })
+            }
+            Err(keyring::Error::NoEntry) => Ok(None),
+            Err(e) => Err(keyring_error(&e)),
+        }
+    })
+}
+
+pub fn keyring_set(source: &str, rec: &KeyRecord) -> Result<(), Error> {
+    let json = Zeroizing::new(serde_json::to_string(rec).map_err(|e| Error::Other(e.to_string()))?);
+    off_runtime(|| {
+        keyring::Entry::new(KEYRING_SERVICE, source)
+            .and_then(|e| e.set_password(&json))
+            .map_err(|e| keyring_error(&e))
+    })
+}
+
+pub fn keyring_delete(source: &str) -> Result<bool, Error> {
+    off_runtime(|| {
+        match keyring::Entry::new(KEYRING_SERVICE, source).and_then(|e| e.delete_credential()) {
+            Ok(()) => Ok(true),
+            Err(keyring::Error::NoEntry) => Ok(false),
+            Err(e) => Err(keyring_error(&e)),
+        }
+    })
+}

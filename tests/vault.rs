@@ -1,0 +1,368 @@
+//! The vault, through the real binary: round trips, what the file contains,
+//! wrong passphrases and damaged files that change nothing, concurrent
+//! writers, importing from ~/.aws/credentials, and `exec` against moto with
+//! the key only in the vault.
+
+mod support;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
+use std::process::Output;
+
+use support::{Canned, Stack, MFA_CODE};
+
+const PASS: &str = "correct horse battery";
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn show(out: &Output) -> String {
+    format!(
+        "status: {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+        out.status.code(),
+        text(&out.stdout),
+        text(&out.stderr)
+    )
+}
+
+/// rolepick in the sandbox with the vault passphrase (and a cheap scrypt
+/// work factor, so tests do not spend a second per unlock).
+fn rp(stack: &Stack, pass: &str) -> assert_cmd::Command {
+    let mut c = stack.sb.cmd();
+    c.env("ROLEPICK_VAULT_PASSPHRASE", pass)
+        .env("ROLEPICK_VAULT_SCRYPT_LOG_N", "10");
+    c
+}
+
+fn vault_file(stack: &Stack) -> PathBuf {
+    stack.sb.home.join(".local/share/rolepick/vault.age")
+}
+
+fn add(stack: &Stack, source: &str, id: &str, secret: &str) -> Output {
+    rp(stack, PASS)
+        .args(["vault", "add", source, "--stdin", "--no-verify"])
+        .write_stdin(format!(
+            r#"{{"AccessKeyId":"{id}","SecretAccessKey":"{secret}"}}"#
+        ))
+        .output()
+        .unwrap()
+}
+
+fn list_json(stack: &Stack, pass: &str) -> (Output, serde_json::Value) {
+    let out = rp(stack, pass)
+        .args(["vault", "list", "--json"])
+        .output()
+        .unwrap();
+    let v = serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
+    (out, v)
+}
+
+fn sources(v: &serde_json::Value) -> Vec<String> {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|e| e["source"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn file_vault_round_trip_keeps_secret_and_key_id_out_of_the_file() {
+    let stack = Stack::start();
+    let out = add(
+        &stack,
+        "work",
+        "AKIAROUNDTRIP0000001",
+        "s3cr3t/rOundTrip+KEY",
+    );
+    assert!(out.status.success(), "{}", show(&out));
+    let file = vault_file(&stack);
+    let bytes = std::fs::read(&file).unwrap();
+    let raw = String::from_utf8_lossy(&bytes);
+    assert!(raw.starts_with("age-encryption.org/v1"));
+    assert!(!raw.contains("s3cr3t/rOundTrip+KEY"));
+    assert!(!raw.contains("AKIAROUNDTRIP0000001"));
+    assert_eq!(
+        std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let (out, v) = list_json(&stack, PASS);
+    assert!(out.status.success(), "{}", show(&out));
+    assert_eq!(v[0]["source"], "work");
+    assert_eq!(v[0]["access_key_id"], "AKIAROUNDTRIP0000001");
+    assert_eq!(v[0]["age_days"], 0);
+    assert!(!text(&out.stdout).contains("s3cr3t"), "never the secret");
+}
+
+#[test]
+fn wrong_passphrase_changes_nothing() {
+    let stack = Stack::start();
+    assert!(add(&stack, "work", "AKIAWRONGPASS0000001", "secret-1")
+        .status
+        .success());
+    let before = std::fs::read(vault_file(&stack)).unwrap();
+    let (out, _) = list_json(&stack, "not the passphrase");
+    assert_eq!(out.status.code(), Some(3), "{}", show(&out));
+    assert!(
+        text(&out.stderr).contains("wrong passphrase"),
+        "{}",
+        show(&out)
+    );
+    let out = rp(&stack, "not the passphrase")
+        .args(["vault", "add", "other", "--stdin", "--no-verify"])
+        .write_stdin(r#"{"AccessKeyId":"AKIAWRONGPASS0000002","SecretAccessKey":"x"}"#)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", show(&out));
+    assert_eq!(
+        std::fs::read(vault_file(&stack)).unwrap(),
+        before,
+        "byte-identical"
+    );
+}
+
+#[test]
+fn damaged_vault_is_refused_and_left_untouched() {
+    let stack = Stack::start();
+    assert!(add(&stack, "work", "AKIADAMAGED000000001", "secret-1")
+        .status
+        .success());
+    let file = vault_file(&stack);
+    let mut bytes = std::fs::read(&file).unwrap();
+    let n = bytes.len();
+    bytes.truncate(n - 20);
+    bytes.extend_from_slice(b"garbage-garbage-garb");
+    std::fs::write(&file, &bytes).unwrap();
+    let out = add(&stack, "other", "AKIADAMAGED000000002", "secret-2");
+    assert!(!out.status.success(), "{}", show(&out));
+    let err = text(&out.stderr);
+    assert!(err.contains(&file.display().to_string()), "{err}");
+    assert_eq!(std::fs::read(&file).unwrap(), bytes, "not overwritten");
+}
+
+#[test]
+fn concurrent_adds_lose_nothing() {
+    let stack = Stack::start();
+    assert!(add(&stack, "first", "AKIACONCURRENT000000", "s0")
+        .status
+        .success());
+    let children: Vec<_> = (1..=4)
+        .map(|i| {
+            let mut c = stack.sb.std_cmd();
+            c.env("ROLEPICK_VAULT_PASSPHRASE", PASS)
+                .env("ROLEPICK_VAULT_SCRYPT_LOG_N", "10")
+                .args(["vault", "add", &format!("src{i}"), "--stdin", "--no-verify"])
+                .stdin(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped());
+            let mut child = c.spawn().unwrap();
+            use std::io::Write;
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(
+                    format!(
+                        r#"{{"AccessKeyId":"AKIACONCURRENT00000{i}","SecretAccessKey":"s{i}"}}"#
+                    )
+                    .as_bytes(),
+                )
+                .unwrap();
+            child
+        })
+        .collect();
+    for c in children {
+        let out = c.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", show(&out));
+    }
+    let (_, v) = list_json(&stack, PASS);
+    let mut got = sources(&v);
+    got.sort();
+    assert_eq!(got, ["first", "src1", "src2", "src3", "src4"]);
+}
+
+#[test]
+fn import_moves_the_key_and_keeps_the_rest_of_the_file() {
+    let stack = Stack::start();
+    let creds = stack.sb.home.join(".aws/credentials");
+    let other = "\n# kept as is\n[other]\naws_access_key_id = AKIAOTHERPROFILE0001\naws_secret_access_key = other-secret\nregion = eu-west-1\n";
+    let original = format!("{}{other}", stack.prov.credentials_file());
+    stack.sb.write_aws_file("credentials", &original);
+    let out = rp(&stack, PASS)
+        .args(["vault", "import", "primary"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", show(&out));
+    let after = std::fs::read_to_string(&creds).unwrap();
+    assert!(!after.contains(&stack.prov.secret_access_key));
+    assert!(!after.contains(&stack.prov.access_key_id));
+    assert!(
+        after.ends_with(other),
+        "the other profile is intact:\n{after}"
+    );
+    assert_eq!(
+        std::fs::metadata(&creds).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    // Without a terminal the plaintext backup is kept (0600) and named.
+    let backup = PathBuf::from(format!("{}.rolepick-backup", creds.display()));
+    assert_eq!(std::fs::read_to_string(&backup).unwrap(), original);
+    assert_eq!(
+        std::fs::metadata(&backup).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    assert!(text(&out.stderr).contains(&backup.display().to_string()));
+    // Verified with GetCallerIdentity: the IAM user is recorded.
+    let (_, v) = list_json(&stack, PASS);
+    assert_eq!(v[0]["access_key_id"], stack.prov.access_key_id.as_str());
+    assert_eq!(v[0]["user_arn"], stack.prov.user_arn.as_str());
+    assert_eq!(stack.proxy.count("GetCallerIdentity"), 1);
+}
+
+#[test]
+fn import_with_yes_removes_the_backup() {
+    let stack = Stack::start();
+    let out = rp(&stack, PASS)
+        .args(["vault", "import", "primary", "--yes", "--no-verify"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", show(&out));
+    let backup = format!(
+        "{}.rolepick-backup",
+        stack.sb.home.join(".aws/credentials").display()
+    );
+    assert!(!std::path::Path::new(&backup).exists());
+}
+
+#[test]
+fn add_verifies_the_key_and_refuses_one_aws_rejects() {
+    let stack = Stack::start();
+    stack
+        .proxy
+        .inject_always("GetCallerIdentity", Canned::invalid_client_token_id());
+    let out = rp(&stack, PASS)
+        .args(["vault", "add", "work", "--stdin"])
+        .write_stdin(r#"{"AccessKeyId":"AKIAREJECTED00000001","SecretAccessKey":"nope-secret"}"#)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", show(&out));
+    assert!(text(&out.stderr).contains("AKIAREJECTED00000001"));
+    assert!(!text(&out.stderr).contains("nope-secret"));
+    assert!(!vault_file(&stack).exists(), "nothing stored");
+}
+
+#[test]
+fn exec_works_with_the_key_only_in_the_vault_and_warm_exec_never_opens_it() {
+    let stack = Stack::start();
+    let out = rp(&stack, PASS)
+        .args(["vault", "import", "primary", "--yes"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", show(&out));
+    assert!(
+        !std::fs::read_to_string(stack.sb.home.join(".aws/credentials"))
+            .unwrap()
+            .contains("aws_access_key_id")
+    );
+    let out = rp(&stack, PASS)
+        .args(["-v", "exec", "admin", "--mfa-code", MFA_CODE, "--"])
+        .args(["aws", "sts", "get-caller-identity", "--output", "json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", show(&out));
+    assert!(
+        text(&out.stdout).contains(":assumed-role/primary-role/"),
+        "{}",
+        show(&out)
+    );
+    assert!(
+        text(&out.stderr).contains("from the vault"),
+        "-v says where the key came from"
+    );
+    assert_eq!(stack.proxy.count("GetSessionToken"), 1);
+    // Damage the vault and give a wrong passphrase: cached role credentials
+    // and the cached MFA session still work, because neither opens the vault.
+    std::fs::write(vault_file(&stack), b"not an age file").unwrap();
+    let out = rp(&stack, "wrong")
+        .args(["exec", "admin", "--", "true"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", show(&out));
+    let out = rp(&stack, "wrong")
+        .args(["exec", "dev", "--", "true"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", show(&out));
+    assert_eq!(stack.proxy.count("GetSessionToken"), 1);
+}
+
+#[test]
+fn remove_needs_confirmation_and_then_forgets_the_key() {
+    let stack = Stack::start();
+    assert!(add(&stack, "work", "AKIAREMOVE0000000001", "s")
+        .status
+        .success());
+    let out = rp(&stack, PASS)
+        .args(["vault", "remove", "work"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "no terminal, no --yes: {}",
+        show(&out)
+    );
+    assert!(text(&out.stderr).contains("--yes"));
+    let out = rp(&stack, PASS)
+        .args(["vault", "remove", "work", "--yes"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", show(&out));
+    let (_, v) = list_json(&stack, PASS);
+    assert!(sources(&v).is_empty(), "{v}");
+}
+
+#[test]
+fn passwd_changes_the_passphrase() {
+    let stack = Stack::start();
+    assert!(add(&stack, "work", "AKIAPASSWD0000000001", "s")
+        .status
+        .success());
+    let out = rp(&stack, PASS)
+        .env("ROLEPICK_VAULT_NEW_PASSPHRASE", "a new passphrase")
+        .args(["vault", "passwd"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", show(&out));
+    assert_eq!(list_json(&stack, PASS).0.status.code(), Some(3));
+    let (out, v) = list_json(&stack, "a new passphrase");
+    assert!(out.status.success(), "{}", show(&out));
+    assert_eq!(sources(&v), ["work"]);
+}
+
+#[test]
+fn keyring_backend_without_a_secret_service_says_so() {
+    let stack = Stack::start();
+    let cfg = stack.sb.root().join("rolepick.toml");
+    std::fs::write(&cfg, "[vault]\nbackend = \"keyring\"\n").unwrap();
+    let out = rp(&stack, PASS)
+        .env("ROLEPICK_CONFIG", &cfg)
+        .args(["vault", "add", "work", "--stdin", "--no-verify"])
+        .write_stdin(r#"{"AccessKeyId":"AKIAKEYRING000000001","SecretAccessKey":"s"}"#)
+        .output()
+        .unwrap();
+    if out.status.success() {
+        eprintln!("a Secret Service answered in this environment; keyring round trip follows");
+        let (out, v) = list_json(&stack, PASS);
+        assert!(out.status.success(), "{}", show(&out));
+        assert!(sources(&v).contains(&"work".to_string()));
+        return;
+    }
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("keychain") && err.contains("Secret Service"),
+        "{err}"
+    );
+    assert!(err.contains("backend = \"file\""), "says what to do: {err}");
+}
