@@ -1,1 +1,5 @@
-
+pub mod app;
+pub mod clock;
+pub mod model;
+pub mod tui;
+pub mod ui;
