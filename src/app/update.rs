@@ -104,11 +104,7 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
     }
     match key.code {
         KeyCode::Char('q') => return vec![Effect::Quit],
-        KeyCode::Esc => {
-            if !state.filter.text.is_empty() {
-                state.set_filter(String::new());
-            }
-        }
+        KeyCode::Esc if !state.filter.text.is_empty() => state.set_filter(String::new()),
         KeyCode::Char('?') => state.help = true,
         KeyCode::Char('/') => state.filter.editing = true,
         KeyCode::Char('j') => state.move_by(1),
