@@ -1,5 +1,49 @@
+//! rolepick: one MFA, many roles. A terminal picker and CLI that turns one
+//! long-lived IAM user key into an MFA session and role credentials across
+//! accounts, handed to programs only through their environment.
+#![forbid(unsafe_code)]
+
+/// The picker's core: state, messages, pure update, and the runtime that does its I/O.
 pub mod app;
+/// Talking to AWS STS, with typed errors.
+pub mod aws;
+/// Temporary-credential cache: private files, atomic writes, a lock.
+pub mod cache;
+/// Command-line interface definitions.
+pub mod cli;
+/// The only reader of the wall clock.
 pub mod clock;
+/// Subcommands; the only code that writes to stdout.
+pub mod cmd;
+/// Reading and merging ~/.aws/config, ~/.aws/credentials and config.toml.
+pub mod config;
+/// Warnings and verbose notes on stderr.
+pub mod diag;
+/// From a profile name to temporary credentials.
+pub mod engine;
+/// The error type and exit codes.
+pub mod error;
+/// Plain data: sources, accounts, profiles, settings.
 pub mod model;
+/// The only place that spawns processes.
+pub mod shell;
+/// The picker's terminal edges: raw mode and alternate screen, input and signals.
 pub mod tui;
+/// Drawing the picker (ratatui); read-only over `app::state::State`.
 pub mod ui;
+/// Long-lived keys: secret types and key stores.
+pub mod vault;
+
+use cli::{Cli, Cmd};
+use error::Error;
+
+/// Runs the parsed command line; returns the process exit status.
+pub fn run(cli: Cli) -> Result<u8, Error> {
+    match &cli.command {
+        Some(Cmd::Exec(a)) => cmd::exec::run(a, &cli.global),
+        Some(Cmd::List(a)) => cmd::list::run(a, &cli.global),
+        Some(Cmd::Env(a)) => cmd::env::run(a, &cli.global),
+        Some(Cmd::CredentialProcess(a)) => cmd::credential_process::run(a, &cli.global),
+        None => cmd::tui::run(&cli.global),
+    }
+}

@@ -134,6 +134,9 @@ pub struct Model {
     /// Sorted by account (name or id) then profile name.
     pub profiles: Vec<Profile>,
     pub settings: Settings,
+    /// Profiles that are configured but cannot be used, with the reason
+    /// (a broken `source_profile` chain, an unsupported credential kind).
+    pub broken: BTreeMap<String, String>,
 }
 
 impl Model {

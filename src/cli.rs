@@ -1,0 +1,121 @@
+//! Command-line interface (clap derive).
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0     success (exec: the command's own status is passed through; a command
+        killed by signal N gives 128+N)
+  1     other error (cache or file I/O)
+  2     usage or configuration error: unknown profile, malformed config,
+        MFA code not 6 digits, nested rolepick shell
+  3     AWS refused: MFA code rejected, access denied, invalid or expired key,
+        role cannot be assumed, duration above the role's maximum
+  4     AWS unreachable, or still throttling after retries
+  127   the command to run was not found
+
+Files: ~/.aws/config and ~/.aws/credentials (AWS_CONFIG_FILE,
+AWS_SHARED_CREDENTIALS_FILE), rolepick's config.toml (--config,
+ROLEPICK_CONFIG), the credential cache ($ROLEPICK_CACHE_DIR, else
+$XDG_RUNTIME_DIR/rolepick, else ~/.cache/rolepick).";
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "rolepick",
+    version,
+    about = "One MFA, many roles: pick an AWS role and work in a shell with its temporary credentials",
+    long_about = "rolepick keeps one long-lived IAM user key, turns it into an MFA session \
+(sts:GetSessionToken) and assumes roles across accounts (sts:AssumeRole). Credentials reach \
+programs only through their environment. Without a subcommand it opens the picker.",
+    after_help = EXIT_CODES
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Option<Cmd>,
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct Global {
+    /// rolepick's config.toml [default: the user config dir]
+    #[arg(long, global = true, env = "ROLEPICK_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Say where credentials and keys come from, and each AWS call
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct MfaArgs {
+    /// MFA code for a new session; `-` reads it from stdin. Without it,
+    /// rolepick asks on the terminal when a code is needed.
+    #[arg(long, value_name = "CODE")]
+    pub mfa_code: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Cmd {
+    /// Run a command (default: $SHELL) with a profile's temporary credentials
+    #[command(after_help = EXIT_CODES)]
+    Exec(ExecArgs),
+    /// List profiles: account, role, source, region and cached-credential expiry
+    List(ListArgs),
+    /// Print a profile's credentials as variables (PRINTS SECRETS to stdout, for eval)
+    #[command(
+        long_about = "Print a profile's temporary credentials as variable assignments, e.g.\n  eval \"$(rolepick env admin)\"\nThis PRINTS SECRETS to stdout by design: do not run it where the output is logged. Prefer `rolepick exec`, which never exposes them to your own shell."
+    )]
+    Env(EnvArgs),
+    /// credential_process helper for ~/.aws/config (PRINTS SECRETS to stdout)
+    #[command(
+        long_about = "Print a profile's temporary credentials as credential_process JSON (Version 1, with Expiration), so other AWS tools can use rolepick:\n  [profile admin-via-rolepick]\n  credential_process = rolepick credential-process admin\nThis PRINTS SECRETS to stdout by design, for the calling SDK to read."
+    )]
+    CredentialProcess(ProfileArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ExecArgs {
+    /// Profile from ~/.aws/config or config.toml
+    pub profile: String,
+    #[command(flatten)]
+    pub mfa: MfaArgs,
+    /// Allow running inside another rolepick shell
+    #[arg(long)]
+    pub nest: bool,
+    /// Command and arguments (after `--`); default: $SHELL
+    #[arg(last = true, value_name = "COMMAND")]
+    pub command: Vec<OsString>,
+}
+
+#[derive(Args, Debug)]
+pub struct ListArgs {
+    /// Machine-readable output
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum EnvFormat {
+    Sh,
+    Fish,
+    Json,
+    Dotenv,
+}
+
+#[derive(Args, Debug)]
+pub struct EnvArgs {
+    pub profile: String,
+    #[arg(long, value_enum, default_value = "sh")]
+    pub format: EnvFormat,
+    #[command(flatten)]
+    pub mfa: MfaArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct ProfileArgs {
+    pub profile: String,
+    #[command(flatten)]
+    pub mfa: MfaArgs,
+}

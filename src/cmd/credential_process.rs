@@ -1,0 +1,27 @@
+//! `rolepick credential-process PROFILE`: the `credential_process` JSON
+//! (Version 1) that AWS SDKs and the CLI read. Prints secrets by design.
+
+use super::mfa::CliMfa;
+use crate::aws::rfc3339;
+use crate::cli::{Global, ProfileArgs};
+use crate::engine::Refresh;
+use crate::error::Error;
+use std::io::Write;
+
+pub fn run(args: &ProfileArgs, global: &Global) -> Result<u8, Error> {
+    let mfa = CliMfa::from_args(&args.mfa)?;
+    let engine = super::load(global)?;
+    let c = engine.credentials(&args.profile, &mfa, Refresh::IfNeeded)?;
+    let doc = serde_json::json!({
+        "Version": 1,
+        "AccessKeyId": c.access_key_id,
+        "SecretAccessKey": c.secret_access_key.expose(),
+        "SessionToken": c.session_token.expose(),
+        "Expiration": rfc3339(c.expiration),
+    });
+    let text = zeroize::Zeroizing::new(doc.to_string());
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{}", text.as_str())
+        .map_err(|e| Error::Other(format!("cannot write to stdout: {e}")))?;
+    Ok(0)
+}

@@ -1,0 +1,145 @@
+//! `rolepick list [--json]`: every profile, never a secret.
+
+use crate::aws::rfc3339;
+use crate::cli::{Global, ListArgs};
+use crate::clock::secs_until;
+use crate::diag;
+use crate::engine::Engine;
+use crate::error::Error;
+use crate::model::ProfileKind;
+use std::io::Write;
+use std::time::SystemTime;
+
+/// `59m`, `11h 58m`, `expired`.
+pub fn remaining(now: SystemTime, exp: SystemTime) -> String {
+    let s = secs_until(now, exp);
+    if s <= 0 {
+        "expired".into()
+    } else if s < 3600 {
+        format!("{}m {:02}s", s / 60, s % 60)
+    } else {
+        format!("{}h {:02}m", s / 3600, (s % 3600) / 60)
+    }
+}
+
+struct Row {
+    profile: String,
+    account_id: Option<String>,
+    account_name: Option<String>,
+    role: Option<String>,
+    role_arn: Option<String>,
+    source: String,
+    region: Option<String>,
+    mfa_serial: Option<String>,
+    expires: Option<SystemTime>,
+}
+
+fn rows(engine: &Engine) -> Vec<Row> {
+    engine
+        .model()
+        .profiles
+        .iter()
+        .map(|p| {
+            let role = match &p.kind {
+                ProfileKind::Role(r) => Some(r),
+                ProfileKind::Session => None,
+            };
+            Row {
+                profile: p.name.clone(),
+                account_id: p.account.id.clone(),
+                account_name: p.account.name.clone(),
+                role: role.map(|r| r.role_name().to_string()),
+                role_arn: role.map(|r| r.role_arn.clone()),
+                source: p.source.clone(),
+                region: p.region.clone(),
+                mfa_serial: p.mfa_serial.clone(),
+                expires: engine.cached_expiry(&p.name),
+            }
+        })
+        .collect()
+}
+
+pub fn run(args: &ListArgs, global: &Global) -> Result<u8, Error> {
+    let engine = super::load(global)?;
+    for (name, why) in &engine.model().broken {
+        diag::warn(&format!("profile {name:?} is not usable: {why}"));
+    }
+    let now = engine.now();
+    let rows = rows(&engine);
+    let mut out = String::new();
+    if args.json {
+        let v: Vec<serde_json::Value> = rows
+            .iter()
+            .map(|r| {
+                serde_json::json!({
+                    "profile": r.profile,
+                    "account_id": r.account_id,
+                    "account_name": r.account_name,
+                    "role": r.role,
+                    "role_arn": r.role_arn,
+                    "source": r.source,
+                    "region": r.region,
+                    "mfa_serial": r.mfa_serial,
+                    "expires": r.expires.map(rfc3339),
+                    "expires_in_seconds": r.expires.map(|e| secs_until(now, e).max(0)),
+                })
+            })
+            .collect();
+        out = serde_json::to_string_pretty(&v).unwrap_or_default();
+        out.push('\n');
+    } else if rows.is_empty() {
+        diag::warn(&format!(
+            "no profiles configured. Add profiles to {} or {} (see config.example.toml).",
+            engine.paths().aws_config.display(),
+            engine.paths().rolepick.display()
+        ));
+    } else {
+        let table: Vec<[String; 6]> = rows
+            .iter()
+            .map(|r| {
+                let account = match (&r.account_name, &r.account_id) {
+                    (Some(n), Some(i)) => format!("{n} ({i})"),
+                    (None, Some(i)) => i.clone(),
+                    (Some(n), None) => n.clone(),
+                    (None, None) => "-".into(),
+                };
+                [
+                    r.profile.clone(),
+                    account,
+                    r.role.clone().unwrap_or_else(|| "(session)".into()),
+                    r.source.clone(),
+                    r.region.clone().unwrap_or_else(|| "-".into()),
+                    r.expires.map_or_else(|| "-".into(), |e| remaining(now, e)),
+                ]
+            })
+            .collect();
+        let header = ["PROFILE", "ACCOUNT", "ROLE", "SOURCE", "REGION", "EXPIRES"];
+        let mut widths = header.map(str::len);
+        for row in &table {
+            for (w, c) in widths.iter_mut().zip(row) {
+                *w = (*w).max(c.chars().count());
+            }
+        }
+        let line = |cells: &[&str]| {
+            let mut s = String::new();
+            for (i, c) in cells.iter().enumerate() {
+                if i + 1 == cells.len() {
+                    s.push_str(c);
+                } else {
+                    s.push_str(&format!("{c:<w$}  ", w = widths[i]));
+                }
+            }
+            s.push('\n');
+            s
+        };
+        out.push_str(&line(&header));
+        for row in &table {
+            let cells: Vec<&str> = row.iter().map(String::as_str).collect();
+            out.push_str(&line(&cells));
+        }
+    }
+    std::io::stdout()
+        .write_all(out.as_bytes())
+        .map_err(|e| Error::Other(format!("cannot write to stdout: {e}")))?;
+    Ok(0)
+}

@@ -1,0 +1,29 @@
+//! One file per subcommand; the only code that writes to stdout.
+
+pub mod credential_process;
+pub mod env;
+pub mod exec;
+pub mod list;
+pub mod mfa;
+pub mod tui;
+
+use crate::cli::Global;
+use crate::engine::{Engine, LoadOptions};
+use crate::error::Error;
+
+pub fn load(global: &Global) -> Result<Engine, Error> {
+    Engine::load(&LoadOptions {
+        config_path: global.config.clone(),
+        verbose: global.verbose,
+    })
+}
+
+/// Refuses to start inside a rolepick shell unless `--nest`.
+pub fn nesting_guard(nest: bool) -> Result<(), Error> {
+    match std::env::var("ROLEPICK_PROFILE") {
+        Ok(p) if !p.is_empty() && !nest => Err(Error::Usage(format!(
+            "already inside a rolepick shell for profile {p:?} (ROLEPICK_PROFILE is set). Exit that shell first, or pass --nest to start another one inside it."
+        ))),
+        _ => Ok(()),
+    }
+}

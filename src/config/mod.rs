@@ -1,0 +1,451 @@
+//! Reads `~/.aws/config`, `~/.aws/credentials` and rolepick's `config.toml`
+//! and merges them into one [`Model`]. Pure functions over file contents
+//! (`from_texts`) plus a thin loader that reads the files (`load`).
+
+pub mod ini;
+pub mod rolepick_toml;
+
+use crate::diag;
+use crate::error::Error;
+use crate::model::{
+    arn_account, Account, Model, Origin, Parent, Profile, ProfileKind, RoleSpec, Settings, Source,
+};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Where the three configuration files are.
+#[derive(Debug, Clone)]
+pub struct Paths {
+    pub aws_config: PathBuf,
+    pub aws_credentials: PathBuf,
+    pub rolepick: PathBuf,
+    /// The rolepick file was named explicitly (`--config`, `ROLEPICK_CONFIG`):
+    /// then it must exist.
+    pub rolepick_explicit: bool,
+}
+
+fn home() -> PathBuf {
+    std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .or_else(|| directories::BaseDirs::new().map(|b| b.home_dir().to_path_buf()))
+        .unwrap_or_else(|| PathBuf::from("/"))
+}
+
+fn env_path(var: &str) -> Option<PathBuf> {
+    std::env::var_os(var)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+}
+
+impl Paths {
+    /// Standard locations, honouring `AWS_CONFIG_FILE`,
+    /// `AWS_SHARED_CREDENTIALS_FILE`, `--config` and `ROLEPICK_CONFIG`.
+    pub fn discover(explicit: Option<&Path>) -> Paths {
+        let home = home();
+        let explicit = explicit
+            .map(Path::to_path_buf)
+            .or_else(|| env_path("ROLEPICK_CONFIG"));
+        let rolepick_explicit = explicit.is_some();
+        let rolepick = explicit.unwrap_or_else(|| {
+            env_path("XDG_CONFIG_HOME")
+                .map(|d| d.join("rolepick"))
+                .or_else(|| {
+                    directories::ProjectDirs::from("", "", "rolepick")
+                        .map(|d| d.config_dir().to_path_buf())
+                })
+                .unwrap_or_else(|| home.join(".config/rolepick"))
+                .join("config.toml")
+        });
+        Paths {
+            aws_config: env_path("AWS_CONFIG_FILE").unwrap_or_else(|| home.join(".aws/config")),
+            aws_credentials: env_path("AWS_SHARED_CREDENTIALS_FILE")
+                .unwrap_or_else(|| home.join(".aws/credentials")),
+            rolepick,
+            rolepick_explicit,
+        }
+    }
+}
+
+fn read_optional(path: &Path) -> Result<Option<String>, Error> {
+    match std::fs::read_to_string(path) {
+        Ok(t) => Ok(Some(t)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::io("read", path, &e)),
+    }
+}
+
+/// Reads and merges all configuration files.
+pub fn load(paths: &Paths) -> Result<Model, Error> {
+    let config = read_optional(&paths.aws_config)?;
+    // The credentials file holds secrets: only the section names and which
+    // of them hold a key are kept; the text is wiped after parsing.
+    let credentials = read_optional(&paths.aws_credentials)?.map(zeroize::Zeroizing::new);
+    let toml_text = read_optional(&paths.rolepick)?;
+    if toml_text.is_none() && paths.rolepick_explicit {
+        return Err(Error::Config(format!(
+            "config file {} does not exist. Create it (see config.example.toml) or drop --config / ROLEPICK_CONFIG.",
+            paths.rolepick.display()
+        )));
+    }
+    from_texts(
+        paths,
+        config.as_deref(),
+        credentials.as_ref().map(|c| c.as_str()),
+        toml_text.as_deref(),
+    )
+}
+
+/// One profile as the AWS files describe it, both files merged.
+#[derive(Debug, Default)]
+struct RawProfile {
+    origin: Option<Origin>,
+    props: BTreeMap<String, (String, Origin)>,
+    has_key: bool,
+}
+
+impl RawProfile {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.props
+            .get(key)
+            .map(|(v, _)| v.as_str())
+            .filter(|v| !v.is_empty())
+    }
+}
+
+/// Builds the model from file contents (None = file absent).
+pub fn from_texts(
+    paths: &Paths,
+    config: Option<&str>,
+    credentials: Option<&str>,
+    rolepick: Option<&str>,
+) -> Result<Model, Error> {
+    let mut raws: BTreeMap<String, RawProfile> = BTreeMap::new();
+    if let Some(text) = config {
+        for s in ini::parse(&paths.aws_config, text)? {
+            let name = if s.header == "default" {
+                "default".to_string()
+            } else if let Some(n) = s.header.strip_prefix("profile ") {
+                n.trim().to_string()
+            } else {
+                continue; // sso-session, services, plugins: not profiles
+            };
+            let origin = Origin {
+                file: paths.aws_config.clone(),
+                line: s.line,
+            };
+            let raw = raws.entry(name).or_default();
+            raw.origin.get_or_insert(origin);
+            for e in s.entries {
+                if e.key == "aws_access_key_id" {
+                    raw.has_key = true;
+                }
+                if e.key == "aws_secret_access_key" || e.key == "aws_session_token" {
+                    continue;
+                }
+                let o = Origin {
+                    file: paths.aws_config.clone(),
+                    line: e.line,
+                };
+                raw.props.insert(e.key, (e.value, o));
+            }
+        }
+    }
+    let mut key_holders: BTreeMap<String, Origin> = BTreeMap::new();
+    if let Some(text) = credentials {
+        for s in ini::parse(&paths.aws_credentials, text)? {
+            let has_key = s.get("aws_access_key_id").is_some();
+            let origin = Origin {
+                file: paths.aws_credentials.clone(),
+                line: s.line,
+            };
+            if has_key {
+                key_holders.insert(s.header.clone(), origin.clone());
+            }
+            let raw = raws.entry(s.header).or_default();
+            raw.has_key |= has_key;
+            if raw.origin.is_none() {
+                raw.origin = Some(origin);
+            }
+            for e in s.entries {
+                if matches!(
+                    e.key.as_str(),
+                    "aws_access_key_id" | "aws_secret_access_key" | "aws_session_token"
+                ) {
+                    continue;
+                }
+                let o = Origin {
+                    file: paths.aws_credentials.clone(),
+                    line: e.line,
+                };
+                raw.props.entry(e.key).or_insert((e.value, o));
+            }
+        }
+    }
+
+    let mut model = Model::default();
+    let toml = match rolepick {
+        Some(text) => Some(rolepick_toml::parse(&paths.rolepick, text)?),
+        None => None,
+    };
+    if let Some(t) = &toml {
+        model.settings = t.settings.clone();
+    }
+    let settings = model.settings.clone();
+    aws_profiles(&raws, &settings, &mut model);
+    if let Some(t) = toml {
+        merge_toml(t, &raws, &key_holders, &mut model)?;
+    }
+    model.profiles.sort_by(|a, b| {
+        let ka = (a.account.name.as_ref().or(a.account.id.as_ref()), &a.name);
+        let kb = (b.account.name.as_ref().or(b.account.id.as_ref()), &b.name);
+        ka.cmp(&kb)
+    });
+    Ok(model)
+}
+
+fn origin_of(raw: &RawProfile, fallback: &Path) -> Origin {
+    raw.origin.clone().unwrap_or(Origin {
+        file: fallback.to_path_buf(),
+        line: 0,
+    })
+}
+
+fn aws_profiles(raws: &BTreeMap<String, RawProfile>, settings: &Settings, model: &mut Model) {
+    for (name, raw) in raws {
+        let origin = origin_of(raw, Path::new("~/.aws/config"));
+        if raw.get("role_arn").is_some() {
+            continue;
+        }
+        if raw.has_key {
+            let mfa_serial = raw.get("mfa_serial").map(str::to_string);
+            model.sources.insert(
+                name.clone(),
+                Source {
+                    name: name.clone(),
+                    mfa_serial: mfa_serial.clone(),
+                    mfa_process: raw.get("mfa_process").map(str::to_string),
+                    region: raw.get("region").map(str::to_string),
+                    session_duration: settings.session_duration,
+                    credentials_profile: name.clone(),
+                    origin: origin.clone(),
+                },
+            );
+            model.profiles.push(Profile {
+                name: name.clone(),
+                source: name.clone(),
+                region: raw
+                    .get("region")
+                    .map(str::to_string)
+                    .or_else(|| settings.default_region.clone()),
+                kind: ProfileKind::Session,
+                account: Account {
+                    id: mfa_serial
+                        .as_deref()
+                        .and_then(arn_account)
+                        .map(str::to_string),
+                    ..Account::default()
+                },
+                mfa_serial,
+                origin,
+            });
+        } else if let Some(kind) = [
+            "sso_session",
+            "sso_start_url",
+            "credential_process",
+            "web_identity_token_file",
+        ]
+        .into_iter()
+        .find(|k| raw.get(k).is_some())
+        {
+            model.broken.insert(
+                name.clone(),
+                format!(
+                    "profile {name:?} ({origin}) uses {kind}, which rolepick does not handle. Use the aws CLI for it, or give rolepick a profile with role_arn and source_profile."
+                ),
+            );
+        }
+    }
+    for (name, raw) in raws {
+        let Some(role_arn) = raw.get("role_arn") else {
+            continue;
+        };
+        let origin = origin_of(raw, Path::new("~/.aws/config"));
+        match resolve_chain(name, raws) {
+            Err(msg) => {
+                model.broken.insert(name.clone(), msg);
+            }
+            Ok((parent, root)) => {
+                let source_region = raws.get(&root).and_then(|r| r.get("region"));
+                let duration_seconds = match raw.get("duration_seconds").map(str::parse::<u32>) {
+                    None => None,
+                    Some(Ok(d)) => Some(d),
+                    Some(Err(_)) => {
+                        let (v, o) = &raw.props["duration_seconds"];
+                        model.broken.insert(
+                            name.clone(),
+                            format!("profile {name:?}: duration_seconds = {v:?} ({o}) is not a number of seconds. Use e.g. `duration_seconds = 3600`."),
+                        );
+                        continue;
+                    }
+                };
+                model.profiles.push(Profile {
+                    name: name.clone(),
+                    source: root,
+                    region: raw
+                        .get("region")
+                        .or(source_region)
+                        .map(str::to_string)
+                        .or_else(|| settings.default_region.clone()),
+                    kind: ProfileKind::Role(RoleSpec {
+                        role_arn: role_arn.to_string(),
+                        external_id: raw.get("external_id").map(str::to_string),
+                        session_name: raw.get("role_session_name").map(str::to_string),
+                        duration_seconds,
+                        parent,
+                    }),
+                    account: Account {
+                        id: arn_account(role_arn).map(str::to_string),
+                        ..Account::default()
+                    },
+                    mfa_serial: raw.get("mfa_serial").map(str::to_string),
+                    origin,
+                });
+            }
+        }
+    }
+}
+
+/// Follows `source_profile` from role profile `name` to the key holder.
+/// Returns the direct parent and the root source name.
+fn resolve_chain(
+    name: &str,
+    raws: &BTreeMap<String, RawProfile>,
+) -> Result<(Parent, String), String> {
+    let mut chain = vec![name.to_string()];
+    let mut cur = name;
+    loop {
+        let raw = &raws[cur];
+        let origin = origin_of(raw, Path::new("~/.aws/config"));
+        let Some(next) = raw.get("source_profile") else {
+            let why = if raw.get("credential_source").is_some() {
+                "uses credential_source, which rolepick does not handle"
+            } else {
+                "has role_arn but no source_profile"
+            };
+            return Err(format!(
+                "profile {cur:?} ({origin}) {why}. Add `source_profile = NAME` naming the profile that holds your access key."
+            ));
+        };
+        if chain.iter().any(|c| c == next) {
+            chain.push(next.to_string());
+            return Err(format!(
+                "source_profile loop: {} ({origin}). Point one of them at the profile that holds your access key.",
+                chain.join(" -> ")
+            ));
+        }
+        let Some(next_raw) = raws.get(next) else {
+            return Err(format!(
+                "profile {cur:?} ({origin}) names source_profile = {next:?}, which is not defined in the config or credentials file. Define [profile {next}] or fix the name."
+            ));
+        };
+        chain.push(next.to_string());
+        if next_raw.get("role_arn").is_none() {
+            if !next_raw.has_key {
+                return Err(format!(
+                    "profile {cur:?} ({origin}) gets credentials from source_profile {next:?}, which has no aws_access_key_id. Add the key to the credentials file under [{next}]."
+                ));
+            }
+            let parent = if chain.len() == 2 {
+                Parent::Source
+            } else {
+                Parent::Profile(chain[1].clone())
+            };
+            return Ok((parent, next.to_string()));
+        }
+        cur = next;
+    }
+}
+
+fn merge_toml(
+    t: rolepick_toml::Parsed,
+    raws: &BTreeMap<String, RawProfile>,
+    key_holders: &BTreeMap<String, Origin>,
+    model: &mut Model,
+) -> Result<(), Error> {
+    // Every name from config.toml must be new, except a source whose key
+    // lives in the credentials file under the same name.
+    let clash = |name: &str, toml_origin: &Origin, model: &Model| -> Option<Error> {
+        let existing = model
+            .profiles
+            .iter()
+            .find(|p| p.name == name)
+            .map(|p| p.origin.clone())
+            .or_else(|| {
+                model
+                    .broken
+                    .get(name)
+                    .map(|_| origin_of(&raws[name], Path::new("?")))
+            })?;
+        Some(Error::Config(format!(
+            "profile {name:?} is defined twice: {existing} and {toml_origin}. Rename one of them, or remove it from one file."
+        )))
+    };
+    for src in t.sources {
+        let is_plain_key_holder = key_holders.contains_key(&src.name)
+            && raws.get(&src.name).is_some_and(|r| {
+                r.origin
+                    .as_ref()
+                    .is_some_and(|o| key_holders.get(&src.name) == Some(o))
+            });
+        if is_plain_key_holder {
+            // The credentials-file entry is this source's key: not a clash.
+            model.sources.remove(&src.name);
+            model.profiles.retain(|p| p.name != src.name);
+        } else if let Some(e) = clash(&src.name, &src.origin, model) {
+            return Err(e);
+        }
+        model.profiles.push(Profile {
+            name: src.name.clone(),
+            source: src.name.clone(),
+            region: src
+                .region
+                .clone()
+                .or_else(|| model.settings.default_region.clone()),
+            kind: ProfileKind::Session,
+            account: Account {
+                id: src
+                    .mfa_serial
+                    .as_deref()
+                    .and_then(arn_account)
+                    .map(str::to_string),
+                ..Account::default()
+            },
+            mfa_serial: src.mfa_serial.clone(),
+            origin: src.origin.clone(),
+        });
+        model.sources.insert(src.name.clone(), src);
+    }
+    for p in t.profiles {
+        if let Some(e) = clash(&p.name, &p.origin, model) {
+            return Err(e);
+        }
+        model.profiles.push(p);
+    }
+    // Roles named by config.toml must have a source.
+    for p in &model.profiles {
+        if !model.sources.contains_key(&p.source) {
+            return Err(Error::Config(format!(
+                "profile {:?} ({}) uses source {:?}, which is not defined. Add a [[source]] with that name to {}.",
+                p.name,
+                p.origin,
+                p.source,
+                p.origin.file.display()
+            )));
+        }
+    }
+    diag::debug(&format!("merged {} profiles", model.profiles.len()));
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,254 @@
+//! rolepick's own `config.toml`: sources (IAM users + MFA device), accounts
+//! and their roles, for people who prefer one file to `~/.aws/config`.
+//! Strict: unknown keys are errors, reported with file and line.
+
+use crate::error::Error;
+use crate::model::{Account, Origin, Parent, Profile, ProfileKind, RoleSpec, Settings, Source};
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::Deserialize;
+use std::fmt;
+use std::path::Path;
+use std::time::Duration;
+use toml::Spanned;
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct File {
+    #[serde(default)]
+    settings: SettingsToml,
+    #[serde(default)]
+    source: Vec<SourceToml>,
+    #[serde(default)]
+    account: Vec<AccountToml>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct SettingsToml {
+    #[serde(default, deserialize_with = "duration")]
+    session_duration: Option<Duration>,
+    #[serde(default, deserialize_with = "duration")]
+    refresh_before: Option<Duration>,
+    default_region: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SourceToml {
+    name: Spanned<String>,
+    mfa_serial: Option<String>,
+    mfa_process: Option<String>,
+    region: Option<String>,
+    #[serde(default, deserialize_with = "duration")]
+    session_duration: Option<Duration>,
+    credentials_profile: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AccountToml {
+    name: Spanned<String>,
+    id: String,
+    region: Option<String>,
+    source: Option<String>,
+    group: Option<String>,
+    #[serde(default)]
+    tags: Vec<String>,
+    #[serde(default)]
+    roles: Vec<Spanned<RoleToml>>,
+}
+
+/// A role: either just its name (`"admin"`) or a table with options.
+#[derive(Default)]
+struct RoleToml {
+    name: String,
+    profile: Option<String>,
+    duration_seconds: Option<u32>,
+    external_id: Option<String>,
+    session_name: Option<String>,
+    region: Option<String>,
+    arn: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RoleTable {
+    name: String,
+    profile: Option<String>,
+    duration_seconds: Option<u32>,
+    external_id: Option<String>,
+    session_name: Option<String>,
+    region: Option<String>,
+    arn: Option<String>,
+}
+
+impl<'de> Deserialize<'de> for RoleToml {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RoleToml;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str(r#"a role name ("admin") or a table ({ name = "admin", duration_seconds = 3600 })"#)
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RoleToml, E> {
+                Ok(RoleToml {
+                    name: v.to_string(),
+                    ..RoleToml::default()
+                })
+            }
+            fn visit_map<A: MapAccess<'de>>(self, m: A) -> Result<RoleToml, A::Error> {
+                let t = RoleTable::deserialize(de::value::MapAccessDeserializer::new(m))?;
+                Ok(RoleToml {
+                    name: t.name,
+                    profile: t.profile,
+                    duration_seconds: t.duration_seconds,
+                    external_id: t.external_id,
+                    session_name: t.session_name,
+                    region: t.region,
+                    arn: t.arn,
+                })
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// `"12h"`, `"90m"` (humantime) or a number of seconds.
+fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    struct V;
+    impl Visitor<'_> for V {
+        type Value = Option<Duration>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str(r#"a duration such as "12h" or "30m", or a number of seconds"#)
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+            u64::try_from(v)
+                .map(|s| Some(Duration::from_secs(s)))
+                .map_err(|_| E::custom(format!("duration {v} is negative")))
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            humantime::parse_duration(v).map(Some).map_err(|e| {
+                E::custom(format!(
+                    "invalid duration {v:?}: {e} (use e.g. \"12h\", \"30m\")"
+                ))
+            })
+        }
+    }
+    d.deserialize_any(V)
+}
+
+/// What config.toml contributes to the model.
+pub struct Parsed {
+    pub settings: Settings,
+    pub sources: Vec<Source>,
+    pub profiles: Vec<Profile>,
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())]
+        .bytes()
+        .filter(|b| *b == b'\n')
+        .count()
+        + 1
+}
+
+pub fn parse(path: &Path, text: &str) -> Result<Parsed, Error> {
+    let file: File = toml::from_str(text).map_err(|e| {
+        let line = e.span().map_or(0, |s| line_of(text, s.start));
+        Error::Config(format!(
+            "malformed {}:{line}: {}. See config.example.toml for the format.",
+            path.display(),
+            e.message().trim_end_matches('\n')
+        ))
+    })?;
+    let origin = |offset: usize| Origin {
+        file: path.to_path_buf(),
+        line: line_of(text, offset),
+    };
+    let defaults = Settings::default();
+    let settings = Settings {
+        session_duration: file
+            .settings
+            .session_duration
+            .unwrap_or(defaults.session_duration),
+        refresh_before: file
+            .settings
+            .refresh_before
+            .unwrap_or(defaults.refresh_before),
+        default_region: file.settings.default_region,
+    };
+    let mut sources = Vec::new();
+    for s in file.source {
+        let o = origin(s.name.span().start);
+        let name = s.name.into_inner();
+        sources.push(Source {
+            credentials_profile: s.credentials_profile.unwrap_or_else(|| name.clone()),
+            name,
+            mfa_serial: s.mfa_serial,
+            mfa_process: s.mfa_process,
+            region: s.region,
+            session_duration: s.session_duration.unwrap_or(settings.session_duration),
+            origin: o,
+        });
+    }
+    let mut profiles = Vec::new();
+    for a in file.account {
+        let ao = origin(a.name.span().start);
+        let account_name = a.name.into_inner();
+        if a.id.len() != 12 || !a.id.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(Error::Config(format!(
+                "account {account_name:?} ({ao}): id {:?} is not a 12-digit AWS account id.",
+                a.id
+            )));
+        }
+        let source = match (&a.source, sources.as_slice()) {
+            (Some(s), _) => s.clone(),
+            (None, [only]) => only.name.clone(),
+            (None, _) => {
+                return Err(Error::Config(format!(
+                    "account {account_name:?} ({ao}) does not say which source to use. Add `source = \"NAME\"` naming one of the [[source]] entries."
+                )))
+            }
+        };
+        let src = sources.iter().find(|s| s.name == source);
+        for r in a.roles {
+            let ro = origin(r.span().start);
+            let r = r.into_inner();
+            let role_arn = r
+                .arn
+                .clone()
+                .unwrap_or_else(|| format!("arn:aws:iam::{}:role/{}", a.id, r.name));
+            profiles.push(Profile {
+                name: r
+                    .profile
+                    .unwrap_or_else(|| format!("{account_name}-{}", r.name)),
+                source: source.clone(),
+                region: r
+                    .region
+                    .or_else(|| a.region.clone())
+                    .or_else(|| src.and_then(|s| s.region.clone()))
+                    .or_else(|| settings.default_region.clone()),
+                kind: ProfileKind::Role(RoleSpec {
+                    role_arn,
+                    external_id: r.external_id,
+                    session_name: r.session_name,
+                    duration_seconds: r.duration_seconds,
+                    parent: Parent::Source,
+                }),
+                account: Account {
+                    id: Some(a.id.clone()),
+                    name: Some(account_name.clone()),
+                    group: a.group.clone(),
+                    tags: a.tags.clone(),
+                },
+                mfa_serial: src.and_then(|s| s.mfa_serial.clone()),
+                origin: ro,
+            });
+        }
+    }
+    Ok(Parsed {
+        settings,
+        sources,
+        profiles,
+    })
+}

@@ -1,0 +1,252 @@
+use super::*;
+use crate::model::{Parent, ProfileKind};
+
+fn paths() -> Paths {
+    Paths {
+        aws_config: "/h/.aws/config".into(),
+        aws_credentials: "/h/.aws/credentials".into(),
+        rolepick: "/h/.config/rolepick/config.toml".into(),
+        rolepick_explicit: false,
+    }
+}
+
+const CREDS: &str = "[primary]\naws_access_key_id = AKIAEXAMPLE\naws_secret_access_key = s3cr3t\n";
+const WALKTHROUGH: &str = "\
+[profile primary]
+region = us-east-1
+[profile admin]
+role_arn = arn:aws:iam::111122223333:role/primary-role
+source_profile = primary
+mfa_serial = arn:aws:iam::111122223333:mfa/primary
+region = us-east-1
+[profile dev]
+role_arn = arn:aws:iam::444455556666:role/developer
+source_profile = primary
+mfa_serial = arn:aws:iam::111122223333:mfa/primary
+duration_seconds = 7200
+";
+
+fn model(config: &str, creds: &str, toml: Option<&str>) -> Result<Model, Error> {
+    from_texts(&paths(), Some(config), Some(creds), toml)
+}
+
+#[test]
+fn walkthrough_gives_a_source_and_two_roles() {
+    let m = model(WALKTHROUGH, CREDS, None).unwrap();
+    assert_eq!(m.sources.len(), 1);
+    assert_eq!(m.sources["primary"].region.as_deref(), Some("us-east-1"));
+    let dev = m.profile("dev").unwrap();
+    assert_eq!(dev.source, "primary");
+    assert_eq!(dev.account.id.as_deref(), Some("444455556666"));
+    // dev has no region of its own: it takes the source's.
+    assert_eq!(dev.region.as_deref(), Some("us-east-1"));
+    let ProfileKind::Role(r) = &dev.kind else {
+        panic!("dev is a role")
+    };
+    assert_eq!(r.duration_seconds, Some(7200));
+    assert_eq!(r.parent, Parent::Source);
+    assert_eq!(dev.origin.line, 8);
+    assert_eq!(m.profile("primary").unwrap().kind, ProfileKind::Session);
+}
+
+#[test]
+fn secrets_are_not_kept_in_the_model() {
+    let m = model(WALKTHROUGH, CREDS, None).unwrap();
+    assert!(!format!("{m:?}").contains("s3cr3t"));
+}
+
+#[test]
+fn role_chain_records_the_parent_profile_and_root_source() {
+    let cfg = format!(
+        "{WALKTHROUGH}[profile chained]\nrole_arn = arn:aws:iam::777788889999:role/x\nsource_profile = admin\n"
+    );
+    let m = model(&cfg, CREDS, None).unwrap();
+    let p = m.profile("chained").unwrap();
+    assert_eq!(p.source, "primary");
+    assert_eq!(p.role().unwrap().parent, Parent::Profile("admin".into()));
+}
+
+#[test]
+fn missing_source_profile_is_reported_with_file_and_line() {
+    let cfg = "[profile a]\nrole_arn = arn:aws:iam::111122223333:role/x\nsource_profile = nope\n";
+    let m = model(cfg, CREDS, None).unwrap();
+    assert!(m.profile("a").is_none());
+    let why = &m.broken["a"];
+    assert!(why.contains("\"nope\""), "{why}");
+    assert!(why.contains("/h/.aws/config:1"), "{why}");
+}
+
+#[test]
+fn source_profile_loop_is_reported_as_a_chain() {
+    let cfg = "\
+[profile a]
+role_arn = arn:aws:iam::111122223333:role/x
+source_profile = b
+[profile b]
+role_arn = arn:aws:iam::111122223333:role/y
+source_profile = a
+";
+    let m = model(cfg, CREDS, None).unwrap();
+    let why = &m.broken["a"];
+    assert!(why.contains("a -> b -> a"), "{why}");
+}
+
+#[test]
+fn role_without_source_profile_is_broken_with_advice() {
+    let m = model(
+        "[profile a]\nrole_arn = arn:aws:iam::111122223333:role/x\n",
+        CREDS,
+        None,
+    )
+    .unwrap();
+    assert!(m.broken["a"].contains("source_profile"));
+}
+
+#[test]
+fn sso_profiles_are_named_as_unsupported() {
+    let m = model("[profile s]\nsso_start_url = https://x\n", CREDS, None).unwrap();
+    assert!(m.broken["s"].contains("sso_start_url"));
+}
+
+#[test]
+fn malformed_config_names_file_and_line() {
+    let err = model("[profile a]\nregion us-east-1\n", CREDS, None).unwrap_err();
+    assert!(err.to_string().contains("/h/.aws/config:2"), "{err}");
+    assert_eq!(err.exit_code(), 2);
+}
+
+const TOML: &str = r#"
+[settings]
+session_duration = "8h"
+refresh_before = 600
+
+[[source]]
+name = "me"
+mfa_serial = "arn:aws:iam::111122223333:mfa/me"
+region = "eu-west-1"
+
+[[account]]
+name = "prod"
+id = "111122223333"
+group = "production"
+tags = ["critical"]
+roles = ["admin", { name = "readonly", profile = "prod-ro", duration_seconds = 3600 }]
+
+[[account]]
+name = "sandbox"
+id = "444455556666"
+region = "us-west-2"
+roles = ["dev"]
+"#;
+
+#[test]
+fn toml_accounts_and_roles_become_profiles() {
+    let m = from_texts(&paths(), None, None, Some(TOML)).unwrap();
+    assert_eq!(m.settings.session_duration.as_secs(), 8 * 3600);
+    assert_eq!(m.settings.refresh_before.as_secs(), 600);
+    let admin = m.profile("prod-admin").unwrap();
+    assert_eq!(
+        admin.role().unwrap().role_arn,
+        "arn:aws:iam::111122223333:role/admin"
+    );
+    assert_eq!(admin.account.name.as_deref(), Some("prod"));
+    assert_eq!(admin.account.tags, vec!["critical".to_string()]);
+    assert_eq!(admin.region.as_deref(), Some("eu-west-1"));
+    assert_eq!(
+        admin.mfa_serial.as_deref(),
+        Some("arn:aws:iam::111122223333:mfa/me")
+    );
+    assert_eq!(
+        m.profile("prod-ro")
+            .unwrap()
+            .role()
+            .unwrap()
+            .duration_seconds,
+        Some(3600)
+    );
+    assert_eq!(
+        m.profile("sandbox-dev").unwrap().region.as_deref(),
+        Some("us-west-2")
+    );
+    assert_eq!(m.profile("me").unwrap().kind, ProfileKind::Session);
+}
+
+#[test]
+fn both_files_merge_into_one_list() {
+    let m = model(WALKTHROUGH, CREDS, Some(TOML)).unwrap();
+    for name in [
+        "admin",
+        "dev",
+        "primary",
+        "prod-admin",
+        "prod-ro",
+        "sandbox-dev",
+        "me",
+    ] {
+        assert!(m.profile(name).is_some(), "{name} missing");
+    }
+}
+
+#[test]
+fn a_name_defined_in_both_files_is_a_clear_error() {
+    let toml = r#"
+[[source]]
+name = "me"
+[[account]]
+name = "x"
+id = "111122223333"
+roles = [{ name = "r", profile = "admin" }]
+"#;
+    let err = model(WALKTHROUGH, CREDS, Some(toml))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("\"admin\""), "{err}");
+    assert!(err.contains("/h/.aws/config:3"), "{err}");
+    assert!(err.contains("config.toml:7"), "{err}");
+}
+
+#[test]
+fn toml_source_may_keep_its_key_in_the_credentials_file() {
+    let toml =
+        "[[source]]\nname = \"primary\"\nmfa_serial = \"arn:aws:iam::111122223333:mfa/primary\"\n";
+    let m = model("", CREDS, Some(toml)).unwrap();
+    assert_eq!(m.sources["primary"].credentials_profile, "primary");
+    assert_eq!(m.profiles.iter().filter(|p| p.name == "primary").count(), 1);
+}
+
+#[test]
+fn toml_unknown_key_names_file_and_line() {
+    let toml = "[[source]]\nname = \"me\"\nmfa_serail = \"x\"\n";
+    let err = model("", "", Some(toml)).unwrap_err().to_string();
+    assert!(err.contains("config.toml:3"), "{err}");
+    assert!(err.contains("mfa_serail"), "{err}");
+}
+
+#[test]
+fn toml_bad_duration_is_quoted() {
+    let toml = "[settings]\nsession_duration = \"12 fortnights\"\n";
+    let err = model("", "", Some(toml)).unwrap_err().to_string();
+    assert!(err.contains("\"12 fortnights\""), "{err}");
+    assert!(err.contains("config.toml:2"), "{err}");
+}
+
+#[test]
+fn toml_account_id_must_have_12_digits() {
+    let toml =
+        "[[source]]\nname = \"me\"\n[[account]]\nname = \"x\"\nid = \"1234\"\nroles = [\"a\"]\n";
+    let err = model("", "", Some(toml)).unwrap_err().to_string();
+    assert!(err.contains("\"1234\""), "{err}");
+}
+
+#[test]
+fn toml_account_needs_a_source_when_several_exist() {
+    let toml = "[[source]]\nname = \"a\"\n[[source]]\nname = \"b\"\n[[account]]\nname = \"x\"\nid = \"111122223333\"\nroles = [\"r\"]\n";
+    let err = model("", "", Some(toml)).unwrap_err().to_string();
+    assert!(err.contains("source = "), "{err}");
+}
+
+#[test]
+fn closest_names_suggest_typos() {
+    let m = model(WALKTHROUGH, CREDS, None).unwrap();
+    assert_eq!(m.closest_names("admn").first(), Some(&"admin"));
+}
