@@ -1,0 +1,599 @@
+//! End-to-end: the real `rolepick` binary against moto, through the recording
+//! proxy, in a sandbox HOME holding the walkthrough's ~/.aws files (one IAM user
+//! `primary` with an MFA device; profiles `admin`, `dev`, `readonly` in three
+//! accounts). Assertions are on what a user sees: ARNs, variables, exit codes,
+//! file modes, and how many STS calls were made.
+
+mod support;
+
+use std::collections::HashMap;
+use std::os::unix::fs::PermissionsExt;
+use std::process::Output;
+use std::time::{Duration, SystemTime};
+
+use support::{parse_env_lines, parse_rfc3339, Canned, Stack, MFA_CODE};
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn show(out: &Output) -> String {
+    format!(
+        "status: {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+        out.status.code(),
+        text(&out.stdout),
+        text(&out.stderr)
+    )
+}
+
+#[track_caller]
+fn assert_ok(out: &Output) {
+    assert!(out.status.success(), "expected success\n{}", show(out));
+}
+
+fn json(out: &Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not JSON ({e})\n{}", show(out)))
+}
+
+/// `rolepick <args>` in the stack's sandbox.
+fn rolepick(stack: &Stack, args: &[&str]) -> Output {
+    stack.sb.cmd().args(args).output().expect("run rolepick")
+}
+
+/// `rolepick exec <profile> [--mfa-code 123456] -- <cmd>`
+fn exec(stack: &Stack, profile: &str, code: bool, cmd: &[&str]) -> Output {
+    let mut args = vec!["exec", profile];
+    if code {
+        args.extend(["--mfa-code", MFA_CODE]);
+    }
+    args.push("--");
+    args.extend(cmd);
+    rolepick(stack, &args)
+}
+
+const CALLER_IDENTITY: &[&str] = &["aws", "sts", "get-caller-identity", "--output", "json"];
+
+/// The long-lived secret must never show up where the test looks.
+#[track_caller]
+fn assert_no_long_lived_secret(stack: &Stack, where_: &str, haystack: &str) {
+    assert!(
+        !haystack.contains(&stack.prov.secret_access_key),
+        "the long-lived secret key appears in {where_}:\n{}",
+        redact(stack, haystack)
+    );
+}
+
+/// Neither the long-lived secret nor its access key id may show up (files and
+/// child environments; an error message may name the key id to say which key).
+#[track_caller]
+fn assert_no_long_lived_key(stack: &Stack, where_: &str, haystack: &str) {
+    assert_no_long_lived_secret(stack, where_, haystack);
+    assert!(
+        !haystack.contains(&stack.prov.access_key_id),
+        "the long-lived access key id appears in {where_}:\n{}",
+        redact(stack, haystack)
+    );
+}
+
+fn redact(stack: &Stack, s: &str) -> String {
+    s.replace(&stack.prov.secret_access_key, "<LONG-LIVED-SECRET>")
+        .replace(&stack.prov.access_key_id, "<LONG-LIVED-KEY-ID>")
+}
+
+#[test]
+fn exec_admin_with_mfa_code_runs_the_child_as_primary_role() {
+    let stack = Stack::start();
+    let out = exec(&stack, "admin", true, CALLER_IDENTITY);
+    assert_ok(&out);
+    let arn = json(&out)["Arn"].as_str().unwrap_or_default().to_owned();
+    assert!(
+        arn.starts_with("arn:aws:sts::123456789012:assumed-role/primary-role/"),
+        "child ran as {arn:?}\n{}",
+        show(&out)
+    );
+    assert_eq!(stack.proxy.count("GetSessionToken"), 1);
+    let assumed: Vec<_> = stack
+        .proxy
+        .requests()
+        .into_iter()
+        .filter(|r| r.action.as_deref() == Some("AssumeRole"))
+        .collect();
+    assert_eq!(assumed.len(), 1, "one AssumeRole");
+    assert_eq!(
+        assumed[0].form.get("RoleArn").map(String::as_str),
+        Some("arn:aws:iam::123456789012:role/primary-role")
+    );
+    let gst = stack
+        .proxy
+        .requests()
+        .into_iter()
+        .find(|r| r.action.as_deref() == Some("GetSessionToken"))
+        .expect("a GetSessionToken request");
+    assert_eq!(
+        gst.form.get("TokenCode").map(String::as_str),
+        Some(MFA_CODE)
+    );
+    assert_eq!(gst.form.get("SerialNumber"), Some(&stack.prov.mfa_serial));
+}
+
+#[test]
+fn exec_dev_right_after_admin_reuses_the_mfa_session_without_a_code() {
+    let stack = Stack::start();
+    assert_ok(&exec(&stack, "admin", true, &["true"]));
+    // stdin closed, no controlling terminal, no --mfa-code: must not need one.
+    let out = exec(&stack, "dev", false, CALLER_IDENTITY);
+    assert_ok(&out);
+    let arn = json(&out)["Arn"].as_str().unwrap_or_default().to_owned();
+    assert!(
+        arn.starts_with("arn:aws:sts::444455556666:assumed-role/developer/"),
+        "child ran as {arn:?}"
+    );
+    assert_eq!(
+        stack.proxy.count("GetSessionToken"),
+        1,
+        "one MFA session for both profiles"
+    );
+    let dev = stack
+        .proxy
+        .requests()
+        .into_iter()
+        .find(|r| {
+            r.action.as_deref() == Some("AssumeRole")
+                && r.form.get("RoleArn").map(String::as_str)
+                    == Some("arn:aws:iam::444455556666:role/developer")
+        })
+        .expect("an AssumeRole for developer");
+    assert_eq!(
+        dev.form.get("DurationSeconds").map(String::as_str),
+        Some("7200"),
+        "duration_seconds from ~/.aws/config"
+    );
+    // Same profile again: served from the cache, no STS call at all.
+    let before = stack.proxy.count("AssumeRole");
+    assert_ok(&exec(&stack, "dev", false, &["true"]));
+    assert_eq!(stack.proxy.count("AssumeRole"), before);
+}
+
+#[test]
+fn exec_without_a_code_or_session_fails_instead_of_hanging() {
+    let stack = Stack::start();
+    let out = exec(&stack, "admin", false, &["true"]);
+    assert!(!out.status.success(), "{}", show(&out));
+    assert_eq!(stack.proxy.count("GetSessionToken"), 0);
+}
+
+#[test]
+fn exec_child_gets_role_credentials_and_nothing_inherited() {
+    let stack = Stack::start();
+    let out = stack
+        .sb
+        .cmd()
+        .args(["exec", "admin", "--mfa-code", MFA_CODE, "--", "env"])
+        .env("AWS_PROFILE", "readonly")
+        .env("AWS_DEFAULT_PROFILE", "readonly")
+        .env("AWS_SECURITY_TOKEN", "inherited-security-token")
+        .output()
+        .unwrap();
+    assert_ok(&out);
+    let stdout = text(&out.stdout);
+    let env = parse_env_lines(&stdout);
+    for key in [
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+    ] {
+        assert!(
+            env.get(key).is_some_and(|v| !v.is_empty()),
+            "{key} missing in child env:\n{stdout}"
+        );
+    }
+    assert_eq!(env.get("AWS_REGION").map(String::as_str), Some("eu-west-1"));
+    assert_eq!(
+        env.get("AWS_DEFAULT_REGION").map(String::as_str),
+        Some("eu-west-1")
+    );
+    assert_eq!(
+        env.get("ROLEPICK_PROFILE").map(String::as_str),
+        Some("admin")
+    );
+    let exp = env
+        .get("AWS_CREDENTIAL_EXPIRATION")
+        .unwrap_or_else(|| panic!("AWS_CREDENTIAL_EXPIRATION missing:\n{stdout}"));
+    let exp = parse_rfc3339(exp)
+        .unwrap_or_else(|| panic!("AWS_CREDENTIAL_EXPIRATION={exp:?} is not RFC 3339"));
+    assert!(exp > SystemTime::now(), "credentials already expired");
+
+    assert!(!env.contains_key("AWS_PROFILE"), "AWS_PROFILE leaked");
+    assert!(
+        !env.contains_key("AWS_DEFAULT_PROFILE"),
+        "AWS_DEFAULT_PROFILE leaked"
+    );
+    assert!(
+        !stdout.contains("inherited-security-token"),
+        "inherited AWS_SECURITY_TOKEN leaked into the child"
+    );
+    assert_no_long_lived_key(&stack, "the child's environment", &stdout);
+    // The sandbox endpoint passes through, so the child's own AWS calls work.
+    assert_eq!(
+        env.get("AWS_ENDPOINT_URL"),
+        Some(&stack.sb.endpoint),
+        "AWS_ENDPOINT_URL should pass through to the child"
+    );
+}
+
+#[test]
+fn exec_exits_with_the_childs_status() {
+    let stack = Stack::start();
+    let out = exec(&stack, "admin", true, &["sh", "-c", "exit 7"]);
+    assert_eq!(out.status.code(), Some(7), "{}", show(&out));
+}
+
+#[test]
+fn exec_maps_a_child_killed_by_sigterm_to_143() {
+    let stack = Stack::start();
+    let out = exec(&stack, "admin", true, &["sh", "-c", "kill -TERM $$"]);
+    assert_eq!(out.status.code(), Some(143), "{}", show(&out));
+}
+
+#[test]
+fn exec_inside_a_rolepick_child_needs_nest() {
+    let stack = Stack::start();
+    let refused = stack
+        .sb
+        .cmd()
+        .args(["exec", "admin", "--mfa-code", MFA_CODE, "--", "true"])
+        .env("ROLEPICK_PROFILE", "x")
+        .output()
+        .unwrap();
+    assert!(!refused.status.success(), "{}", show(&refused));
+    assert!(
+        text(&refused.stderr).contains("--nest"),
+        "the refusal should say how to override it\n{}",
+        show(&refused)
+    );
+    assert_eq!(stack.proxy.total(), 0, "refused before any AWS call");
+
+    let nested = stack
+        .sb
+        .cmd()
+        .args([
+            "exec",
+            "admin",
+            "--nest",
+            "--mfa-code",
+            MFA_CODE,
+            "--",
+            "env",
+        ])
+        .env("ROLEPICK_PROFILE", "x")
+        .output()
+        .unwrap();
+    assert_ok(&nested);
+    let env = parse_env_lines(&text(&nested.stdout));
+    assert_eq!(
+        env.get("ROLEPICK_PROFILE").map(String::as_str),
+        Some("admin")
+    );
+}
+
+#[test]
+fn cache_is_private_and_holds_no_long_lived_key() {
+    let stack = Stack::start();
+    assert_ok(&exec(&stack, "admin", true, &["true"]));
+    assert_ok(&exec(&stack, "dev", false, &["true"]));
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(
+        mode(&stack.sb.cache),
+        0o700,
+        "cache dir {}",
+        stack.sb.cache.display()
+    );
+    let files = stack.sb.cache_files();
+    assert!(!files.is_empty(), "nothing cached");
+    for f in &files {
+        assert_eq!(mode(f), 0o600, "{}", f.display());
+        let content = text(&std::fs::read(f).unwrap());
+        assert_no_long_lived_key(&stack, &f.display().to_string(), &content);
+    }
+}
+
+#[test]
+fn two_concurrent_cold_execs_make_one_get_session_token() {
+    let stack = Stack::start();
+    let spawn = || {
+        stack
+            .sb
+            .std_cmd()
+            .args(["exec", "admin", "--mfa-code", MFA_CODE, "--", "true"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn rolepick")
+    };
+    let (a, b) = (spawn(), spawn());
+    for child in [a, b] {
+        assert_ok(&child.wait_with_output().unwrap());
+    }
+    assert_eq!(
+        stack.proxy.count("GetSessionToken"),
+        1,
+        "the session lock should make the second process wait and reuse"
+    );
+}
+
+#[test]
+fn malformed_mfa_codes_are_refused_before_any_aws_call() {
+    let stack = Stack::start();
+    for bad in ["12ab", "12345", "1234567"] {
+        let out = rolepick(&stack, &["exec", "admin", "--mfa-code", bad, "--", "true"]);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{bad}: usage error\n{}",
+            show(&out)
+        );
+        assert!(
+            text(&out.stderr).contains(bad),
+            "the message should quote {bad:?}\n{}",
+            show(&out)
+        );
+    }
+    assert_eq!(stack.proxy.total(), 0, "no request may reach AWS");
+}
+
+#[test]
+fn list_json_shows_profiles_with_accounts_and_no_secrets() {
+    let stack = Stack::start();
+    let out = rolepick(&stack, &["list", "--json"]);
+    assert_ok(&out);
+    let doc = json(&out);
+    for role in &stack.prov.roles {
+        assert!(
+            find_object(&doc, &role.profile, &role.account_id),
+            "no entry for profile {:?} with account {:?} in\n{}",
+            role.profile,
+            role.account_id,
+            text(&out.stdout)
+        );
+    }
+    assert_no_long_lived_key(&stack, "`list --json`", &text(&out.stdout));
+    assert_eq!(stack.proxy.total(), 0, "list needs no AWS call");
+}
+
+/// Is there a JSON object with a string field equal to `name` whose subtree
+/// also holds the string `account` (any field names: the shape is the lead's)?
+fn find_object(v: &serde_json::Value, name: &str, account: &str) -> bool {
+    fn holds(v: &serde_json::Value, s: &str) -> bool {
+        match v {
+            serde_json::Value::String(x) => x == s || x.contains(&format!(":{s}:")),
+            serde_json::Value::Number(n) => n.to_string() == s,
+            serde_json::Value::Array(a) => a.iter().any(|x| holds(x, s)),
+            serde_json::Value::Object(o) => o.values().any(|x| holds(x, s)),
+            _ => false,
+        }
+    }
+    match v {
+        serde_json::Value::Object(o) => {
+            (o.values().any(|x| x.as_str() == Some(name)) && holds(v, account))
+                || o.values().any(|x| find_object(x, name, account))
+        }
+        serde_json::Value::Array(a) => a.iter().any(|x| find_object(x, name, account)),
+        _ => false,
+    }
+}
+
+const CRED_VARS: [&str; 3] = [
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+];
+
+#[test]
+fn env_prints_the_same_role_credentials_in_every_format() {
+    let stack = Stack::start();
+    let env = |format: &str, code: bool| {
+        let mut args = vec!["env", "admin", "--format", format];
+        if code {
+            args.extend(["--mfa-code", MFA_CODE]);
+        }
+        let out = rolepick(&stack, &args);
+        assert_ok(&out);
+        assert_no_long_lived_key(
+            &stack,
+            &format!("`env --format {format}`"),
+            &text(&out.stdout),
+        );
+        out
+    };
+
+    // json: an object with the variables (or nested under one key).
+    let out = env("json", true);
+    let doc = json(&out);
+    let vars = flatten_strings(&doc);
+    for k in CRED_VARS {
+        assert!(vars.contains_key(k), "{k} missing in json\n{}", show(&out));
+    }
+    let key_id = vars["AWS_ACCESS_KEY_ID"].clone();
+
+    // sh: evaluate it with a real shell.
+    let out = env("sh", false);
+    let script = text(&out.stdout);
+    let evaluated = std::process::Command::new("sh")
+        .args(["-c", "eval \"$1\"; env", "sh", &script])
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .output()
+        .unwrap();
+    assert_ok(&evaluated);
+    let from_sh = parse_env_lines(&text(&evaluated.stdout));
+    for k in CRED_VARS {
+        assert!(
+            from_sh.contains_key(k),
+            "{k} not exported by the sh output:\n{script}"
+        );
+    }
+    assert_eq!(from_sh["AWS_ACCESS_KEY_ID"], key_id, "cached creds reused");
+
+    // fish: `set -gx NAME value` (or `set -x`) lines.
+    let out = env("fish", false);
+    let fish = text(&out.stdout);
+    for k in CRED_VARS {
+        assert!(
+            fish.lines()
+                .any(|l| l.starts_with("set ") && l.contains(" -") && l.contains(k)),
+            "{k} not set in fish output:\n{fish}"
+        );
+    }
+    assert!(fish.contains(&key_id));
+
+    // dotenv: KEY=VALUE lines (values may be quoted).
+    let out = env("dotenv", false);
+    let dotenv: HashMap<_, _> = parse_env_lines(&text(&out.stdout))
+        .into_iter()
+        .map(|(k, v)| (k, v.trim_matches(|c| c == '"' || c == '\'').to_owned()))
+        .collect();
+    for k in CRED_VARS {
+        assert!(
+            dotenv.contains_key(k),
+            "{k} missing in dotenv\n{}",
+            show(&out)
+        );
+    }
+    assert_eq!(dotenv["AWS_ACCESS_KEY_ID"], key_id);
+    assert_eq!(stack.proxy.count("GetSessionToken"), 1);
+}
+
+fn flatten_strings(v: &serde_json::Value) -> HashMap<String, String> {
+    let mut out = HashMap::new();
+    if let serde_json::Value::Object(o) = v {
+        for (k, x) in o {
+            match x {
+                serde_json::Value::String(s) => {
+                    out.insert(k.clone(), s.clone());
+                }
+                serde_json::Value::Object(_) => out.extend(flatten_strings(x)),
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn credential_process_prints_version_1_json_the_aws_cli_accepts() {
+    let stack = Stack::start();
+    let out = rolepick(
+        &stack,
+        &["credential-process", "admin", "--mfa-code", MFA_CODE],
+    );
+    assert_ok(&out);
+    let doc = json(&out);
+    assert_eq!(doc["Version"], 1, "{doc}");
+    for k in ["AccessKeyId", "SecretAccessKey", "SessionToken"] {
+        assert!(
+            doc[k].as_str().is_some_and(|s| !s.is_empty()),
+            "{k} in {doc}"
+        );
+    }
+    let exp = doc["Expiration"].as_str().unwrap_or_default();
+    let exp = parse_rfc3339(exp).unwrap_or_else(|| panic!("Expiration {exp:?} not RFC 3339"));
+    assert!(exp > SystemTime::now() + Duration::from_secs(60));
+    assert_no_long_lived_key(&stack, "credential-process output", &text(&out.stdout));
+
+    // The aws CLI itself, with a credential_process profile, using the cached session.
+    let bin = env!("CARGO_BIN_EXE_rolepick");
+    let config = format!(
+        "{}\n[profile via-rolepick]\ncredential_process = {bin} credential-process admin\nregion = eu-west-1\n",
+        stack.prov.config_file()
+    );
+    stack.sb.write_aws_file("config", &config);
+    let who = stack
+        .sb
+        .aws()
+        .args(["sts", "get-caller-identity", "--profile", "via-rolepick"])
+        .output()
+        .unwrap();
+    assert_ok(&who);
+    let arn = json(&who)["Arn"].as_str().unwrap_or_default().to_owned();
+    assert!(
+        arn.starts_with("arn:aws:sts::123456789012:assumed-role/primary-role/"),
+        "{arn}"
+    );
+    assert_eq!(stack.proxy.count("GetSessionToken"), 1);
+}
+
+// --- STS failures, injected by the proxy -------------------------------------
+
+#[test]
+fn rejected_mfa_code_exits_3_and_caches_nothing() {
+    let stack = Stack::start();
+    stack
+        .proxy
+        .inject_nth("GetSessionToken", 1, Canned::invalid_mfa());
+    let out = exec(&stack, "admin", true, &["true"]);
+    assert_eq!(out.status.code(), Some(3), "{}", show(&out));
+    assert!(
+        text(&out.stderr).to_lowercase().contains("mfa"),
+        "the message should say the MFA code was rejected\n{}",
+        show(&out)
+    );
+    assert_eq!(stack.proxy.count("AssumeRole"), 0);
+    // Nothing usable was cached: without a code it still needs one.
+    assert!(!exec(&stack, "admin", false, &["true"]).status.success());
+    // The next good code works.
+    assert_ok(&exec(&stack, "admin", true, &["true"]));
+    assert_eq!(stack.proxy.count("GetSessionToken"), 2);
+}
+
+#[test]
+fn invalid_long_lived_key_exits_3() {
+    let stack = Stack::start();
+    stack
+        .proxy
+        .inject_always("GetSessionToken", Canned::invalid_client_token_id());
+    let out = exec(&stack, "admin", true, &["true"]);
+    assert_eq!(out.status.code(), Some(3), "{}", show(&out));
+    assert_no_long_lived_secret(&stack, "the error message", &text(&out.stderr));
+}
+
+#[test]
+fn role_that_cannot_be_assumed_exits_3_and_names_the_role() {
+    let stack = Stack::start();
+    let role_arn = stack.prov.role("readonly").role_arn.clone();
+    stack.proxy.inject_always(
+        "AssumeRole",
+        Canned::role_not_assumable(&stack.prov.user_arn, &role_arn),
+    );
+    let out = exec(&stack, "readonly", true, &["true"]);
+    assert_eq!(out.status.code(), Some(3), "{}", show(&out));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("readonly"),
+        "the message should name the profile or role\n{}",
+        show(&out)
+    );
+}
+
+#[test]
+fn persistent_throttling_exits_4() {
+    let stack = Stack::start();
+    stack
+        .proxy
+        .inject_always("GetSessionToken", Canned::throttling());
+    let out = exec(&stack, "admin", true, &["true"]);
+    assert_eq!(out.status.code(), Some(4), "{}", show(&out));
+}
+
+#[test]
+fn unknown_profile_exits_2_and_quotes_it() {
+    let stack = Stack::start();
+    let out = exec(&stack, "no-such-profile", true, &["true"]);
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    assert!(
+        text(&out.stderr).contains("no-such-profile"),
+        "{}",
+        show(&out)
+    );
+    assert_eq!(stack.proxy.total(), 0);
+}
