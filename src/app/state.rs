@@ -275,7 +275,14 @@ impl State {
             .values()
             .map(|s| SourceView {
                 name: s.name.clone(),
-                mfa_serial: s.mfa_serial.clone(),
+                // In ~/.aws/config the serial often sits on the role profiles only.
+                mfa_serial: s.mfa_serial.clone().or_else(|| {
+                    model
+                        .profiles
+                        .iter()
+                        .find(|p| p.source == s.name && p.mfa_serial.is_some())
+                        .and_then(|p| p.mfa_serial.clone())
+                }),
                 mfa_process: s.mfa_process.is_some(),
             })
             .collect();

@@ -86,7 +86,12 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
                 state.filter.editing = false;
                 state.set_filter(String::new());
             }
-            KeyCode::Enter => return open_selected(state),
+            KeyCode::Enter => {
+                // Keys go back to commands (q, j/k) when the user returns;
+                // the filter text stays, `/` edits it again.
+                state.filter.editing = false;
+                return open_selected(state);
+            }
             KeyCode::Backspace => {
                 let mut t = state.filter.text.clone();
                 t.pop();
@@ -979,5 +984,10 @@ mod tests {
                 profile: "prod-read".into()
             }]
         );
+        assert!(!s.filter.editing, "q quits again after the shell");
+        assert_eq!(s.filter.text, "prodread", "the filter stays");
+        update(&mut s, ch('/'));
+        typed(&mut s, "x");
+        assert_eq!(s.filter.text, "prodreadx", "/ edits the same filter");
     }
 }
