@@ -281,3 +281,44 @@ fn sigterm_and_sighup_restore_the_terminal() {
         tmux.wait_for("a clear screen", |s| !s.contains("picker-exit-"));
     }
 }
+
+/// Run by `panic_restores_the_terminal` inside tmux (it re-runs this test
+/// binary): takes over the terminal like the picker, then panics.
+#[test]
+#[ignore = "helper: run by panic_restores_the_terminal in a pseudo-terminal"]
+fn helper_panics_in_raw_mode() {
+    if std::env::var_os("ROLEPICK_E2E_PANIC_HELPER").is_none() {
+        return;
+    }
+    let mut guard = rolepick::tui::terminal::TerminalGuard::enter(true).expect("enter raw mode");
+    guard
+        .terminal
+        .draw(|f| f.render_widget(ratatui::widgets::Paragraph::new("about to panic"), f.area()))
+        .expect("draw");
+    std::thread::sleep(Duration::from_millis(300));
+    panic!("deliberate panic while the terminal is raw");
+}
+
+#[test]
+fn panic_restores_the_terminal() {
+    if !have_tmux() {
+        eprintln!("skipping: tmux is not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let env = [("PATH".into(), std::env::var_os("PATH").unwrap_or_default())];
+    let tmux = Tmux::start(dir.path(), &env);
+    let before = tmux.stty("stty.before");
+    let exe = std::env::current_exe().expect("test binary path");
+    tmux.line(&format!(
+        "ROLEPICK_E2E_PANIC_HELPER=1 {} --exact helper_panics_in_raw_mode --ignored --nocapture --test-threads=1; echo helper-exit-$?",
+        exe.display()
+    ));
+    let s = tmux.wait_for("the helper's exit", |s| s.contains("helper-exit-"));
+    assert!(
+        s.contains("deliberate panic while the terminal is raw"),
+        "the panic message is readable on the normal screen:\n{s}"
+    );
+    let after = tmux.stty("stty.after");
+    assert_eq!(before, after, "stty settings restored after a panic");
+}

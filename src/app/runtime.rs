@@ -118,12 +118,25 @@ pub fn run(
     clock: Arc<dyn Clock>,
     opts: Options,
 ) -> anyhow::Result<()> {
-    let e = expiries(svc.as_ref());
-    let mut state = State::new(svc.model(), e.roles, e.sessions, clock.now());
+    // Sessions (one per source) now, so Enter knows whether to ask for a
+    // code; role expiries (one cache file per profile) after the first frame.
+    let sessions = svc
+        .model()
+        .sources
+        .keys()
+        .filter_map(|s| svc.session_expiry(s).map(|e| (s.clone(), e)))
+        .collect();
+    let mut state = State::new(svc.model(), HashMap::new(), sessions, clock.now());
     state.color = opts.color;
     let (tx, rx) = mpsc::channel();
     let guard = TerminalGuard::enter(opts.mouse)?;
     let input = Input::start(&tx)?; // on error, `guard` restores the terminal
+    let (svc2, tx2) = (Arc::clone(&svc), tx.clone());
+    thread::Builder::new()
+        .name("rolepick-cache".into())
+        .spawn(move || {
+            let _ = tx2.send(Msg::Expiries(expiries(svc2.as_ref())));
+        })?;
     let mut tty = Tty { guard, input };
     run_loop(&mut tty, &svc, clock.as_ref(), &mut state, &tx, &rx)
 }

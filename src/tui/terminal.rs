@@ -5,6 +5,7 @@
 //! subshell and take it back.
 
 use std::io::{self, Stdout, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Once;
 
 use crossterm::event::{DisableMouseCapture, EnableMouseCapture};
@@ -17,8 +18,17 @@ use ratatui::Terminal;
 
 pub type Term = Terminal<CrosstermBackend<Stdout>>;
 
-/// Puts the terminal back the way a shell expects it. Safe to call twice.
+/// True while the terminal is in our full-screen raw state.
+static TAKEN: AtomicBool = AtomicBool::new(false);
+
+/// Puts the terminal back the way a shell expects it. Only the first call
+/// after [`TerminalGuard::enter`]/`resume` does anything: leaving the
+/// alternate screen twice would restore the cursor saved on entry and
+/// overwrite what was printed since (such as a panic message).
 pub fn restore() {
+    if !TAKEN.swap(false, Ordering::SeqCst) {
+        return;
+    }
     let _ = disable_raw_mode();
     let mut out = io::stdout();
     let _ = execute!(out, DisableMouseCapture, LeaveAlternateScreen, cursor::Show);
@@ -26,6 +36,7 @@ pub fn restore() {
 }
 
 fn setup(mouse: bool) -> io::Result<()> {
+    TAKEN.store(true, Ordering::SeqCst);
     enable_raw_mode()?;
     let mut out = io::stdout();
     execute!(out, EnterAlternateScreen, cursor::Hide)?;
