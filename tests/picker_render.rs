@@ -42,7 +42,7 @@ fn role(name: &str, src: &str, id: &str, acct: &str, role: &str, tags: &[&str]) 
         account: Account {
             id: Some(id.into()),
             name: Some(acct.into()),
-            group: None,
+            group: (acct == "prod").then(|| "production".to_string()),
             tags: tags.iter().map(|t| t.to_string()).collect(),
         },
         mfa_serial: Some(format!("arn:aws:iam::000000000000:mfa/{src}")),

@@ -11,6 +11,8 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crossterm::event::MouseEventKind;
+
 use crate::app::msg::{Effect, Expiries, Failure, Fetched, Msg};
 use crate::app::state::{Refresh, State};
 use crate::app::update::update;
@@ -179,8 +181,16 @@ pub fn run_loop(
             Err(RecvTimeoutError::Timeout) => Msg::Tick { now: clock.now() },
             Err(RecvTimeoutError::Disconnected) => return Ok(()),
         };
-        // Idle ticks redraw only when a countdown or the spinner is on screen.
-        dirty = !matches!(msg, Msg::Tick { .. }) || state.has_live_countdowns();
+        dirty = match &msg {
+            // Idle ticks redraw only when a countdown or the spinner is on screen.
+            Msg::Tick { .. } => state.has_live_countdowns(),
+            // Mouse capture reports every motion; only the wheel changes anything.
+            Msg::Mouse(m) => matches!(
+                m.kind,
+                MouseEventKind::ScrollUp | MouseEventKind::ScrollDown
+            ),
+            _ => true,
+        };
         for effect in update(state, msg) {
             match effect {
                 Effect::Quit => return Ok(()),

@@ -50,6 +50,8 @@ pub struct SourceView {
 pub struct Group {
     pub name: Option<String>,
     pub id: Option<String>,
+    /// The account's group (config.toml `group`), shown and searchable.
+    pub group: Option<String>,
     pub region: Option<String>,
     pub tags: Vec<String>,
 }
@@ -85,8 +87,8 @@ pub struct RoleRow {
 #[derive(Debug, Clone)]
 pub struct Haystack {
     pub text: Utf32String,
-    /// Char ranges of: account name, account id, role name, profile name, tags.
-    pub fields: [(u32, u32); 5],
+    /// Char ranges of: account name, account id, role name, profile name, group, tags.
+    pub fields: [(u32, u32); 6],
 }
 
 /// Field indices into [`Haystack::fields`].
@@ -95,13 +97,14 @@ pub mod field {
     pub const ACCOUNT_ID: usize = 1;
     pub const ROLE: usize = 2;
     pub const PROFILE: usize = 3;
-    pub const TAGS: usize = 4;
+    pub const GROUP: usize = 4;
+    pub const TAGS: usize = 5;
 }
 
 impl Haystack {
-    fn new(parts: [&str; 5]) -> Self {
+    fn new(parts: [&str; 6]) -> Self {
         let mut text = String::new();
-        let mut fields = [(0, 0); 5];
+        let mut fields = [(0, 0); 6];
         let mut pos = 0u32;
         for (i, part) in parts.iter().enumerate() {
             if i > 0 {
@@ -310,6 +313,7 @@ impl State {
                 groups.push(Group {
                     name,
                     id,
+                    group: p.account.group.clone(),
                     region: region.clone(),
                     tags: p.account.tags.clone(),
                 });
@@ -326,6 +330,7 @@ impl State {
                 g.id.as_deref().unwrap_or(""),
                 &role,
                 &p.name,
+                g.group.as_deref().unwrap_or(""),
                 &tags,
             ]);
             let source = source_index.get(p.source.as_str()).copied().unwrap_or(0);
@@ -611,11 +616,12 @@ mod tests {
 
     #[test]
     fn haystack_fields_are_char_ranges() {
-        let h = Haystack::new(["prod", "111", "admin", "prod-admin", "x"]);
+        let h = Haystack::new(["prod", "111", "admin", "prod-admin", "", "x"]);
         assert_eq!(h.fields[field::ACCOUNT_NAME], (0, 4));
         assert_eq!(h.fields[field::ACCOUNT_ID], (5, 8));
         assert_eq!(h.fields[field::ROLE], (9, 14));
         assert_eq!(h.fields[field::PROFILE], (15, 25));
-        assert_eq!(h.fields[field::TAGS], (26, 27));
+        assert_eq!(h.fields[field::GROUP], (26, 26));
+        assert_eq!(h.fields[field::TAGS], (27, 28));
     }
 }

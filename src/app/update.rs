@@ -551,6 +551,17 @@ mod tests {
     }
 
     #[test]
+    fn filter_matches_the_account_group() {
+        let mut m = model();
+        m.profiles[4].account.group = Some("automation".into());
+        let mut s = State::new(&m, HashMap::new(), HashMap::new(), at(T0));
+        update(&mut s, ch('/'));
+        typed(&mut s, "automation");
+        assert_eq!(selected(&s), "ops-deploy");
+        assert_eq!(s.lines.len(), 2);
+    }
+
+    #[test]
     fn filter_keys_are_text_not_commands() {
         let mut s = state();
         update(&mut s, ch('/'));

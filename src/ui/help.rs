@@ -13,7 +13,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("PgUp PgDn", "move a page"),
     ("g G  Home End", "first / last role"),
     ("mouse wheel", "move"),
-    ("/", "filter: account, id, role, profile, tags"),
+    ("/", "filter: account, id, role, profile, group, tags"),
     ("Enter", "open a shell with the role's credentials"),
     ("r", "re-authenticate: new MFA code and session"),
     ("Esc", "close / clear the filter (never quits)"),

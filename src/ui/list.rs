@@ -109,6 +109,18 @@ pub fn render(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
                 } else if g.name.is_none() {
                     spans.push(Span::styled(g.label().to_string(), base));
                 }
+                if let Some(group) = &g.group {
+                    spans.push(Span::styled(" · ", theme.dim()));
+                    let w = group.chars().count();
+                    spans.extend(highlighted(
+                        group,
+                        w,
+                        off(field::GROUP),
+                        &indices,
+                        theme.dim(),
+                        hl,
+                    ));
+                }
                 if let Some(region) = &g.region {
                     spans.push(Span::styled(format!(" · {region}"), theme.dim()));
                 }
