@@ -17,7 +17,7 @@ use std::process::Command;
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-use support::{Stack, MFA_CODE};
+use support::{Canned, Stack, MFA_CODE};
 
 /// A private tmux server (its own socket) running one sandboxed shell.
 struct Tmux {
@@ -254,6 +254,57 @@ fn picker_walkthrough_against_moto() {
     tmux.wait_for("the picker's exit", |s| s.contains("picker-exit-0"));
     let after = tmux.stty("stty.after");
     assert_eq!(before, after, "stty settings restored after q");
+}
+
+#[test]
+fn rejected_code_is_explained_in_the_modal_and_r_reauthenticates() {
+    if !have_tmux() {
+        eprintln!("skipping: tmux is not installed");
+        return;
+    }
+    let stack = Stack::start();
+    stack
+        .proxy
+        .inject_nth("GetSessionToken", 1, Canned::invalid_mfa());
+    let tmux = Tmux::start(stack.sb.root(), &stack.sb.aws_env());
+    tmux.line(&picker_cmd());
+    tmux.wait_for("the picker", is_picker);
+    tmux.type_text("/admin");
+    tmux.wait_for("the filter", |s| !s.contains("444455556666"));
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the MFA modal", |s| s.contains("MFA code for primary"));
+    tmux.type_text("111111");
+    tmux.keys(&["Enter"]);
+    let s = tmux.wait_for("the rejection in the modal", |s| {
+        s.contains("MFA code for primary") && s.contains("│✗ ")
+    });
+    assert!(s.contains("_ _ _ _ _ _"), "code cleared for a retry:\n{s}");
+    tmux.type_text(MFA_CODE);
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the subshell", |s| {
+        s.contains("rolepick: shell for admin") && s.contains("e2e$")
+    });
+    tmux.line("exit");
+    tmux.wait_for("the picker", |s| {
+        is_picker(s) && countdown_on(s, "admin").is_some()
+    });
+    assert_eq!(stack.proxy.count("GetSessionToken"), 2);
+    assert_eq!(stack.proxy.count("AssumeRole"), 1);
+
+    // r: a new code, a new session and new role credentials, no shell.
+    tmux.keys(&["r"]);
+    tmux.wait_for("the re-auth modal", |s| {
+        s.contains("Re-authenticate primary")
+    });
+    tmux.type_text(MFA_CODE);
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the re-auth status", |s| {
+        s.contains("Re-authenticated primary")
+    });
+    assert_eq!(stack.proxy.count("GetSessionToken"), 3);
+    assert_eq!(stack.proxy.count("AssumeRole"), 2);
+    tmux.keys(&["q"]);
+    tmux.wait_for("the picker's exit", |s| s.contains("picker-exit-0"));
 }
 
 #[test]
