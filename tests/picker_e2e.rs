@@ -316,7 +316,7 @@ fn sigterm_and_sighup_restore_the_terminal() {
     let stack = Stack::start();
     let tmux = Tmux::start(stack.sb.root(), &stack.sb.aws_env());
     let before = tmux.stty("stty.before");
-    for (sig, name) in [("-TERM", "term"), ("-HUP", "hup")] {
+    for (sig, name, status) in [("-TERM", "term", 143), ("-HUP", "hup", 129)] {
         tmux.line(&picker_cmd());
         tmux.wait_for("the picker", is_picker);
         let pid = tmux.picker_pid();
@@ -325,7 +325,9 @@ fn sigterm_and_sighup_restore_the_terminal() {
             .status()
             .expect("kill");
         assert!(ok.success());
-        tmux.wait_for("the picker's exit", |s| s.contains("picker-exit-"));
+        tmux.wait_for("the picker's exit", |s| {
+            s.contains(&format!("picker-exit-{status}"))
+        });
         let after = tmux.stty(&format!("stty.{name}"));
         assert_eq!(before, after, "stty settings restored after SIG{name}");
         tmux.line("clear");

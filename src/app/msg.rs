@@ -66,8 +66,10 @@ pub enum Msg {
     },
     /// The cache was re-read (after a subshell, which may have refreshed it).
     Expiries(Expiries),
-    /// SIGTERM/SIGHUP/SIGINT: leave now.
-    Terminate,
+    /// SIGTERM/SIGHUP/SIGINT (the number): leave now.
+    Terminate {
+        signal: i32,
+    },
 }
 
 /// I/O for the runtime to do.

@@ -114,12 +114,31 @@ pub struct Options {
     pub mouse: bool,
 }
 
+/// How the picker ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// `q` or Ctrl-C.
+    Quit,
+    /// SIGTERM, SIGHUP or SIGINT, by number.
+    Signal(i32),
+}
+
+impl Exit {
+    /// Exit status, shell style: 128+N after signal N.
+    pub fn status(self) -> u8 {
+        match self {
+            Exit::Quit => 0,
+            Exit::Signal(n) => u8::try_from(128 + n).unwrap_or(1),
+        }
+    }
+}
+
 /// Runs the picker on the real terminal until the user quits.
 pub fn run(
     svc: Arc<dyn CredentialService>,
     clock: Arc<dyn Clock>,
     opts: Options,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Exit> {
     // Sessions (one per source) now, so Enter knows whether to ask for a
     // code; role expiries (one cache file per profile) after the first frame.
     let sessions = svc
@@ -162,7 +181,8 @@ pub fn run_loop(
     state: &mut State,
     tx: &Sender<Msg>,
     rx: &Receiver<Msg>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Exit> {
+    let mut exit = Exit::Quit;
     let (w, h) = screen.size()?;
     update(
         state,
@@ -179,8 +199,11 @@ pub fn run_loop(
         let msg = match rx.recv_timeout(until_tick(clock.now(), state.pending.is_some())) {
             Ok(m) => m,
             Err(RecvTimeoutError::Timeout) => Msg::Tick { now: clock.now() },
-            Err(RecvTimeoutError::Disconnected) => return Ok(()),
+            Err(RecvTimeoutError::Disconnected) => return Ok(exit),
         };
+        if let Msg::Terminate { signal } = msg {
+            exit = Exit::Signal(signal);
+        }
         dirty = match &msg {
             // Idle ticks redraw only when a countdown or the spinner is on screen.
             Msg::Tick { .. } => state.has_live_countdowns(),
@@ -193,7 +216,7 @@ pub fn run_loop(
         };
         for effect in update(state, msg) {
             match effect {
-                Effect::Quit => return Ok(()),
+                Effect::Quit => return Ok(exit),
                 Effect::FetchCredentials {
                     req_id,
                     profile,
@@ -402,7 +425,8 @@ mod tests {
             thread::sleep(Duration::from_millis(300));
             tx2.send(key(KeyCode::Char('q'))).unwrap();
         });
-        run_loop(&mut screen, &svc, &clock, &mut state, &tx, &rx).unwrap();
+        let exit = run_loop(&mut screen, &svc, &clock, &mut state, &tx, &rx).unwrap();
+        assert_eq!(exit, Exit::Quit);
         feeder.join().unwrap();
         let calls = fake.calls.lock().unwrap().clone();
         assert_eq!(calls.len(), 2);
@@ -414,6 +438,24 @@ mod tests {
         assert_eq!(screen.suspended, vec![true, false]);
         assert_eq!(state.role_expiry["dev"], at(T0 + 3600));
         assert!(screen.draws >= 3);
+    }
+
+    #[test]
+    fn a_signal_quits_with_128_plus_its_number() {
+        let fake = fake();
+        let svc: Arc<dyn CredentialService> = fake.clone();
+        let clock = FixedClock::new(at(T0));
+        let mut state = State::new(&fake.model, HashMap::new(), HashMap::new(), at(T0));
+        let mut screen = TestScreen {
+            term: Terminal::new(TestBackend::new(80, 20)).unwrap(),
+            suspended: vec![],
+            draws: 0,
+        };
+        let (tx, rx) = mpsc::channel();
+        tx.send(Msg::Terminate { signal: 15 }).unwrap();
+        let exit = run_loop(&mut screen, &svc, &clock, &mut state, &tx, &rx).unwrap();
+        assert_eq!(exit, Exit::Signal(15));
+        assert_eq!(exit.status(), 143);
     }
 
     #[test]

@@ -54,7 +54,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             state.session_expiry = e.sessions;
             vec![]
         }
-        Msg::Terminate => vec![Effect::Quit],
+        Msg::Terminate { .. } => vec![Effect::Quit],
     }
 }
 

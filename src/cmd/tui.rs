@@ -27,13 +27,13 @@ pub fn run(global: &Global) -> Result<u8, Error> {
     }
     let engine = super::load(global)?;
     let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    runtime::run(
+    let exit = runtime::run(
         Arc::new(EngineService { engine }),
         Arc::new(SystemClock),
         Options { color, mouse: true },
     )
     .map_err(|e| Error::Other(format!("the picker failed: {e:#}")))?;
-    Ok(0)
+    Ok(exit.status())
 }
 
 /// The engine, as the picker sees it.

@@ -58,7 +58,7 @@ impl Input {
                     if sig == SIGINT && in_shell.load(Ordering::SeqCst) {
                         continue;
                     }
-                    if tx_sig.send(Msg::Terminate).is_err() {
+                    if tx_sig.send(Msg::Terminate { signal: sig }).is_err() {
                         break;
                     }
                 }
