@@ -3,6 +3,8 @@
 //! accounts, handed to programs only through their environment.
 #![forbid(unsafe_code)]
 
+/// The picker's core: state, messages, pure update, and the runtime that does its I/O.
+pub mod app;
 /// Talking to AWS STS, with typed errors.
 pub mod aws;
 /// Temporary-credential cache: private files, atomic writes, a lock.
@@ -27,6 +29,10 @@ pub mod model;
 pub mod prompt;
 /// The only place that spawns processes.
 pub mod shell;
+/// The picker's terminal edges: raw mode and alternate screen, input and signals.
+pub mod tui;
+/// Drawing the picker (ratatui); read-only over `app::state::State`.
+pub mod ui;
 /// Long-lived keys: secret types and key stores.
 pub mod vault;
 
@@ -41,8 +47,6 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
         Some(Cmd::Env(a)) => cmd::env::run(a, &cli.global),
         Some(Cmd::CredentialProcess(a)) => cmd::credential_process::run(a, &cli.global),
         Some(Cmd::Vault(v)) => cmd::vault::run(v, &cli.global),
-        None => Err(Error::Usage(
-            "the picker is not built yet; use `rolepick list` and `rolepick exec PROFILE`.".into(),
-        )),
+        None => cmd::tui::run(&cli.global),
     }
 }

@@ -6,6 +6,7 @@ pub mod exec;
 pub mod list;
 pub mod mfa;
 pub mod vault;
+pub mod tui;
 
 use crate::cli::Global;
 use crate::engine::{Engine, LoadOptions};

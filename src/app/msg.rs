@@ -1,0 +1,90 @@
+//! Everything that can happen to the picker, as plain data: keys and mouse
+//! from the terminal, clock ticks, results of credential requests and of
+//! subshells. `update` turns a `Msg` into state changes and [`Effect`]s.
+
+use std::collections::HashMap;
+use std::time::SystemTime;
+
+use crossterm::event::{KeyEvent, MouseEvent};
+
+use crate::app::state::Refresh;
+
+/// Credentials were obtained; when they and the source's session expire.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fetched {
+    pub expires: SystemTime,
+    pub session_expires: Option<SystemTime>,
+}
+
+/// What kind of failure a credential request met.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureKind {
+    /// The MFA code was wrong or already used.
+    MfaRejected,
+    /// An MFA code is needed and none was given.
+    MfaRequired,
+    Other,
+}
+
+/// A credential request failed; `message` is the engine's user-facing text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub kind: FailureKind,
+    pub message: String,
+}
+
+/// Expiry stamps as the cache knows them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Expiries {
+    /// By profile.
+    pub roles: HashMap<String, SystemTime>,
+    /// By source.
+    pub sessions: HashMap<String, SystemTime>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Msg {
+    Key(KeyEvent),
+    Mouse(MouseEvent),
+    /// Once a second (faster while a request is in flight). The only way time moves.
+    Tick {
+        now: SystemTime,
+    },
+    Resize {
+        width: u16,
+        height: u16,
+    },
+    CredsDone {
+        req_id: u64,
+        profile: String,
+        result: Result<Fetched, Failure>,
+    },
+    /// A subshell ended: its exit status, or why it could not start.
+    ShellExited {
+        profile: String,
+        result: Result<u8, String>,
+    },
+    /// The cache was re-read (after a subshell, which may have refreshed it).
+    Expiries(Expiries),
+    /// SIGTERM/SIGHUP/SIGINT (the number): leave now.
+    Terminate {
+        signal: i32,
+    },
+}
+
+/// I/O for the runtime to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    /// Get credentials on a worker thread; answer with `Msg::CredsDone`.
+    FetchCredentials {
+        req_id: u64,
+        profile: String,
+        mfa_code: Option<String>,
+        refresh: Refresh,
+    },
+    /// Run a subshell with the profile's (valid) credentials; answer with `Msg::ShellExited`.
+    OpenShell {
+        profile: String,
+    },
+    Quit,
+}

@@ -1,0 +1,467 @@
+//! Runs the picker: draws, waits for the next [`Msg`] (or makes a tick),
+//! calls `update`, and performs the [`Effect`]s it returns: credential
+//! fetches on worker threads (through [`CredentialService`], so tests use a
+//! fake and the engine is plugged in by `cmd::tui`), subshells with the
+//! terminal handed over, and quitting.
+
+use std::collections::HashMap;
+use std::io;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crossterm::event::MouseEventKind;
+
+use crate::app::msg::{Effect, Expiries, Failure, Fetched, Msg};
+use crate::app::state::{Refresh, State};
+use crate::app::update::update;
+use crate::clock::Clock;
+use crate::model::Model;
+use crate::tui::events::Input;
+use crate::tui::terminal::TerminalGuard;
+
+/// What the picker needs from the credential engine. Blocking calls; the
+/// runtime makes them off the UI thread (except `open_shell`, which owns the
+/// terminal anyway).
+pub trait CredentialService: Send + Sync {
+    fn model(&self) -> &Model;
+    /// Expiry of the profile's cached credentials, if cached.
+    fn cached_expiry(&self, profile: &str) -> Option<SystemTime>;
+    /// Expiry of the source's cached MFA session, if any.
+    fn session_expiry(&self, source: &str) -> Option<SystemTime>;
+    /// Cached-or-fresh credentials for `profile` (using `mfa_code` if a code
+    /// is needed), stored in the cache; returns their expiry.
+    fn fetch(
+        &self,
+        profile: &str,
+        mfa_code: Option<String>,
+        refresh: Refresh,
+    ) -> Result<Fetched, Failure>;
+    /// Runs a subshell with the profile's credentials (never expired ones),
+    /// waits for it and returns its exit status. The terminal is the shell's
+    /// while this runs.
+    fn open_shell(&self, profile: &str) -> Result<u8, String>;
+}
+
+/// Reads every expiry stamp the cache knows for the model.
+pub fn expiries(svc: &dyn CredentialService) -> Expiries {
+    let model = svc.model();
+    let roles: HashMap<String, SystemTime> = model
+        .profiles
+        .iter()
+        .filter_map(|p| svc.cached_expiry(&p.name).map(|e| (p.name.clone(), e)))
+        .collect();
+    let sessions = model
+        .sources
+        .keys()
+        .filter_map(|s| svc.session_expiry(s).map(|e| (s.clone(), e)))
+        .collect();
+    Expiries { roles, sessions }
+}
+
+/// Where the picker is drawn; the real terminal or a test backend.
+pub trait Screen {
+    fn draw(&mut self, state: &State) -> io::Result<()>;
+    fn size(&self) -> io::Result<(u16, u16)>;
+    /// Hands the terminal to a subshell: stop reading input, leave raw mode
+    /// and the alternate screen.
+    fn suspend(&mut self) -> io::Result<()>;
+    /// Takes the terminal back and forces a full redraw.
+    fn resume(&mut self) -> io::Result<()>;
+}
+
+/// The real terminal plus its input thread.
+pub struct Tty {
+    guard: TerminalGuard,
+    input: Input,
+}
+
+impl Screen for Tty {
+    fn draw(&mut self, state: &State) -> io::Result<()> {
+        self.guard
+            .terminal
+            .draw(|f| crate::ui::render(state, f))
+            .map(|_| ())
+    }
+    fn size(&self) -> io::Result<(u16, u16)> {
+        crossterm::terminal::size()
+    }
+    fn suspend(&mut self) -> io::Result<()> {
+        self.input.pause();
+        self.guard.suspend();
+        Ok(())
+    }
+    fn resume(&mut self) -> io::Result<()> {
+        let r = self.guard.resume();
+        self.input.resume();
+        r
+    }
+}
+
+impl Drop for Tty {
+    fn drop(&mut self) {
+        self.input.stop();
+    }
+}
+
+/// Picker options decided at the edge.
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    /// False when `NO_COLOR` is set.
+    pub color: bool,
+    /// Capture the mouse (wheel scrolling).
+    pub mouse: bool,
+}
+
+/// How the picker ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// `q` or Ctrl-C.
+    Quit,
+    /// SIGTERM, SIGHUP or SIGINT, by number.
+    Signal(i32),
+}
+
+impl Exit {
+    /// Exit status, shell style: 128+N after signal N.
+    pub fn status(self) -> u8 {
+        match self {
+            Exit::Quit => 0,
+            Exit::Signal(n) => u8::try_from(128 + n).unwrap_or(1),
+        }
+    }
+}
+
+/// Runs the picker on the real terminal until the user quits.
+pub fn run(
+    svc: Arc<dyn CredentialService>,
+    clock: Arc<dyn Clock>,
+    opts: Options,
+) -> anyhow::Result<Exit> {
+    // Sessions (one per source) now, so Enter knows whether to ask for a
+    // code; role expiries (one cache file per profile) after the first frame.
+    let sessions = svc
+        .model()
+        .sources
+        .keys()
+        .filter_map(|s| svc.session_expiry(s).map(|e| (s.clone(), e)))
+        .collect();
+    let mut state = State::new(svc.model(), HashMap::new(), sessions, clock.now());
+    state.color = opts.color;
+    let (tx, rx) = mpsc::channel();
+    let guard = TerminalGuard::enter(opts.mouse)?;
+    let input = Input::start(&tx)?; // on error, `guard` restores the terminal
+    let (svc2, tx2) = (Arc::clone(&svc), tx.clone());
+    thread::Builder::new()
+        .name("rolepick-cache".into())
+        .spawn(move || {
+            let _ = tx2.send(Msg::Expiries(expiries(svc2.as_ref())));
+        })?;
+    let mut tty = Tty { guard, input };
+    run_loop(&mut tty, &svc, clock.as_ref(), &mut state, &tx, &rx)
+}
+
+/// How long until the next tick: the next wall-clock second (so countdowns
+/// change together), or the next spinner frame while a request is in flight.
+fn until_tick(now: SystemTime, busy: bool) -> Duration {
+    let sub = now
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_millis());
+    let ms = if busy { 100 - sub % 100 } else { 1000 - sub };
+    Duration::from_millis(u64::from(ms.max(1)))
+}
+
+/// The event loop, on any [`Screen`]. Returns when an `Effect::Quit` comes
+/// out of `update` or every sender is gone.
+pub fn run_loop(
+    screen: &mut dyn Screen,
+    svc: &Arc<dyn CredentialService>,
+    clock: &dyn Clock,
+    state: &mut State,
+    tx: &Sender<Msg>,
+    rx: &Receiver<Msg>,
+) -> anyhow::Result<Exit> {
+    let mut exit = Exit::Quit;
+    let (w, h) = screen.size()?;
+    update(
+        state,
+        Msg::Resize {
+            width: w,
+            height: h,
+        },
+    );
+    let mut dirty = true;
+    loop {
+        if dirty {
+            screen.draw(state)?;
+        }
+        let msg = match rx.recv_timeout(until_tick(clock.now(), state.pending.is_some())) {
+            Ok(m) => m,
+            Err(RecvTimeoutError::Timeout) => Msg::Tick { now: clock.now() },
+            Err(RecvTimeoutError::Disconnected) => return Ok(exit),
+        };
+        if let Msg::Terminate { signal } = msg {
+            exit = Exit::Signal(signal);
+        }
+        dirty = match &msg {
+            // Idle ticks redraw only when a countdown or the spinner is on screen.
+            Msg::Tick { .. } => state.has_live_countdowns(),
+            // Mouse capture reports every motion; only the wheel changes anything.
+            Msg::Mouse(m) => matches!(
+                m.kind,
+                MouseEventKind::ScrollUp | MouseEventKind::ScrollDown
+            ),
+            _ => true,
+        };
+        for effect in update(state, msg) {
+            match effect {
+                Effect::Quit => return Ok(exit),
+                Effect::FetchCredentials {
+                    req_id,
+                    profile,
+                    mfa_code,
+                    refresh,
+                } => {
+                    let svc = Arc::clone(svc);
+                    let tx = tx.clone();
+                    thread::Builder::new()
+                        .name("rolepick-sts".into())
+                        .spawn(move || {
+                            let result = svc.fetch(&profile, mfa_code, refresh);
+                            let _ = tx.send(Msg::CredsDone {
+                                req_id,
+                                profile,
+                                result,
+                            });
+                        })?;
+                }
+                Effect::OpenShell { profile } => {
+                    screen.suspend()?;
+                    let result = svc.open_shell(&profile);
+                    screen.resume()?;
+                    let (w, h) = screen.size()?;
+                    update(
+                        state,
+                        Msg::Resize {
+                            width: w,
+                            height: h,
+                        },
+                    );
+                    update(state, Msg::Tick { now: clock.now() });
+                    update(state, Msg::Expiries(expiries(svc.as_ref())));
+                    update(state, Msg::ShellExited { profile, result });
+                    dirty = true;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::msg::FailureKind;
+    use crate::clock::FixedClock;
+    use crate::model::{Account, Origin, Parent, Profile, ProfileKind, RoleSpec, Source};
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    use ratatui::backend::TestBackend;
+    use ratatui::Terminal;
+    use std::sync::Mutex;
+
+    const T0: u64 = 1_800_000_000;
+
+    fn at(s: u64) -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(s)
+    }
+
+    struct Fake {
+        model: Model,
+        roles: Mutex<HashMap<String, SystemTime>>,
+        session: Mutex<Option<SystemTime>>,
+        shells: Mutex<Vec<(String, Option<SystemTime>)>>,
+        calls: Mutex<Vec<(String, Option<String>, Refresh)>>,
+    }
+
+    impl CredentialService for Fake {
+        fn model(&self) -> &Model {
+            &self.model
+        }
+        fn cached_expiry(&self, profile: &str) -> Option<SystemTime> {
+            self.roles.lock().unwrap().get(profile).copied()
+        }
+        fn session_expiry(&self, _: &str) -> Option<SystemTime> {
+            *self.session.lock().unwrap()
+        }
+        fn fetch(
+            &self,
+            profile: &str,
+            mfa_code: Option<String>,
+            refresh: Refresh,
+        ) -> Result<Fetched, Failure> {
+            self.calls
+                .lock()
+                .unwrap()
+                .push((profile.into(), mfa_code.clone(), refresh));
+            if mfa_code.as_deref() == Some("000000") {
+                return Err(Failure {
+                    kind: FailureKind::MfaRejected,
+                    message: "MFA code rejected".into(),
+                });
+            }
+            let f = Fetched {
+                expires: at(T0 + 3600),
+                session_expires: Some(at(T0 + 43200)),
+            };
+            self.roles.lock().unwrap().insert(profile.into(), f.expires);
+            *self.session.lock().unwrap() = f.session_expires;
+            Ok(f)
+        }
+        fn open_shell(&self, profile: &str) -> Result<u8, String> {
+            let e = self.cached_expiry(profile);
+            self.shells.lock().unwrap().push((profile.into(), e));
+            Ok(0)
+        }
+    }
+
+    struct TestScreen {
+        term: Terminal<TestBackend>,
+        suspended: Vec<bool>,
+        draws: usize,
+    }
+
+    impl Screen for TestScreen {
+        fn draw(&mut self, state: &State) -> io::Result<()> {
+            self.draws += 1;
+            self.term
+                .draw(|f| crate::ui::render(state, f))
+                .map(|_| ())
+                .map_err(|e| match e {})
+        }
+        fn size(&self) -> io::Result<(u16, u16)> {
+            Ok((80, 20))
+        }
+        fn suspend(&mut self) -> io::Result<()> {
+            self.suspended.push(true);
+            Ok(())
+        }
+        fn resume(&mut self) -> io::Result<()> {
+            self.suspended.push(false);
+            Ok(())
+        }
+    }
+
+    fn fake() -> Arc<Fake> {
+        let origin = Origin {
+            file: "c".into(),
+            line: 1,
+        };
+        let mut model = Model::default();
+        model.sources.insert(
+            "alice".into(),
+            Source {
+                name: "alice".into(),
+                mfa_serial: Some("arn:aws:iam::000000000000:mfa/alice".into()),
+                mfa_process: None,
+                region: None,
+                session_duration: Duration::from_secs(43200),
+                credentials_profile: "alice".into(),
+                origin: origin.clone(),
+            },
+        );
+        model.profiles.push(Profile {
+            name: "dev".into(),
+            source: "alice".into(),
+            region: None,
+            kind: ProfileKind::Role(RoleSpec {
+                role_arn: "arn:aws:iam::111111111111:role/Admin".into(),
+                external_id: None,
+                session_name: None,
+                duration_seconds: None,
+                parent: Parent::Source,
+            }),
+            account: Account::default(),
+            mfa_serial: Some("arn:aws:iam::000000000000:mfa/alice".into()),
+            origin,
+        });
+        Arc::new(Fake {
+            model,
+            roles: Mutex::default(),
+            session: Mutex::default(),
+            shells: Mutex::default(),
+            calls: Mutex::default(),
+        })
+    }
+
+    fn key(c: KeyCode) -> Msg {
+        Msg::Key(KeyEvent::new(c, KeyModifiers::NONE))
+    }
+
+    #[test]
+    fn enter_code_fetch_then_shell_then_quit() {
+        let fake = fake();
+        let svc: Arc<dyn CredentialService> = fake.clone();
+        let clock = FixedClock::new(at(T0));
+        let mut state = State::new(&fake.model, HashMap::new(), HashMap::new(), at(T0));
+        let mut screen = TestScreen {
+            term: Terminal::new(TestBackend::new(80, 20)).unwrap(),
+            suspended: vec![],
+            draws: 0,
+        };
+        let (tx, rx) = mpsc::channel();
+        tx.send(key(KeyCode::Enter)).unwrap();
+        for c in "000000".chars() {
+            tx.send(key(KeyCode::Char(c))).unwrap();
+        }
+        tx.send(key(KeyCode::Enter)).unwrap();
+        // The rejected code comes back while we wait; then retry.
+        let tx2 = tx.clone();
+        let feeder = thread::spawn(move || {
+            thread::sleep(Duration::from_millis(300));
+            for c in "123456".chars() {
+                tx2.send(key(KeyCode::Char(c))).unwrap();
+            }
+            tx2.send(key(KeyCode::Enter)).unwrap();
+            thread::sleep(Duration::from_millis(300));
+            tx2.send(key(KeyCode::Char('q'))).unwrap();
+        });
+        let exit = run_loop(&mut screen, &svc, &clock, &mut state, &tx, &rx).unwrap();
+        assert_eq!(exit, Exit::Quit);
+        feeder.join().unwrap();
+        let calls = fake.calls.lock().unwrap().clone();
+        assert_eq!(calls.len(), 2);
+        assert_eq!(calls[1].1.as_deref(), Some("123456"));
+        assert_eq!(
+            *fake.shells.lock().unwrap(),
+            vec![("dev".to_string(), Some(at(T0 + 3600)))]
+        );
+        assert_eq!(screen.suspended, vec![true, false]);
+        assert_eq!(state.role_expiry["dev"], at(T0 + 3600));
+        assert!(screen.draws >= 3);
+    }
+
+    #[test]
+    fn a_signal_quits_with_128_plus_its_number() {
+        let fake = fake();
+        let svc: Arc<dyn CredentialService> = fake.clone();
+        let clock = FixedClock::new(at(T0));
+        let mut state = State::new(&fake.model, HashMap::new(), HashMap::new(), at(T0));
+        let mut screen = TestScreen {
+            term: Terminal::new(TestBackend::new(80, 20)).unwrap(),
+            suspended: vec![],
+            draws: 0,
+        };
+        let (tx, rx) = mpsc::channel();
+        tx.send(Msg::Terminate { signal: 15 }).unwrap();
+        let exit = run_loop(&mut screen, &svc, &clock, &mut state, &tx, &rx).unwrap();
+        assert_eq!(exit, Exit::Signal(15));
+        assert_eq!(exit.status(), 143);
+    }
+
+    #[test]
+    fn ticks_align_to_the_second_and_speed_up_while_busy() {
+        let t = UNIX_EPOCH + Duration::from_millis(1_000_250);
+        assert_eq!(until_tick(t, false), Duration::from_millis(750));
+        assert_eq!(until_tick(t, true), Duration::from_millis(50));
+    }
+}

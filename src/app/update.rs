@@ -1,0 +1,1004 @@
+//! The picker's behaviour: `update(&mut State, Msg) -> Vec<Effect>`.
+//! Pure: no I/O, no clock (time arrives as `Msg::Tick`), never blocks.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEventKind};
+
+use crate::app::msg::{Effect, FailureKind, Fetched, Msg};
+use crate::app::state::{countdown, Intent, MfaModal, Pending, Refresh, State, SPINNER};
+
+/// Rows the mouse wheel scrolls per notch.
+const WHEEL_STEP: isize = 3;
+
+/// Applies one message; returns the I/O to perform.
+pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
+    match msg {
+        Msg::Key(key) => on_key(state, key),
+        Msg::Mouse(m) => {
+            if state.modal.is_none() && !state.help {
+                match m.kind {
+                    MouseEventKind::ScrollDown => state.move_by(WHEEL_STEP),
+                    MouseEventKind::ScrollUp => state.move_by(-WHEEL_STEP),
+                    _ => {}
+                }
+            }
+            vec![]
+        }
+        Msg::Tick { now } => {
+            state.now = now;
+            if state.pending.is_some() {
+                state.spinner = (state.spinner + 1) % SPINNER.len();
+            }
+            vec![]
+        }
+        Msg::Resize { width, height } => {
+            state.width = width;
+            state.height = height;
+            state.ensure_visible();
+            vec![]
+        }
+        Msg::CredsDone {
+            req_id,
+            profile,
+            result,
+        } => on_creds(state, req_id, &profile, result),
+        Msg::ShellExited { profile, result } => {
+            match result {
+                Ok(0) => state.info(format!("Back from {profile}")),
+                Ok(code) => state.info(format!("Back from {profile} (exit status {code})")),
+                Err(e) => state.error(e),
+            }
+            vec![]
+        }
+        Msg::Expiries(e) => {
+            state.role_expiry = e.roles;
+            state.session_expiry = e.sessions;
+            vec![]
+        }
+        Msg::Terminate { .. } => vec![Effect::Quit],
+    }
+}
+
+fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
+    if key.kind == KeyEventKind::Release {
+        return vec![];
+    }
+    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    if ctrl && matches!(key.code, KeyCode::Char('c' | 'C')) {
+        return vec![Effect::Quit];
+    }
+    if state.modal.is_some() {
+        return on_modal_key(state, key);
+    }
+    if state.help {
+        match key.code {
+            KeyCode::Esc | KeyCode::Char('?') => state.help = false,
+            KeyCode::Char('q') => return vec![Effect::Quit],
+            _ => {}
+        }
+        return vec![];
+    }
+    if navigate(state, key) {
+        return vec![];
+    }
+    if state.filter.editing {
+        match key.code {
+            KeyCode::Esc => {
+                state.filter.editing = false;
+                state.set_filter(String::new());
+            }
+            KeyCode::Enter => {
+                // Keys go back to commands (q, j/k) when the user returns;
+                // the filter text stays, `/` edits it again.
+                state.filter.editing = false;
+                return open_selected(state);
+            }
+            KeyCode::Backspace => {
+                let mut t = state.filter.text.clone();
+                t.pop();
+                state.set_filter(t);
+            }
+            KeyCode::Char('u') if ctrl => state.set_filter(String::new()),
+            KeyCode::Char(c) if !ctrl => {
+                let mut t = state.filter.text.clone();
+                t.push(c);
+                state.set_filter(t);
+            }
+            _ => {}
+        }
+        return vec![];
+    }
+    match key.code {
+        KeyCode::Char('q') => return vec![Effect::Quit],
+        KeyCode::Esc if !state.filter.text.is_empty() => state.set_filter(String::new()),
+        KeyCode::Char('?') => state.help = true,
+        KeyCode::Char('/') => state.filter.editing = true,
+        KeyCode::Char('j') => state.move_by(1),
+        KeyCode::Char('k') => state.move_by(-1),
+        KeyCode::Char('g') => state.move_to_end(false),
+        KeyCode::Char('G') => state.move_to_end(true),
+        KeyCode::Enter => return open_selected(state),
+        KeyCode::Char('r') => return reauth_selected(state),
+        _ => {}
+    }
+    vec![]
+}
+
+/// Keys that move the cursor in every mode but the modal. True when handled.
+fn navigate(state: &mut State, key: KeyEvent) -> bool {
+    let page = isize::try_from(state.list_rows()).unwrap_or(1).max(1);
+    match key.code {
+        KeyCode::Up => state.move_by(-1),
+        KeyCode::Down => state.move_by(1),
+        KeyCode::PageUp => state.move_by(-page),
+        KeyCode::PageDown => state.move_by(page),
+        KeyCode::Home => state.move_to_end(false),
+        KeyCode::End => state.move_to_end(true),
+        _ => return false,
+    }
+    true
+}
+
+fn on_modal_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
+    let Some(modal) = state.modal.as_mut() else {
+        return vec![];
+    };
+    match key.code {
+        KeyCode::Esc => {
+            // A code being checked is abandoned: its answer will be stale.
+            if modal.submitted.is_some() {
+                state.pending = None;
+            }
+            state.modal = None;
+            state.info("MFA cancelled");
+        }
+        _ if modal.submitted.is_some() => {}
+        KeyCode::Char(c) if c.is_ascii_digit() && modal.code.len() < 6 => modal.code.push(c),
+        KeyCode::Backspace => {
+            modal.code.pop();
+        }
+        KeyCode::Enter if modal.code.len() == 6 => {
+            let (profile, code, refresh, intent) = (
+                modal.profile.clone(),
+                modal.code.clone(),
+                modal.refresh,
+                modal.intent,
+            );
+            let effect = start_fetch(state, &profile, Some(code), refresh, intent);
+            if let (Some(m), Effect::FetchCredentials { req_id, .. }) =
+                (state.modal.as_mut(), &effect)
+            {
+                m.submitted = Some(*req_id);
+                m.error = None;
+            }
+            return vec![effect];
+        }
+        _ => {}
+    }
+    vec![]
+}
+
+/// True when getting credentials for the row needs a code typed by the user.
+fn needs_code(state: &State, row: usize) -> bool {
+    let r = &state.rows[row];
+    let src = &state.sources[r.source];
+    r.mfa_serial.is_some() && !src.mfa_process && !state.session_valid(&src.name)
+}
+
+fn open_mfa_modal(state: &mut State, row: usize, refresh: Refresh, intent: Intent) {
+    let r = &state.rows[row];
+    let src = &state.sources[r.source];
+    state.modal = Some(MfaModal {
+        profile: r.profile.clone(),
+        source: src.name.clone(),
+        serial: r.mfa_serial.clone().unwrap_or_default(),
+        code: String::new(),
+        error: None,
+        refresh,
+        intent,
+        submitted: None,
+    });
+}
+
+fn open_selected(state: &mut State) -> Vec<Effect> {
+    let Some(row) = state.selected_row() else {
+        return vec![];
+    };
+    let profile = state.rows[row].profile.clone();
+    if state.creds_valid(&profile) {
+        state.info(format!("Opening a shell for {profile}"));
+        return vec![Effect::OpenShell { profile }];
+    }
+    if needs_code(state, row) {
+        open_mfa_modal(state, row, Refresh::IfNeeded, Intent::Open);
+        return vec![];
+    }
+    vec![start_fetch(
+        state,
+        &profile,
+        None,
+        Refresh::IfNeeded,
+        Intent::Open,
+    )]
+}
+
+fn reauth_selected(state: &mut State) -> Vec<Effect> {
+    let Some(row) = state.selected_row() else {
+        return vec![];
+    };
+    let r = &state.rows[row];
+    let src = &state.sources[r.source];
+    if r.mfa_serial.is_some() && !src.mfa_process {
+        open_mfa_modal(state, row, Refresh::Session, Intent::Reauth);
+        return vec![];
+    }
+    let profile = r.profile.clone();
+    vec![start_fetch(
+        state,
+        &profile,
+        None,
+        Refresh::Session,
+        Intent::Reauth,
+    )]
+}
+
+fn start_fetch(
+    state: &mut State,
+    profile: &str,
+    mfa_code: Option<String>,
+    refresh: Refresh,
+    intent: Intent,
+) -> Effect {
+    let req_id = state.next_req_id;
+    state.next_req_id += 1;
+    state.pending = Some(Pending {
+        req_id,
+        profile: profile.to_string(),
+        intent,
+    });
+    state.status = None;
+    Effect::FetchCredentials {
+        req_id,
+        profile: profile.to_string(),
+        mfa_code,
+        refresh,
+    }
+}
+
+fn on_creds(
+    state: &mut State,
+    req_id: u64,
+    profile: &str,
+    result: Result<Fetched, crate::app::msg::Failure>,
+) -> Vec<Effect> {
+    let Some(pending) = state.pending.take_if(|p| p.req_id == req_id) else {
+        return vec![]; // stale: the user moved on
+    };
+    let from_modal = state
+        .modal
+        .as_ref()
+        .is_some_and(|m| m.submitted == Some(req_id));
+    let source = state
+        .rows
+        .iter()
+        .find(|r| r.profile == profile)
+        .map(|r| state.sources[r.source].name.clone());
+    match result {
+        Ok(f) => {
+            state.role_expiry.insert(profile.to_string(), f.expires);
+            if let (Some(se), Some(src)) = (f.session_expires, source.as_ref()) {
+                state.session_expiry.insert(src.clone(), se);
+            }
+            if from_modal {
+                state.modal = None;
+            }
+            let left = countdown(state.now, Some(f.expires))
+                .map(|c| c.text)
+                .unwrap_or_default();
+            match pending.intent {
+                Intent::Open => {
+                    if f.expires > state.now {
+                        state.info(format!("Opening a shell for {profile} ({left} left)"));
+                        return vec![Effect::OpenShell {
+                            profile: profile.to_string(),
+                        }];
+                    }
+                    state.error(format!(
+                        "Credentials for {profile} came back already expired"
+                    ));
+                }
+                Intent::Reauth => state.info(format!(
+                    "Re-authenticated {}; {profile} valid for {left}",
+                    source.unwrap_or_default()
+                )),
+            }
+        }
+        Err(e) => {
+            if let (true, Some(m)) = (from_modal, state.modal.as_mut()) {
+                m.submitted = None;
+                m.code.clear();
+                m.error = Some(e.message.clone());
+            } else if e.kind == FailureKind::MfaRequired {
+                // The engine knows better than our guess: ask for a code.
+                if let Some(row) = state.rows.iter().position(|r| r.profile == profile) {
+                    let refresh = if pending.intent == Intent::Reauth {
+                        Refresh::Session
+                    } else {
+                        Refresh::IfNeeded
+                    };
+                    open_mfa_modal(state, row, refresh, pending.intent);
+                }
+            }
+            state.error(e.message);
+        }
+    }
+    vec![]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::msg::{Failure, FailureKind};
+    use crate::app::state::{Line, StatusKind};
+    use crate::model::{Account, Model, Origin, Parent, Profile, ProfileKind, RoleSpec, Source};
+    use crossterm::event::{MouseButton, MouseEvent};
+    use std::collections::HashMap;
+    use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+    const T0: u64 = 1_800_000_000;
+
+    fn at(s: u64) -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(s)
+    }
+
+    fn origin() -> Origin {
+        Origin {
+            file: "config.toml".into(),
+            line: 1,
+        }
+    }
+
+    fn source(name: &str, mfa_process: bool) -> Source {
+        Source {
+            name: name.into(),
+            mfa_serial: Some(format!("arn:aws:iam::000000000000:mfa/{name}")),
+            mfa_process: mfa_process.then(|| "echo 123456".into()),
+            region: None,
+            session_duration: Duration::from_secs(43200),
+            credentials_profile: name.into(),
+            origin: origin(),
+        }
+    }
+
+    fn role(name: &str, src: &str, id: &str, acct: &str, role: &str) -> Profile {
+        Profile {
+            name: name.into(),
+            source: src.into(),
+            region: Some("eu-west-1".into()),
+            kind: ProfileKind::Role(RoleSpec {
+                role_arn: format!("arn:aws:iam::{id}:role/{role}"),
+                external_id: None,
+                session_name: None,
+                duration_seconds: None,
+                parent: Parent::Source,
+            }),
+            account: Account {
+                id: Some(id.into()),
+                name: Some(acct.into()),
+                group: None,
+                tags: vec![format!("env:{acct}")],
+            },
+            mfa_serial: Some(format!("arn:aws:iam::000000000000:mfa/{src}")),
+            origin: origin(),
+        }
+    }
+
+    fn model() -> Model {
+        let mut m = Model::default();
+        m.sources.insert("alice".into(), source("alice", false));
+        m.sources.insert("robot".into(), source("robot", true));
+        m.profiles = vec![
+            role("dev-admin", "alice", "111111111111", "dev", "Admin"),
+            role("dev-read", "alice", "111111111111", "dev", "ReadOnly"),
+            role("prod-admin", "alice", "222222222222", "prod", "Admin"),
+            role("prod-read", "alice", "222222222222", "prod", "ReadOnly"),
+            role("ops-deploy", "robot", "333333333333", "ops", "Deployer"),
+        ];
+        m
+    }
+
+    fn state() -> State {
+        let mut s = State::new(&model(), HashMap::new(), HashMap::new(), at(T0));
+        s.width = 80;
+        s.height = 24;
+        s
+    }
+
+    fn key(code: KeyCode) -> Msg {
+        Msg::Key(KeyEvent::new(code, KeyModifiers::NONE))
+    }
+
+    fn ch(c: char) -> Msg {
+        key(KeyCode::Char(c))
+    }
+
+    fn typed(s: &mut State, text: &str) -> Vec<Effect> {
+        let mut out = vec![];
+        for c in text.chars() {
+            out.extend(update(s, ch(c)));
+        }
+        out
+    }
+
+    fn selected(s: &State) -> &str {
+        &s.selected().unwrap().profile
+    }
+
+    fn ok(expires: u64, session: Option<u64>) -> Result<Fetched, Failure> {
+        Ok(Fetched {
+            expires: at(expires),
+            session_expires: session.map(at),
+        })
+    }
+
+    #[test]
+    fn starts_on_the_first_role_with_account_headers_between_groups() {
+        let s = state();
+        assert_eq!(selected(&s), "dev-admin");
+        assert_eq!(s.lines[0], Line::Header(0));
+        assert_eq!(s.lines.len(), 5 + 3);
+    }
+
+    #[test]
+    fn arrows_and_jk_move_and_skip_headers() {
+        let mut s = state();
+        update(&mut s, key(KeyCode::Down));
+        assert_eq!(selected(&s), "dev-read");
+        update(&mut s, ch('j'));
+        assert_eq!(selected(&s), "prod-admin");
+        update(&mut s, ch('k'));
+        update(&mut s, key(KeyCode::Up));
+        assert_eq!(selected(&s), "dev-admin");
+        update(&mut s, key(KeyCode::Up));
+        assert_eq!(selected(&s), "dev-admin", "stops at the top");
+    }
+
+    #[test]
+    fn g_and_shift_g_home_end_jump_to_the_ends() {
+        let mut s = state();
+        update(&mut s, ch('G'));
+        assert_eq!(selected(&s), "ops-deploy");
+        update(&mut s, ch('g'));
+        assert_eq!(selected(&s), "dev-admin");
+        update(&mut s, key(KeyCode::End));
+        assert_eq!(selected(&s), "ops-deploy");
+        update(&mut s, key(KeyCode::Home));
+        assert_eq!(selected(&s), "dev-admin");
+    }
+
+    #[test]
+    fn page_keys_move_by_a_screen_and_scroll_follows() {
+        let mut m = model();
+        for i in 0..100 {
+            m.profiles.push(role(
+                &format!("x{i:03}"),
+                "alice",
+                "444444444444",
+                "x",
+                &format!("R{i}"),
+            ));
+        }
+        let mut s = State::new(&m, HashMap::new(), HashMap::new(), at(T0));
+        update(
+            &mut s,
+            Msg::Resize {
+                width: 80,
+                height: 20,
+            },
+        );
+        let page = s.list_rows();
+        update(&mut s, key(KeyCode::PageDown));
+        let cur = s.cursor.unwrap();
+        assert!(cur >= page, "moved a page: {cur}");
+        assert!(s.scroll <= cur && cur < s.scroll + page, "cursor visible");
+        update(&mut s, key(KeyCode::End));
+        assert_eq!(s.scroll, s.lines.len() - page);
+        update(&mut s, key(KeyCode::PageUp));
+        assert!(s.cursor.unwrap() >= s.scroll);
+    }
+
+    #[test]
+    fn mouse_wheel_moves_the_cursor() {
+        let mut s = state();
+        let wheel = |kind| {
+            Msg::Mouse(MouseEvent {
+                kind,
+                column: 1,
+                row: 1,
+                modifiers: KeyModifiers::NONE,
+            })
+        };
+        update(&mut s, wheel(MouseEventKind::ScrollDown));
+        assert_eq!(selected(&s), "prod-read");
+        update(&mut s, wheel(MouseEventKind::ScrollUp));
+        assert_eq!(selected(&s), "dev-admin");
+        update(&mut s, wheel(MouseEventKind::Down(MouseButton::Left)));
+        assert_eq!(selected(&s), "dev-admin");
+    }
+
+    #[test]
+    fn filter_narrows_as_you_type_and_selects_the_best_match() {
+        let mut s = state();
+        update(&mut s, ch('/'));
+        assert!(s.filter.editing);
+        typed(&mut s, "prodread");
+        assert_eq!(selected(&s), "prod-read");
+        assert!(s.lines.iter().all(|l| match l {
+            Line::Role(r) => s.rows[*r].profile.starts_with("prod"),
+            Line::Header(g) => s.groups[*g].name.as_deref() == Some("prod"),
+        }));
+    }
+
+    #[test]
+    fn filter_matches_account_id_and_tags() {
+        let mut s = state();
+        update(&mut s, ch('/'));
+        typed(&mut s, "3333");
+        assert_eq!(selected(&s), "ops-deploy");
+        update(&mut s, key(KeyCode::Esc));
+        update(&mut s, ch('/'));
+        typed(&mut s, "env:prod");
+        assert_eq!(selected(&s), "prod-admin");
+    }
+
+    #[test]
+    fn filter_matches_the_account_group() {
+        let mut m = model();
+        m.profiles[4].account.group = Some("automation".into());
+        let mut s = State::new(&m, HashMap::new(), HashMap::new(), at(T0));
+        update(&mut s, ch('/'));
+        typed(&mut s, "automation");
+        assert_eq!(selected(&s), "ops-deploy");
+        assert_eq!(s.lines.len(), 2);
+    }
+
+    #[test]
+    fn filter_keys_are_text_not_commands() {
+        let mut s = state();
+        update(&mut s, ch('/'));
+        let fx = typed(&mut s, "qjk?r");
+        assert!(fx.is_empty(), "q does not quit while typing a filter");
+        assert_eq!(s.filter.text, "qjk?r");
+        assert!(!s.help);
+    }
+
+    #[test]
+    fn backspace_widens_the_filter() {
+        let mut s = state();
+        update(&mut s, ch('/'));
+        typed(&mut s, "deployz");
+        assert!(s.selected().is_none(), "nothing matches");
+        update(&mut s, key(KeyCode::Backspace));
+        assert_eq!(selected(&s), "ops-deploy");
+    }
+
+    #[test]
+    fn esc_clears_the_filter_and_keeps_the_selection() {
+        let mut s = state();
+        update(&mut s, ch('/'));
+        typed(&mut s, "prodread");
+        update(&mut s, key(KeyCode::Esc));
+        assert!(!s.filter.editing);
+        assert!(s.filter.text.is_empty());
+        assert_eq!(s.lines.len(), 8);
+        assert_eq!(selected(&s), "prod-read");
+    }
+
+    #[test]
+    fn esc_never_quits() {
+        let mut s = state();
+        for _ in 0..3 {
+            assert!(update(&mut s, key(KeyCode::Esc)).is_empty());
+        }
+    }
+
+    #[test]
+    fn q_and_ctrl_c_quit() {
+        let mut s = state();
+        assert_eq!(update(&mut s, ch('q')), vec![Effect::Quit]);
+        let ctrl_c = Msg::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL));
+        assert_eq!(update(&mut s, ctrl_c.clone()), vec![Effect::Quit]);
+        update(&mut s, key(KeyCode::Enter)); // modal open
+        assert!(s.modal.is_some());
+        assert_eq!(update(&mut s, ctrl_c), vec![Effect::Quit]);
+    }
+
+    #[test]
+    fn help_overlay_opens_with_question_mark_and_closes_with_esc() {
+        let mut s = state();
+        update(&mut s, ch('?'));
+        assert!(s.help);
+        assert!(update(&mut s, ch('j')).is_empty());
+        assert_eq!(
+            selected(&s),
+            "dev-admin",
+            "keys do not leak through the overlay"
+        );
+        update(&mut s, key(KeyCode::Esc));
+        assert!(!s.help);
+    }
+
+    #[test]
+    fn enter_with_valid_cached_creds_opens_a_shell() {
+        let mut s = state();
+        s.role_expiry.insert("dev-admin".into(), at(T0 + 3600));
+        let fx = update(&mut s, key(KeyCode::Enter));
+        assert_eq!(
+            fx,
+            vec![Effect::OpenShell {
+                profile: "dev-admin".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn enter_with_creds_inside_the_refresh_margin_does_not_reuse_them() {
+        let mut s = state();
+        s.role_expiry.insert("dev-admin".into(), at(T0 + 60));
+        s.session_expiry.insert("alice".into(), at(T0 + 3600));
+        let fx = update(&mut s, key(KeyCode::Enter));
+        assert!(matches!(
+            &fx[..],
+            [Effect::FetchCredentials {
+                mfa_code: None,
+                refresh: Refresh::IfNeeded,
+                ..
+            }]
+        ));
+    }
+
+    #[test]
+    fn enter_with_a_valid_session_fetches_without_a_code() {
+        let mut s = state();
+        s.session_expiry.insert("alice".into(), at(T0 + 3600));
+        let fx = update(&mut s, key(KeyCode::Enter));
+        assert_eq!(
+            fx,
+            vec![Effect::FetchCredentials {
+                req_id: 1,
+                profile: "dev-admin".into(),
+                mfa_code: None,
+                refresh: Refresh::IfNeeded
+            }]
+        );
+        assert!(s.modal.is_none());
+        assert!(s.pending.is_some(), "spinner shows");
+    }
+
+    #[test]
+    fn enter_without_a_session_opens_the_mfa_modal_then_the_shell() {
+        let mut s = state();
+        assert!(update(&mut s, key(KeyCode::Enter)).is_empty());
+        let m = s.modal.as_ref().unwrap();
+        assert_eq!(m.source, "alice");
+        assert_eq!(m.serial, "arn:aws:iam::000000000000:mfa/alice");
+        assert!(
+            typed(&mut s, "12a3456789").is_empty(),
+            "letters ignored, max 6"
+        );
+        assert_eq!(s.modal.as_ref().unwrap().code, "123456");
+        let fx = update(&mut s, key(KeyCode::Enter));
+        assert_eq!(
+            fx,
+            vec![Effect::FetchCredentials {
+                req_id: 1,
+                profile: "dev-admin".into(),
+                mfa_code: Some("123456".into()),
+                refresh: Refresh::IfNeeded
+            }]
+        );
+        let fx = update(
+            &mut s,
+            Msg::CredsDone {
+                req_id: 1,
+                profile: "dev-admin".into(),
+                result: ok(T0 + 3600, Some(T0 + 43200)),
+            },
+        );
+        assert_eq!(
+            fx,
+            vec![Effect::OpenShell {
+                profile: "dev-admin".into()
+            }]
+        );
+        assert!(s.modal.is_none());
+        assert!(s.pending.is_none());
+        assert_eq!(s.role_expiry["dev-admin"], at(T0 + 3600));
+        assert_eq!(s.session_expiry["alice"], at(T0 + 43200));
+    }
+
+    #[test]
+    fn modal_enter_needs_six_digits_and_backspace_edits() {
+        let mut s = state();
+        update(&mut s, key(KeyCode::Enter));
+        typed(&mut s, "12345");
+        assert!(update(&mut s, key(KeyCode::Enter)).is_empty());
+        update(&mut s, key(KeyCode::Backspace));
+        assert_eq!(s.modal.as_ref().unwrap().code, "1234");
+    }
+
+    #[test]
+    fn rejected_code_shows_the_reason_in_the_modal_and_allows_retry() {
+        let mut s = state();
+        update(&mut s, ch('j'));
+        update(&mut s, key(KeyCode::Enter));
+        typed(&mut s, "111111");
+        update(&mut s, key(KeyCode::Enter));
+        assert!(
+            typed(&mut s, "2").is_empty(),
+            "no typing while the code is checked"
+        );
+        let fx = update(
+            &mut s,
+            Msg::CredsDone {
+                req_id: 1,
+                profile: "dev-read".into(),
+                result: Err(Failure {
+                    kind: FailureKind::MfaRejected,
+                    message: "MFA code rejected for alice: wrong or already used".into(),
+                }),
+            },
+        );
+        assert!(fx.is_empty());
+        let m = s.modal.as_ref().unwrap();
+        assert_eq!(
+            m.error.as_deref(),
+            Some("MFA code rejected for alice: wrong or already used")
+        );
+        assert!(m.code.is_empty());
+        assert_eq!(selected(&s), "dev-read", "place kept");
+        typed(&mut s, "222222");
+        let fx = update(&mut s, key(KeyCode::Enter));
+        assert!(matches!(
+            &fx[..],
+            [Effect::FetchCredentials { req_id: 2, .. }]
+        ));
+        assert_eq!(s.modal.as_ref().unwrap().error, None);
+    }
+
+    #[test]
+    fn esc_cancels_the_modal_and_drops_its_answer() {
+        let mut s = state();
+        update(&mut s, key(KeyCode::Enter));
+        typed(&mut s, "123456");
+        update(&mut s, key(KeyCode::Enter));
+        update(&mut s, key(KeyCode::Esc));
+        assert!(s.modal.is_none());
+        let fx = update(
+            &mut s,
+            Msg::CredsDone {
+                req_id: 1,
+                profile: "dev-admin".into(),
+                result: ok(T0 + 3600, None),
+            },
+        );
+        assert!(fx.is_empty(), "no shell after cancel");
+    }
+
+    #[test]
+    fn stale_responses_are_dropped() {
+        let mut s = state();
+        s.session_expiry.insert("alice".into(), at(T0 + 3600));
+        update(&mut s, key(KeyCode::Enter)); // req 1 for dev-admin
+        update(&mut s, ch('j'));
+        update(&mut s, key(KeyCode::Enter)); // req 2 for dev-read
+        let fx = update(
+            &mut s,
+            Msg::CredsDone {
+                req_id: 1,
+                profile: "dev-admin".into(),
+                result: ok(T0 + 3600, None),
+            },
+        );
+        assert!(fx.is_empty());
+        assert!(!s.role_expiry.contains_key("dev-admin"));
+        assert_eq!(s.pending.as_ref().unwrap().req_id, 2);
+        let fx = update(
+            &mut s,
+            Msg::CredsDone {
+                req_id: 2,
+                profile: "dev-read".into(),
+                result: ok(T0 + 3600, None),
+            },
+        );
+        assert_eq!(
+            fx,
+            vec![Effect::OpenShell {
+                profile: "dev-read".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn mfa_process_sources_skip_the_modal() {
+        let mut s = state();
+        update(&mut s, ch('G'));
+        let fx = update(&mut s, key(KeyCode::Enter));
+        assert!(s.modal.is_none());
+        assert!(matches!(
+            &fx[..],
+            [Effect::FetchCredentials { mfa_code: None, .. }]
+        ));
+    }
+
+    #[test]
+    fn r_reauthenticates_with_a_new_session_even_when_creds_are_valid() {
+        let mut s = state();
+        s.role_expiry.insert("dev-admin".into(), at(T0 + 3600));
+        s.session_expiry.insert("alice".into(), at(T0 + 40000));
+        assert!(update(&mut s, ch('r')).is_empty());
+        assert_eq!(s.modal.as_ref().unwrap().refresh, Refresh::Session);
+        typed(&mut s, "654321");
+        let fx = update(&mut s, key(KeyCode::Enter));
+        assert_eq!(
+            fx,
+            vec![Effect::FetchCredentials {
+                req_id: 1,
+                profile: "dev-admin".into(),
+                mfa_code: Some("654321".into()),
+                refresh: Refresh::Session
+            }]
+        );
+        let fx = update(
+            &mut s,
+            Msg::CredsDone {
+                req_id: 1,
+                profile: "dev-admin".into(),
+                result: ok(T0 + 3600, Some(T0 + 43200)),
+            },
+        );
+        assert!(fx.is_empty(), "r does not open a shell");
+        assert!(s
+            .status
+            .as_ref()
+            .unwrap()
+            .text
+            .contains("Re-authenticated alice"));
+    }
+
+    #[test]
+    fn r_on_an_mfa_process_source_fetches_directly() {
+        let mut s = state();
+        update(&mut s, ch('G'));
+        let fx = update(&mut s, ch('r'));
+        assert!(matches!(
+            &fx[..],
+            [Effect::FetchCredentials {
+                refresh: Refresh::Session,
+                mfa_code: None,
+                ..
+            }]
+        ));
+    }
+
+    #[test]
+    fn engine_asking_for_a_code_opens_the_modal() {
+        let mut s = state();
+        s.session_expiry.insert("alice".into(), at(T0 + 3600));
+        update(&mut s, key(KeyCode::Enter));
+        update(
+            &mut s,
+            Msg::CredsDone {
+                req_id: 1,
+                profile: "dev-admin".into(),
+                result: Err(Failure {
+                    kind: FailureKind::MfaRequired,
+                    message: "an MFA code is needed".into(),
+                }),
+            },
+        );
+        assert_eq!(s.modal.as_ref().unwrap().profile, "dev-admin");
+    }
+
+    #[test]
+    fn errors_show_in_the_status_line() {
+        let mut s = state();
+        s.session_expiry.insert("alice".into(), at(T0 + 3600));
+        update(&mut s, key(KeyCode::Enter));
+        update(
+            &mut s,
+            Msg::CredsDone {
+                req_id: 1,
+                profile: "dev-admin".into(),
+                result: Err(Failure {
+                    kind: FailureKind::Other,
+                    message: "access denied assuming Admin".into(),
+                }),
+            },
+        );
+        let st = s.status.as_ref().unwrap();
+        assert_eq!(st.kind, StatusKind::Error);
+        assert_eq!(st.text, "access denied assuming Admin");
+        assert!(s.pending.is_none());
+    }
+
+    #[test]
+    fn ticks_move_time_and_the_spinner_only() {
+        let mut s = state();
+        s.role_expiry.insert("dev-admin".into(), at(T0 + 700));
+        assert!(s.creds_valid("dev-admin"));
+        assert!(update(&mut s, Msg::Tick { now: at(T0 + 500) }).is_empty());
+        assert_eq!(s.now, at(T0 + 500));
+        assert!(!s.creds_valid("dev-admin"), "inside the 5 min margin now");
+        assert_eq!(s.spinner, 0, "no spinner when idle");
+    }
+
+    #[test]
+    fn expired_creds_are_never_handed_to_a_shell() {
+        let mut s = state();
+        s.role_expiry.insert("dev-admin".into(), at(T0 - 1));
+        s.session_expiry.insert("alice".into(), at(T0 + 3600));
+        let fx = update(&mut s, key(KeyCode::Enter));
+        assert!(matches!(&fx[..], [Effect::FetchCredentials { .. }]));
+        // A fetch that somehow returns dead creds does not open a shell either.
+        let fx = update(
+            &mut s,
+            Msg::CredsDone {
+                req_id: 1,
+                profile: "dev-admin".into(),
+                result: ok(T0 - 5, None),
+            },
+        );
+        assert!(fx.is_empty());
+    }
+
+    #[test]
+    fn a_clock_jump_after_suspend_shows_expired() {
+        let mut s = state();
+        s.role_expiry.insert("dev-admin".into(), at(T0 + 3600));
+        update(
+            &mut s,
+            Msg::Tick {
+                now: at(T0 + 8 * 3600),
+            },
+        );
+        assert!(!s.creds_valid("dev-admin"));
+        let c = countdown(s.now, s.role_expiry.get("dev-admin").copied()).unwrap();
+        assert_eq!(c.text, "expired");
+    }
+
+    #[test]
+    fn shell_exit_is_reported() {
+        let mut s = state();
+        update(
+            &mut s,
+            Msg::ShellExited {
+                profile: "dev-admin".into(),
+                result: Ok(3),
+            },
+        );
+        assert_eq!(
+            s.status.as_ref().unwrap().text,
+            "Back from dev-admin (exit status 3)"
+        );
+    }
+
+    #[test]
+    fn filter_enter_opens_the_highlighted_role() {
+        let mut s = state();
+        s.role_expiry.insert("prod-read".into(), at(T0 + 3600));
+        update(&mut s, ch('/'));
+        typed(&mut s, "prodread");
+        let fx = update(&mut s, key(KeyCode::Enter));
+        assert_eq!(
+            fx,
+            vec![Effect::OpenShell {
+                profile: "prod-read".into()
+            }]
+        );
+        assert!(!s.filter.editing, "q quits again after the shell");
+        assert_eq!(s.filter.text, "prodread", "the filter stays");
+        update(&mut s, ch('/'));
+        typed(&mut s, "x");
+        assert_eq!(s.filter.text, "prodreadx", "/ edits the same filter");
+    }
+}

@@ -1,0 +1,150 @@
+//! `rolepick` with no subcommand: the picker. Plugs the credential
+//! [`Engine`] into the picker's runtime through
+//! [`CredentialService`], and decides colour (`NO_COLOR`) at the edge.
+
+use std::io::IsTerminal;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use crate::app::msg::{Failure, FailureKind, Fetched};
+use crate::app::runtime::{self, CredentialService, Options};
+use crate::app::state::{countdown, Refresh};
+use crate::aws::rfc3339;
+use crate::cli::Global;
+use crate::clock::SystemClock;
+use crate::engine::{self, Engine, MfaPrompt};
+use crate::error::Error;
+use crate::model::{Model, Source};
+use crate::shell;
+
+pub fn run(global: &Global) -> Result<u8, Error> {
+    super::nesting_guard(false)?;
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        return Err(Error::Usage(
+            "the picker needs a terminal. Use `rolepick list` to see profiles and `rolepick exec PROFILE` to run with one.".into(),
+        ));
+    }
+    let engine = super::load(global)?;
+    let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let exit = runtime::run(
+        Arc::new(EngineService { engine }),
+        Arc::new(SystemClock),
+        Options { color, mouse: true },
+    )
+    .map_err(|e| Error::Other(format!("the picker failed: {e:#}")))?;
+    Ok(exit.status())
+}
+
+/// The engine, as the picker sees it.
+pub struct EngineService {
+    pub engine: Engine,
+}
+
+/// The code typed in the modal, if any; notes whether the engine asked for
+/// one that was not there.
+struct PickerCode {
+    code: Option<String>,
+    missing: AtomicBool,
+}
+
+impl MfaPrompt for PickerCode {
+    fn code(&self, source: &Source, serial: &str) -> Result<String, Error> {
+        match &self.code {
+            Some(c) => Ok(c.clone()),
+            None => {
+                self.missing.store(true, Ordering::SeqCst);
+                Err(Error::Usage(format!(
+                    "an MFA code for {serial} (source {:?}) is needed",
+                    source.name
+                )))
+            }
+        }
+    }
+}
+
+fn engine_refresh(r: Refresh) -> engine::Refresh {
+    match r {
+        Refresh::IfNeeded => engine::Refresh::IfNeeded,
+        Refresh::Role => engine::Refresh::Role,
+        Refresh::Session => engine::Refresh::Session,
+    }
+}
+
+impl CredentialService for EngineService {
+    fn model(&self) -> &Model {
+        self.engine.model()
+    }
+
+    fn cached_expiry(&self, profile: &str) -> Option<SystemTime> {
+        self.engine.cached_expiry(profile)
+    }
+
+    fn session_expiry(&self, source: &str) -> Option<SystemTime> {
+        self.engine.session_expiry(source)
+    }
+
+    fn fetch(
+        &self,
+        profile: &str,
+        mfa_code: Option<String>,
+        refresh: Refresh,
+    ) -> Result<Fetched, Failure> {
+        let prompt = PickerCode {
+            code: mfa_code,
+            missing: AtomicBool::new(false),
+        };
+        match self
+            .engine
+            .credentials(profile, &prompt, engine_refresh(refresh))
+        {
+            Ok(c) => {
+                let session_expires = self
+                    .engine
+                    .model()
+                    .profile(profile)
+                    .and_then(|p| self.engine.session_expiry(&p.source));
+                Ok(Fetched {
+                    expires: c.expiration,
+                    session_expires,
+                })
+            }
+            Err(e) => Err(Failure {
+                kind: if e.is_mfa_rejected() {
+                    FailureKind::MfaRejected
+                } else if prompt.missing.load(Ordering::SeqCst) {
+                    FailureKind::MfaRequired
+                } else {
+                    FailureKind::Other
+                },
+                message: e.to_string(),
+            }),
+        }
+    }
+
+    fn open_shell(&self, profile: &str) -> Result<u8, String> {
+        // `credentials` never returns credentials within `refresh_before` of
+        // expiry, so a shell never starts with expired ones. No code here: the
+        // picker only opens a shell once credentials are cached and fresh.
+        let prompt = PickerCode {
+            code: None,
+            missing: AtomicBool::new(false),
+        };
+        let creds = self
+            .engine
+            .credentials(profile, &prompt, engine::Refresh::IfNeeded)
+            .map_err(|e| e.to_string())?;
+        let p = self.engine.profile(profile).map_err(|e| e.to_string())?;
+        let env = shell::child_env(p, None, &creds, std::env::vars_os());
+        let left = countdown(self.engine.now(), Some(creds.expiration))
+            .map(|c| c.text)
+            .unwrap_or_default();
+        let what = p.role().map_or("MFA session", |r| r.role_arn.as_str());
+        let banner = format!(
+            "rolepick: shell for {profile} ({what}); credentials expire {} ({left} left). `exit` returns to the picker.",
+            rfc3339(creds.expiration)
+        );
+        drop(creds);
+        shell::run(&[], &env, Some(&banner)).map_err(|e| e.to_string())
+    }
+}

@@ -1,0 +1,133 @@
+//! One channel of [`Msg`]s for the runtime: terminal input (read on its own
+//! thread, which can be paused while a subshell owns the terminal), signals
+//! (SIGTERM/SIGHUP/SIGINT become `Msg::Terminate`), and, from the runtime's
+//! workers, credential results. Ticks are made by the runtime's
+//! `recv_timeout`, aligned to the wall-clock second.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::Sender;
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread;
+use std::time::Duration;
+
+use crossterm::event::{self, Event, KeyEventKind};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+use signal_hook::iterator::Signals;
+
+use crate::app::msg::Msg;
+
+/// How often the input thread checks whether it was paused.
+const POLL: Duration = Duration::from_millis(200);
+
+#[derive(Default)]
+struct Gate {
+    paused: bool,
+    reading: bool,
+}
+
+/// The input thread's controls.
+#[derive(Clone)]
+pub struct Input {
+    gate: Arc<(Mutex<Gate>, Condvar)>,
+    stop: Arc<AtomicBool>,
+    in_shell: Arc<AtomicBool>,
+}
+
+impl Input {
+    /// Starts reading terminal input and signals into `tx`.
+    pub fn start(tx: &Sender<Msg>) -> std::io::Result<Input> {
+        let input = Input {
+            gate: Arc::new((Mutex::new(Gate::default()), Condvar::new())),
+            stop: Arc::new(AtomicBool::new(false)),
+            in_shell: Arc::new(AtomicBool::new(false)),
+        };
+        let me = input.clone();
+        let tx_in = tx.clone();
+        thread::Builder::new()
+            .name("rolepick-input".into())
+            .spawn(move || me.read_loop(&tx_in))?;
+
+        let mut signals = Signals::new([SIGTERM, SIGHUP, SIGINT])?;
+        let tx_sig = tx.clone();
+        let in_shell = input.in_shell.clone();
+        thread::Builder::new()
+            .name("rolepick-signals".into())
+            .spawn(move || {
+                for sig in signals.forever() {
+                    // Ctrl-C typed in a subshell is the subshell's business.
+                    if sig == SIGINT && in_shell.load(Ordering::SeqCst) {
+                        continue;
+                    }
+                    if tx_sig.send(Msg::Terminate { signal: sig }).is_err() {
+                        break;
+                    }
+                }
+            })?;
+        Ok(input)
+    }
+
+    fn read_loop(&self, tx: &Sender<Msg>) {
+        let (lock, cv) = &*self.gate;
+        loop {
+            {
+                let mut g = lock.lock().unwrap_or_else(|e| e.into_inner());
+                while g.paused {
+                    g = cv.wait(g).unwrap_or_else(|e| e.into_inner());
+                }
+                g.reading = true;
+            }
+            let msg = match event::poll(POLL) {
+                Ok(true) => match event::read() {
+                    Ok(Event::Key(k)) if k.kind != KeyEventKind::Release => Some(Msg::Key(k)),
+                    Ok(Event::Mouse(m)) => Some(Msg::Mouse(m)),
+                    Ok(Event::Resize(width, height)) => Some(Msg::Resize { width, height }),
+                    _ => None,
+                },
+                Ok(false) => None,
+                Err(_) => {
+                    thread::sleep(POLL);
+                    None
+                }
+            };
+            {
+                let mut g = lock.lock().unwrap_or_else(|e| e.into_inner());
+                g.reading = false;
+                cv.notify_all();
+            }
+            if let Some(m) = msg {
+                if tx.send(m).is_err() {
+                    return;
+                }
+            }
+            if self.stop.load(Ordering::SeqCst) {
+                return;
+            }
+        }
+    }
+
+    /// Stops reading the terminal; returns once the reader is not inside a read.
+    pub fn pause(&self) {
+        self.in_shell.store(true, Ordering::SeqCst);
+        let (lock, cv) = &*self.gate;
+        let mut g = lock.lock().unwrap_or_else(|e| e.into_inner());
+        g.paused = true;
+        while g.reading {
+            g = cv.wait(g).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    /// Starts reading the terminal again.
+    pub fn resume(&self) {
+        let (lock, cv) = &*self.gate;
+        let mut g = lock.lock().unwrap_or_else(|e| e.into_inner());
+        g.paused = false;
+        cv.notify_all();
+        self.in_shell.store(false, Ordering::SeqCst);
+    }
+
+    /// Ends the input thread (at its next poll).
+    pub fn stop(&self) {
+        self.stop.store(true, Ordering::SeqCst);
+        self.resume();
+    }
+}

@@ -1,0 +1,66 @@
+//! Title line (counts and the filter) and one line per source with the
+//! state of its MFA session.
+
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+use ratatui::Frame;
+
+use super::Theme;
+use crate::app::state::{countdown, State, MAX_SOURCE_LINES};
+
+pub fn render(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
+    let mut lines = Vec::with_capacity(area.height.into());
+    let mut title = vec![
+        Span::styled(" rolepick ", theme.title()),
+        Span::styled(
+            format!(
+                " {} roles in {} accounts ",
+                state.rows.len(),
+                state.groups.len()
+            ),
+            theme.dim(),
+        ),
+    ];
+    if state.filter.editing || !state.filter.text.is_empty() {
+        title.push(Span::styled(" / ", theme.key()));
+        title.push(Span::raw(state.filter.text.clone()));
+        if state.filter.editing {
+            title.push(Span::styled("▏", theme.key()));
+        }
+    }
+    lines.push(Line::from(title));
+    for src in state.sources.iter().take(MAX_SOURCE_LINES) {
+        let mut spans = vec![
+            Span::raw("  "),
+            Span::styled(src.name.clone(), theme.header()),
+            Span::raw("  "),
+        ];
+        let session = countdown(state.now, state.session_expiry.get(&src.name).copied());
+        match (&src.mfa_serial, session) {
+            (_, Some(c)) => {
+                spans.push(Span::styled("MFA session ", theme.dim()));
+                spans.push(Span::styled(c.text, theme.urgency(c.urgency)));
+            }
+            (Some(_), None) if src.mfa_process => {
+                spans.push(Span::styled(
+                    "no session (MFA code by command)",
+                    theme.dim(),
+                ));
+            }
+            (Some(_), None) => spans.push(Span::styled("no MFA session", theme.dim())),
+            (None, None) => spans.push(Span::styled("no MFA device", theme.dim())),
+        }
+        if let Some(serial) = &src.mfa_serial {
+            spans.push(Span::styled(format!("  {serial}"), theme.dim()));
+        }
+        lines.push(Line::from(spans));
+    }
+    if state.sources.len() > MAX_SOURCE_LINES {
+        lines.push(Line::styled(
+            format!("  +{} more sources", state.sources.len() - MAX_SOURCE_LINES),
+            theme.dim(),
+        ));
+    }
+    frame.render_widget(Paragraph::new(lines), area);
+}

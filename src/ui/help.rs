@@ -1,0 +1,42 @@
+//! The `?` overlay: every key the picker knows.
+
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+use ratatui::Frame;
+
+use super::modal::centered;
+use super::Theme;
+
+pub const KEYS: &[(&str, &str)] = &[
+    ("↑ ↓  j k", "move"),
+    ("PgUp PgDn", "move a page"),
+    ("g G  Home End", "first / last role"),
+    ("mouse wheel", "move"),
+    ("/", "filter: account, id, role, profile, group, tags"),
+    ("Enter", "open a shell with the role's credentials"),
+    ("r", "re-authenticate: new MFA code and session"),
+    ("Esc", "close / clear the filter (never quits)"),
+    ("?", "this help"),
+    ("q  Ctrl-C", "quit"),
+];
+
+pub fn render(theme: &Theme, frame: &mut Frame, area: Rect) {
+    let rect = centered(area, 60, u16::try_from(KEYS.len()).unwrap_or(10) + 4);
+    let mut lines: Vec<Line> = KEYS
+        .iter()
+        .map(|(k, what)| {
+            Line::from(vec![
+                Span::styled(format!(" {k:<14}"), theme.key()),
+                Span::raw(*what),
+            ])
+        })
+        .collect();
+    lines.push(Line::raw(""));
+    lines.push(Line::styled(" Esc or ? closes this help", theme.dim()));
+    frame.render_widget(Clear, rect);
+    frame.render_widget(
+        Paragraph::new(lines).block(Block::default().borders(Borders::ALL).title(" Keys ")),
+        rect,
+    );
+}

@@ -1,0 +1,75 @@
+//! The MFA code modal: names the source and device, shows the digits typed,
+//! and the reason the last code was rejected.
+
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use ratatui::Frame;
+
+use super::Theme;
+use crate::app::state::{Intent, MfaModal, State, SPINNER};
+
+/// A rectangle of at most `w`x`h` centred in `area`.
+pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
+    let w = w.min(area.width);
+    let h = h.min(area.height);
+    Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y + (area.height - h) / 2,
+        width: w,
+        height: h,
+    }
+}
+
+pub fn render(state: &State, m: &MfaModal, theme: &Theme, frame: &mut Frame, area: Rect) {
+    let rect = centered(area, 64, 11);
+    let title = match m.intent {
+        Intent::Open => format!(" MFA code for {} ", m.source),
+        Intent::Reauth => format!(" Re-authenticate {} ", m.source),
+    };
+    let mut digits = String::new();
+    for i in 0..6 {
+        digits.push(m.code.chars().nth(i).unwrap_or('_'));
+        if i < 5 {
+            digits.push(' ');
+        }
+    }
+    let mut lines = vec![
+        Line::from(vec![
+            Span::styled("Role    ", theme.dim()),
+            Span::raw(m.profile.clone()),
+        ]),
+        Line::from(vec![
+            Span::styled("Device  ", theme.dim()),
+            Span::raw(m.serial.clone()),
+        ]),
+        Line::raw(""),
+        Line::from(vec![
+            Span::styled("Code    ", theme.dim()),
+            Span::styled(digits, theme.header()),
+        ]),
+        Line::raw(""),
+    ];
+    if m.submitted.is_some() {
+        lines.push(Line::from(vec![
+            Span::styled(SPINNER[state.spinner % SPINNER.len()], theme.key()),
+            Span::raw(" Checking the code…"),
+        ]));
+    } else if let Some(e) = &m.error {
+        lines.push(Line::styled(format!("✗ {e}"), theme.error()));
+    } else {
+        lines.push(Line::from(vec![
+            Span::styled("⏎", theme.key()),
+            Span::styled(" submit  ", theme.dim()),
+            Span::styled("Esc", theme.key()),
+            Span::styled(" cancel", theme.dim()),
+        ]));
+    }
+    frame.render_widget(Clear, rect);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(Block::default().borders(Borders::ALL).title(title)),
+        rect,
+    );
+}

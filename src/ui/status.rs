@@ -1,0 +1,56 @@
+//! The status line (spinner while a request is in flight, else the last
+//! message or error) and the footer of key hints.
+
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+use ratatui::Frame;
+
+use super::Theme;
+use crate::app::state::{State, StatusKind, SPINNER};
+
+pub fn render_status(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
+    let line = if let Some(p) = &state.pending {
+        Line::from(vec![
+            Span::styled(
+                format!(" {} ", SPINNER[state.spinner % SPINNER.len()]),
+                theme.key(),
+            ),
+            Span::raw(format!("Getting credentials for {}…", p.profile)),
+        ])
+    } else if let Some(s) = &state.status {
+        match s.kind {
+            StatusKind::Error => Line::styled(format!(" ✗ {}", s.text), theme.error()),
+            StatusKind::Info => Line::raw(format!(" {}", s.text)),
+        }
+    } else {
+        Line::raw("")
+    };
+    frame.render_widget(Paragraph::new(line), area);
+}
+
+pub fn render_footer(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
+    let keys: &[(&str, &str)] = if state.filter.editing {
+        &[
+            ("type", "filter"),
+            ("⏎", "open"),
+            ("↑↓", "move"),
+            ("Esc", "clear"),
+        ]
+    } else {
+        &[
+            ("↑↓/jk", "move"),
+            ("/", "filter"),
+            ("⏎", "open"),
+            ("r", "re-auth"),
+            ("?", "help"),
+            ("q", "quit"),
+        ]
+    };
+    let mut spans = vec![Span::raw(" ")];
+    for (k, what) in keys {
+        spans.push(Span::styled(*k, theme.key()));
+        spans.push(Span::styled(format!(" {what}  "), theme.dim()));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}

@@ -1,0 +1,377 @@
+//! End-to-end: the real `rolepick` picker in a real pseudo-terminal (a private
+//! tmux server, driven with send-keys / capture-pane) against moto through the
+//! recording proxy, in a sandbox HOME with the walkthrough's three accounts.
+//!
+//! Walks what a user does: filter to a role in the second account, open it,
+//! type the MFA code in the modal, check the subshell's identity, come back to
+//! a countdown, open a role of the third account without a code, quit, and
+//! check the terminal settings are as before. Also: SIGTERM and SIGHUP
+//! restore the terminal.
+
+mod support;
+
+use std::ffi::OsString;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+use support::{Canned, Stack, MFA_CODE};
+
+/// A private tmux server (its own socket) running one sandboxed shell.
+struct Tmux {
+    socket: String,
+    dir: PathBuf,
+}
+
+impl Tmux {
+    /// Starts `sh` in a 100x30 pane with exactly `env` (plus TERM and a prompt).
+    fn start(dir: &Path, env: &[(OsString, OsString)]) -> Tmux {
+        let socket = format!("rolepick-e2e-{}-{}", std::process::id(), rand_suffix());
+        let script = dir.join("pane.sh");
+        let mut text = String::from("#!/bin/sh\nexec env -i");
+        for (k, v) in env {
+            let v = v.to_string_lossy().replace('\'', "'\\''");
+            text.push_str(&format!(" '{}={v}'", k.to_string_lossy()));
+        }
+        text.push_str(" 'TERM=screen' 'SHELL=/bin/sh' 'PS1=e2e$ ' 'AWS_PAGER=' /bin/sh\n");
+        fs::write(&script, text).expect("write pane script");
+        let t = Tmux {
+            socket,
+            dir: dir.to_path_buf(),
+        };
+        t.run(&[
+            "new-session",
+            "-d",
+            "-s",
+            "e2e",
+            "-x",
+            "100",
+            "-y",
+            "30",
+            &format!("sh {}", script.display()),
+        ]);
+        t.wait_for("shell prompt", |s| s.contains("e2e$"));
+        t
+    }
+
+    fn run(&self, args: &[&str]) -> String {
+        let out = Command::new("tmux")
+            .args(["-L", &self.socket, "-f", "/dev/null"])
+            .args(args)
+            .output()
+            .expect("run tmux");
+        assert!(
+            out.status.success(),
+            "tmux {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn screen(&self) -> String {
+        self.run(&["capture-pane", "-p", "-t", "e2e"])
+    }
+
+    /// Types literal text (no key names).
+    fn type_text(&self, text: &str) {
+        self.run(&["send-keys", "-t", "e2e", "-l", text]);
+    }
+
+    /// Sends key names (`Enter`, `Escape`, `q`).
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", "e2e"];
+        args.extend(keys);
+        self.run(&args);
+    }
+
+    /// A shell command line, then Enter.
+    fn line(&self, cmd: &str) {
+        self.type_text(cmd);
+        self.keys(&["Enter"]);
+    }
+
+    #[track_caller]
+    fn wait_for(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let s = self.screen();
+            if pred(&s) {
+                return s;
+            }
+            if Instant::now() > deadline {
+                panic!("timed out waiting for {what}; screen:\n{s}");
+            }
+            sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// `stty -a` of the pane's terminal, as the shell sees it.
+    fn stty(&self, name: &str) -> String {
+        let path = self.dir.join(name);
+        self.line(&format!(
+            "stty -a > {} ; echo stty-done-{name}",
+            path.display()
+        ));
+        self.wait_for("stty", |s| s.contains(&format!("\nstty-done-{name}")));
+        fs::read_to_string(&path).expect("read stty output")
+    }
+
+    /// Pid of the process running in the pane's shell (rolepick).
+    fn picker_pid(&self) -> u32 {
+        let shell: u32 = self
+            .run(&["display-message", "-p", "-t", "e2e", "#{pane_pid}"])
+            .trim()
+            .parse()
+            .expect("pane pid");
+        let children = fs::read_to_string(format!("/proc/{shell}/task/{shell}/children"))
+            .expect("read children of the pane shell");
+        children
+            .split_whitespace()
+            .next()
+            .expect("rolepick runs in the pane")
+            .parse()
+            .expect("child pid")
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .output();
+    }
+}
+
+fn rand_suffix() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos())
+}
+
+fn have_tmux() -> bool {
+    Command::new("tmux").arg("-V").output().is_ok()
+}
+
+fn picker_cmd() -> String {
+    format!("{} ; echo picker-exit-$?", env!("CARGO_BIN_EXE_rolepick"))
+}
+
+fn is_picker(s: &str) -> bool {
+    s.contains(" rolepick ") && s.contains("roles in")
+}
+
+/// A countdown on the line that names `profile`: `59:12` or `1h 59m`.
+fn countdown_on(screen: &str, profile: &str) -> Option<String> {
+    screen
+        .lines()
+        .filter(|l| l.split_whitespace().any(|w| w == profile))
+        .find_map(|line| {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            match words.as_slice() {
+                [.., h, m] if h.ends_with('h') && m.ends_with('m') => Some(format!("{h} {m}")),
+                [.., mmss] if mmss.len() == 5 && mmss.as_bytes()[2] == b':' => {
+                    Some((*mmss).to_string())
+                }
+                _ => None,
+            }
+        })
+}
+
+#[test]
+fn picker_walkthrough_against_moto() {
+    if !have_tmux() {
+        eprintln!("skipping: tmux is not installed");
+        return;
+    }
+    let stack = Stack::start();
+    let tmux = Tmux::start(stack.sb.root(), &stack.sb.aws_env());
+    let before = tmux.stty("stty.before");
+
+    tmux.line(&picker_cmd());
+    let s = tmux.wait_for("the picker", is_picker);
+    assert!(s.contains("444455556666"), "accounts listed:\n{s}");
+
+    // `/` filter to the role in the second account; Enter opens the MFA modal.
+    tmux.type_text("/");
+    tmux.type_text("dev");
+    tmux.wait_for("the filter", |s| {
+        s.contains("/ dev") && !s.contains("777788889999")
+    });
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the MFA modal", |s| s.contains("MFA code for primary"));
+    tmux.type_text("12x");
+    tmux.wait_for("two digits", |s| s.contains("1 2 _ _ _ _"));
+    tmux.type_text(&MFA_CODE[2..]);
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the subshell banner", |s| {
+        s.contains("rolepick: shell for dev") && s.contains("e2e$")
+    });
+
+    // The subshell has the role's credentials.
+    let dev = stack.prov.role("dev");
+    tmux.line("aws sts get-caller-identity --query Arn --output text");
+    let expect = format!(
+        "arn:aws:sts::{}:assumed-role/{}/",
+        dev.account_id, dev.role_name
+    );
+    tmux.wait_for("the assumed-role ARN", |s| s.contains(&expect));
+    tmux.line("echo profile=$ROLEPICK_PROFILE");
+    tmux.wait_for("ROLEPICK_PROFILE", |s| s.contains("profile=dev"));
+
+    // Back in the picker: a countdown on that row.
+    tmux.line("exit");
+    let s = tmux.wait_for("the picker with a countdown", |s| {
+        is_picker(s) && countdown_on(s, "dev").is_some()
+    });
+    assert!(s.contains("Back from dev"), "status line:\n{s}");
+    assert!(s.contains("MFA session"), "session shown:\n{s}");
+
+    // A role of the third account opens without a code: the session is reused.
+    assert_eq!(stack.proxy.count("GetSessionToken"), 1);
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("the filter cleared", |s| s.contains("777788889999"));
+    tmux.type_text("/");
+    tmux.type_text("readonly");
+    tmux.wait_for("the filter", |s| !s.contains("444455556666"));
+    tmux.keys(&["Enter"]);
+    let s = tmux.wait_for("the second subshell", |s| {
+        s.contains("rolepick: shell for readonly") && s.contains("e2e$")
+    });
+    assert!(
+        !s.contains("MFA code for"),
+        "no modal for the second role:\n{s}"
+    );
+    assert_eq!(stack.proxy.count("GetSessionToken"), 1, "session reused");
+    tmux.line("exit");
+    tmux.wait_for("the picker again", |s| {
+        is_picker(s) && countdown_on(s, "readonly").is_some()
+    });
+
+    // q quits; the terminal is as it was.
+    tmux.keys(&["q"]);
+    tmux.wait_for("the picker's exit", |s| s.contains("picker-exit-0"));
+    let after = tmux.stty("stty.after");
+    assert_eq!(before, after, "stty settings restored after q");
+}
+
+#[test]
+fn rejected_code_is_explained_in_the_modal_and_r_reauthenticates() {
+    if !have_tmux() {
+        eprintln!("skipping: tmux is not installed");
+        return;
+    }
+    let stack = Stack::start();
+    stack
+        .proxy
+        .inject_nth("GetSessionToken", 1, Canned::invalid_mfa());
+    let tmux = Tmux::start(stack.sb.root(), &stack.sb.aws_env());
+    tmux.line(&picker_cmd());
+    tmux.wait_for("the picker", is_picker);
+    tmux.type_text("/admin");
+    tmux.wait_for("the filter", |s| !s.contains("444455556666"));
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the MFA modal", |s| s.contains("MFA code for primary"));
+    tmux.type_text("111111");
+    tmux.keys(&["Enter"]);
+    let s = tmux.wait_for("the rejection in the modal", |s| {
+        s.contains("MFA code for primary") && s.contains("│✗ ")
+    });
+    assert!(s.contains("_ _ _ _ _ _"), "code cleared for a retry:\n{s}");
+    tmux.type_text(MFA_CODE);
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the subshell", |s| {
+        s.contains("rolepick: shell for admin") && s.contains("e2e$")
+    });
+    tmux.line("exit");
+    tmux.wait_for("the picker", |s| {
+        is_picker(s) && countdown_on(s, "admin").is_some()
+    });
+    assert_eq!(stack.proxy.count("GetSessionToken"), 2);
+    assert_eq!(stack.proxy.count("AssumeRole"), 1);
+
+    // r: a new code, a new session and new role credentials, no shell.
+    tmux.keys(&["r"]);
+    tmux.wait_for("the re-auth modal", |s| {
+        s.contains("Re-authenticate primary")
+    });
+    tmux.type_text(MFA_CODE);
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the re-auth status", |s| {
+        s.contains("Re-authenticated primary")
+    });
+    assert_eq!(stack.proxy.count("GetSessionToken"), 3);
+    assert_eq!(stack.proxy.count("AssumeRole"), 2);
+    tmux.keys(&["q"]);
+    tmux.wait_for("the picker's exit", |s| s.contains("picker-exit-0"));
+}
+
+#[test]
+fn sigterm_and_sighup_restore_the_terminal() {
+    if !have_tmux() {
+        eprintln!("skipping: tmux is not installed");
+        return;
+    }
+    let stack = Stack::start();
+    let tmux = Tmux::start(stack.sb.root(), &stack.sb.aws_env());
+    let before = tmux.stty("stty.before");
+    for (sig, name, status) in [("-TERM", "term", 143), ("-HUP", "hup", 129)] {
+        tmux.line(&picker_cmd());
+        tmux.wait_for("the picker", is_picker);
+        let pid = tmux.picker_pid();
+        let ok = Command::new("kill")
+            .args([sig, &pid.to_string()])
+            .status()
+            .expect("kill");
+        assert!(ok.success());
+        tmux.wait_for("the picker's exit", |s| {
+            s.contains(&format!("picker-exit-{status}"))
+        });
+        let after = tmux.stty(&format!("stty.{name}"));
+        assert_eq!(before, after, "stty settings restored after SIG{name}");
+        tmux.line("clear");
+        tmux.wait_for("a clear screen", |s| !s.contains("picker-exit-"));
+    }
+}
+
+/// Run by `panic_restores_the_terminal` inside tmux (it re-runs this test
+/// binary): takes over the terminal like the picker, then panics.
+#[test]
+#[ignore = "helper: run by panic_restores_the_terminal in a pseudo-terminal"]
+fn helper_panics_in_raw_mode() {
+    if std::env::var_os("ROLEPICK_E2E_PANIC_HELPER").is_none() {
+        return;
+    }
+    let mut guard = rolepick::tui::terminal::TerminalGuard::enter(true).expect("enter raw mode");
+    guard
+        .terminal
+        .draw(|f| f.render_widget(ratatui::widgets::Paragraph::new("about to panic"), f.area()))
+        .expect("draw");
+    std::thread::sleep(Duration::from_millis(300));
+    panic!("deliberate panic while the terminal is raw");
+}
+
+#[test]
+fn panic_restores_the_terminal() {
+    if !have_tmux() {
+        eprintln!("skipping: tmux is not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let env = [("PATH".into(), std::env::var_os("PATH").unwrap_or_default())];
+    let tmux = Tmux::start(dir.path(), &env);
+    let before = tmux.stty("stty.before");
+    let exe = std::env::current_exe().expect("test binary path");
+    tmux.line(&format!(
+        "ROLEPICK_E2E_PANIC_HELPER=1 {} --exact helper_panics_in_raw_mode --ignored --nocapture --test-threads=1; echo helper-exit-$?",
+        exe.display()
+    ));
+    let s = tmux.wait_for("the helper's exit", |s| s.contains("helper-exit-"));
+    assert!(
+        s.contains("deliberate panic while the terminal is raw"),
+        "the panic message is readable on the normal screen:\n{s}"
+    );
+    let after = tmux.stty("stty.after");
+    assert_eq!(before, after, "stty settings restored after a panic");
+}

@@ -1,0 +1,291 @@
+//! Snapshots of the picker drawn on ratatui's `TestBackend` (insta), from a
+//! fixed clock: the main screen, the filter, the MFA modal (with an error),
+//! the help overlay, an error in the status line, and tiny terminals.
+
+use std::collections::HashMap;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::backend::TestBackend;
+use ratatui::style::{Color, Modifier};
+use ratatui::Terminal;
+use rolepick::app::msg::{Failure, FailureKind, Msg};
+use rolepick::app::state::State;
+use rolepick::app::update::update;
+use rolepick::model::{Account, Model, Origin, Parent, Profile, ProfileKind, RoleSpec, Source};
+
+const T0: u64 = 1_800_000_000;
+
+fn at(s: u64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(s)
+}
+
+fn origin() -> Origin {
+    Origin {
+        file: "config.toml".into(),
+        line: 1,
+    }
+}
+
+fn role(name: &str, src: &str, id: &str, acct: &str, role: &str, tags: &[&str]) -> Profile {
+    Profile {
+        name: name.into(),
+        source: src.into(),
+        region: Some("eu-west-1".into()),
+        kind: ProfileKind::Role(RoleSpec {
+            role_arn: format!("arn:aws:iam::{id}:role/{role}"),
+            external_id: None,
+            session_name: None,
+            duration_seconds: None,
+            parent: Parent::Source,
+        }),
+        account: Account {
+            id: Some(id.into()),
+            name: Some(acct.into()),
+            group: (acct == "prod").then(|| "production".to_string()),
+            tags: tags.iter().map(|t| t.to_string()).collect(),
+        },
+        mfa_serial: Some(format!("arn:aws:iam::000000000000:mfa/{src}")),
+        origin: origin(),
+    }
+}
+
+fn model() -> Model {
+    let mut m = Model::default();
+    for (name, process) in [("alice", false), ("robot", true)] {
+        m.sources.insert(
+            name.into(),
+            Source {
+                name: name.into(),
+                mfa_serial: Some(format!("arn:aws:iam::000000000000:mfa/{name}")),
+                mfa_process: process.then(|| "ykman oath accounts code -s aws".into()),
+                region: None,
+                session_duration: Duration::from_secs(43200),
+                credentials_profile: name.into(),
+                origin: origin(),
+            },
+        );
+    }
+    m.profiles = vec![
+        role(
+            "dev-admin",
+            "alice",
+            "111111111111",
+            "dev",
+            "Admin",
+            &["team:web"],
+        ),
+        role(
+            "dev-read",
+            "alice",
+            "111111111111",
+            "dev",
+            "ReadOnly",
+            &["team:web"],
+        ),
+        role(
+            "prod-admin",
+            "alice",
+            "222222222222",
+            "prod",
+            "Admin",
+            &["pci"],
+        ),
+        role(
+            "prod-billing",
+            "alice",
+            "222222222222",
+            "prod",
+            "BillingViewer",
+            &["pci"],
+        ),
+        role(
+            "prod-read",
+            "alice",
+            "222222222222",
+            "prod",
+            "ReadOnly",
+            &["pci"],
+        ),
+        role(
+            "ops-deploy",
+            "robot",
+            "333333333333",
+            "ops",
+            "Deployer",
+            &[],
+        ),
+    ];
+    m
+}
+
+fn state() -> State {
+    let roles = HashMap::from([
+        ("dev-admin".to_string(), at(T0 + 59 * 60 + 12)),
+        ("prod-admin".to_string(), at(T0 + 9 * 60 + 5)),
+        ("prod-read".to_string(), at(T0 + 90)),
+        ("dev-read".to_string(), at(T0 - 10)),
+    ]);
+    let sessions = HashMap::from([("alice".to_string(), at(T0 + 11 * 3600 + 58 * 60 + 3))]);
+    State::new(&model(), roles, sessions, at(T0))
+}
+
+fn draw(state: &mut State, w: u16, h: u16) -> Terminal<TestBackend> {
+    update(
+        state,
+        Msg::Resize {
+            width: w,
+            height: h,
+        },
+    );
+    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+    t.draw(|f| rolepick::ui::render(state, f)).unwrap();
+    t
+}
+
+fn key(s: &mut State, code: KeyCode) {
+    update(s, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+}
+
+fn typed(s: &mut State, text: &str) {
+    for c in text.chars() {
+        key(s, KeyCode::Char(c));
+    }
+}
+
+#[test]
+fn main_screen() {
+    let mut s = state();
+    insta::assert_snapshot!(draw(&mut s, 80, 20).backend());
+}
+
+#[test]
+fn main_screen_at_the_minimum_size() {
+    let mut s = state();
+    key(&mut s, KeyCode::Char('G'));
+    insta::assert_snapshot!(draw(&mut s, 60, 15).backend());
+}
+
+#[test]
+fn filter_narrows_and_highlights() {
+    let mut s = state();
+    key(&mut s, KeyCode::Char('/'));
+    typed(&mut s, "prodbil");
+    let t = draw(&mut s, 80, 20);
+    insta::assert_snapshot!(t.backend());
+    // The matched characters of "prod-billing" are highlighted (underlined).
+    let buf = t.backend().buffer();
+    let hl: String = buf
+        .content()
+        .iter()
+        .filter(|c| c.modifier.contains(Modifier::UNDERLINED))
+        .map(|c| c.symbol())
+        .collect();
+    assert_eq!(hl, "prodbil");
+}
+
+#[test]
+fn mfa_modal() {
+    let mut s2 = state();
+    s2.session_expiry.clear();
+    key(&mut s2, KeyCode::Char('j'));
+    key(&mut s2, KeyCode::Enter);
+    typed(&mut s2, "123");
+    insta::assert_snapshot!(draw(&mut s2, 80, 20).backend());
+}
+
+#[test]
+fn mfa_modal_with_a_rejected_code() {
+    let mut s = state();
+    s.session_expiry.clear();
+    key(&mut s, KeyCode::Char('j'));
+    key(&mut s, KeyCode::Enter);
+    typed(&mut s, "123456");
+    key(&mut s, KeyCode::Enter);
+    update(
+        &mut s,
+        Msg::CredsDone {
+            req_id: 1,
+            profile: "dev-read".into(),
+            result: Err(Failure {
+                kind: FailureKind::MfaRejected,
+                message: "MFA code rejected for source alice: it was wrong or already used. Wait for the next code and try again.".into(),
+            }),
+        },
+    );
+    insta::assert_snapshot!(draw(&mut s, 80, 20).backend());
+}
+
+#[test]
+fn help_overlay() {
+    let mut s = state();
+    key(&mut s, KeyCode::Char('?'));
+    insta::assert_snapshot!(draw(&mut s, 80, 20).backend());
+}
+
+#[test]
+fn error_in_the_status_line() {
+    let mut s = state();
+    key(&mut s, KeyCode::Char('G'));
+    key(&mut s, KeyCode::Enter);
+    update(
+        &mut s,
+        Msg::CredsDone {
+            req_id: 1,
+            profile: "ops-deploy".into(),
+            result: Err(Failure {
+                kind: FailureKind::Other,
+                message:
+                    "access denied: robot cannot assume arn:aws:iam::333333333333:role/Deployer"
+                        .into(),
+            }),
+        },
+    );
+    insta::assert_snapshot!(draw(&mut s, 80, 20).backend());
+}
+
+#[test]
+fn spinner_while_a_request_is_in_flight() {
+    let mut s = state();
+    key(&mut s, KeyCode::Char('G'));
+    key(&mut s, KeyCode::Enter);
+    update(&mut s, Msg::Tick { now: at(T0 + 1) });
+    insta::assert_snapshot!(draw(&mut s, 80, 20).backend());
+}
+
+#[test]
+fn tiny_terminal_says_too_small() {
+    let mut s = state();
+    insta::assert_snapshot!(draw(&mut s, 20, 5).backend());
+}
+
+#[test]
+fn no_size_panics() {
+    for w in 0..=70 {
+        for h in 0..=17 {
+            let mut s = state();
+            key(&mut s, KeyCode::Char('?'));
+            draw(&mut s, w, h);
+            key(&mut s, KeyCode::Esc);
+            s.session_expiry.clear();
+            key(&mut s, KeyCode::Enter);
+            draw(&mut s, w, h);
+        }
+    }
+    let mut s = state();
+    insta::assert_snapshot!(draw(&mut s, 1, 1).backend());
+}
+
+#[test]
+fn no_color_uses_no_colours() {
+    let mut s = state();
+    s.color = false;
+    key(&mut s, KeyCode::Char('/'));
+    typed(&mut s, "prod");
+    let t = draw(&mut s, 80, 20);
+    let buf = t.backend().buffer();
+    assert!(buf
+        .content()
+        .iter()
+        .all(|c| c.fg == Color::Reset && c.bg == Color::Reset));
+}
