@@ -76,6 +76,35 @@ pub enum Cmd {
     /// Manage long-lived keys in the vault (encrypted file or OS keychain)
     #[command(subcommand)]
     Vault(VaultCmd),
+    /// Replace a source's access key: create a new one, verify it, delete the old one
+    #[command(
+        long_about = "Rotate the long-lived access key of SOURCE (a key in rolepick's vault): \
+sts:GetCallerIdentity and iam:ListAccessKeys; iam:CreateAccessKey, the new key stored in the vault \
+next to the old one; the new key verified with sts:GetCallerIdentity (retried up to 60 s, \
+ROLEPICK_ROTATE_VERIFY_TIMEOUT seconds); iam:DeleteAccessKey of the old key; the source's cached \
+MFA session forgotten. Each stage is recorded in the vault first: after any failure or \
+interruption the vault holds a working key, and rerunning (or --resume) finishes the job. When \
+IAM refuses a call without MFA, rolepick asks for a code and retries with an MFA session.",
+        after_help = EXIT_CODES
+    )]
+    Rotate(RotateArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct RotateArgs {
+    /// Source whose key to rotate (as `rolepick vault list` shows it)
+    pub source: String,
+    /// Print the plan; call nothing, change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Finish an interrupted rotation (a plain rerun does the same)
+    #[arg(long)]
+    pub resume: bool,
+    /// If the user has a second key that is Inactive, delete it to make room
+    #[arg(long)]
+    pub delete_other: bool,
+    #[command(flatten)]
+    pub mfa: MfaArgs,
 }
 
 #[derive(Subcommand, Debug)]

@@ -27,6 +27,8 @@ pub mod error;
 pub mod model;
 /// Asking the user for an MFA code or the vault passphrase.
 pub mod prompt;
+/// Rotating a source's long-lived key, resumable at every stage.
+pub mod rotate;
 /// The only place that spawns processes.
 pub mod shell;
 /// The picker's terminal edges: raw mode and alternate screen, input and signals.
@@ -47,6 +49,7 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
         Some(Cmd::Env(a)) => cmd::env::run(a, &cli.global),
         Some(Cmd::CredentialProcess(a)) => cmd::credential_process::run(a, &cli.global),
         Some(Cmd::Vault(v)) => cmd::vault::run(v, &cli.global),
+        Some(Cmd::Rotate(a)) => cmd::rotate::run(a, &cli.global),
         None => cmd::tui::run(&cli.global),
     }
 }

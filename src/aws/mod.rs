@@ -1,6 +1,8 @@
-//! Talking to AWS. `sts` wraps the three STS calls rolepick makes, with
-//! typed errors; nothing here knows about the UI, the cache or the vault.
+//! Talking to AWS. `sts` wraps the three STS calls rolepick makes, `iam`
+//! the access-key calls of rotation, with typed errors; nothing here knows
+//! about the UI, the cache or the vault.
 
+pub mod iam;
 pub mod sts;
 
 use crate::vault::secret::SecretString;

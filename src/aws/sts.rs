@@ -83,7 +83,7 @@ pub fn client(signer: &Signer<'_>, region: &str) -> aws_sdk_sts::Client {
     aws_sdk_sts::Client::from_conf(b.build())
 }
 
-fn classify<E, R>(e: SdkError<E, R>, endpoint: &str) -> StsError
+pub(super) fn classify<E, R>(e: SdkError<E, R>, endpoint: &str) -> StsError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug + Send + Sync + 'static,

@@ -5,6 +5,7 @@ pub mod env;
 pub mod exec;
 pub mod list;
 pub mod mfa;
+pub mod rotate;
 pub mod vault;
 pub mod tui;
 

@@ -283,6 +283,7 @@ fn add(engine: &Engine, args: &VaultAddArgs) -> Result<u8, Error> {
         user_arn: user_arn.clone(),
         added: rfc3339(engine.now()),
         previous: None,
+        rotation: None,
     };
     store_record(engine, &args.source, &rec, args.force)?;
     if engine.model().source(&args.source).is_none() {
@@ -391,6 +392,7 @@ fn import(engine: &Engine, args: &VaultImportArgs) -> Result<u8, Error> {
         user_arn,
         added: rfc3339(engine.now()),
         previous: None,
+        rotation: None,
     };
     // 1. Into the vault (written, then read back and compared).
     store_record(engine, &args.profile, &rec, false)?;
@@ -447,6 +449,9 @@ struct Listed {
     user_arn: Option<String>,
     added: String,
     age_days: Option<i64>,
+    /// Stage of an unfinished rotation, and the key it replaces.
+    rotation: Option<&'static str>,
+    previous: Option<String>,
 }
 
 fn list(engine: &Engine, args: &ListArgs) -> Result<u8, Error> {
@@ -470,6 +475,8 @@ fn list(engine: &Engine, args: &ListArgs) -> Result<u8, Error> {
                 user_arn: r.user_arn.clone(),
                 added: r.added.clone(),
                 age_days: age(&r.added),
+                rotation: r.rotation.as_ref().map(store::Rotation::name),
+                previous: r.previous.as_ref().map(|p| p.access_key_id.clone()),
             });
         }
     }
@@ -483,6 +490,8 @@ fn list(engine: &Engine, args: &ListArgs) -> Result<u8, Error> {
                     user_arn: r.user_arn.clone(),
                     added: r.added.clone(),
                     age_days: age(&r.added),
+                    rotation: r.rotation.as_ref().map(store::Rotation::name),
+                    previous: r.previous.as_ref().map(|p| p.access_key_id.clone()),
                 });
             }
         }
@@ -504,6 +513,8 @@ fn list(engine: &Engine, args: &ListArgs) -> Result<u8, Error> {
                     "added": r.added,
                     "age_days": r.age_days,
                     "status": status(r.age_days),
+                    "rotation": r.rotation,
+                    "previous_access_key_id": r.previous,
                 })
             })
             .collect();
@@ -525,11 +536,20 @@ fn list(engine: &Engine, args: &ListArgs) -> Result<u8, Error> {
                 r.access_key_id,
                 r.backend,
                 r.age_days.map_or("?".into(), |d| format!("{d}d")),
-                status(r.age_days),
+                r.rotation
+                    .map_or_else(|| status(r.age_days).to_string(), |st| format!("rotating ({st})")),
                 r.user_arn.as_deref().unwrap_or("-")
             ));
         }
         out(&s)?;
+        for r in &rows {
+            if r.rotation.is_some() {
+                diag::warn(&format!(
+                    "a rotation of source {:?} is unfinished; run `rolepick rotate {} --resume` to finish it.",
+                    r.source, r.source
+                ));
+            }
+        }
         for r in &rows {
             if r.age_days.is_some_and(|d| d >= WARN_DAYS) {
                 diag::warn(&format!(

@@ -137,7 +137,7 @@ impl KeyStore for FileVault {
         }
         let pass = super::passphrase(&self.loc, &self.settings, prompt)?;
         let doc = store::open(&self.loc, &pass)?;
-        Ok(doc.sources.get(&source.name).map(store::KeyRecord::key))
+        Ok(doc.sources.get(&source.name).map(store::KeyRecord::usable_key))
     }
 }
 
@@ -165,7 +165,7 @@ impl KeyStore for Keyring {
         if self.holds(source) != Some(true) {
             return Ok(None);
         }
-        Ok(store::keyring_get(&source.name)?.map(|r| r.key()))
+        Ok(store::keyring_get(&source.name)?.map(|r| r.usable_key()))
     }
 }
 

@@ -40,6 +40,46 @@ pub struct KeyRecord {
     #[serde(default)]
     #[zeroize(skip)] // a KeyRecord wipes itself on drop
     pub previous: Option<Box<KeyRecord>>,
+    /// How far a rotation of this key has got; `None` when none is under way.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[zeroize(skip)] // no secrets: IAM user name and key ids
+    pub rotation: Option<Rotation>,
+}
+
+/// The stages of `rolepick rotate`, recorded in the vault before each IAM
+/// change so that an interrupted rotation can be finished.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(tag = "stage", rename_all = "kebab-case")]
+pub enum Rotation {
+    /// About to call `CreateAccessKey`: `current` is still the only key and
+    /// `known` lists the user's key ids before the call, so a key created
+    /// by a call whose answer was lost (its secret never stored) can be told
+    /// apart and deleted.
+    Creating { user: String, known: Vec<String> },
+    /// `current` is the new key, not yet accepted by AWS; `previous` is the
+    /// old key, and the one to sign in with until the new one is verified.
+    Created { user: String },
+    /// The new key (`current`) works; the old one (`previous`) is still to
+    /// be deleted in IAM.
+    Verified { user: String },
+}
+
+impl Rotation {
+    pub fn user(&self) -> &str {
+        match self {
+            Rotation::Creating { user, .. }
+            | Rotation::Created { user }
+            | Rotation::Verified { user } => user,
+        }
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Rotation::Creating { .. } => "creating",
+            Rotation::Created { .. } => "created",
+            Rotation::Verified { .. } => "verified",
+        }
+    }
 }
 
 impl std::fmt::Debug for KeyRecord {
@@ -49,6 +89,7 @@ impl std::fmt::Debug for KeyRecord {
             .field("secret_access_key", &"[redacted]")
             .field("user_arn", &self.user_arn)
             .field("added", &self.added)
+            .field("rotation", &self.rotation)
             .finish_non_exhaustive()
     }
 }
@@ -59,6 +100,19 @@ impl KeyRecord {
             access_key_id: self.access_key_id.clone(),
             secret_access_key: SecretString::new(self.secret_access_key.clone()),
         }
+    }
+
+    /// The key to sign in with: `current`, except while a rotation has
+    /// created a new key that AWS has not accepted yet (then the old one).
+    pub fn usable(&self) -> &KeyRecord {
+        match (&self.rotation, &self.previous) {
+            (Some(Rotation::Created { .. }), Some(prev)) => prev,
+            _ => self,
+        }
+    }
+
+    pub fn usable_key(&self) -> LongLivedKey {
+        self.usable().key()
     }
 }
 
@@ -324,4 +378,93 @@ pub fn keyring_delete(source: &str) -> Result<bool, Error> {
             Err(e) => Err(keyring_error(&e)),
         }
     })
+}
+
+// --- one source's record, whichever backend holds it --------------------------
+
+/// Read-modify-write access to one source's record in the backend that
+/// holds it. Take `loc.lock()` first and keep it for the whole change.
+pub enum Slot {
+    File {
+        loc: Location,
+        passphrase: SecretString,
+    },
+    Keyring {
+        loc: Location,
+    },
+}
+
+impl Slot {
+    pub fn backend(&self) -> Backend {
+        match self {
+            Slot::File { .. } => Backend::File,
+            Slot::Keyring { .. } => Backend::Keyring,
+        }
+    }
+
+    /// Where the key lives, for messages.
+    pub fn describe(&self) -> String {
+        match self {
+            Slot::File { loc, .. } => format!("the vault {}", loc.file.display()),
+            Slot::Keyring { .. } => "the OS keychain".into(),
+        }
+    }
+
+    pub fn get(&self, source: &str) -> Result<Option<KeyRecord>, Error> {
+        match self {
+            Slot::File { loc, passphrase } => {
+                let doc = open(loc, passphrase)?;
+                Ok(doc.sources.get(source).cloned())
+            }
+            Slot::Keyring { .. } => keyring_get(source),
+        }
+    }
+
+    /// Writes `rec` for `source`, reads it back and compares, and updates
+    /// the index.
+    pub fn put(&self, source: &str, rec: &KeyRecord) -> Result<(), Error> {
+        let same = |back: Option<&KeyRecord>| {
+            back.is_some_and(|b| {
+                b.access_key_id == rec.access_key_id
+                    && b.secret_access_key == rec.secret_access_key
+                    && b.rotation == rec.rotation
+                    && b.previous.as_ref().map(|p| &p.access_key_id)
+                        == rec.previous.as_ref().map(|p| &p.access_key_id)
+            })
+        };
+        match self {
+            Slot::File { loc, passphrase } => {
+                let mut doc = open(loc, passphrase)?;
+                doc.sources.insert(source.to_string(), rec.clone());
+                save(loc, &doc, passphrase)?;
+                let back = open(loc, passphrase)?;
+                if !same(back.sources.get(source)) {
+                    return Err(Error::Other(format!(
+                        "the key read back from {} differs from the one written.",
+                        loc.file.display()
+                    )));
+                }
+                index_from(loc, &back)
+            }
+            Slot::Keyring { loc } => {
+                keyring_set(source, rec)?;
+                if !same(keyring_get(source)?.as_ref()) {
+                    return Err(Error::Other(
+                        "the key read back from the OS keychain differs from the one written."
+                            .into(),
+                    ));
+                }
+                let mut index = loc.read_index();
+                index.sources.insert(
+                    source.to_string(),
+                    IndexEntry {
+                        backend: Backend::Keyring.name().into(),
+                        user_arn: rec.user_arn.clone(),
+                        added: rec.added.clone(),
+                    },
+                );
+                loc.write_index(&index)
+            }
+        }
+    }
 }
