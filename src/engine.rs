@@ -502,7 +502,12 @@ impl Engine {
         Ok(c)
     }
 
-    pub fn mfa_code(&self, src: &Source, serial: &str, mfa: &dyn MfaPrompt) -> Result<String, Error> {
+    pub fn mfa_code(
+        &self,
+        src: &Source,
+        serial: &str,
+        mfa: &dyn MfaPrompt,
+    ) -> Result<String, Error> {
         let code = match &src.mfa_process {
             Some(cmd) => shell::capture(cmd).map_err(|e| {
                 Error::Usage(format!(

@@ -135,9 +135,9 @@ fn aws_error(call: &str, e: IamError) -> Error {
         StsError::Unreachable { endpoint, detail } => {
             Error::Network(format!("{call}: cannot reach {endpoint}: {detail}."))
         }
-        StsError::Other { endpoint, detail } => {
-            Error::Network(format!("{call}: unexpected reply from {endpoint}: {detail}."))
-        }
+        StsError::Other { endpoint, detail } => Error::Network(format!(
+            "{call}: unexpected reply from {endpoint}: {detail}."
+        )),
     }
 }
 
@@ -247,7 +247,8 @@ impl<'a> Rotator<'a> {
 
     /// The user ARN and name the key belongs to.
     fn identify(&self, key: &LongLivedKey, note: &str) -> Result<(String, String), Error> {
-        let id = crate::engine::caller_identity(key, &self.region()).map_err(|e| with_note(e, note))?;
+        let id =
+            crate::engine::caller_identity(key, &self.region()).map_err(|e| with_note(e, note))?;
         let name = iam::user_name_of(&id.arn).ok_or_else(|| {
             Error::Usage(format!(
                 "access key {} belongs to {}, not to an IAM user; only an IAM user's key can be rotated.",
@@ -273,9 +274,7 @@ impl<'a> Rotator<'a> {
             old.access_key_id, self.source
         ));
         let (arn, user) = self.identify(&old, &note)?;
-        let keys = self
-            .list(&old, &user)
-            .map_err(|e| with_note(e, &note))?;
+        let keys = self.list(&old, &user).map_err(|e| with_note(e, &note))?;
         if !keys.iter().any(|k| k.access_key_id == old.access_key_id) {
             return Err(Error::Auth(format!(
                 "IAM lists no key {} for user {user} (it lists: {}); the vault's key does not belong to this user as far as IAM says. Nothing was changed.",

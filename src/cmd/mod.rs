@@ -6,8 +6,8 @@ pub mod exec;
 pub mod list;
 pub mod mfa;
 pub mod rotate;
-pub mod vault;
 pub mod tui;
+pub mod vault;
 
 use crate::cli::Global;
 use crate::engine::{Engine, LoadOptions};

@@ -536,8 +536,10 @@ fn list(engine: &Engine, args: &ListArgs) -> Result<u8, Error> {
                 r.access_key_id,
                 r.backend,
                 r.age_days.map_or("?".into(), |d| format!("{d}d")),
-                r.rotation
-                    .map_or_else(|| status(r.age_days).to_string(), |st| format!("rotating ({st})")),
+                r.rotation.map_or_else(
+                    || status(r.age_days).to_string(),
+                    |st| format!("rotating ({st})")
+                ),
                 r.user_arn.as_deref().unwrap_or("-")
             ));
         }

@@ -137,7 +137,10 @@ impl KeyStore for FileVault {
         }
         let pass = super::passphrase(&self.loc, &self.settings, prompt)?;
         let doc = store::open(&self.loc, &pass)?;
-        Ok(doc.sources.get(&source.name).map(store::KeyRecord::usable_key))
+        Ok(doc
+            .sources
+            .get(&source.name)
+            .map(store::KeyRecord::usable_key))
     }
 }
 
