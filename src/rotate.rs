@@ -333,29 +333,33 @@ impl<'a> Rotator<'a> {
             self.rt.block_on(iam::create_access_key(c, user))
         }) {
             Ok(k) => k,
-            Err((e, answered)) => {
-                if answered {
-                    // AWS said no: nothing was created. Forget the stage.
-                    rec.rotation = None;
-                    let note = match self.save(&rec) {
-                        Ok(()) => note,
-                        Err(se) => format!(
-                            "IAM still has only key {}, which rolepick keeps using; the vault still records a rotation in progress ({se}). Run `{}` once the cause is fixed.",
-                            old.access_key_id,
-                            self.resume_cmd()
-                        ),
-                    };
-                    return Err(with_note(e, &note));
-                }
-                return Err(with_note(
-                    e,
-                    &format!(
-                        "IAM may or may not have created a new key (no answer came back); if it did, its secret never reached rolepick. {} still holds the old key {}, which rolepick keeps using. Run `{}`: it deletes such a key and creates a fresh one.",
+            Err(e) => {
+                // The call may have created a key whose secret never came
+                // back (a lost reply): look, and delete any such key.
+                let note = match self.delete_orphans(&old, user, &known_ids(&rec)) {
+                    Ok(deleted) => {
+                        rec.rotation = None;
+                        match self.save(&rec) {
+                            Ok(()) if deleted.is_empty() => note,
+                            Ok(()) => format!(
+                                "The failed call had created key {} (its secret never reached rolepick); rolepick deleted it. {note}",
+                                deleted.join(", ")
+                            ),
+                            Err(se) => format!(
+                                "IAM still has only key {}, which rolepick keeps using; the vault still records a rotation in progress ({se}). Run `{}` once the cause is fixed.",
+                                old.access_key_id,
+                                self.resume_cmd()
+                            ),
+                        }
+                    }
+                    Err(le) => format!(
+                        "IAM may have created a new key whose secret never reached rolepick (checking failed: {le}). {} still holds the old key {}, which rolepick keeps using. Run `{}`: it deletes such a key and starts over.",
                         self.slot.describe(),
                         old.access_key_id,
                         self.resume_cmd()
                     ),
-                ));
+                };
+                return Err(with_note(e, &note));
             }
         };
         let next = KeyRecord {
@@ -539,18 +543,33 @@ impl<'a> Rotator<'a> {
             "resuming the rotation of source {:?} (stopped around CreateAccessKey)",
             self.source
         ));
-        let keys = self.list(&old, user).map_err(|e| with_note(e, &note))?;
-        for k in keys.iter().filter(|k| !known.contains(&k.access_key_id)) {
-            progress(&format!(
-                "deleting key {} of IAM user {user}: the interrupted run created it and its secret was never stored",
-                k.access_key_id
-            ));
-            self.delete(&old, user, &k.access_key_id)
-                .map_err(|e| with_note(e, &note))?;
-        }
+        self.delete_orphans(&old, user, known)
+            .map_err(|e| with_note(e, &note))?;
         rec.rotation = None;
         self.save(&rec).map_err(|e| with_note(e, &note))?;
         self.start(rec)
+    }
+
+    /// Deletes the user's keys that are not in `known`: made by a
+    /// `CreateAccessKey` whose reply (and so the secret) was lost. Returns
+    /// their ids.
+    fn delete_orphans(
+        &self,
+        key: &LongLivedKey,
+        user: &str,
+        known: &[String],
+    ) -> Result<Vec<String>, Error> {
+        let keys = self.list(key, user)?;
+        let mut deleted = Vec::new();
+        for k in keys.iter().filter(|k| !known.contains(&k.access_key_id)) {
+            progress(&format!(
+                "deleting key {} of IAM user {user}: an interrupted CreateAccessKey made it and its secret never reached rolepick",
+                k.access_key_id
+            ));
+            self.delete(key, user, &k.access_key_id)?;
+            deleted.push(k.access_key_id.clone());
+        }
+        Ok(deleted)
     }
 
     /// A run stopped after storing the new key, before it was verified.
@@ -632,13 +651,12 @@ impl<'a> Rotator<'a> {
 
     /// An IAM call signed with `key` (or the MFA session once there is one);
     /// on AccessDenied without a session, once more with an MFA session.
-    /// The error's flag says whether AWS answered (so nothing was done).
     fn iam<T>(
         &self,
         key: &LongLivedKey,
         call: &str,
         f: impl Fn(&aws_sdk_iam::Client) -> Result<T, IamError>,
-    ) -> Result<T, (Error, bool)> {
+    ) -> Result<T, Error> {
         let client = |s: &Option<Credentials>| match s {
             Some(c) => iam::client(&Signer {
                 access_key_id: &c.access_key_id,
@@ -652,23 +670,16 @@ impl<'a> Rotator<'a> {
             }),
         };
         let first = f(&client(&self.session.borrow()));
-        let answered = |e: &IamError| matches!(e, StsError::Service { .. });
         match first {
             Ok(v) => Ok(v),
             Err(StsError::Service { code, .. })
                 if code == "AccessDenied" && self.session.borrow().is_none() =>
             {
-                let s = self.mfa_session(key).map_err(|e| (e, true))?;
+                let s = self.mfa_session(key)?;
                 *self.session.borrow_mut() = Some(s);
-                f(&client(&self.session.borrow())).map_err(|e| {
-                    let a = answered(&e);
-                    (aws_error(call, e), a)
-                })
+                f(&client(&self.session.borrow())).map_err(|e| aws_error(call, e))
             }
-            Err(e) => {
-                let a = answered(&e);
-                Err((aws_error(call, e), a))
-            }
+            Err(e) => Err(aws_error(call, e)),
         }
     }
 
@@ -676,7 +687,6 @@ impl<'a> Rotator<'a> {
         self.iam(key, "iam:ListAccessKeys", |c| {
             self.rt.block_on(iam::list_access_keys(c, user))
         })
-        .map_err(|(e, _)| e)
     }
 
     /// `DeleteAccessKey`; a key that is already gone counts as deleted.
@@ -687,7 +697,6 @@ impl<'a> Rotator<'a> {
                 r => r,
             }
         })
-        .map_err(|(e, _)| e)
     }
 }
 
@@ -699,6 +708,14 @@ fn ids(keys: &[KeyMeta]) -> String {
         .map(|k| format!("{} ({})", k.access_key_id, k.status))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// The key ids recorded before `CreateAccessKey`.
+fn known_ids(r: &KeyRecord) -> Vec<String> {
+    match &r.rotation {
+        Some(Rotation::Creating { known, .. }) => known.clone(),
+        _ => vec![r.access_key_id.clone()],
+    }
 }
 
 /// `r` without a rotation stage or a previous key.

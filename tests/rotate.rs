@@ -466,3 +466,63 @@ fn resume_without_a_rotation_in_progress_is_a_no_op() {
     assert_eq!(stack.proxy.total(), before);
     assert_eq!(iam_ids(&stack), vec![stack.prov.access_key_id.clone()]);
 }
+
+#[test]
+fn a_lost_create_reply_leaves_no_stray_key() {
+    let stack = stack_with_vault();
+    let old = stack.prov.access_key_id.clone();
+    let n = stack.proxy.count("CreateAccessKey") + 1;
+    stack.proxy.inject_nth_after_forward(
+        "CreateAccessKey",
+        n,
+        iam_error(500, "ServiceFailure", "injected after moto created the key"),
+    );
+    let out = run(&stack, &["rotate", "primary"]);
+    assert!(!out.status.success(), "{}", show(&out));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("rolepick deleted it") && err.contains("Nothing was changed"),
+        "{err}"
+    );
+    assert_eq!(stack.proxy.count("CreateAccessKey"), 1, "never retried");
+    assert_eq!(iam_ids(&stack), vec![old.clone()]);
+    assert!(vault_entry(&stack)["rotation"].is_null());
+    assert_working(&stack);
+    let out = run(&stack, &["rotate", "primary"]);
+    assert!(out.status.success(), "{}", show(&out));
+    assert_rotated(&stack, &old);
+}
+
+#[test]
+fn a_lost_create_reply_that_cannot_be_checked_is_cleaned_up_by_resume() {
+    let stack = stack_with_vault();
+    let old = stack.prov.access_key_id.clone();
+    let n = stack.proxy.count("CreateAccessKey") + 1;
+    stack.proxy.inject_nth_after_forward(
+        "CreateAccessKey",
+        n,
+        iam_error(500, "ServiceFailure", "injected after moto created the key"),
+    );
+    // The first ListAccessKeys (before creating) works, the check after fails.
+    let lists = stack.proxy.count("ListAccessKeys");
+    for i in 2..6 {
+        stack.proxy.inject_nth(
+            "ListAccessKeys",
+            lists + i,
+            iam_error(500, "ServiceFailure", "injected"),
+        );
+    }
+    let out = run(&stack, &["rotate", "primary"]);
+    assert!(!out.status.success(), "{}", show(&out));
+    let err = text(&out.stderr);
+    assert!(err.contains("may have created a new key"), "{err}");
+    assert!(err.contains("rolepick rotate primary --resume"), "{err}");
+    assert_eq!(vault_entry(&stack)["rotation"], "creating");
+    assert_eq!(iam_ids(&stack).len(), 2, "old key and the stray one");
+    stack.proxy.clear_failures();
+    assert_working(&stack);
+    let out = run(&stack, &["rotate", "primary", "--resume"]);
+    assert!(out.status.success(), "{}", show(&out));
+    assert!(text(&out.stderr).contains("secret never reached rolepick"));
+    assert_rotated(&stack, &old);
+}

@@ -101,7 +101,8 @@ pub async fn list_access_keys(
         .collect())
 }
 
-/// `iam:CreateAccessKey` for `user`: the new key, secret included.
+/// `iam:CreateAccessKey` for `user`: the new key, secret included. Tried
+/// once, never retried: a retry after a lost reply would create a second key.
 pub async fn create_access_key(
     client: &aws_sdk_iam::Client,
     user: &str,
@@ -110,6 +111,11 @@ pub async fn create_access_key(
     let out = client
         .create_access_key()
         .user_name(user)
+        .customize()
+        .config_override(
+            aws_sdk_iam::Config::builder()
+                .retry_config(RetryConfig::standard().with_max_attempts(1)),
+        )
         .send()
         .await
         .map_err(|e| classify(e, &endpoint))?;

@@ -359,6 +359,9 @@ struct Rule {
     action: String,
     when: When,
     canned: Canned,
+    /// Forward the request first (upstream acts on it), then answer with
+    /// `canned`: a reply lost on the way back.
+    forward: bool,
 }
 
 #[derive(Default)]
@@ -441,11 +444,24 @@ impl Proxy {
         self.add_rule(action, When::Always, canned);
     }
 
+    /// Forward the `n`th request with this `Action` upstream (so it takes
+    /// effect there), but answer the client with `canned`: the reply was lost.
+    pub fn inject_nth_after_forward(&self, action: &str, n: usize, canned: Canned) {
+        assert!(n >= 1, "inject_nth_after_forward counts from 1");
+        self.lock().rules.push(Rule {
+            action: action.to_owned(),
+            when: When::Nth(n),
+            canned,
+            forward: true,
+        });
+    }
+
     fn add_rule(&self, action: &str, when: When, canned: Canned) {
         self.lock().rules.push(Rule {
             action: action.to_owned(),
             when,
             canned,
+            forward: false,
         });
     }
 
@@ -540,7 +556,7 @@ fn serve_conn(conn: TcpStream, upstream: SocketAddr, state: &Mutex<ProxyState>) 
                                 When::Always => true,
                             }
                     })
-                    .map(|r| r.canned.clone())
+                    .map(|r| (r.canned.clone(), r.forward))
             });
             // Record before answering so a test that sees the response sees the count.
             st.requests.push(Recorded {
@@ -548,11 +564,17 @@ fn serve_conn(conn: TcpStream, upstream: SocketAddr, state: &Mutex<ProxyState>) 
                 path: req.target.clone(),
                 action: action.clone(),
                 form: form.clone(),
-                status: canned.as_ref().map_or(0, |c| c.status),
+                status: canned.as_ref().map_or(0, |(c, _)| c.status),
                 injected: canned.is_some(),
             });
             canned
         };
+        let canned = canned.map(|(c, forward_first)| {
+            if forward_first {
+                let _ = forward(&req, upstream);
+            }
+            c
+        });
         let index = state
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
