@@ -141,6 +141,19 @@ impl Cache {
         }
     }
 
+    /// Names of the files in the cache directory (empty when there is none):
+    /// one directory read instead of one failed open per profile.
+    pub fn file_names(&self) -> std::collections::HashSet<std::ffi::OsString> {
+        std::fs::read_dir(&self.dir)
+            .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.file_name())).collect())
+            .unwrap_or_default()
+    }
+
+    /// File name of the role entry of `profile`.
+    pub fn role_file_name(&self, profile: &str) -> std::ffi::OsString {
+        format!("role-{}.json", safe(profile)).into()
+    }
+
     fn path(&self, kind: &str, name: &str) -> PathBuf {
         self.dir.join(format!("{kind}-{}.json", safe(name)))
     }

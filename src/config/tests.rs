@@ -250,3 +250,24 @@ fn closest_names_suggest_typos() {
     let m = model(WALKTHROUGH, CREDS, None).unwrap();
     assert_eq!(m.closest_names("admn").first(), Some(&"admin"));
 }
+
+#[test]
+fn profile_lookup_uses_the_index_and_survives_later_changes() {
+    let mut m = model(WALKTHROUGH, CREDS, None).unwrap();
+    assert_eq!(m.profile("dev").unwrap().name, "dev");
+    assert!(m.profile("nope").is_none());
+    // Someone rearranges the public list: lookups stay right.
+    m.profiles.reverse();
+    assert_eq!(m.profile("dev").unwrap().name, "dev");
+    assert_eq!(m.profile("admin").unwrap().name, "admin");
+}
+
+#[test]
+fn header_whitespace_and_key_case_are_normalised() {
+    let cfg = "[profile   spaced]\nROLE_ARN = arn:aws:iam::111122223333:role/x\nSource_Profile = primary\n";
+    let m = model(cfg, CREDS, None).unwrap();
+    assert_eq!(
+        m.profile("spaced").unwrap().role().unwrap().role_arn,
+        "arn:aws:iam::111122223333:role/x"
+    );
+}
