@@ -268,6 +268,21 @@ fn build<'a>(
     if let Some(t) = toml {
         merge_toml(t, &raws, &key_holders, &mut model)?;
     }
+    // A key-only profile's account is its user's: the account of the MFA
+    // device its roles use.
+    let user_accounts: BTreeMap<String, String> = model
+        .profiles
+        .iter()
+        .filter_map(|p| {
+            let id = arn_account(p.mfa_serial.as_deref()?)?;
+            Some((p.source.clone(), id.to_string()))
+        })
+        .collect();
+    for p in &mut model.profiles {
+        if p.kind == ProfileKind::Session && p.account.id.is_none() {
+            p.account.id = user_accounts.get(&p.source).cloned();
+        }
+    }
     model.profiles.sort_by(|a, b| {
         let ka = (a.account.name.as_ref().or(a.account.id.as_ref()), &a.name);
         let kb = (b.account.name.as_ref().or(b.account.id.as_ref()), &b.name);

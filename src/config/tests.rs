@@ -47,6 +47,11 @@ fn walkthrough_gives_a_source_and_two_roles() {
     assert_eq!(r.parent, Parent::Source);
     assert_eq!(dev.origin.line, 8);
     assert_eq!(m.profile("primary").unwrap().kind, ProfileKind::Session);
+    // The key-only profile belongs to the account of its user's MFA device.
+    assert_eq!(
+        m.profile("primary").unwrap().account.id.as_deref(),
+        Some("111122223333")
+    );
 }
 
 #[test]
