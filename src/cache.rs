@@ -281,26 +281,34 @@ impl Cache {
     /// Exclusive lock for `source`'s cold path; released on drop.
     pub fn lock(&self, source: &str) -> Result<File, Error> {
         let dir = self.ensure_dir()?;
-        let path = dir.join(format!("{}.lock", safe(source)));
-        let f = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .mode(0o600)
-            .open(&path)
-            .map_err(|e| Error::io("open the lock file", &path, &e))?;
-        match f.try_lock() {
-            Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => {
-                diag::warn(&format!(
-                    "waiting for another rolepick to finish signing in source {source:?}..."
-                ));
-                f.lock().map_err(|e| Error::io("lock", &path, &e))?;
-            }
-            Err(std::fs::TryLockError::Error(e)) => return Err(Error::io("lock", &path, &e)),
-        }
-        Ok(f)
+        lock_exclusive(
+            &dir.join(format!("{}.lock", safe(source))),
+            &format!("signing in source {source:?}"),
+        )
     }
+}
+
+/// Takes an exclusive lock on `path` (created 0600), released when the
+/// returned file is dropped. Says so when it has to wait for `doing`.
+pub fn lock_exclusive(path: &Path, doing: &str) -> Result<File, Error> {
+    let f = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| Error::io("open the lock file", path, &e))?;
+    match f.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            diag::warn(&format!(
+                "waiting for another rolepick to finish {doing}..."
+            ));
+            f.lock().map_err(|e| Error::io("lock", path, &e))?;
+        }
+        Err(std::fs::TryLockError::Error(e)) => return Err(Error::io("lock", path, &e)),
+    }
+    Ok(f)
 }
 
 /// Writes `data` to `target` via a 0600 temp file in `dir`, fsync, rename.

@@ -10,20 +10,7 @@ mod support;
 use std::os::unix::fs::PermissionsExt;
 use std::process::Output;
 
-use support::{Canned, Sandbox, Stack, MFA_CODE};
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-fn show(out: &Output) -> String {
-    format!(
-        "status: {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-        out.status.code(),
-        text(&out.stdout),
-        text(&out.stderr)
-    )
-}
+use support::{show, text, Canned, Sandbox, Stack, MFA_CODE};
 
 fn run(sb: &Sandbox, args: &[&str]) -> Output {
     sb.cmd().args(args).output().expect("run rolepick")
