@@ -26,9 +26,56 @@ use crate::error::Error;
 use crate::model::Source;
 use crate::vault::keys::CredentialsFile;
 use crate::vault::secret::LongLivedKey;
-use crate::vault::store::{Backend, KeyRecord, Rotation, Slot};
+use crate::vault::store::{Backend, KeyRecord, Rotation, Slot, ALERT_DAYS};
 use std::cell::RefCell;
 use std::time::Duration;
+
+/// A one-line reminder on stderr when `source`'s key (as the vault index
+/// dates it) is [`ALERT_DAYS`] old or more; checked at most once a day per
+/// source. Costs one `stat` of a stamp file in the cache dir on other runs,
+/// so warm `exec` stays fast.
+pub fn remind_if_old(engine: &Engine, source: &str) {
+    let safe: String = source
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let stamp = engine.cache().dir().join(format!("key-age-checked-{safe}"));
+    let now = engine.now();
+    if let Ok(m) = std::fs::metadata(&stamp).and_then(|m| m.modified()) {
+        // Checked within a day (or stamped in the future: clock moved back).
+        if now
+            .duration_since(m)
+            .map_or(true, |d| d < Duration::from_secs(86_400))
+        {
+            return;
+        }
+    }
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        let _ = std::fs::OpenOptions::new()
+            .create(true)
+            .write(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&stamp)
+            .and_then(|f| f.set_modified(now));
+    }
+    let index = engine.model().settings.vault.location().read_index();
+    let Some(days) = index.sources.get(source).and_then(|e| e.age_days(now)) else {
+        return;
+    };
+    if days >= ALERT_DAYS {
+        crate::diag::warn(&format!(
+            "the access key of source {source:?} is {days} days old; rotate it with `rolepick rotate {source}` (reminder shown once a day)"
+        ));
+    }
+}
 
 /// Default bound on waiting for AWS to accept a new key.
 pub const DEFAULT_VERIFY_TIMEOUT: Duration = Duration::from_secs(60);

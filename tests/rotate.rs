@@ -526,3 +526,88 @@ fn a_lost_create_reply_that_cannot_be_checked_is_cleaned_up_by_resume() {
     assert!(text(&out.stderr).contains("secret never reached rolepick"));
     assert_rotated(&stack, &old);
 }
+
+fn exec_true(stack: &Stack) -> Output {
+    run(
+        stack,
+        &["exec", "admin", "--mfa-code", MFA_CODE, "--", "true"],
+    )
+}
+
+#[test]
+fn an_old_key_shows_in_list_and_exec_reminds_once_a_day() {
+    let stack = stack_with_vault();
+    // Date the key 95 days back in the vault index (it holds no secrets).
+    let index = stack.sb.home.join(".local/share/rolepick/vault-index.json");
+    let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(&index).unwrap()).unwrap();
+    let then = std::time::SystemTime::now() - Duration::from_secs(95 * 86_400 + 60);
+    v["sources"]["primary"]["added"] = humantime::format_rfc3339_seconds(then).to_string().into();
+    std::fs::write(&index, serde_json::to_vec(&v).unwrap()).unwrap();
+
+    let out = stack.sb.cmd().args(["list"]).output().unwrap();
+    assert!(out.status.success(), "{}", show(&out));
+    assert!(text(&out.stdout).contains("KEY AGE"), "{}", show(&out));
+    assert!(text(&out.stdout).contains("95d (ROTATE)"), "{}", show(&out));
+    assert!(
+        text(&out.stderr).contains("rolepick rotate primary"),
+        "{}",
+        show(&out)
+    );
+    let out = stack.sb.cmd().args(["list", "--json"]).output().unwrap();
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let admin = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["profile"] == "admin")
+        .unwrap();
+    assert_eq!(admin["key_age_days"], 95);
+
+    let out = exec_true(&stack);
+    assert!(out.status.success(), "{}", show(&out));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("95 days old") && err.contains("rolepick rotate primary"),
+        "{err}"
+    );
+    assert_eq!(err.matches("days old").count(), 1, "one line: {err}");
+    // Again the same day: no reminder (and no vault unlock: the cached
+    // credentials are used).
+    let out = stack
+        .sb
+        .cmd()
+        .args(["exec", "admin", "--", "true"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", show(&out));
+    assert!(!text(&out.stderr).contains("days old"), "{}", show(&out));
+    // A day later: reminded again.
+    let stamp = stack.sb.cache.join("key-age-checked-primary");
+    std::fs::File::options()
+        .write(true)
+        .open(&stamp)
+        .unwrap()
+        .set_modified(std::time::SystemTime::now() - Duration::from_secs(25 * 3600))
+        .unwrap();
+    let out = stack
+        .sb
+        .cmd()
+        .args(["exec", "admin", "--", "true"])
+        .output()
+        .unwrap();
+    assert!(text(&out.stderr).contains("95 days old"), "{}", show(&out));
+    // Rotated: the key is new, no reminder.
+    let out = run(&stack, &["rotate", "primary"]);
+    assert!(out.status.success(), "{}", show(&out));
+    std::fs::File::options()
+        .write(true)
+        .open(&stamp)
+        .unwrap()
+        .set_modified(std::time::SystemTime::now() - Duration::from_secs(25 * 3600))
+        .unwrap();
+    let out = exec_true(&stack);
+    assert!(out.status.success(), "{}", show(&out));
+    assert!(!text(&out.stderr).contains("days old"), "{}", show(&out));
+    let out = stack.sb.cmd().args(["list"]).output().unwrap();
+    assert!(text(&out.stdout).contains(" 0d"), "{}", show(&out));
+}

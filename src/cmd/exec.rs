@@ -13,6 +13,7 @@ pub fn run(args: &ExecArgs, global: &Global) -> Result<u8, Error> {
     let engine = super::load(global)?;
     let creds = engine.credentials(&args.profile, &mfa, Refresh::IfNeeded)?;
     let profile = engine.profile(&args.profile)?;
+    crate::rotate::remind_if_old(&engine, &profile.source);
     let env = shell::child_env(profile, None, &creds, std::env::vars_os());
     let banner = args.command.is_empty().then(|| {
         format!(

@@ -7,6 +7,7 @@ use crate::diag;
 use crate::engine::Engine;
 use crate::error::Error;
 use crate::model::ProfileKind;
+use crate::vault::store::{ALERT_DAYS, WARN_DAYS};
 use std::io::Write;
 use std::time::SystemTime;
 
@@ -67,6 +68,9 @@ pub fn run(args: &ListArgs, global: &Global) -> Result<u8, Error> {
     }
     let now = engine.now();
     let rows = rows(&engine);
+    // Key ages from the vault index: no unlock, no key read.
+    let index = engine.model().settings.vault.location().read_index();
+    let key_age = |source: &str| index.sources.get(source).and_then(|e| e.age_days(now));
     let mut out = String::new();
     if args.json {
         let v: Vec<serde_json::Value> = rows
@@ -83,6 +87,7 @@ pub fn run(args: &ListArgs, global: &Global) -> Result<u8, Error> {
                     "mfa_serial": r.mfa_serial,
                     "expires": r.expires.map(rfc3339),
                     "expires_in_seconds": r.expires.map(|e| secs_until(now, e).max(0)),
+                    "key_age_days": key_age(&r.source),
                 })
             })
             .collect();
@@ -95,7 +100,7 @@ pub fn run(args: &ListArgs, global: &Global) -> Result<u8, Error> {
             engine.paths().rolepick.display()
         ));
     } else {
-        let table: Vec<[String; 6]> = rows
+        let table: Vec<[String; 7]> = rows
             .iter()
             .map(|r| {
                 let account = match (&r.account_name, &r.account_id) {
@@ -111,10 +116,13 @@ pub fn run(args: &ListArgs, global: &Global) -> Result<u8, Error> {
                     r.source.clone(),
                     r.region.clone().unwrap_or_else(|| "-".into()),
                     r.expires.map_or_else(|| "-".into(), |e| remaining(now, e)),
+                    key_age(&r.source).map_or_else(|| "-".into(), key_age_text),
                 ]
             })
             .collect();
-        let header = ["PROFILE", "ACCOUNT", "ROLE", "SOURCE", "REGION", "EXPIRES"];
+        let header = [
+            "PROFILE", "ACCOUNT", "ROLE", "SOURCE", "REGION", "EXPIRES", "KEY AGE",
+        ];
         let mut widths = header.map(str::len);
         for row in &table {
             for (w, c) in widths.iter_mut().zip(row) {
@@ -142,5 +150,28 @@ pub fn run(args: &ListArgs, global: &Global) -> Result<u8, Error> {
     std::io::stdout()
         .write_all(out.as_bytes())
         .map_err(|e| Error::Other(format!("cannot write to stdout: {e}")))?;
+    if !args.json {
+        let mut sources: Vec<&str> = rows.iter().map(|r| r.source.as_str()).collect();
+        sources.sort_unstable();
+        sources.dedup();
+        for s in sources {
+            if let Some(d) = key_age(s).filter(|d| *d >= WARN_DAYS) {
+                diag::warn(&format!(
+                    "the access key of source {s:?} is {d} days old; rotate it with `rolepick rotate {s}`."
+                ));
+            }
+        }
+    }
     Ok(0)
+}
+
+/// `12d`, `85d (rotate soon)`, `95d (ROTATE)`.
+fn key_age_text(days: i64) -> String {
+    if days >= ALERT_DAYS {
+        format!("{days}d (ROTATE)")
+    } else if days >= WARN_DAYS {
+        format!("{days}d (rotate soon)")
+    } else {
+        format!("{days}d")
+    }
 }

@@ -4,7 +4,6 @@ use super::mfa::{ask_secret, CliMfa};
 use crate::aws::rfc3339;
 use crate::cache::write_atomic;
 use crate::cli::{Global, ListArgs, VaultAddArgs, VaultCmd, VaultImportArgs, VaultRemoveArgs};
-use crate::clock::secs_until;
 use crate::diag;
 use crate::engine::{caller_identity, Engine};
 use crate::error::Error;
@@ -17,9 +16,7 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use zeroize::Zeroizing;
 
-/// Key age (days) from which `vault list` warns, and alerts.
-pub const WARN_DAYS: i64 = 80;
-pub const ALERT_DAYS: i64 = 90;
+pub use crate::vault::store::{ALERT_DAYS, WARN_DAYS};
 
 pub fn run(cmd: &VaultCmd, global: &Global) -> Result<u8, Error> {
     let engine = super::load(global)?;
@@ -459,11 +456,7 @@ fn list(engine: &Engine, args: &ListArgs) -> Result<u8, Error> {
     let loc = settings.location();
     let now = engine.now();
     let mut rows = Vec::new();
-    let age = |added: &str| {
-        humantime::parse_rfc3339(added)
-            .ok()
-            .map(|t| -secs_until(now, t) / 86_400)
-    };
+    let age = |added: &str| store::age_days(added, now);
     if loc.exists() {
         let pass = passphrase(&loc, settings, &CliMfa::Terminal)?;
         let doc = store::open(&loc, &pass)?;

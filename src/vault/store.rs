@@ -136,6 +136,22 @@ pub struct Index {
     pub sources: BTreeMap<String, IndexEntry>,
 }
 
+/// Key age (days) from which rolepick says "rotate soon", and "rotate now".
+pub const WARN_DAYS: i64 = 80;
+pub const ALERT_DAYS: i64 = 90;
+
+/// Whole days since `added` (RFC 3339); `None` when it cannot be parsed.
+pub fn age_days(added: &str, now: std::time::SystemTime) -> Option<i64> {
+    let t = humantime::parse_rfc3339(added).ok()?;
+    Some(-crate::clock::secs_until(now, t) / 86_400)
+}
+
+impl IndexEntry {
+    pub fn age_days(&self, now: std::time::SystemTime) -> Option<i64> {
+        age_days(&self.added, now)
+    }
+}
+
 /// Which backend holds the keys (config.toml `[vault] backend`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 #[serde(rename_all = "kebab-case")]
