@@ -50,6 +50,7 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
         Some(Cmd::CredentialProcess(a)) => cmd::credential_process::run(a, &cli.global),
         Some(Cmd::Vault(v)) => cmd::vault::run(v, &cli.global),
         Some(Cmd::Rotate(a)) => cmd::rotate::run(a, &cli.global),
+        Some(Cmd::Setup(a)) => cmd::setup::run(a, &cli.global),
         None => cmd::tui::run(&cli.global),
     }
 }

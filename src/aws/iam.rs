@@ -153,6 +153,240 @@ pub fn user_name_of(arn: &str) -> Option<&str> {
     (!name.is_empty()).then_some(name)
 }
 
+// --- `rolepick setup` ---------------------------------------------------------
+
+fn absent(e: IamError) -> Result<(), IamError> {
+    match e {
+        IamError::Service { code, .. } if code == "NoSuchEntity" => Ok(()),
+        other => Err(other),
+    }
+}
+
+/// `iam:GetUser`: the user's ARN, or `None` when there is no such user.
+pub async fn get_user(
+    client: &aws_sdk_iam::Client,
+    user: &str,
+) -> Result<Option<String>, IamError> {
+    let endpoint = endpoint_name();
+    match client.get_user().user_name(user).send().await {
+        Ok(out) => Ok(out.user().map(|u| u.arn().to_string())),
+        Err(e) => absent(classify(e, &endpoint)).map(|()| None),
+    }
+}
+
+/// `iam:CreateUser`: the new user's ARN.
+pub async fn create_user(client: &aws_sdk_iam::Client, user: &str) -> Result<String, IamError> {
+    let endpoint = endpoint_name();
+    let out = client
+        .create_user()
+        .user_name(user)
+        .send()
+        .await
+        .map_err(|e| classify(e, &endpoint))?;
+    Ok(out.user().map(|u| u.arn().to_string()).unwrap_or_default())
+}
+
+/// `iam:ListMFADevices`: serials of the user's enabled MFA devices.
+pub async fn list_mfa_devices(
+    client: &aws_sdk_iam::Client,
+    user: &str,
+) -> Result<Vec<String>, IamError> {
+    let endpoint = endpoint_name();
+    let out = client
+        .list_mfa_devices()
+        .user_name(user)
+        .send()
+        .await
+        .map_err(|e| classify(e, &endpoint))?;
+    Ok(out
+        .mfa_devices()
+        .iter()
+        .map(|d| d.serial_number().to_string())
+        .collect())
+}
+
+/// A new virtual MFA device: its serial and the Base32 seed of its codes.
+pub struct VirtualMfa {
+    pub serial: String,
+    pub seed: SecretString,
+}
+
+/// `iam:CreateVirtualMFADevice`.
+pub async fn create_virtual_mfa_device(
+    client: &aws_sdk_iam::Client,
+    name: &str,
+) -> Result<VirtualMfa, IamError> {
+    let endpoint = endpoint_name();
+    let out = client
+        .create_virtual_mfa_device()
+        .virtual_mfa_device_name(name)
+        .send()
+        .await
+        .map_err(|e| classify(e, &endpoint.clone()))?;
+    let d = out.virtual_mfa_device().ok_or_else(|| IamError::Other {
+        endpoint: endpoint.clone(),
+        detail: "no device in the CreateVirtualMFADevice response".into(),
+    })?;
+    let seed = d
+        .base32_string_seed()
+        .map(|b| String::from_utf8_lossy(b.as_ref()).into_owned())
+        .ok_or_else(|| IamError::Other {
+            endpoint,
+            detail: "no Base32StringSeed in the CreateVirtualMFADevice response".into(),
+        })?;
+    Ok(VirtualMfa {
+        serial: d.serial_number().to_string(),
+        seed: SecretString::new(seed),
+    })
+}
+
+/// `iam:DeleteVirtualMFADevice` (an unassigned device left by an earlier run).
+pub async fn delete_virtual_mfa_device(
+    client: &aws_sdk_iam::Client,
+    serial: &str,
+) -> Result<(), IamError> {
+    let endpoint = endpoint_name();
+    match client
+        .delete_virtual_mfa_device()
+        .serial_number(serial)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(e) => absent(classify(e, &endpoint)),
+    }
+}
+
+/// `iam:EnableMFADevice` with two consecutive codes.
+pub async fn enable_mfa_device(
+    client: &aws_sdk_iam::Client,
+    user: &str,
+    serial: &str,
+    codes: (&str, &str),
+) -> Result<(), IamError> {
+    let endpoint = endpoint_name();
+    client
+        .enable_mfa_device()
+        .user_name(user)
+        .serial_number(serial)
+        .authentication_code1(codes.0)
+        .authentication_code2(codes.1)
+        .send()
+        .await
+        .map_err(|e| classify(e, &endpoint))?;
+    Ok(())
+}
+
+/// `iam:GetRole`: the role's ARN and trust policy (URL-encoded JSON), or
+/// `None` when there is no such role.
+pub async fn get_role(
+    client: &aws_sdk_iam::Client,
+    role: &str,
+) -> Result<Option<(String, String)>, IamError> {
+    let endpoint = endpoint_name();
+    match client.get_role().role_name(role).send().await {
+        Ok(out) => Ok(out.role().map(|r| {
+            (
+                r.arn().to_string(),
+                r.assume_role_policy_document()
+                    .unwrap_or_default()
+                    .to_string(),
+            )
+        })),
+        Err(e) => absent(classify(e, &endpoint)).map(|()| None),
+    }
+}
+
+/// `iam:CreateRole` with `trust` as its assume-role policy: the role's ARN.
+pub async fn create_role(
+    client: &aws_sdk_iam::Client,
+    role: &str,
+    trust: &str,
+) -> Result<String, IamError> {
+    let endpoint = endpoint_name();
+    let out = client
+        .create_role()
+        .role_name(role)
+        .assume_role_policy_document(trust)
+        .description("Created by rolepick setup")
+        .send()
+        .await
+        .map_err(|e| classify(e, &endpoint))?;
+    Ok(out.role().map(|r| r.arn().to_string()).unwrap_or_default())
+}
+
+/// `iam:UpdateAssumeRolePolicy`.
+pub async fn update_trust(
+    client: &aws_sdk_iam::Client,
+    role: &str,
+    trust: &str,
+) -> Result<(), IamError> {
+    let endpoint = endpoint_name();
+    client
+        .update_assume_role_policy()
+        .role_name(role)
+        .policy_document(trust)
+        .send()
+        .await
+        .map_err(|e| classify(e, &endpoint))?;
+    Ok(())
+}
+
+/// `iam:ListAttachedRolePolicies`: the ARNs attached to `role`.
+pub async fn attached_role_policies(
+    client: &aws_sdk_iam::Client,
+    role: &str,
+) -> Result<Vec<String>, IamError> {
+    let endpoint = endpoint_name();
+    let out = client
+        .list_attached_role_policies()
+        .role_name(role)
+        .send()
+        .await
+        .map_err(|e| classify(e, &endpoint))?;
+    Ok(out
+        .attached_policies()
+        .iter()
+        .filter_map(|p| p.policy_arn().map(str::to_string))
+        .collect())
+}
+
+/// `iam:AttachRolePolicy`.
+pub async fn attach_role_policy(
+    client: &aws_sdk_iam::Client,
+    role: &str,
+    policy_arn: &str,
+) -> Result<(), IamError> {
+    let endpoint = endpoint_name();
+    client
+        .attach_role_policy()
+        .role_name(role)
+        .policy_arn(policy_arn)
+        .send()
+        .await
+        .map_err(|e| classify(e, &endpoint))?;
+    Ok(())
+}
+
+/// `iam:PutUserPolicy` (creates or replaces the inline policy `name`).
+pub async fn put_user_policy(
+    client: &aws_sdk_iam::Client,
+    user: &str,
+    name: &str,
+    document: &str,
+) -> Result<(), IamError> {
+    let endpoint = endpoint_name();
+    client
+        .put_user_policy()
+        .user_name(user)
+        .policy_name(name)
+        .policy_document(document)
+        .send()
+        .await
+        .map_err(|e| classify(e, &endpoint))?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::user_name_of;

@@ -6,6 +6,7 @@ pub mod exec;
 pub mod list;
 pub mod mfa;
 pub mod rotate;
+pub mod setup;
 pub mod tui;
 pub mod vault;
 

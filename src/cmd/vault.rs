@@ -52,7 +52,7 @@ fn confirm(question: &str) -> Option<bool> {
     Some(matches!(line.trim(), "y" | "Y" | "yes"))
 }
 
-fn read_tty_line(prompt: &str) -> Result<String, Error> {
+pub(crate) fn read_tty_line(prompt: &str) -> Result<String, Error> {
     let no_tty = |e: std::io::Error| {
         Error::Usage(format!(
             "cannot ask on the terminal ({e}). Pipe {{\"AccessKeyId\":..,\"SecretAccessKey\":..}} in with --stdin instead."
@@ -199,7 +199,7 @@ fn open_for_write(
 }
 
 /// Stores `rec` for `source` in the configured backend.
-fn store_record(
+pub(crate) fn store_record(
     engine: &Engine,
     source: &str,
     rec: &KeyRecord,
