@@ -116,8 +116,12 @@ pub struct SetupArgs {
     pub source: Option<String>,
     /// Role to create: NAME (in the bootstrap account) or NAME@ACCOUNT_ID
     /// (elsewhere: the trust policy and commands are printed); repeatable;
-    /// the profile gets the role's name
-    #[arg(long = "role", value_name = "NAME[@ACCOUNT]", default_value = "admin")]
+    /// the profile is PROFILE, else the role's name
+    #[arg(
+        long = "role",
+        value_name = "[PROFILE=]NAME[@ACCOUNT]",
+        default_value = "admin"
+    )]
     pub roles: Vec<String>,
     /// Managed policy attached to the roles
     #[arg(

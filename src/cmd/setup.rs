@@ -209,13 +209,22 @@ impl Setup<'_> {
         let trust = trust_policy(&user_arn);
         let mut roles = Vec::new();
         for spec in &self.args.roles {
-            let (name, acct) = match spec.split_once('@') {
-                Some((n, a)) => (n, a),
-                None => (spec.as_str(), account.as_str()),
+            let (profile, role) = match spec.split_once('=') {
+                Some((p, r)) => (Some(p), r),
+                None => (None, spec.as_str()),
             };
-            if name.is_empty() || acct.len() != 12 || !acct.bytes().all(|b| b.is_ascii_digit()) {
+            let (name, acct) = match role.split_once('@') {
+                Some((n, a)) => (n, a),
+                None => (role, account.as_str()),
+            };
+            let profile = profile.unwrap_or(name);
+            if name.is_empty()
+                || profile.is_empty()
+                || acct.len() != 12
+                || !acct.bytes().all(|b| b.is_ascii_digit())
+            {
                 return Err(Error::Usage(format!(
-                    "--role {spec:?} is not NAME or NAME@ACCOUNT_ID (12 digits)."
+                    "--role {spec:?} is not [PROFILE=]NAME[@ACCOUNT_ID] (a 12-digit account id)."
                 )));
             }
             let arn = format!("arn:aws:iam::{acct}:role/{name}");
@@ -224,7 +233,7 @@ impl Setup<'_> {
             } else {
                 self.other_account_role(name, acct, &trust)?;
             }
-            roles.push((name.to_string(), arn));
+            roles.push((profile.to_string(), arn));
         }
 
         // 4. The user's inline policy.
