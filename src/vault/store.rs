@@ -475,3 +475,51 @@ impl Slot {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(id: &str) -> KeyRecord {
+        KeyRecord {
+            access_key_id: id.into(),
+            secret_access_key: format!("secret-of-{id}"),
+            user_arn: None,
+            added: "2026-01-01T00:00:00Z".into(),
+            previous: None,
+            rotation: None,
+        }
+    }
+
+    #[test]
+    fn a_record_written_before_rotation_existed_still_parses() {
+        let old = r#"{"access_key_id":"AKIAOLD","secret_access_key":"s","user_arn":null,"added":"2026-01-01T00:00:00Z"}"#;
+        let r: KeyRecord = serde_json::from_str(old).unwrap();
+        assert!(r.rotation.is_none() && r.previous.is_none());
+        assert!(!serde_json::to_string(&r).unwrap().contains("rotation"));
+    }
+
+    #[test]
+    fn the_old_key_signs_in_until_the_new_one_is_verified() {
+        let mut r = rec("AKIANEW");
+        r.previous = Some(Box::new(rec("AKIAOLD")));
+        r.rotation = Some(Rotation::Created { user: "u".into() });
+        assert_eq!(r.usable_key().access_key_id, "AKIAOLD");
+        let back: KeyRecord = serde_json::from_str(&serde_json::to_string(&r).unwrap()).unwrap();
+        assert_eq!(back.rotation, r.rotation);
+        r.rotation = Some(Rotation::Verified { user: "u".into() });
+        assert_eq!(r.usable_key().access_key_id, "AKIANEW");
+        r.rotation = Some(Rotation::Creating {
+            user: "u".into(),
+            known: vec!["AKIANEW".into()],
+        });
+        assert_eq!(r.usable_key().access_key_id, "AKIANEW");
+    }
+
+    #[test]
+    fn age_is_counted_in_whole_days() {
+        let t = humantime::parse_rfc3339("2026-04-11T00:00:01Z").unwrap();
+        assert_eq!(age_days("2026-01-01T00:00:00Z", t), Some(100));
+        assert_eq!(age_days("not a date", t), None);
+    }
+}
