@@ -5,8 +5,8 @@ pub mod env;
 pub mod exec;
 pub mod list;
 pub mod mfa;
-pub mod vault;
 pub mod tui;
+pub mod vault;
 
 use crate::cli::Global;
 use crate::engine::{Engine, LoadOptions};
