@@ -21,8 +21,8 @@ use crate::shell;
 use crate::vault::secret::SecretString;
 use crate::vault::store;
 
-pub fn run(global: &Global) -> Result<u8, Error> {
-    super::nesting_guard(false)?;
+pub fn run(global: &Global, nest: bool) -> Result<u8, Error> {
+    super::nesting_guard(nest)?;
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         return Err(Error::Usage(
             "the picker needs a terminal. Use `rolepick list` to see profiles and `rolepick exec PROFILE` to run with one.".into(),

@@ -38,7 +38,7 @@ pub fn render(state: &State, m: &PassphraseModal, theme: &Theme, frame: &mut Fra
         Line::from(vec![label("Role"), Span::raw(m.profile.clone())]),
         Line::from(vec![
             label("Vault"),
-            Span::raw(m.vault.display().to_string()),
+            Span::raw(tail(&m.vault.display().to_string(), room)),
         ]),
         Line::raw(""),
         Line::from(vec![label("Passphrase"), mask]),
@@ -66,4 +66,29 @@ pub fn render(state: &State, m: &PassphraseModal, theme: &Theme, frame: &mut Fra
             .block(Block::default().borders(Borders::ALL).title(title)),
         rect,
     );
+}
+
+/// The end of `path` in at most `width` characters, `…` marking a cut: the
+/// file name is what tells vaults apart.
+fn tail(path: &str, width: usize) -> String {
+    let n = path.chars().count();
+    if n <= width {
+        return path.to_string();
+    }
+    let keep = width.saturating_sub(1);
+    let mut out = String::from("…");
+    out.extend(path.chars().skip(n - keep));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tail;
+
+    #[test]
+    fn long_vault_paths_keep_their_end() {
+        assert_eq!(tail("/a/vault.age", 20), "/a/vault.age");
+        assert_eq!(tail("/tmp/x/home/vault.age", 12), "…/vault.age");
+        assert_eq!(tail("abc", 0), "…");
+    }
 }
