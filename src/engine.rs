@@ -180,6 +180,21 @@ impl Engine {
         self.cached_any(p).map(|c| c.expiration)
     }
 
+    /// Expiries of every cached credential, by profile name (one directory
+    /// read, then only the files that exist).
+    pub fn cached_expiries(&self) -> std::collections::HashMap<String, SystemTime> {
+        let files = self.cache.file_names();
+        self.model
+            .profiles
+            .iter()
+            .filter(|p| match p.kind {
+                ProfileKind::Role(_) => files.contains(&self.cache.role_file_name(&p.name)),
+                ProfileKind::Session => true,
+            })
+            .filter_map(|p| self.cached_any(p).map(|c| (p.name.clone(), c.expiration)))
+            .collect()
+    }
+
     /// Expiry of the source's cached MFA session; None if none.
     pub fn session_expiry(&self, source: &str) -> Option<SystemTime> {
         self.cache.read_session(source, None).map(|c| c.expiration)
