@@ -516,7 +516,11 @@ fn panic_restores_the_terminal() {
         "ROLEPICK_E2E_PANIC_HELPER=1 {} --exact helper_panics_in_raw_mode --ignored --nocapture --test-threads=1; echo helper-exit-$?",
         exe.display()
     ));
-    let s = tmux.wait_for("the helper's exit", |s| s.contains("helper-exit-"));
+    // The command line itself says `helper-exit-$?`: wait for the echo's
+    // own line, or the screen may be read before the helper has run.
+    let s = tmux.wait_for("the helper's exit", |s| {
+        s.lines().any(|l| l.starts_with("helper-exit-"))
+    });
     assert!(
         s.contains("deliberate panic while the terminal is raw"),
         "the panic message is readable on the normal screen:\n{s}"
