@@ -302,6 +302,12 @@ fn decrypt_error(loc: &Location, e: &age::DecryptError) -> Error {
     }
 }
 
+/// Whether `e` is [`open`]'s answer to a wrong passphrase (which changes
+/// nothing, so the user may simply try again).
+pub fn is_wrong_passphrase(e: &Error) -> bool {
+    matches!(e, Error::Auth(m) if m.starts_with("wrong passphrase for the vault"))
+}
+
 /// Encrypts `doc` and atomically replaces the vault file. Call with the
 /// lock held.
 pub fn save(loc: &Location, doc: &Document, passphrase: &SecretString) -> Result<(), Error> {
