@@ -136,6 +136,10 @@ pub struct SetupArgs {
     /// Region written to the profiles
     #[arg(long, default_value = "us-east-1")]
     pub region: String,
+    /// Also write the new MFA device's QR code as a PNG here (mode 0600;
+    /// it holds the device's secret: delete it once scanned)
+    #[arg(long, value_name = "PATH")]
+    pub qr_png: Option<std::path::PathBuf>,
     /// Two consecutive codes of the new MFA device (else asked on the terminal)
     #[arg(long, value_name = "CODE1,CODE2", value_delimiter = ',')]
     pub mfa_codes: Vec<String>,

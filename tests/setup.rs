@@ -98,8 +98,15 @@ fn setup_then_exec_into_each_role_and_a_rerun_creates_nothing_twice() {
         assert_eq!(stack.proxy.count(call), 0, "dry run called {call}");
     }
 
-    let out = setup(&stack, &policy, &[]);
+    let png = stack.sb.root().join("mfa.png");
+    let out = setup(&stack, &policy, &["--qr-png", png.to_str().unwrap()]);
     assert!(out.status.success(), "{}", show(&out));
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let meta = std::fs::metadata(&png).unwrap();
+        assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+        assert!(meta.len() > 0);
+    }
     let counts: Vec<usize> = CREATES.iter().map(|c| stack.proxy.count(c)).collect();
     assert_eq!(counts, [1, 1, 1, 2, 2, 1, 1], "{CREATES:?}");
 

@@ -209,6 +209,8 @@ pub async fn list_mfa_devices(
 pub struct VirtualMfa {
     pub serial: String,
     pub seed: SecretString,
+    /// The QR code as a PNG (it encodes the seed: a secret too).
+    pub qr_png: Option<Vec<u8>>,
 }
 
 /// `iam:CreateVirtualMFADevice`.
@@ -237,6 +239,7 @@ pub async fn create_virtual_mfa_device(
     Ok(VirtualMfa {
         serial: d.serial_number().to_string(),
         seed: SecretString::new(seed),
+        qr_png: d.qr_code_png().map(|b| b.as_ref().to_vec()),
     })
 }
 

@@ -304,6 +304,9 @@ impl Setup<'_> {
             }
             Err(e) => say(&format!("cannot draw the QR code ({e})")),
         }
+        if let Some(path) = &self.args.qr_png {
+            self.write_png(path, dev.qr_png.as_deref())?;
+        }
         let codes = self.mfa_codes(&dev.seed)?;
         self.call(
             "iam:EnableMFADevice",
@@ -318,6 +321,29 @@ impl Setup<'_> {
         })?;
         say(&format!("MFA device {} enabled for {user}", dev.serial));
         Ok(dev.serial)
+    }
+
+    /// The QR code PNG, created 0600 (never over an existing file).
+    fn write_png(&self, path: &Path, png: Option<&[u8]>) -> Result<(), Error> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let png = png.ok_or_else(|| {
+            Error::Other("AWS sent no QR code PNG for the new MFA device.".into())
+        })?;
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+            .and_then(|mut f| {
+                f.write_all(png)?;
+                f.sync_all()
+            })
+            .map_err(|e| Error::io("write the QR code to", path, &e))?;
+        say(&format!(
+            "QR code written to {} (mode 0600; it holds the device's secret: delete it once scanned)",
+            path.display()
+        ));
+        Ok(())
     }
 
     fn mfa_codes(&self, seed: &SecretString) -> Result<(String, String), Error> {
