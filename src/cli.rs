@@ -34,6 +34,10 @@ programs only through their environment. Without a subcommand it opens the picke
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,
+    /// Picker shells get static credential variables instead of rolepick's
+    /// refreshing endpoint (config.toml: subshell_credentials = "env")
+    #[arg(long)]
+    pub env_creds: bool,
     #[command(subcommand)]
     pub command: Option<Cmd>,
 }
@@ -76,6 +80,28 @@ pub enum Cmd {
     /// Manage long-lived keys in the vault (encrypted file or OS keychain)
     #[command(subcommand)]
     Vault(VaultCmd),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
+    #[command(
+        long_about = "Print a completion script for your shell:\n  bash: source <(rolepick completions bash)\n  zsh:  rolepick completions zsh > \"${fpath[1]}/_rolepick\"\n  fish: rolepick completions fish > ~/.config/fish/completions/rolepick.fish"
+    )]
+    Completions(CompletionsArgs),
+    /// Print the active role and time left, for your shell prompt (fast: reads only the environment)
+    #[command(
+        long_about = "Print the active rolepick profile and the time its credentials have left, e.g. \"dev 42m\", from ROLEPICK_PROFILE and AWS_CREDENTIAL_EXPIRATION. Prints nothing outside a rolepick shell. Reads no file and calls nothing, so it is fast enough for a prompt."
+    )]
+    Prompt(PromptArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct CompletionsArgs {
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Args, Debug)]
+pub struct PromptArgs {
+    /// Output template: {profile} and {left} are replaced
+    #[arg(long, default_value = "{profile} {left}")]
+    pub format: String,
 }
 
 #[derive(Subcommand, Debug)]
@@ -136,6 +162,14 @@ pub struct ExecArgs {
     /// Allow running inside another rolepick shell
     #[arg(long)]
     pub nest: bool,
+    /// Give the shell static credential variables instead of rolepick's
+    /// refreshing endpoint (the default for a COMMAND)
+    #[arg(long, conflicts_with = "server")]
+    pub env_creds: bool,
+    /// Give the command rolepick's loopback endpoint, which refreshes
+    /// credentials before they expire (the default for a shell)
+    #[arg(long)]
+    pub server: bool,
     /// Command and arguments (after `--`); default: $SHELL
     #[arg(last = true, value_name = "COMMAND")]
     pub command: Vec<OsString>,

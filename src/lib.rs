@@ -17,6 +17,8 @@ pub mod clock;
 pub mod cmd;
 /// Reading and merging ~/.aws/config, ~/.aws/credentials and config.toml.
 pub mod config;
+/// Loopback endpoint serving refreshed credentials to subshells.
+pub mod credserver;
 /// Warnings and verbose notes on stderr.
 pub mod diag;
 /// From a profile name to temporary credentials.
@@ -47,6 +49,8 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
         Some(Cmd::Env(a)) => cmd::env::run(a, &cli.global),
         Some(Cmd::CredentialProcess(a)) => cmd::credential_process::run(a, &cli.global),
         Some(Cmd::Vault(v)) => cmd::vault::run(v, &cli.global),
-        None => cmd::tui::run(&cli.global),
+        Some(Cmd::Completions(a)) => cmd::completions::run(a),
+        Some(Cmd::Prompt(a)) => cmd::prompt::run(a),
+        None => cmd::tui::run(&cli.global, cli.env_creds),
     }
 }

@@ -54,6 +54,14 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             state.session_expiry = e.sessions;
             vec![]
         }
+        Msg::LiveShells(live) => {
+            state.live_shells = live;
+            vec![]
+        }
+        Msg::Notice { text } => {
+            state.error(text);
+            vec![]
+        }
         Msg::Terminate { .. } => vec![Effect::Quit],
     }
 }

@@ -1,12 +1,14 @@
 //! One file per subcommand; the only code that writes to stdout.
 
+pub mod completions;
 pub mod credential_process;
 pub mod env;
 pub mod exec;
 pub mod list;
 pub mod mfa;
-pub mod vault;
+pub mod prompt;
 pub mod tui;
+pub mod vault;
 
 use crate::cli::Global;
 use crate::engine::{Engine, LoadOptions};
