@@ -33,12 +33,11 @@ pub fn render(
     expiry: Option<SystemTime>,
     now: SystemTime,
 ) -> String {
-    let left = expiry.map(|e| left(secs_until(now, e))).unwrap_or_default();
-    template
-        .replace("{profile}", profile)
-        .replace("{left}", &left)
-        .trim_end()
-        .to_string()
+    let filled = match expiry {
+        Some(e) => template.replace("{left}", &left(secs_until(now, e))),
+        None => template.replace(" {left}", "").replace("{left}", ""),
+    };
+    filled.replace("{profile}", profile)
 }
 
 /// `45s`, `42m`, `3h05m`, `expired`.
@@ -72,5 +71,6 @@ mod tests {
         assert_eq!(render("{profile} {left}", "dev", exp, now), "dev 10m");
         assert_eq!(render("[{profile}|{left}]", "dev", exp, now), "[dev|10m]");
         assert_eq!(render("{profile} {left}", "dev", None, now), "dev");
+        assert_eq!(render("[{profile} {left}] ", "dev", exp, now), "[dev 10m] ");
     }
 }
