@@ -100,7 +100,7 @@ pub struct CompletionsArgs {
 #[derive(Args, Debug)]
 pub struct PromptArgs {
     /// Output template: {profile} and {left} are replaced
-    #[arg(long, default_value = "{profile} {left}")]
+    #[arg(long, default_value = crate::cmd::prompt::DEFAULT_FORMAT)]
     pub format: String,
 }
 

@@ -16,7 +16,7 @@
 //! credentials that cannot be had without a person (the MFA session ran
 //! out): 503 with a message saying what to do. Credentials are never logged.
 
-use std::io::{self, BufRead, BufReader, Write};
+use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
@@ -118,21 +118,26 @@ pub fn serve<R>(provider: &dyn Provider, body: impl FnOnce(&Endpoint) -> R) -> R
         held: Mutex::new(None),
         stop: AtomicBool::new(false),
     };
-    Ok(std::thread::scope(|s| {
-        let worker = std::thread::Builder::new()
+    std::thread::scope(|s| {
+        std::thread::Builder::new()
             .name("rolepick-credserver".into())
-            .spawn_scoped(s, || server.accept_loop(&listener));
-        if let Err(e) = &worker {
-            diag::warn(&format!("cannot start the credential endpoint thread: {e}"));
-        }
+            .spawn_scoped(s, || server.accept_loop(&listener))
+            .map_err(|e| {
+                Error::Other(format!(
+                    "cannot start the credential endpoint thread: {e}"
+                ))
+            })?;
         let out = body(&endpoint);
         server.stop.store(true, Ordering::SeqCst);
-        // Wake `accept` so the loop sees the flag; the listener closes when
-        // the scope ends.
-        let _ = TcpStream::connect_timeout(&addr, Duration::from_secs(1));
-        out
-    }))
+        // Wake `accept` at once; the loop also looks at the flag every
+        // STOP_POLL, so it ends even if this connect fails.
+        let _ = TcpStream::connect_timeout(&addr, Duration::from_millis(200));
+        Ok(out)
+    })
 }
+
+/// How often the accept loop checks whether its shell has exited.
+const STOP_POLL: Duration = Duration::from_millis(250);
 
 struct Server<'p> {
     provider: &'p dyn Provider,
@@ -173,13 +178,35 @@ fn error_body(code: &str, message: &str) -> String {
 
 impl Server<'_> {
     fn accept_loop(&self, listener: &TcpListener) {
-        for stream in listener.incoming() {
+        use rustix::event::{poll, PollFd, PollFlags, Timespec};
+        // STOP_POLL
+        let timeout = Timespec {
+            tv_sec: 0,
+            tv_nsec: 250_000_000,
+        };
+        while !self.stop.load(Ordering::SeqCst) {
+            let mut fds = [PollFd::new(listener, PollFlags::IN)];
+            match poll(&mut fds, Some(&timeout)) {
+                Ok(0) => continue,
+                Ok(_) => {}
+                Err(rustix::io::Errno::INTR) => continue,
+                Err(e) => {
+                    diag::warn(&format!("credential endpoint: poll failed: {e}"));
+                    std::thread::sleep(STOP_POLL);
+                    continue;
+                }
+            }
             if self.stop.load(Ordering::SeqCst) {
                 break;
             }
-            let Ok(stream) = stream else { continue };
-            if let Err(e) = self.handle(stream) {
-                diag::debug(&format!("credential endpoint: a client went away: {e}"));
+            match listener.accept() {
+                Ok((stream, _)) => {
+                    if let Err(e) = self.handle(stream) {
+                        diag::debug(&format!("credential endpoint: a client went away: {e}"));
+                    }
+                }
+                // Out of file descriptors and the like: do not spin.
+                Err(_) => std::thread::sleep(Duration::from_millis(10)),
             }
         }
     }
@@ -327,8 +354,6 @@ fn read_head(stream: &TcpStream) -> io::Result<Head> {
     }
     Ok(head)
 }
-
-use std::io::Read as _;
 
 /// An MFA prompt that never asks: it notes that a person was needed.
 #[derive(Default)]

@@ -9,6 +9,9 @@ use crate::error::Error;
 use std::io::Write;
 use std::time::SystemTime;
 
+/// The `--format` default.
+pub const DEFAULT_FORMAT: &str = "{profile} {left}";
+
 pub fn run(args: &PromptArgs) -> Result<u8, Error> {
     let Some(profile) = std::env::var("ROLEPICK_PROFILE")
         .ok()
