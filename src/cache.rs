@@ -141,6 +141,19 @@ impl Cache {
         }
     }
 
+    /// Names of the files in the cache directory (empty when there is none):
+    /// one directory read instead of one failed open per profile.
+    pub fn file_names(&self) -> std::collections::HashSet<std::ffi::OsString> {
+        std::fs::read_dir(&self.dir)
+            .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.file_name())).collect())
+            .unwrap_or_default()
+    }
+
+    /// File name of the role entry of `profile`.
+    pub fn role_file_name(&self, profile: &str) -> std::ffi::OsString {
+        format!("role-{}.json", safe(profile)).into()
+    }
+
     fn path(&self, kind: &str, name: &str) -> PathBuf {
         self.dir.join(format!("{kind}-{}.json", safe(name)))
     }
@@ -268,26 +281,34 @@ impl Cache {
     /// Exclusive lock for `source`'s cold path; released on drop.
     pub fn lock(&self, source: &str) -> Result<File, Error> {
         let dir = self.ensure_dir()?;
-        let path = dir.join(format!("{}.lock", safe(source)));
-        let f = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .mode(0o600)
-            .open(&path)
-            .map_err(|e| Error::io("open the lock file", &path, &e))?;
-        match f.try_lock() {
-            Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => {
-                diag::warn(&format!(
-                    "waiting for another rolepick to finish signing in source {source:?}..."
-                ));
-                f.lock().map_err(|e| Error::io("lock", &path, &e))?;
-            }
-            Err(std::fs::TryLockError::Error(e)) => return Err(Error::io("lock", &path, &e)),
-        }
-        Ok(f)
+        lock_exclusive(
+            &dir.join(format!("{}.lock", safe(source))),
+            &format!("signing in source {source:?}"),
+        )
     }
+}
+
+/// Takes an exclusive lock on `path` (created 0600), released when the
+/// returned file is dropped. Says so when it has to wait for `doing`.
+pub fn lock_exclusive(path: &Path, doing: &str) -> Result<File, Error> {
+    let f = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| Error::io("open the lock file", path, &e))?;
+    match f.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            diag::warn(&format!(
+                "waiting for another rolepick to finish {doing}..."
+            ));
+            f.lock().map_err(|e| Error::io("lock", path, &e))?;
+        }
+        Err(std::fs::TryLockError::Error(e)) => return Err(Error::io("lock", path, &e)),
+    }
+    Ok(f)
 }
 
 /// Writes `data` to `target` via a 0600 temp file in `dir`, fsync, rename.

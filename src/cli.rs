@@ -34,6 +34,9 @@ programs only through their environment. Without a subcommand it opens the picke
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,
+    /// Open the picker even inside a rolepick shell (ROLEPICK_PROFILE set)
+    #[arg(long)]
+    pub nest: bool,
     /// Picker shells get static credential variables instead of rolepick's
     /// refreshing endpoint (config.toml: subshell_credentials = "env")
     #[arg(long)]

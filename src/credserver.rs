@@ -123,9 +123,7 @@ pub fn serve<R>(provider: &dyn Provider, body: impl FnOnce(&Endpoint) -> R) -> R
             .name("rolepick-credserver".into())
             .spawn_scoped(s, || server.accept_loop(&listener))
             .map_err(|e| {
-                Error::Other(format!(
-                    "cannot start the credential endpoint thread: {e}"
-                ))
+                Error::Other(format!("cannot start the credential endpoint thread: {e}"))
             })?;
         let out = body(&endpoint);
         server.stop.store(true, Ordering::SeqCst);

@@ -180,6 +180,21 @@ impl Engine {
         self.cached_any(p).map(|c| c.expiration)
     }
 
+    /// Expiries of every cached credential, by profile name (one directory
+    /// read, then only the files that exist).
+    pub fn cached_expiries(&self) -> std::collections::HashMap<String, SystemTime> {
+        let files = self.cache.file_names();
+        self.model
+            .profiles
+            .iter()
+            .filter(|p| match p.kind {
+                ProfileKind::Role(_) => files.contains(&self.cache.role_file_name(&p.name)),
+                ProfileKind::Session => true,
+            })
+            .filter_map(|p| self.cached_any(p).map(|c| (p.name.clone(), c.expiration)))
+            .collect()
+    }
+
     /// Expiry of the source's cached MFA session; None if none.
     pub fn session_expiry(&self, source: &str) -> Option<SystemTime> {
         self.cache.read_session(source, None).map(|c| c.expiration)
@@ -223,21 +238,30 @@ impl Engine {
         if self.cached_fresh(name).is_some() || !self.needs_key(p) {
             return false;
         }
+        self.vault_to_unlock(&p.source).is_some()
+    }
+
+    /// The vault file that must be unlocked with a passphrase typed by the
+    /// user before `source`'s long-lived key can be used: the key is in the
+    /// file vault (or there is no index to say otherwise), and neither
+    /// `passphrase_command` nor the environment gives the passphrase.
+    pub fn vault_to_unlock(&self, source: &str) -> Option<PathBuf> {
         let vault = &self.model.settings.vault;
         if vault.passphrase_is_automatic()
             || vault.backend == crate::vault::store::Backend::CredentialsFile
         {
-            return false;
+            return None;
         }
         let loc = vault.location();
         if !loc.exists() {
-            return false;
+            return None;
         }
         let index = loc.read_index();
-        match index.sources.get(&p.source) {
+        let in_file = match index.sources.get(source) {
             Some(e) => e.backend == crate::vault::store::Backend::File.name(),
             None => index.sources.is_empty(),
-        }
+        };
+        in_file.then_some(loc.file)
     }
 
     /// Whether fresh credentials for `p` need the long-lived key.

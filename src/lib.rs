@@ -42,7 +42,11 @@ use cli::{Cli, Cmd};
 use error::Error;
 
 /// Runs the parsed command line; returns the process exit status.
-pub fn run(cli: Cli) -> Result<u8, Error> {
+pub fn run(mut cli: Cli) -> Result<u8, Error> {
+    // `rolepick --nest exec ...` means what `rolepick exec --nest ...` does.
+    if let Some(Cmd::Exec(a)) = &mut cli.command {
+        a.nest |= cli.nest;
+    }
     match &cli.command {
         Some(Cmd::Exec(a)) => cmd::exec::run(a, &cli.global),
         Some(Cmd::List(a)) => cmd::list::run(a, &cli.global),
@@ -51,6 +55,6 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
         Some(Cmd::Vault(v)) => cmd::vault::run(v, &cli.global),
         Some(Cmd::Completions(a)) => cmd::completions::run(a),
         Some(Cmd::Prompt(a)) => cmd::prompt::run(a),
-        None => cmd::tui::run(&cli.global, cli.env_creds),
+        None => cmd::tui::run(&cli.global, cli.nest, cli.env_creds),
     }
 }

@@ -13,7 +13,9 @@ fn main() -> ExitCode {
     };
     let result = match fast {
         Some(format) => rolepick::cmd::prompt::run(&rolepick::cli::PromptArgs {
-            format: format.unwrap_or(rolepick::cmd::prompt::DEFAULT_FORMAT).to_string(),
+            format: format
+                .unwrap_or(rolepick::cmd::prompt::DEFAULT_FORMAT)
+                .to_string(),
         }),
         None => rolepick::run(rolepick::cli::Cli::parse()),
     };

@@ -10,20 +10,7 @@ mod support;
 use std::os::unix::fs::PermissionsExt;
 use std::process::Output;
 
-use support::{Canned, Sandbox, Stack, MFA_CODE};
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-fn show(out: &Output) -> String {
-    format!(
-        "status: {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-        out.status.code(),
-        text(&out.stdout),
-        text(&out.stderr)
-    )
-}
+use support::{show, text, Canned, Sandbox, Stack, MFA_CODE};
 
 fn run(sb: &Sandbox, args: &[&str]) -> Output {
     sb.cmd().args(args).output().expect("run rolepick")
@@ -397,4 +384,65 @@ fn help_documents_exit_codes_and_that_env_prints_secrets() {
     assert!(text(&out.stdout).contains("PRINTS SECRETS"));
     let out = run(&stack.sb, &["credential-process", "--help"]);
     assert!(text(&out.stdout).contains("PRINTS SECRETS"));
+}
+
+#[test]
+fn aws_config_file_and_shared_credentials_file_move_the_files() {
+    let stack = Stack::start();
+    let elsewhere = stack.sb.root().join("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+    for name in ["config", "credentials"] {
+        std::fs::rename(stack.sb.home.join(".aws").join(name), elsewhere.join(name)).unwrap();
+    }
+    let out = stack
+        .sb
+        .cmd()
+        .env("AWS_CONFIG_FILE", elsewhere.join("config"))
+        .env("AWS_SHARED_CREDENTIALS_FILE", elsewhere.join("credentials"))
+        .args(exec_args("admin", Some(MFA_CODE), WHOAMI))
+        .output()
+        .unwrap();
+    assert!(caller_arn(&out).contains("primary-role"), "{}", show(&out));
+    // Without them the profiles are unknown.
+    let out = run(&stack.sb, &["exec", "admin", "--", "true"]);
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+}
+
+#[test]
+fn aws_endpoint_url_sts_wins_over_aws_endpoint_url() {
+    let stack = Stack::start();
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://127.0.0.1:{}", l.local_addr().unwrap().port())
+    };
+    let out = stack
+        .sb
+        .cmd()
+        .env("AWS_ENDPOINT_URL", &closed)
+        .env("AWS_ENDPOINT_URL_STS", stack.proxy.endpoint())
+        .args(exec_args("admin", Some(MFA_CODE), &["true"]))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", show(&out));
+    assert_eq!(stack.proxy.count("AssumeRole"), 1);
+}
+
+#[test]
+fn exec_without_a_command_starts_the_users_shell_with_a_banner() {
+    let stack = Stack::start();
+    let out = stack
+        .sb
+        .cmd()
+        .env("SHELL", "/bin/sh")
+        .args(["exec", "dev", "--mfa-code", MFA_CODE])
+        .write_stdin("echo \"inside:$ROLEPICK_PROFILE:$AWS_REGION\"\nexit 5\n")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(5), "{}", show(&out));
+    assert!(text(&out.stdout).contains("inside:dev:"), "{}", show(&out));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("dev") && err.contains("expire"),
+        "banner: {err}"
+    );
 }

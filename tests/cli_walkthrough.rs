@@ -11,20 +11,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::process::Output;
 use std::time::{Duration, SystemTime};
 
-use support::{parse_env_lines, parse_rfc3339, Canned, Stack, MFA_CODE};
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn show(out: &Output) -> String {
-    format!(
-        "status: {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-        out.status.code(),
-        text(&out.stdout),
-        text(&out.stderr)
-    )
-}
+use support::{parse_env_lines, parse_rfc3339, show, text, Canned, Stack, MFA_CODE};
 
 #[track_caller]
 fn assert_ok(out: &Output) {

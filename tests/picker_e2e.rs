@@ -312,6 +312,155 @@ fn rejected_code_is_explained_in_the_modal_and_r_reauthenticates() {
     tmux.wait_for("the picker's exit", |s| s.contains("picker-exit-0"));
 }
 
+/// The vault passphrase `vault_key_unlocked_in_the_picker` imports with.
+const VAULT_PASS: &str = "correct horse battery";
+
+#[test]
+fn vault_key_unlocked_in_the_picker_and_nest_inside_its_shell() {
+    if !have_tmux() {
+        eprintln!("skipping: tmux is not installed");
+        return;
+    }
+    let stack = Stack::start();
+    // The key moves into the vault; only the import gets the passphrase (and
+    // a cheap scrypt work factor) from the environment.
+    let out = stack
+        .sb
+        .cmd()
+        .env("ROLEPICK_VAULT_PASSPHRASE", VAULT_PASS)
+        .env("ROLEPICK_VAULT_SCRYPT_LOG_N", "10")
+        .args(["vault", "import", "primary", "--yes"])
+        .output()
+        .expect("run rolepick vault import");
+    assert!(
+        out.status.success(),
+        "import: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let creds = fs::read_to_string(stack.sb.home.join(".aws/credentials")).unwrap();
+    assert!(
+        !creds.contains("aws_access_key_id"),
+        "key only in the vault"
+    );
+
+    // The picker runs without ROLEPICK_VAULT_PASSPHRASE: it must ask.
+    let tmux = Tmux::start(stack.sb.root(), &stack.sb.aws_env());
+    tmux.line(&picker_cmd());
+    tmux.wait_for("the picker", is_picker);
+    tmux.type_text("/dev");
+    tmux.wait_for("the filter", |s| !s.contains("777788889999"));
+    tmux.keys(&["Enter"]);
+    let s = tmux.wait_for("the passphrase modal", |s| {
+        s.contains("Unlock the vault for primary")
+    });
+    assert!(s.contains("vault.age"), "the vault is named:\n{s}");
+    assert!(!s.contains("MFA code for"), "passphrase first:\n{s}");
+
+    // A wrong passphrase: the reason in the modal, nothing typed shown.
+    tmux.type_text("not the one");
+    tmux.wait_for("the mask", |s| s.contains("•••••••••••"));
+    tmux.keys(&["Enter"]);
+    let s = tmux.wait_for("the wrong passphrase in the modal", |s| {
+        s.contains("Unlock the vault for primary") && s.contains("│✗ wrong passphrase")
+    });
+    assert!(!s.contains("not the one"), "never shown:\n{s}");
+    assert_eq!(stack.proxy.count("GetSessionToken"), 0);
+
+    // The right one: then the MFA modal, then the shell.
+    tmux.type_text(VAULT_PASS);
+    tmux.keys(&["Enter"]);
+    let s = tmux.wait_for("the MFA modal", |s| s.contains("MFA code for primary"));
+    assert!(!s.contains(VAULT_PASS), "never shown:\n{s}");
+    tmux.type_text(MFA_CODE);
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the subshell banner", |s| {
+        s.contains("rolepick: shell for dev") && s.contains("e2e$")
+    });
+    let dev = stack.prov.role("dev");
+    tmux.line("aws sts get-caller-identity --query Arn --output text");
+    let expect = format!(
+        "arn:aws:sts::{}:assumed-role/{}/",
+        dev.account_id, dev.role_name
+    );
+    tmux.wait_for("the assumed-role ARN", |s| s.contains(&expect));
+    assert_eq!(stack.proxy.count("GetSessionToken"), 1);
+
+    // Inside that rolepick shell the picker refuses to nest, unless --nest.
+    tmux.line("clear");
+    tmux.line(&picker_cmd());
+    let s = tmux.wait_for("the refusal", |s| {
+        s.lines().any(|l| l.starts_with("picker-exit-"))
+    });
+    assert!(
+        s.contains("already inside a rolepick shell for profile \"dev\""),
+        "{s}"
+    );
+    assert!(s.contains("--nest"), "says how:\n{s}");
+    assert!(s.contains("picker-exit-2"), "usage error:\n{s}");
+    tmux.line(&format!(
+        "{} --nest ; echo nested-exit-$?",
+        env!("CARGO_BIN_EXE_rolepick")
+    ));
+    tmux.wait_for("the nested picker", is_picker);
+    tmux.keys(&["q"]);
+    tmux.wait_for("the nested picker's exit", |s| s.contains("nested-exit-0"));
+
+    // Back to the first picker; the session is cached, so a role of another
+    // account needs neither the passphrase nor a code.
+    tmux.line("exit");
+    tmux.wait_for("the picker", |s| {
+        is_picker(s) && countdown_on(s, "dev").is_some()
+    });
+    tmux.keys(&["Escape"]);
+    tmux.type_text("/readonly");
+    tmux.wait_for("the filter", |s| !s.contains("444455556666"));
+    tmux.keys(&["Enter"]);
+    let s = tmux.wait_for("the second subshell", |s| {
+        s.contains("rolepick: shell for readonly") && s.contains("e2e$")
+    });
+    assert!(!s.contains("Unlock the vault"), "no passphrase asked:\n{s}");
+    tmux.line("exit");
+    tmux.wait_for("the picker again", is_picker);
+    tmux.keys(&["q"]);
+    tmux.wait_for("the picker's exit", |s| s.contains("picker-exit-0"));
+    assert_eq!(stack.proxy.count("GetSessionToken"), 1);
+}
+
+#[test]
+fn nest_is_needed_to_start_rolepick_inside_a_rolepick_shell() {
+    let home = tempfile::tempdir().expect("temp HOME");
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_rolepick"))
+            .env_clear()
+            .env("HOME", home.path())
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("ROLEPICK_PROFILE", "dev")
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("run rolepick");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let refused = "already inside a rolepick shell for profile \"dev\"";
+    let (code, err) = run(&[]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains(refused) && err.contains("--nest"), "{err}");
+    // With --nest the guard lets the picker through (to the next check:
+    // stdout here is a pipe, not a terminal).
+    let (code, err) = run(&["--nest"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(!err.contains(refused), "{err}");
+    assert!(err.contains("the picker needs a terminal"), "{err}");
+    // `rolepick --nest exec` means `rolepick exec --nest`.
+    let (_, err) = run(&["exec", "nope"]);
+    assert!(err.contains(refused), "{err}");
+    let (_, err) = run(&["--nest", "exec", "nope"]);
+    assert!(!err.contains(refused), "{err}");
+}
+
 #[test]
 fn sigterm_and_sighup_restore_the_terminal() {
     if !have_tmux() {
@@ -540,7 +689,11 @@ fn panic_restores_the_terminal() {
         "ROLEPICK_E2E_PANIC_HELPER=1 {} --exact helper_panics_in_raw_mode --ignored --nocapture --test-threads=1; echo helper-exit-$?",
         exe.display()
     ));
-    let s = tmux.wait_for("the helper's exit", |s| s.contains("helper-exit-"));
+    // The command line itself says `helper-exit-$?`: wait for the echo's
+    // own line, or the screen may be read before the helper has run.
+    let s = tmux.wait_for("the helper's exit", |s| {
+        s.lines().any(|l| l.starts_with("helper-exit-"))
+    });
     assert!(
         s.contains("deliberate panic while the terminal is raw"),
         "the panic message is readable on the normal screen:\n{s}"

@@ -1,6 +1,7 @@
 //! Snapshots of the picker drawn on ratatui's `TestBackend` (insta), from a
 //! fixed clock: the main screen, the filter, the MFA modal (with an error),
-//! the help overlay, an error in the status line, and tiny terminals.
+//! the vault passphrase modal (masked; with an error), the help overlay, an
+//! error in the status line, and tiny terminals.
 
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -216,6 +217,66 @@ fn mfa_modal_with_a_rejected_code() {
     insta::assert_snapshot!(draw(&mut s, 80, 20).backend());
 }
 
+const VAULT: &str = "/home/alice/.local/share/rolepick/vault.age";
+
+/// Enter on dev-read with alice's key in a locked vault and no session.
+fn passphrase_modal_state(passphrase: &str) -> State {
+    let mut s = state();
+    s.session_expiry.clear();
+    s.sources[0].vault = Some(VAULT.into());
+    key(&mut s, KeyCode::Char('j'));
+    key(&mut s, KeyCode::Enter);
+    typed(&mut s, passphrase);
+    s
+}
+
+fn screen_text(t: &Terminal<TestBackend>) -> String {
+    t.backend()
+        .buffer()
+        .content()
+        .iter()
+        .map(|c| c.symbol())
+        .collect()
+}
+
+#[test]
+fn passphrase_modal_is_masked() {
+    let mut s = passphrase_modal_state("hunter2 hunter2");
+    let t = draw(&mut s, 80, 20);
+    assert!(!screen_text(&t).contains("hunter"), "never drawn in clear");
+    insta::assert_snapshot!(t.backend());
+}
+
+#[test]
+fn passphrase_modal_with_a_wrong_passphrase() {
+    let mut s = passphrase_modal_state("typo");
+    key(&mut s, KeyCode::Enter);
+    update(
+        &mut s,
+        Msg::PassphraseChecked {
+            req_id: 1,
+            result: Err(Failure {
+                kind: FailureKind::PassphraseRejected,
+                message: format!(
+                    "wrong passphrase for the vault {VAULT}; nothing was changed. Try again."
+                ),
+            }),
+        },
+    );
+    insta::assert_snapshot!(draw(&mut s, 80, 20).backend());
+}
+
+#[test]
+fn passphrase_modal_while_unlocking() {
+    let mut s =
+        passphrase_modal_state("a passphrase far longer than the box is wide, to see it cut off");
+    key(&mut s, KeyCode::Enter);
+    update(&mut s, Msg::Tick { now: at(T0 + 1) });
+    let t = draw(&mut s, 80, 20);
+    assert!(!screen_text(&t).contains("passphrase far"));
+    insta::assert_snapshot!(t.backend());
+}
+
 #[test]
 fn help_overlay() {
     let mut s = state();
@@ -269,6 +330,8 @@ fn no_size_panics() {
             key(&mut s, KeyCode::Esc);
             s.session_expiry.clear();
             key(&mut s, KeyCode::Enter);
+            draw(&mut s, w, h);
+            let mut s = passphrase_modal_state("pw");
             draw(&mut s, w, h);
         }
     }

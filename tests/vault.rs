@@ -9,22 +9,9 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::process::Output;
 
-use support::{Canned, Stack, MFA_CODE};
+use support::{show, text, Canned, Stack, MFA_CODE};
 
 const PASS: &str = "correct horse battery";
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-fn show(out: &Output) -> String {
-    format!(
-        "status: {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-        out.status.code(),
-        text(&out.stdout),
-        text(&out.stderr)
-    )
-}
 
 /// rolepick in the sandbox with the vault passphrase (and a cheap scrypt
 /// work factor, so tests do not spend a second per unlock).

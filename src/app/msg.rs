@@ -3,11 +3,13 @@
 //! subshells. `update` turns a `Msg` into state changes and [`Effect`]s.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::time::SystemTime;
 
 use crossterm::event::{KeyEvent, MouseEvent};
 
 use crate::app::state::Refresh;
+use crate::vault::secret::SecretString;
 
 /// Credentials were obtained; when they and the source's session expire.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,12 +19,18 @@ pub struct Fetched {
 }
 
 /// What kind of failure a credential request met.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FailureKind {
     /// The MFA code was wrong or already used.
     MfaRejected,
     /// An MFA code is needed and none was given.
     MfaRequired,
+    /// The vault passphrase was wrong; nothing was changed.
+    PassphraseRejected,
+    /// The long-lived key is in the vault `vault`, and no passphrase was given.
+    PassphraseRequired {
+        vault: PathBuf,
+    },
     Other,
 }
 
@@ -40,6 +48,9 @@ pub struct Expiries {
     pub roles: HashMap<String, SystemTime>,
     /// By source.
     pub sessions: HashMap<String, SystemTime>,
+    /// Sources whose long-lived key is in a vault the user must unlock with
+    /// a typed passphrase, and that vault's file.
+    pub vaults: HashMap<String, PathBuf>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,6 +69,11 @@ pub enum Msg {
         req_id: u64,
         profile: String,
         result: Result<Fetched, Failure>,
+    },
+    /// The vault passphrase typed in the modal was tried.
+    PassphraseChecked {
+        req_id: u64,
+        result: Result<(), Failure>,
     },
     /// A subshell ended: its exit status, or why it could not start.
     ShellExited {
@@ -87,7 +103,15 @@ pub enum Effect {
         req_id: u64,
         profile: String,
         mfa_code: Option<String>,
+        /// The vault passphrase, when the long-lived key must be unlocked.
+        passphrase: Option<SecretString>,
         refresh: Refresh,
+    },
+    /// Try the vault passphrase on a worker thread (before asking for an
+    /// MFA code); answer with `Msg::PassphraseChecked`.
+    CheckPassphrase {
+        req_id: u64,
+        passphrase: SecretString,
     },
     /// Run a subshell with the profile's (valid) credentials; answer with `Msg::ShellExited`.
     OpenShell {

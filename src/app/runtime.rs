@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 use std::io;
+use std::path::PathBuf;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
 use std::thread;
@@ -20,6 +21,7 @@ use crate::clock::Clock;
 use crate::model::Model;
 use crate::tui::events::Input;
 use crate::tui::terminal::TerminalGuard;
+use crate::vault::secret::SecretString;
 
 /// What the picker needs from the credential engine. Blocking calls; the
 /// runtime makes them off the UI thread (except `open_shell`, which owns the
@@ -30,12 +32,22 @@ pub trait CredentialService: Send + Sync {
     fn cached_expiry(&self, profile: &str) -> Option<SystemTime>;
     /// Expiry of the source's cached MFA session, if any.
     fn session_expiry(&self, source: &str) -> Option<SystemTime>;
+    /// The vault file a passphrase typed by the user must unlock before
+    /// `source`'s long-lived key can be used; `None` when no typed
+    /// passphrase is needed (key elsewhere, or the passphrase comes from
+    /// `passphrase_command` or the environment).
+    fn vault_to_unlock(&self, source: &str) -> Option<PathBuf>;
+    /// Tries the vault passphrase: `Ok` when it opens the vault, else a
+    /// [`FailureKind::PassphraseRejected`](crate::app::msg::FailureKind) failure.
+    fn check_passphrase(&self, passphrase: &SecretString) -> Result<(), Failure>;
     /// Cached-or-fresh credentials for `profile` (using `mfa_code` if a code
-    /// is needed), stored in the cache; returns their expiry.
+    /// is needed, `passphrase` if the vault must be unlocked), stored in the
+    /// cache; returns their expiry.
     fn fetch(
         &self,
         profile: &str,
         mfa_code: Option<String>,
+        passphrase: Option<SecretString>,
         refresh: Refresh,
     ) -> Result<Fetched, Failure>;
     /// Runs a subshell with the profile's credentials (never expired ones),
@@ -66,7 +78,20 @@ pub fn expiries(svc: &dyn CredentialService) -> Expiries {
         .keys()
         .filter_map(|s| svc.session_expiry(s).map(|e| (s.clone(), e)))
         .collect();
-    Expiries { roles, sessions }
+    Expiries {
+        roles,
+        sessions,
+        vaults: vaults(svc),
+    }
+}
+
+/// The sources whose key is behind a typed vault passphrase, and the vault.
+fn vaults(svc: &dyn CredentialService) -> HashMap<String, PathBuf> {
+    svc.model()
+        .sources
+        .keys()
+        .filter_map(|s| svc.vault_to_unlock(s).map(|v| (s.clone(), v)))
+        .collect()
 }
 
 /// Where the picker is drawn; the real terminal or a test backend.
@@ -157,6 +182,10 @@ pub fn run(
         .filter_map(|s| svc.session_expiry(s).map(|e| (s.clone(), e)))
         .collect();
     let mut state = State::new(svc.model(), HashMap::new(), sessions, clock.now());
+    let vaults = vaults(svc.as_ref());
+    for s in &mut state.sources {
+        s.vault = vaults.get(&s.name).cloned();
+    }
     state.color = opts.color;
     let (tx, rx) = mpsc::channel();
     let guard = TerminalGuard::enter(opts.mouse)?;
@@ -242,6 +271,7 @@ pub fn run_loop(
                     req_id,
                     profile,
                     mfa_code,
+                    passphrase,
                     refresh,
                 } => {
                     let svc = Arc::clone(svc);
@@ -249,12 +279,23 @@ pub fn run_loop(
                     thread::Builder::new()
                         .name("rolepick-sts".into())
                         .spawn(move || {
-                            let result = svc.fetch(&profile, mfa_code, refresh);
+                            let result = svc.fetch(&profile, mfa_code, passphrase, refresh);
                             let _ = tx.send(Msg::CredsDone {
                                 req_id,
                                 profile,
                                 result,
                             });
+                        })?;
+                }
+                Effect::CheckPassphrase { req_id, passphrase } => {
+                    let svc = Arc::clone(svc);
+                    let tx = tx.clone();
+                    thread::Builder::new()
+                        .name("rolepick-vault".into())
+                        .spawn(move || {
+                            let result = svc.check_passphrase(&passphrase);
+                            drop(passphrase);
+                            let _ = tx.send(Msg::PassphraseChecked { req_id, result });
                         })?;
                 }
                 Effect::OpenShell { profile } => {
@@ -300,12 +341,18 @@ mod tests {
         UNIX_EPOCH + Duration::from_secs(s)
     }
 
+    /// Profile, MFA code, passphrase (exposed, to check what was sent), refresh.
+    type Call = (String, Option<String>, Option<String>, Refresh);
+
     struct Fake {
         model: Model,
         roles: Mutex<HashMap<String, SystemTime>>,
         session: Mutex<Option<SystemTime>>,
         shells: Mutex<Vec<(String, Option<SystemTime>)>>,
-        calls: Mutex<Vec<(String, Option<String>, Refresh)>>,
+        calls: Mutex<Vec<Call>>,
+        /// The vault the key is in, and its passphrase; `None`: no vault.
+        vault: Option<(PathBuf, &'static str)>,
+        checks: Mutex<Vec<String>>,
     }
 
     impl CredentialService for Fake {
@@ -318,16 +365,43 @@ mod tests {
         fn session_expiry(&self, _: &str) -> Option<SystemTime> {
             *self.session.lock().unwrap()
         }
+        fn vault_to_unlock(&self, _: &str) -> Option<PathBuf> {
+            self.vault.as_ref().map(|(v, _)| v.clone())
+        }
+        fn check_passphrase(&self, passphrase: &SecretString) -> Result<(), Failure> {
+            self.checks
+                .lock()
+                .unwrap()
+                .push(passphrase.expose().to_string());
+            match &self.vault {
+                Some((_, p)) if passphrase.expose() == *p => Ok(()),
+                _ => Err(Failure {
+                    kind: FailureKind::PassphraseRejected,
+                    message: "wrong passphrase for the vault".into(),
+                }),
+            }
+        }
         fn fetch(
             &self,
             profile: &str,
             mfa_code: Option<String>,
+            passphrase: Option<SecretString>,
             refresh: Refresh,
         ) -> Result<Fetched, Failure> {
-            self.calls
-                .lock()
-                .unwrap()
-                .push((profile.into(), mfa_code.clone(), refresh));
+            self.calls.lock().unwrap().push((
+                profile.into(),
+                mfa_code.clone(),
+                passphrase.as_ref().map(|p| p.expose().to_string()),
+                refresh,
+            ));
+            if let Some((_, good)) = &self.vault {
+                if passphrase.as_ref().is_none_or(|p| p.expose() != *good) {
+                    return Err(Failure {
+                        kind: FailureKind::PassphraseRejected,
+                        message: "wrong passphrase for the vault".into(),
+                    });
+                }
+            }
             if mfa_code.as_deref() == Some("000000") {
                 return Err(Failure {
                     kind: FailureKind::MfaRejected,
@@ -377,6 +451,10 @@ mod tests {
     }
 
     fn fake() -> Arc<Fake> {
+        fake_with(None)
+    }
+
+    fn fake_with(vault: Option<(PathBuf, &'static str)>) -> Arc<Fake> {
         let origin = Origin {
             file: "c".into(),
             line: 1,
@@ -415,6 +493,8 @@ mod tests {
             session: Mutex::default(),
             shells: Mutex::default(),
             calls: Mutex::default(),
+            vault,
+            checks: Mutex::default(),
         })
     }
 
@@ -456,6 +536,7 @@ mod tests {
         let calls = fake.calls.lock().unwrap().clone();
         assert_eq!(calls.len(), 2);
         assert_eq!(calls[1].1.as_deref(), Some("123456"));
+        assert_eq!(calls[1].2, None, "no vault, no passphrase");
         assert_eq!(
             *fake.shells.lock().unwrap(),
             vec![("dev".to_string(), Some(at(T0 + 3600)))]
@@ -463,6 +544,65 @@ mod tests {
         assert_eq!(screen.suspended, vec![true, false]);
         assert_eq!(state.role_expiry["dev"], at(T0 + 3600));
         assert!(screen.draws >= 3);
+    }
+
+    fn screen() -> TestScreen {
+        TestScreen {
+            term: Terminal::new(TestBackend::new(80, 20)).unwrap(),
+            suspended: vec![],
+            draws: 0,
+        }
+    }
+
+    fn send_text(tx: &Sender<Msg>, text: &str) {
+        for c in text.chars() {
+            tx.send(key(KeyCode::Char(c))).unwrap();
+        }
+    }
+
+    #[test]
+    fn locked_vault_passphrase_is_tried_then_code_then_one_fetch_with_both() {
+        let fake = fake_with(Some(("/v/vault.age".into(), "correct horse")));
+        let svc: Arc<dyn CredentialService> = fake.clone();
+        let clock = FixedClock::new(at(T0));
+        let mut state = State::new(&fake.model, HashMap::new(), HashMap::new(), at(T0));
+        state.sources[0].vault = Some("/v/vault.age".into());
+        let mut screen = screen();
+        let (tx, rx) = mpsc::channel();
+        tx.send(key(KeyCode::Enter)).unwrap();
+        send_text(&tx, "wrong");
+        tx.send(key(KeyCode::Enter)).unwrap();
+        let tx2 = tx.clone();
+        let feeder = thread::spawn(move || {
+            // The wrong passphrase is refused in its modal; type it again.
+            thread::sleep(Duration::from_millis(300));
+            send_text(&tx2, "correct horse");
+            tx2.send(key(KeyCode::Enter)).unwrap();
+            thread::sleep(Duration::from_millis(300));
+            send_text(&tx2, "123456");
+            tx2.send(key(KeyCode::Enter)).unwrap();
+            thread::sleep(Duration::from_millis(300));
+            tx2.send(key(KeyCode::Char('q'))).unwrap();
+        });
+        let exit = run_loop(&mut screen, &svc, &clock, &mut state, &tx, &rx).unwrap();
+        assert_eq!(exit, Exit::Quit);
+        feeder.join().unwrap();
+        assert_eq!(*fake.checks.lock().unwrap(), vec!["wrong", "correct horse"]);
+        let calls = fake.calls.lock().unwrap().clone();
+        assert_eq!(
+            calls,
+            vec![(
+                "dev".to_string(),
+                Some("123456".to_string()),
+                Some("correct horse".to_string()),
+                Refresh::IfNeeded
+            )]
+        );
+        assert_eq!(fake.shells.lock().unwrap().len(), 1);
+        assert!(
+            state.modal.is_none(),
+            "the passphrase is gone with the modal"
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! Holds no I/O handles and never reads the clock: `now` arrives by `Msg::Tick`.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 use nucleo_matcher::pattern::{CaseMatching, Normalization, Pattern};
@@ -14,6 +15,7 @@ use nucleo_matcher::{Matcher, Utf32String};
 
 use crate::clock::secs_until;
 use crate::model::{arn_account, Model, ProfileKind};
+use crate::vault::secret::SecretString;
 
 /// How hard to refresh; mirrors the engine's `Refresh` so the core does not
 /// depend on the engine.
@@ -43,6 +45,10 @@ pub struct SourceView {
     pub mfa_serial: Option<String>,
     /// The source gets its MFA code from a command: no modal.
     pub mfa_process: bool,
+    /// The vault file to unlock, with a passphrase typed in the modal,
+    /// before a new MFA session can be made; `None` when the key needs no
+    /// typed passphrase.
+    pub vault: Option<PathBuf>,
 }
 
 /// An account: a group of role rows.
@@ -158,6 +164,61 @@ pub struct MfaModal {
     pub intent: Intent,
     /// Request id of the submitted code, while it is being checked.
     pub submitted: Option<u64>,
+    /// The vault passphrase from the passphrase modal, sent with the code.
+    pub passphrase: Option<SecretString>,
+}
+
+/// Longest vault passphrase the modal takes, in bytes. The input buffer is
+/// allocated this big up front so it never moves while typed into.
+pub const PASSPHRASE_CAPACITY: usize = 1024;
+
+/// The vault passphrase modal: comes before the MFA modal when the source's
+/// long-lived key is in a vault that only a typed passphrase opens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PassphraseModal {
+    pub profile: String,
+    pub source: String,
+    /// The vault file, shown so the user knows what they unlock.
+    pub vault: PathBuf,
+    /// What has been typed. Drawn masked, never in clear; redacted in `Debug`.
+    pub input: SecretString,
+    /// Why the last passphrase did not work.
+    pub error: Option<String>,
+    pub refresh: Refresh,
+    pub intent: Intent,
+    /// Request id of the submitted passphrase, while it is being tried.
+    pub submitted: Option<u64>,
+}
+
+/// The modal over the list, if any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Modal {
+    Passphrase(PassphraseModal),
+    Mfa(MfaModal),
+}
+
+impl Modal {
+    /// Request id of what the modal submitted, while it is being checked.
+    pub fn submitted(&self) -> Option<u64> {
+        match self {
+            Modal::Passphrase(m) => m.submitted,
+            Modal::Mfa(m) => m.submitted,
+        }
+    }
+
+    pub fn profile(&self) -> &str {
+        match self {
+            Modal::Passphrase(m) => &m.profile,
+            Modal::Mfa(m) => &m.profile,
+        }
+    }
+
+    pub fn refresh(&self) -> Refresh {
+        match self {
+            Modal::Passphrase(m) => m.refresh,
+            Modal::Mfa(m) => m.refresh,
+        }
+    }
 }
 
 /// A credential request in flight.
@@ -257,7 +318,7 @@ pub struct State {
     pub scroll: usize,
     pub width: u16,
     pub height: u16,
-    pub modal: Option<MfaModal>,
+    pub modal: Option<Modal>,
     pub help: bool,
     pub pending: Option<Pending>,
     pub next_req_id: u64,
@@ -289,6 +350,7 @@ impl State {
                         .and_then(|p| p.mfa_serial.clone())
                 }),
                 mfa_process: s.mfa_process.is_some(),
+                vault: None,
             })
             .collect();
         let source_index: HashMap<&str, usize> = sources

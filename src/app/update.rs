@@ -1,10 +1,22 @@
 //! The picker's behaviour: `update(&mut State, Msg) -> Vec<Effect>`.
 //! Pure: no I/O, no clock (time arrives as `Msg::Tick`), never blocks.
+//!
+//! Opening a role (`Enter`) or re-authenticating (`r`) walks, as needed:
+//! the vault passphrase modal (when the source's key is in a vault that only
+//! a typed passphrase opens; the passphrase is tried before going on), the
+//! MFA modal (when a new MFA session needs a code), then one credential
+//! request carrying both secrets, then the subshell.
+
+use std::path::PathBuf;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEventKind};
 
-use crate::app::msg::{Effect, FailureKind, Fetched, Msg};
-use crate::app::state::{countdown, Intent, MfaModal, Pending, Refresh, State, SPINNER};
+use crate::app::msg::{Effect, Failure, FailureKind, Fetched, Msg};
+use crate::app::state::{
+    countdown, Intent, MfaModal, Modal, PassphraseModal, Pending, Refresh, State,
+    PASSPHRASE_CAPACITY, SPINNER,
+};
+use crate::vault::secret::SecretString;
 
 /// Rows the mouse wheel scrolls per notch.
 const WHEEL_STEP: isize = 3;
@@ -41,6 +53,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             profile,
             result,
         } => on_creds(state, req_id, &profile, result),
+        Msg::PassphraseChecked { req_id, result } => on_passphrase_checked(state, req_id, result),
         Msg::ShellExited { profile, result } => {
             match result {
                 Ok(0) => state.info(format!("Back from {profile}")),
@@ -52,6 +65,9 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
         Msg::Expiries(e) => {
             state.role_expiry = e.roles;
             state.session_expiry = e.sessions;
+            for s in &mut state.sources {
+                s.vault = e.vaults.get(&s.name).cloned();
+            }
             vec![]
         }
         Msg::LiveShells(live) => {
@@ -74,8 +90,10 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
     if ctrl && matches!(key.code, KeyCode::Char('c' | 'C')) {
         return vec![Effect::Quit];
     }
-    if state.modal.is_some() {
-        return on_modal_key(state, key);
+    match state.modal {
+        Some(Modal::Mfa(_)) => return on_mfa_key(state, key),
+        Some(Modal::Passphrase(_)) => return on_passphrase_key(state, key, ctrl),
+        None => {}
     }
     if state.help {
         match key.code {
@@ -146,36 +164,39 @@ fn navigate(state: &mut State, key: KeyEvent) -> bool {
     true
 }
 
-fn on_modal_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
-    let Some(modal) = state.modal.as_mut() else {
+/// Closes the modal (its secrets are zeroized as it drops); a request it
+/// submitted is abandoned, so its answer will be stale.
+fn cancel_modal(state: &mut State, what: &str) {
+    if state.modal.as_ref().and_then(Modal::submitted).is_some() {
+        state.pending = None;
+    }
+    state.modal = None;
+    state.info(format!("{what} cancelled"));
+}
+
+fn on_mfa_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
+    let Some(Modal::Mfa(modal)) = state.modal.as_mut() else {
         return vec![];
     };
     match key.code {
-        KeyCode::Esc => {
-            // A code being checked is abandoned: its answer will be stale.
-            if modal.submitted.is_some() {
-                state.pending = None;
-            }
-            state.modal = None;
-            state.info("MFA cancelled");
-        }
+        KeyCode::Esc => cancel_modal(state, "MFA"),
         _ if modal.submitted.is_some() => {}
         KeyCode::Char(c) if c.is_ascii_digit() && modal.code.len() < 6 => modal.code.push(c),
         KeyCode::Backspace => {
             modal.code.pop();
         }
         KeyCode::Enter if modal.code.len() == 6 => {
-            let (profile, code, refresh, intent) = (
+            let (profile, code, passphrase, refresh, intent) = (
                 modal.profile.clone(),
                 modal.code.clone(),
+                modal.passphrase.clone(),
                 modal.refresh,
                 modal.intent,
             );
-            let effect = start_fetch(state, &profile, Some(code), refresh, intent);
-            if let (Some(m), Effect::FetchCredentials { req_id, .. }) =
-                (state.modal.as_mut(), &effect)
-            {
-                m.submitted = Some(*req_id);
+            let (req_id, effect) =
+                start_fetch(state, &profile, Some(code), passphrase, refresh, intent);
+            if let Some(Modal::Mfa(m)) = state.modal.as_mut() {
+                m.submitted = Some(req_id);
                 m.error = None;
             }
             return vec![effect];
@@ -185,26 +206,121 @@ fn on_modal_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
     vec![]
 }
 
-/// True when getting credentials for the row needs a code typed by the user.
-fn needs_code(state: &State, row: usize) -> bool {
-    let r = &state.rows[row];
-    let src = &state.sources[r.source];
-    r.mfa_serial.is_some() && !src.mfa_process && !state.session_valid(&src.name)
+fn on_passphrase_key(state: &mut State, key: KeyEvent, ctrl: bool) -> Vec<Effect> {
+    let Some(Modal::Passphrase(modal)) = state.modal.as_mut() else {
+        return vec![];
+    };
+    match key.code {
+        KeyCode::Esc => cancel_modal(state, "Unlocking the vault"),
+        _ if modal.submitted.is_some() => {}
+        KeyCode::Backspace => modal.input.pop(),
+        KeyCode::Char('u') if ctrl => modal.input.clear(),
+        KeyCode::Char(c) if !ctrl && !c.is_control() => {
+            // Past the capacity the key is ignored, like a seventh MFA digit.
+            let _ = modal.input.push(c);
+        }
+        KeyCode::Enter if !modal.input.is_empty() => {
+            let (profile, refresh, intent) = (modal.profile.clone(), modal.refresh, modal.intent);
+            let passphrase = modal.input.clone();
+            let code_next = row_of(state, &profile).is_some_and(|r| needs_code(state, r, refresh));
+            let (req_id, effect) = if code_next {
+                // Try it now, so that a typo is caught here and not after
+                // the user has also typed an MFA code.
+                let req_id = new_pending(state, &profile, intent);
+                (req_id, Effect::CheckPassphrase { req_id, passphrase })
+            } else {
+                start_fetch(state, &profile, None, Some(passphrase), refresh, intent)
+            };
+            if let Some(Modal::Passphrase(m)) = state.modal.as_mut() {
+                m.submitted = Some(req_id);
+                m.error = None;
+            }
+            return vec![effect];
+        }
+        _ => {}
+    }
+    vec![]
 }
 
-fn open_mfa_modal(state: &mut State, row: usize, refresh: Refresh, intent: Intent) {
+fn row_of(state: &State, profile: &str) -> Option<usize> {
+    state.rows.iter().position(|r| r.profile == profile)
+}
+
+/// True when getting credentials for the row needs a code typed by the user.
+fn needs_code(state: &State, row: usize, refresh: Refresh) -> bool {
     let r = &state.rows[row];
     let src = &state.sources[r.source];
-    state.modal = Some(MfaModal {
+    r.mfa_serial.is_some()
+        && !src.mfa_process
+        && (refresh == Refresh::Session || !state.session_valid(&src.name))
+}
+
+/// The vault to unlock with a typed passphrase before getting credentials
+/// for the row (whose cached ones are not good): a new session, or a role
+/// assumed straight from the key, needs the long-lived key.
+fn needs_passphrase(state: &State, row: usize, refresh: Refresh) -> Option<PathBuf> {
+    let r = &state.rows[row];
+    let src = &state.sources[r.source];
+    let key_needed =
+        refresh == Refresh::Session || r.mfa_serial.is_none() || !state.session_valid(&src.name);
+    src.vault.clone().filter(|_| key_needed)
+}
+
+fn open_mfa_modal(
+    state: &mut State,
+    row: usize,
+    refresh: Refresh,
+    intent: Intent,
+    passphrase: Option<SecretString>,
+) {
+    let r = &state.rows[row];
+    state.modal = Some(Modal::Mfa(MfaModal {
         profile: r.profile.clone(),
-        source: src.name.clone(),
+        source: state.sources[r.source].name.clone(),
         serial: r.mfa_serial.clone().unwrap_or_default(),
         code: String::new(),
         error: None,
         refresh,
         intent,
         submitted: None,
-    });
+        passphrase,
+    }));
+}
+
+fn open_passphrase_modal(
+    state: &mut State,
+    row: usize,
+    vault: PathBuf,
+    refresh: Refresh,
+    intent: Intent,
+    error: Option<String>,
+) {
+    let r = &state.rows[row];
+    state.modal = Some(Modal::Passphrase(PassphraseModal {
+        profile: r.profile.clone(),
+        source: state.sources[r.source].name.clone(),
+        vault,
+        input: SecretString::with_capacity(PASSPHRASE_CAPACITY),
+        error,
+        refresh,
+        intent,
+        submitted: None,
+    }));
+}
+
+/// Asks for what the user must type (vault passphrase, then MFA code), or
+/// fetches straight away when nothing is needed.
+fn begin(state: &mut State, row: usize, refresh: Refresh, intent: Intent) -> Vec<Effect> {
+    if let Some(vault) = needs_passphrase(state, row, refresh) {
+        open_passphrase_modal(state, row, vault, refresh, intent, None);
+        return vec![];
+    }
+    if needs_code(state, row, refresh) {
+        open_mfa_modal(state, row, refresh, intent, None);
+        return vec![];
+    }
+    let profile = state.rows[row].profile.clone();
+    vec![start_fetch(state, &profile, None, None, refresh, intent).1]
 }
 
 fn open_selected(state: &mut State) -> Vec<Effect> {
@@ -216,46 +332,18 @@ fn open_selected(state: &mut State) -> Vec<Effect> {
         state.info(format!("Opening a shell for {profile}"));
         return vec![Effect::OpenShell { profile }];
     }
-    if needs_code(state, row) {
-        open_mfa_modal(state, row, Refresh::IfNeeded, Intent::Open);
-        return vec![];
-    }
-    vec![start_fetch(
-        state,
-        &profile,
-        None,
-        Refresh::IfNeeded,
-        Intent::Open,
-    )]
+    begin(state, row, Refresh::IfNeeded, Intent::Open)
 }
 
 fn reauth_selected(state: &mut State) -> Vec<Effect> {
     let Some(row) = state.selected_row() else {
         return vec![];
     };
-    let r = &state.rows[row];
-    let src = &state.sources[r.source];
-    if r.mfa_serial.is_some() && !src.mfa_process {
-        open_mfa_modal(state, row, Refresh::Session, Intent::Reauth);
-        return vec![];
-    }
-    let profile = r.profile.clone();
-    vec![start_fetch(
-        state,
-        &profile,
-        None,
-        Refresh::Session,
-        Intent::Reauth,
-    )]
+    begin(state, row, Refresh::Session, Intent::Reauth)
 }
 
-fn start_fetch(
-    state: &mut State,
-    profile: &str,
-    mfa_code: Option<String>,
-    refresh: Refresh,
-    intent: Intent,
-) -> Effect {
+/// Records a request in flight (the spinner shows); returns its id.
+fn new_pending(state: &mut State, profile: &str, intent: Intent) -> u64 {
     let req_id = state.next_req_id;
     state.next_req_id += 1;
     state.pending = Some(Pending {
@@ -264,40 +352,79 @@ fn start_fetch(
         intent,
     });
     state.status = None;
-    Effect::FetchCredentials {
+    req_id
+}
+
+fn start_fetch(
+    state: &mut State,
+    profile: &str,
+    mfa_code: Option<String>,
+    passphrase: Option<SecretString>,
+    refresh: Refresh,
+    intent: Intent,
+) -> (u64, Effect) {
+    let req_id = new_pending(state, profile, intent);
+    let effect = Effect::FetchCredentials {
         req_id,
         profile: profile.to_string(),
         mfa_code,
+        passphrase,
         refresh,
+    };
+    (req_id, effect)
+}
+
+fn on_passphrase_checked(
+    state: &mut State,
+    req_id: u64,
+    result: Result<(), Failure>,
+) -> Vec<Effect> {
+    if state.pending.take_if(|p| p.req_id == req_id).is_none() {
+        return vec![]; // stale: the modal was cancelled
     }
+    let Some(Modal::Passphrase(m)) = state.modal.take_if(|m| m.submitted() == Some(req_id)) else {
+        return vec![];
+    };
+    match result {
+        Ok(()) => {
+            let Some(row) = row_of(state, &m.profile) else {
+                return vec![];
+            };
+            let (refresh, intent) = (m.refresh, m.intent);
+            open_mfa_modal(state, row, refresh, intent, Some(m.input));
+            state.info("Vault unlocked");
+        }
+        Err(e) => {
+            let mut m = m;
+            m.submitted = None;
+            m.input.clear();
+            m.error = Some(e.message.clone());
+            state.modal = Some(Modal::Passphrase(m));
+            state.error(e.message);
+        }
+    }
+    vec![]
 }
 
 fn on_creds(
     state: &mut State,
     req_id: u64,
     profile: &str,
-    result: Result<Fetched, crate::app::msg::Failure>,
+    result: Result<Fetched, Failure>,
 ) -> Vec<Effect> {
     let Some(pending) = state.pending.take_if(|p| p.req_id == req_id) else {
         return vec![]; // stale: the user moved on
     };
-    let from_modal = state
-        .modal
-        .as_ref()
-        .is_some_and(|m| m.submitted == Some(req_id));
-    let source = state
-        .rows
-        .iter()
-        .find(|r| r.profile == profile)
-        .map(|r| state.sources[r.source].name.clone());
+    // The modal that submitted this request, if it is still open.
+    let modal = state.modal.take_if(|m| m.submitted() == Some(req_id));
+    let row = row_of(state, profile);
+    let source = row.map(|r| state.sources[state.rows[r].source].name.clone());
     match result {
         Ok(f) => {
+            drop(modal); // zeroizes the passphrase it held
             state.role_expiry.insert(profile.to_string(), f.expires);
             if let (Some(se), Some(src)) = (f.session_expires, source.as_ref()) {
                 state.session_expiry.insert(src.clone(), se);
-            }
-            if from_modal {
-                state.modal = None;
             }
             let left = countdown(state.now, Some(f.expires))
                 .map(|c| c.text)
@@ -320,26 +447,73 @@ fn on_creds(
                 )),
             }
         }
-        Err(e) => {
-            if let (true, Some(m)) = (from_modal, state.modal.as_mut()) {
-                m.submitted = None;
-                m.code.clear();
-                m.error = Some(e.message.clone());
-            } else if e.kind == FailureKind::MfaRequired {
-                // The engine knows better than our guess: ask for a code.
-                if let Some(row) = state.rows.iter().position(|r| r.profile == profile) {
-                    let refresh = if pending.intent == Intent::Reauth {
-                        Refresh::Session
-                    } else {
-                        Refresh::IfNeeded
-                    };
-                    open_mfa_modal(state, row, refresh, pending.intent);
-                }
-            }
-            state.error(e.message);
-        }
+        Err(e) => on_failure(state, row, pending.intent, modal, e),
     }
     vec![]
+}
+
+/// A credential request failed. Whatever the user must type again is asked
+/// in the right modal, with the reason; anything else goes to the status line.
+fn on_failure(
+    state: &mut State,
+    row: Option<usize>,
+    intent: Intent,
+    modal: Option<Modal>,
+    e: Failure,
+) {
+    let refresh = modal.as_ref().map_or(
+        if intent == Intent::Reauth {
+            Refresh::Session
+        } else {
+            Refresh::IfNeeded
+        },
+        Modal::refresh,
+    );
+    let Some(row) = row else {
+        state.error(e.message);
+        return;
+    };
+    match (e.kind, modal) {
+        (FailureKind::PassphraseRejected, modal) => {
+            let src = state.rows[row].source;
+            let vault = match modal {
+                Some(Modal::Passphrase(m)) => Some(m.vault),
+                _ => state.sources[src].vault.clone(),
+            };
+            match vault {
+                Some(v) => {
+                    open_passphrase_modal(state, row, v, refresh, intent, Some(e.message.clone()));
+                }
+                None => state.modal = None,
+            }
+        }
+        (FailureKind::PassphraseRequired { vault }, _) => {
+            // The engine knows better than our guess: ask for the passphrase.
+            let src = state.rows[row].source;
+            state.sources[src].vault = Some(vault.clone());
+            open_passphrase_modal(state, row, vault, refresh, intent, None);
+            state.info("The vault is locked: type its passphrase");
+            return;
+        }
+        (FailureKind::MfaRequired, Some(Modal::Passphrase(m))) => {
+            open_mfa_modal(state, row, refresh, intent, Some(m.input));
+        }
+        (_, Some(Modal::Mfa(mut m))) => {
+            m.submitted = None;
+            m.code.clear();
+            m.error = Some(e.message.clone());
+            state.modal = Some(Modal::Mfa(m));
+        }
+        // The passphrase was good; the failure is elsewhere (AWS refused):
+        // asking for it again would mislead. The modal closes.
+        (_, Some(Modal::Passphrase(_))) => {}
+        (FailureKind::MfaRequired, None) => {
+            // The engine knows better than our guess: ask for a code.
+            open_mfa_modal(state, row, refresh, intent, None);
+        }
+        (_, None) => {}
+    }
+    state.error(e.message);
 }
 
 #[cfg(test)]
@@ -435,6 +609,20 @@ mod tests {
             out.extend(update(s, ch(c)));
         }
         out
+    }
+
+    fn mfa(s: &State) -> &MfaModal {
+        match &s.modal {
+            Some(Modal::Mfa(m)) => m,
+            other => panic!("expected the MFA modal, got {other:?}"),
+        }
+    }
+
+    fn passphrase_modal(s: &State) -> &PassphraseModal {
+        match &s.modal {
+            Some(Modal::Passphrase(m)) => m,
+            other => panic!("expected the passphrase modal, got {other:?}"),
+        }
     }
 
     fn selected(s: &State) -> &str {
@@ -658,6 +846,7 @@ mod tests {
             &fx[..],
             [Effect::FetchCredentials {
                 mfa_code: None,
+                passphrase: None,
                 refresh: Refresh::IfNeeded,
                 ..
             }]
@@ -675,6 +864,7 @@ mod tests {
                 req_id: 1,
                 profile: "dev-admin".into(),
                 mfa_code: None,
+                passphrase: None,
                 refresh: Refresh::IfNeeded
             }]
         );
@@ -686,14 +876,14 @@ mod tests {
     fn enter_without_a_session_opens_the_mfa_modal_then_the_shell() {
         let mut s = state();
         assert!(update(&mut s, key(KeyCode::Enter)).is_empty());
-        let m = s.modal.as_ref().unwrap();
+        let m = mfa(&s);
         assert_eq!(m.source, "alice");
         assert_eq!(m.serial, "arn:aws:iam::000000000000:mfa/alice");
         assert!(
             typed(&mut s, "12a3456789").is_empty(),
             "letters ignored, max 6"
         );
-        assert_eq!(s.modal.as_ref().unwrap().code, "123456");
+        assert_eq!(mfa(&s).code, "123456");
         let fx = update(&mut s, key(KeyCode::Enter));
         assert_eq!(
             fx,
@@ -701,6 +891,7 @@ mod tests {
                 req_id: 1,
                 profile: "dev-admin".into(),
                 mfa_code: Some("123456".into()),
+                passphrase: None,
                 refresh: Refresh::IfNeeded
             }]
         );
@@ -731,7 +922,7 @@ mod tests {
         typed(&mut s, "12345");
         assert!(update(&mut s, key(KeyCode::Enter)).is_empty());
         update(&mut s, key(KeyCode::Backspace));
-        assert_eq!(s.modal.as_ref().unwrap().code, "1234");
+        assert_eq!(mfa(&s).code, "1234");
     }
 
     #[test]
@@ -757,7 +948,7 @@ mod tests {
             },
         );
         assert!(fx.is_empty());
-        let m = s.modal.as_ref().unwrap();
+        let m = mfa(&s);
         assert_eq!(
             m.error.as_deref(),
             Some("MFA code rejected for alice: wrong or already used")
@@ -770,7 +961,7 @@ mod tests {
             &fx[..],
             [Effect::FetchCredentials { req_id: 2, .. }]
         ));
-        assert_eq!(s.modal.as_ref().unwrap().error, None);
+        assert_eq!(mfa(&s).error, None);
     }
 
     #[test]
@@ -844,7 +1035,7 @@ mod tests {
         s.role_expiry.insert("dev-admin".into(), at(T0 + 3600));
         s.session_expiry.insert("alice".into(), at(T0 + 40000));
         assert!(update(&mut s, ch('r')).is_empty());
-        assert_eq!(s.modal.as_ref().unwrap().refresh, Refresh::Session);
+        assert_eq!(mfa(&s).refresh, Refresh::Session);
         typed(&mut s, "654321");
         let fx = update(&mut s, key(KeyCode::Enter));
         assert_eq!(
@@ -853,6 +1044,7 @@ mod tests {
                 req_id: 1,
                 profile: "dev-admin".into(),
                 mfa_code: Some("654321".into()),
+                passphrase: None,
                 refresh: Refresh::Session
             }]
         );
@@ -904,7 +1096,7 @@ mod tests {
                 }),
             },
         );
-        assert_eq!(s.modal.as_ref().unwrap().profile, "dev-admin");
+        assert_eq!(mfa(&s).profile, "dev-admin");
     }
 
     #[test]
@@ -1008,5 +1200,319 @@ mod tests {
         update(&mut s, ch('/'));
         typed(&mut s, "x");
         assert_eq!(s.filter.text, "prodreadx", "/ edits the same filter");
+    }
+
+    const VAULT: &str = "/home/u/.local/share/rolepick/vault.age";
+
+    /// The state with alice's (and robot's) key in a locked vault.
+    fn locked() -> State {
+        let mut s = state();
+        for src in &mut s.sources {
+            src.vault = Some(VAULT.into());
+        }
+        s
+    }
+
+    fn secret(text: &str) -> Option<SecretString> {
+        Some(SecretString::new(text.into()))
+    }
+
+    fn checked(s: &mut State, req_id: u64, result: Result<(), Failure>) -> Vec<Effect> {
+        update(s, Msg::PassphraseChecked { req_id, result })
+    }
+
+    fn wrong_passphrase() -> Failure {
+        Failure {
+            kind: FailureKind::PassphraseRejected,
+            message: format!(
+                "wrong passphrase for the vault {VAULT}; nothing was changed. Try again."
+            ),
+        }
+    }
+
+    #[test]
+    fn a_locked_vault_asks_the_passphrase_then_the_code_then_fetches_with_both() {
+        let mut s = locked();
+        assert!(update(&mut s, key(KeyCode::Enter)).is_empty());
+        let m = passphrase_modal(&s);
+        assert_eq!(m.source, "alice");
+        assert_eq!(m.profile, "dev-admin");
+        assert_eq!(m.vault, PathBuf::from(VAULT));
+        assert!(typed(&mut s, "open sesame").is_empty());
+        assert_eq!(passphrase_modal(&s).input.chars(), 11);
+        let fx = update(&mut s, key(KeyCode::Enter));
+        assert_eq!(
+            fx,
+            vec![Effect::CheckPassphrase {
+                req_id: 1,
+                passphrase: SecretString::new("open sesame".into())
+            }]
+        );
+        assert!(s.pending.is_some(), "spinner while the vault is tried");
+        assert!(typed(&mut s, "x").is_empty(), "no typing while it is tried");
+        assert!(checked(&mut s, 1, Ok(())).is_empty());
+        let m = mfa(&s);
+        assert_eq!(m.source, "alice");
+        assert_eq!(m.passphrase, secret("open sesame"));
+        typed(&mut s, "123456");
+        let fx = update(&mut s, key(KeyCode::Enter));
+        assert_eq!(
+            fx,
+            vec![Effect::FetchCredentials {
+                req_id: 2,
+                profile: "dev-admin".into(),
+                mfa_code: Some("123456".into()),
+                passphrase: secret("open sesame"),
+                refresh: Refresh::IfNeeded
+            }]
+        );
+        let fx = update(
+            &mut s,
+            Msg::CredsDone {
+                req_id: 2,
+                profile: "dev-admin".into(),
+                result: ok(T0 + 3600, Some(T0 + 43200)),
+            },
+        );
+        assert_eq!(
+            fx,
+            vec![Effect::OpenShell {
+                profile: "dev-admin".into()
+            }]
+        );
+        assert!(
+            s.modal.is_none(),
+            "the passphrase is dropped with the modal"
+        );
+    }
+
+    #[test]
+    fn a_wrong_passphrase_is_explained_in_its_modal_and_can_be_retyped() {
+        let mut s = locked();
+        update(&mut s, ch('j'));
+        update(&mut s, key(KeyCode::Enter));
+        typed(&mut s, "typo");
+        update(&mut s, key(KeyCode::Enter));
+        let fx = checked(&mut s, 1, Err(wrong_passphrase()));
+        assert!(fx.is_empty());
+        let m = passphrase_modal(&s);
+        assert!(m.error.as_deref().unwrap().starts_with("wrong passphrase"));
+        assert!(m.input.is_empty(), "cleared for the retry");
+        assert_eq!(m.submitted, None);
+        assert_eq!(selected(&s), "dev-read", "place kept");
+        typed(&mut s, "right");
+        let fx = update(&mut s, key(KeyCode::Enter));
+        assert!(matches!(
+            &fx[..],
+            [Effect::CheckPassphrase { req_id: 2, .. }]
+        ));
+        assert_eq!(passphrase_modal(&s).error, None);
+        checked(&mut s, 2, Ok(()));
+        assert_eq!(mfa(&s).passphrase, secret("right"));
+    }
+
+    #[test]
+    fn passphrase_modal_edits_and_takes_any_character_as_text() {
+        let mut s = locked();
+        update(&mut s, key(KeyCode::Enter));
+        assert!(
+            update(&mut s, key(KeyCode::Enter)).is_empty(),
+            "empty: nothing to try"
+        );
+        assert!(typed(&mut s, "q?/jk r").is_empty(), "q does not quit here");
+        assert_eq!(passphrase_modal(&s).input.expose(), "q?/jk r");
+        update(&mut s, key(KeyCode::Backspace));
+        assert_eq!(passphrase_modal(&s).input.expose(), "q?/jk ");
+        let ctrl_u = Msg::Key(KeyEvent::new(KeyCode::Char('u'), KeyModifiers::CONTROL));
+        update(&mut s, ctrl_u);
+        assert!(passphrase_modal(&s).input.is_empty());
+    }
+
+    #[test]
+    fn esc_cancels_the_passphrase_modal_and_drops_the_answer() {
+        let mut s = locked();
+        update(&mut s, key(KeyCode::Enter));
+        typed(&mut s, "secret");
+        update(&mut s, key(KeyCode::Enter));
+        assert!(
+            update(&mut s, key(KeyCode::Esc)).is_empty(),
+            "Esc never quits"
+        );
+        assert!(s.modal.is_none());
+        assert!(s.pending.is_none());
+        assert!(checked(&mut s, 1, Ok(())).is_empty());
+        assert!(s.modal.is_none(), "a late answer opens nothing");
+    }
+
+    #[test]
+    fn a_valid_session_needs_no_passphrase() {
+        let mut s = locked();
+        s.session_expiry.insert("alice".into(), at(T0 + 3600));
+        let fx = update(&mut s, key(KeyCode::Enter));
+        assert!(matches!(
+            &fx[..],
+            [Effect::FetchCredentials {
+                mfa_code: None,
+                passphrase: None,
+                ..
+            }]
+        ));
+        assert!(s.modal.is_none());
+    }
+
+    #[test]
+    fn r_asks_the_passphrase_even_with_a_valid_session() {
+        let mut s = locked();
+        s.session_expiry.insert("alice".into(), at(T0 + 40000));
+        s.role_expiry.insert("dev-admin".into(), at(T0 + 3600));
+        update(&mut s, ch('r'));
+        let m = passphrase_modal(&s);
+        assert_eq!((m.refresh, m.intent), (Refresh::Session, Intent::Reauth));
+        typed(&mut s, "pw");
+        update(&mut s, key(KeyCode::Enter));
+        checked(&mut s, 1, Ok(()));
+        assert_eq!(mfa(&s).refresh, Refresh::Session);
+        typed(&mut s, "654321");
+        let fx = update(&mut s, key(KeyCode::Enter));
+        assert!(matches!(
+            &fx[..],
+            [Effect::FetchCredentials {
+                refresh: Refresh::Session,
+                passphrase: Some(_),
+                ..
+            }]
+        ));
+    }
+
+    #[test]
+    fn without_a_code_to_ask_the_passphrase_goes_straight_into_the_fetch() {
+        let mut s = locked();
+        update(&mut s, ch('G')); // robot: mfa_process
+        update(&mut s, key(KeyCode::Enter));
+        typed(&mut s, "pw");
+        let fx = update(&mut s, key(KeyCode::Enter));
+        assert_eq!(
+            fx,
+            vec![Effect::FetchCredentials {
+                req_id: 1,
+                profile: "ops-deploy".into(),
+                mfa_code: None,
+                passphrase: secret("pw"),
+                refresh: Refresh::IfNeeded
+            }]
+        );
+        // A wrong one comes back from the fetch: same modal, same retry.
+        update(
+            &mut s,
+            Msg::CredsDone {
+                req_id: 1,
+                profile: "ops-deploy".into(),
+                result: Err(wrong_passphrase()),
+            },
+        );
+        let m = passphrase_modal(&s);
+        assert!(m.error.is_some());
+        assert!(m.input.is_empty());
+        typed(&mut s, "pw2");
+        let fx = update(&mut s, key(KeyCode::Enter));
+        assert!(matches!(
+            &fx[..],
+            [Effect::FetchCredentials { req_id: 2, .. }]
+        ));
+        let fx = update(
+            &mut s,
+            Msg::CredsDone {
+                req_id: 2,
+                profile: "ops-deploy".into(),
+                result: ok(T0 + 3600, None),
+            },
+        );
+        assert!(matches!(&fx[..], [Effect::OpenShell { .. }]));
+        assert!(s.modal.is_none());
+    }
+
+    #[test]
+    fn a_rejected_code_keeps_the_unlocked_passphrase_for_the_retry() {
+        let mut s = locked();
+        update(&mut s, key(KeyCode::Enter));
+        typed(&mut s, "pw");
+        update(&mut s, key(KeyCode::Enter));
+        checked(&mut s, 1, Ok(()));
+        typed(&mut s, "111111");
+        update(&mut s, key(KeyCode::Enter));
+        update(
+            &mut s,
+            Msg::CredsDone {
+                req_id: 2,
+                profile: "dev-admin".into(),
+                result: Err(Failure {
+                    kind: FailureKind::MfaRejected,
+                    message: "MFA code rejected".into(),
+                }),
+            },
+        );
+        assert_eq!(mfa(&s).error.as_deref(), Some("MFA code rejected"));
+        typed(&mut s, "222222");
+        let fx = update(&mut s, key(KeyCode::Enter));
+        assert!(matches!(
+            &fx[..],
+            [Effect::FetchCredentials { passphrase: Some(p), .. }] if p.expose() == "pw"
+        ));
+    }
+
+    #[test]
+    fn engine_asking_for_the_passphrase_opens_its_modal() {
+        let mut s = state(); // the picker did not know about the vault
+        s.session_expiry.insert("alice".into(), at(T0 - 1));
+        update(&mut s, ch('G'));
+        let fx = update(&mut s, key(KeyCode::Enter));
+        assert!(matches!(&fx[..], [Effect::FetchCredentials { .. }]));
+        update(
+            &mut s,
+            Msg::CredsDone {
+                req_id: 1,
+                profile: "ops-deploy".into(),
+                result: Err(Failure {
+                    kind: FailureKind::PassphraseRequired {
+                        vault: VAULT.into(),
+                    },
+                    message: "the vault is locked".into(),
+                }),
+            },
+        );
+        assert_eq!(passphrase_modal(&s).vault, PathBuf::from(VAULT));
+        assert_eq!(s.sources[1].vault, Some(PathBuf::from(VAULT)), "remembered");
+        assert_eq!(s.status.as_ref().unwrap().kind, StatusKind::Info);
+    }
+
+    #[test]
+    fn the_passphrase_never_shows_in_debug_output() {
+        let mut s = locked();
+        update(&mut s, key(KeyCode::Enter));
+        typed(&mut s, "hunter2hunter2");
+        let fx = update(&mut s, key(KeyCode::Enter));
+        checked(&mut s, 1, Ok(()));
+        typed(&mut s, "123456");
+        let fx2 = update(&mut s, key(KeyCode::Enter));
+        for shown in [format!("{s:?}"), format!("{fx:?}"), format!("{fx2:?}")] {
+            assert!(!shown.contains("hunter2"), "{shown}");
+        }
+    }
+
+    #[test]
+    fn expiries_say_which_sources_are_behind_a_locked_vault() {
+        let mut s = state();
+        let vaults = HashMap::from([("alice".to_string(), PathBuf::from(VAULT))]);
+        update(
+            &mut s,
+            Msg::Expiries(crate::app::msg::Expiries {
+                vaults,
+                ..Default::default()
+            }),
+        );
+        assert_eq!(s.sources[0].vault, Some(PathBuf::from(VAULT)));
+        assert_eq!(s.sources[1].vault, None);
+        update(&mut s, key(KeyCode::Enter));
+        assert!(matches!(s.modal, Some(Modal::Passphrase(_))));
     }
 }

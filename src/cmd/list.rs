@@ -35,6 +35,7 @@ struct Row {
 }
 
 fn rows(engine: &Engine) -> Vec<Row> {
+    let mut expiries = engine.cached_expiries();
     engine
         .model()
         .profiles
@@ -53,7 +54,7 @@ fn rows(engine: &Engine) -> Vec<Row> {
                 source: p.source.clone(),
                 region: p.region.clone(),
                 mfa_serial: p.mfa_serial.clone(),
-                expires: engine.cached_expiry(&p.name),
+                expires: expiries.remove(&p.name),
             }
         })
         .collect()

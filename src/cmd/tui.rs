@@ -3,8 +3,9 @@
 //! [`CredentialService`], and decides colour (`NO_COLOR`) at the edge.
 
 use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use crate::app::msg::{Failure, FailureKind, Fetched};
@@ -13,13 +14,15 @@ use crate::app::state::{countdown, Refresh};
 use crate::aws::rfc3339;
 use crate::cli::Global;
 use crate::clock::SystemClock;
-use crate::engine::{self, Engine, MfaPrompt};
+use crate::engine::{self, Engine, Given, MfaPrompt};
 use crate::error::Error;
 use crate::model::{Model, Source, SubshellCredentials};
 use crate::shell::{self, LiveShell};
+use crate::vault::secret::SecretString;
+use crate::vault::store;
 
-pub fn run(global: &Global, env_creds: bool) -> Result<u8, Error> {
-    super::nesting_guard(false)?;
+pub fn run(global: &Global, nest: bool, env_creds: bool) -> Result<u8, Error> {
+    super::nesting_guard(nest)?;
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         return Err(Error::Usage(
             "the picker needs a terminal. Use `rolepick list` to see profiles and `rolepick exec PROFILE` to run with one.".into(),
@@ -56,25 +59,65 @@ impl EngineService {
     }
 }
 
-/// The code typed in the modal, if any; notes whether the engine asked for
-/// one that was not there.
-struct PickerCode {
-    code: Option<String>,
-    missing: AtomicBool,
+/// What was typed in the modals (MFA code, vault passphrase), if anything;
+/// notes what the engine asked for that was not there, so the picker can
+/// open the right modal.
+struct PickerPrompt {
+    given: Given,
+    code_missing: AtomicBool,
+    /// The vault whose passphrase was asked for and not given.
+    passphrase_missing: Mutex<Option<PathBuf>>,
+    /// The given passphrase was handed to the engine.
+    passphrase_used: AtomicBool,
 }
 
-impl MfaPrompt for PickerCode {
-    fn code(&self, source: &Source, serial: &str) -> Result<String, Error> {
-        match &self.code {
-            Some(c) => Ok(c.clone()),
-            None => {
-                self.missing.store(true, Ordering::SeqCst);
-                Err(Error::Usage(format!(
-                    "an MFA code for {serial} (source {:?}) is needed",
-                    source.name
-                )))
-            }
+impl PickerPrompt {
+    fn new(code: Option<String>, passphrase: Option<SecretString>) -> Self {
+        PickerPrompt {
+            given: Given { code, passphrase },
+            code_missing: AtomicBool::new(false),
+            passphrase_missing: Mutex::new(None),
+            passphrase_used: AtomicBool::new(false),
         }
+    }
+
+    /// What kind of failure `e` is, for the picker.
+    fn kind(&self, e: &Error) -> FailureKind {
+        let missing = self
+            .passphrase_missing
+            .lock()
+            .map_or(None, |mut m| m.take());
+        if let Some(vault) = missing {
+            FailureKind::PassphraseRequired { vault }
+        } else if self.passphrase_used.load(Ordering::SeqCst) && store::is_wrong_passphrase(e) {
+            FailureKind::PassphraseRejected
+        } else if e.is_mfa_rejected() {
+            FailureKind::MfaRejected
+        } else if self.code_missing.load(Ordering::SeqCst) {
+            FailureKind::MfaRequired
+        } else {
+            FailureKind::Other
+        }
+    }
+}
+
+impl MfaPrompt for PickerPrompt {
+    fn code(&self, source: &Source, serial: &str) -> Result<String, Error> {
+        let r = self.given.code(source, serial);
+        if r.is_err() {
+            self.code_missing.store(true, Ordering::SeqCst);
+        }
+        r
+    }
+
+    fn passphrase(&self, vault: &Path) -> Result<SecretString, Error> {
+        let r = self.given.passphrase(vault);
+        if r.is_ok() {
+            self.passphrase_used.store(true, Ordering::SeqCst);
+        } else if let Ok(mut m) = self.passphrase_missing.lock() {
+            *m = Some(vault.to_path_buf());
+        }
+        r
     }
 }
 
@@ -99,16 +142,34 @@ impl CredentialService for EngineService {
         self.engine.session_expiry(source)
     }
 
+    fn vault_to_unlock(&self, source: &str) -> Option<PathBuf> {
+        self.engine.vault_to_unlock(source)
+    }
+
+    fn check_passphrase(&self, passphrase: &SecretString) -> Result<(), Failure> {
+        let loc = self.engine.model().settings.vault.location();
+        // Decrypting is the only test of a passphrase; the document (with
+        // every key in it) is dropped, and zeroized, at once.
+        store::open(&loc, passphrase)
+            .map(drop)
+            .map_err(|e| Failure {
+                kind: if store::is_wrong_passphrase(&e) {
+                    FailureKind::PassphraseRejected
+                } else {
+                    FailureKind::Other
+                },
+                message: e.to_string(),
+            })
+    }
+
     fn fetch(
         &self,
         profile: &str,
         mfa_code: Option<String>,
+        passphrase: Option<SecretString>,
         refresh: Refresh,
     ) -> Result<Fetched, Failure> {
-        let prompt = PickerCode {
-            code: mfa_code,
-            missing: AtomicBool::new(false),
-        };
+        let prompt = PickerPrompt::new(mfa_code, passphrase);
         match self
             .engine
             .credentials(profile, &prompt, engine_refresh(refresh))
@@ -125,13 +186,7 @@ impl CredentialService for EngineService {
                 })
             }
             Err(e) => Err(Failure {
-                kind: if e.is_mfa_rejected() {
-                    FailureKind::MfaRejected
-                } else if prompt.missing.load(Ordering::SeqCst) {
-                    FailureKind::MfaRequired
-                } else {
-                    FailureKind::Other
-                },
+                kind: prompt.kind(&e),
                 message: e.to_string(),
             }),
         }
@@ -141,10 +196,7 @@ impl CredentialService for EngineService {
         // `credentials` never returns credentials within `refresh_before` of
         // expiry, so a shell never starts with expired ones. No code here: the
         // picker only opens a shell once credentials are cached and fresh.
-        let prompt = PickerCode {
-            code: None,
-            missing: AtomicBool::new(false),
-        };
+        let prompt = PickerPrompt::new(None, None);
         let creds = self
             .engine
             .credentials(profile, &prompt, engine::Refresh::IfNeeded)

@@ -3,33 +3,54 @@
 //! lines, indented sub-properties (skipped). Keeps line numbers for errors.
 
 use crate::error::Error;
+use std::borrow::Cow;
 use std::path::Path;
 
+/// `key = value`, borrowed from the file text (no copies: config files with
+/// thousands of profiles are read on every run).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Entry {
-    pub key: String,
-    pub value: String,
+pub struct Entry<'a> {
+    /// Lower-cased key.
+    pub key: Cow<'a, str>,
+    pub value: &'a str,
     pub line: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Section {
-    /// Header text between the brackets, trimmed (`profile admin`, `default`).
-    pub header: String,
+pub struct Section<'a> {
+    /// Header text between the brackets, trimmed, inner whitespace
+    /// collapsed (`profile admin`, `default`).
+    pub header: Cow<'a, str>,
     pub line: usize,
-    pub entries: Vec<Entry>,
+    pub entries: Vec<Entry<'a>>,
 }
 
-impl Section {
-    pub fn get(&self, key: &str) -> Option<&Entry> {
+impl Section<'_> {
+    pub fn get(&self, key: &str) -> Option<&Entry<'_>> {
         self.entries.iter().rev().find(|e| e.key == key)
+    }
+}
+
+fn collapse_ws(s: &str) -> Cow<'_, str> {
+    if s.contains("  ") || s.contains('\t') {
+        Cow::Owned(s.split_whitespace().collect::<Vec<_>>().join(" "))
+    } else {
+        Cow::Borrowed(s)
+    }
+}
+
+fn lower(s: &str) -> Cow<'_, str> {
+    if s.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(s.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(s)
     }
 }
 
 /// Parses `text` (the contents of `path`). Errors name `path:line` and quote
 /// the offending line.
-pub fn parse(path: &Path, text: &str) -> Result<Vec<Section>, Error> {
-    let mut sections: Vec<Section> = Vec::new();
+pub fn parse<'a>(path: &Path, text: &'a str) -> Result<Vec<Section<'a>>, Error> {
+    let mut sections: Vec<Section<'a>> = Vec::new();
     for (idx, raw) in text.lines().enumerate() {
         let line = idx + 1;
         let trimmed = raw.trim();
@@ -55,7 +76,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Vec<Section>, Error> {
                 return Err(malformed(path, line, raw, "empty section name"));
             }
             sections.push(Section {
-                header: header.split_whitespace().collect::<Vec<_>>().join(" "),
+                header: collapse_ws(header),
                 line,
                 entries: Vec::new(),
             });
@@ -82,8 +103,8 @@ pub fn parse(path: &Path, text: &str) -> Result<Vec<Section>, Error> {
             ));
         };
         section.entries.push(Entry {
-            key: key.to_ascii_lowercase(),
-            value: value.trim().to_string(),
+            key: lower(key),
+            value: value.trim(),
             line,
         });
     }

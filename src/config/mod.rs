@@ -10,6 +10,7 @@ use crate::error::Error;
 use crate::model::{
     arn_account, Account, Model, Origin, Parent, Profile, ProfileKind, RoleSpec, Settings, Source,
 };
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
@@ -106,22 +107,41 @@ pub fn load(paths: &Paths) -> Result<Model, Error> {
     )
 }
 
-/// One profile as the AWS files describe it, both files merged.
+/// One property of a raw profile, borrowed from the file text.
+#[derive(Debug)]
+struct Prop<'a> {
+    key: Cow<'a, str>,
+    value: &'a str,
+    file: &'a Path,
+    line: usize,
+}
+
+/// One profile as the AWS files describe it, both files merged. Borrows
+/// from the file texts: a config with thousands of profiles is read on
+/// every run, so nothing is copied that is not kept.
 #[derive(Debug, Default)]
-struct RawProfile {
+struct RawProfile<'a> {
     origin: Option<Origin>,
-    props: BTreeMap<String, (String, Origin)>,
+    /// Config-file properties first; credentials-file ones only where the
+    /// config file has none.
+    props: Vec<Prop<'a>>,
     has_key: bool,
 }
 
-impl RawProfile {
-    fn get(&self, key: &str) -> Option<&str> {
+impl RawProfile<'_> {
+    fn prop(&self, key: &str) -> Option<&Prop<'_>> {
         self.props
-            .get(key)
-            .map(|(v, _)| v.as_str())
-            .filter(|v| !v.is_empty())
+            .iter()
+            .rev()
+            .find(|p| p.key == key && !p.value.is_empty())
+    }
+
+    fn get(&self, key: &str) -> Option<&str> {
+        self.prop(key).map(|p| p.value)
     }
 }
+
+type Raws<'a> = BTreeMap<Cow<'a, str>, RawProfile<'a>>;
 
 /// Builds the model from file contents (None = file absent).
 pub fn from_texts(
@@ -145,23 +165,28 @@ pub fn from_texts(
 }
 
 /// `in_vault`: sources whose key is in the vault (from its index).
-fn build(
-    paths: &Paths,
-    config: Option<&str>,
-    credentials: Option<&str>,
+fn build<'a>(
+    paths: &'a Paths,
+    config: Option<&'a str>,
+    credentials: Option<&'a str>,
     toml: Option<rolepick_toml::Parsed>,
     in_vault: &BTreeSet<String>,
     index_file: &Path,
 ) -> Result<Model, Error> {
-    let mut raws: BTreeMap<String, RawProfile> = BTreeMap::new();
+    let mut raws: Raws<'a> = BTreeMap::new();
     if let Some(text) = config {
         for s in ini::parse(&paths.aws_config, text)? {
-            let name = if s.header == "default" {
-                "default".to_string()
-            } else if let Some(n) = s.header.strip_prefix("profile ") {
-                n.trim().to_string()
-            } else {
-                continue; // sso-session, services, plugins: not profiles
+            let name: Cow<'a, str> = match s.header {
+                Cow::Borrowed(h) if h == "default" => Cow::Borrowed(h),
+                Cow::Borrowed(h) => match h.strip_prefix("profile ") {
+                    Some(n) => Cow::Borrowed(n.trim()),
+                    None => continue, // sso-session, services, plugins: not profiles
+                },
+                Cow::Owned(h) => match h.strip_prefix("profile ") {
+                    Some(n) => Cow::Owned(n.trim().to_string()),
+                    None if h == "default" => Cow::Owned(h),
+                    None => continue,
+                },
             };
             let origin = Origin {
                 file: paths.aws_config.clone(),
@@ -176,11 +201,12 @@ fn build(
                 if e.key == "aws_secret_access_key" || e.key == "aws_session_token" {
                     continue;
                 }
-                let o = Origin {
-                    file: paths.aws_config.clone(),
+                raw.props.push(Prop {
+                    key: e.key,
+                    value: e.value,
+                    file: &paths.aws_config,
                     line: e.line,
-                };
-                raw.props.insert(e.key, (e.value, o));
+                });
             }
         }
     }
@@ -193,7 +219,7 @@ fn build(
                 line: s.line,
             };
             if has_key {
-                key_holders.insert(s.header.clone(), origin.clone());
+                key_holders.insert(s.header.to_string(), origin.clone());
             }
             let raw = raws.entry(s.header).or_default();
             raw.has_key |= has_key;
@@ -202,16 +228,21 @@ fn build(
             }
             for e in s.entries {
                 if matches!(
-                    e.key.as_str(),
+                    e.key.as_ref(),
                     "aws_access_key_id" | "aws_secret_access_key" | "aws_session_token"
-                ) {
+                ) || raw.props.iter().any(|p| p.key == e.key)
+                {
                     continue;
                 }
-                let o = Origin {
-                    file: paths.aws_credentials.clone(),
-                    line: e.line,
-                };
-                raw.props.entry(e.key).or_insert((e.value, o));
+                raw.props.insert(
+                    0,
+                    Prop {
+                        key: e.key,
+                        value: e.value,
+                        file: &paths.aws_credentials,
+                        line: e.line,
+                    },
+                );
             }
         }
     }
@@ -221,7 +252,7 @@ fn build(
             file: index_file.to_path_buf(),
             line: 0,
         };
-        let raw = raws.entry(name.clone()).or_default();
+        let raw = raws.entry(Cow::Owned(name.clone())).or_default();
         raw.has_key = true;
         if raw.origin.is_none() {
             raw.origin = Some(origin.clone());
@@ -237,11 +268,27 @@ fn build(
     if let Some(t) = toml {
         merge_toml(t, &raws, &key_holders, &mut model)?;
     }
+    // A key-only profile's account is its user's: the account of the MFA
+    // device its roles use.
+    let user_accounts: BTreeMap<String, String> = model
+        .profiles
+        .iter()
+        .filter_map(|p| {
+            let id = arn_account(p.mfa_serial.as_deref()?)?;
+            Some((p.source.clone(), id.to_string()))
+        })
+        .collect();
+    for p in &mut model.profiles {
+        if p.kind == ProfileKind::Session && p.account.id.is_none() {
+            p.account.id = user_accounts.get(&p.source).cloned();
+        }
+    }
     model.profiles.sort_by(|a, b| {
         let ka = (a.account.name.as_ref().or(a.account.id.as_ref()), &a.name);
         let kb = (b.account.name.as_ref().or(b.account.id.as_ref()), &b.name);
         ka.cmp(&kb)
     });
+    model.reindex();
     Ok(model)
 }
 
@@ -252,12 +299,13 @@ fn origin_of(raw: &RawProfile, fallback: &Path) -> Origin {
     })
 }
 
-fn aws_profiles(raws: &BTreeMap<String, RawProfile>, settings: &Settings, model: &mut Model) {
+fn aws_profiles(raws: &Raws<'_>, settings: &Settings, model: &mut Model) {
     for (name, raw) in raws {
-        let origin = origin_of(raw, Path::new("~/.aws/config"));
         if raw.get("role_arn").is_some() {
             continue;
         }
+        let name = name.to_string();
+        let origin = origin_of(raw, Path::new("~/.aws/config"));
         if raw.has_key {
             let mfa_serial = raw.get("mfa_serial").map(str::to_string);
             model.sources.insert(
@@ -311,18 +359,30 @@ fn aws_profiles(raws: &BTreeMap<String, RawProfile>, settings: &Settings, model:
         let Some(role_arn) = raw.get("role_arn") else {
             continue;
         };
+        let name = &name.to_string();
         let origin = origin_of(raw, Path::new("~/.aws/config"));
         match resolve_chain(name, raws) {
             Err(msg) => {
                 model.broken.insert(name.clone(), msg);
             }
             Ok((parent, root)) => {
-                let source_region = raws.get(&root).and_then(|r| r.get("region"));
+                let source_region = raws.get(root.as_str()).and_then(|r| r.get("region"));
                 let duration_seconds = match raw.get("duration_seconds").map(str::parse::<u32>) {
                     None => None,
                     Some(Ok(d)) => Some(d),
                     Some(Err(_)) => {
-                        let (v, o) = &raw.props["duration_seconds"];
+                        let (v, o) = raw
+                            .prop("duration_seconds")
+                            .map(|p| {
+                                (
+                                    p.value,
+                                    Origin {
+                                        file: p.file.to_path_buf(),
+                                        line: p.line,
+                                    },
+                                )
+                            })
+                            .unwrap_or_else(|| ("", origin.clone()));
                         model.broken.insert(
                             name.clone(),
                             format!("profile {name:?}: duration_seconds = {v:?} ({o}) is not a number of seconds. Use e.g. `duration_seconds = 3600`."),
@@ -359,15 +419,13 @@ fn aws_profiles(raws: &BTreeMap<String, RawProfile>, settings: &Settings, model:
 
 /// Follows `source_profile` from role profile `name` to the key holder.
 /// Returns the direct parent and the root source name.
-fn resolve_chain(
-    name: &str,
-    raws: &BTreeMap<String, RawProfile>,
-) -> Result<(Parent, String), String> {
-    let mut chain = vec![name.to_string()];
+fn resolve_chain(name: &str, raws: &Raws<'_>) -> Result<(Parent, String), String> {
+    let mut chain: Vec<&str> = vec![name];
     let mut cur = name;
     loop {
         let raw = &raws[cur];
-        let origin = origin_of(raw, Path::new("~/.aws/config"));
+        // Built only for an error message.
+        let origin = || origin_of(raw, Path::new("~/.aws/config"));
         let Some(next) = raw.get("source_profile") else {
             let why = if raw.get("credential_source").is_some() {
                 "uses credential_source, which rolepick does not handle"
@@ -375,32 +433,36 @@ fn resolve_chain(
                 "has role_arn but no source_profile"
             };
             return Err(format!(
-                "profile {cur:?} ({origin}) {why}. Add `source_profile = NAME` naming the profile that holds your access key."
+                "profile {cur:?} ({}) {why}. Add `source_profile = NAME` naming the profile that holds your access key.",
+                origin()
             ));
         };
-        if chain.iter().any(|c| c == next) {
-            chain.push(next.to_string());
+        if chain.contains(&next) {
+            chain.push(next);
             return Err(format!(
-                "source_profile loop: {} ({origin}). Point one of them at the profile that holds your access key.",
-                chain.join(" -> ")
+                "source_profile loop: {} ({}). Point one of them at the profile that holds your access key.",
+                chain.join(" -> "),
+                origin()
             ));
         }
         let Some(next_raw) = raws.get(next) else {
             return Err(format!(
-                "profile {cur:?} ({origin}) names source_profile = {next:?}, which is not defined in the config or credentials file. Define [profile {next}] or fix the name."
+                "profile {cur:?} ({}) names source_profile = {next:?}, which is not defined in the config or credentials file. Define [profile {next}] or fix the name.",
+                origin()
             ));
         };
-        chain.push(next.to_string());
+        chain.push(next);
         if next_raw.get("role_arn").is_none() {
             if !next_raw.has_key {
                 return Err(format!(
-                    "profile {cur:?} ({origin}) gets credentials from source_profile {next:?}, which has no aws_access_key_id. Add the key to the credentials file under [{next}]."
+                    "profile {cur:?} ({}) gets credentials from source_profile {next:?}, which has no aws_access_key_id. Add the key to the credentials file under [{next}].",
+                    origin()
                 ));
             }
             let parent = if chain.len() == 2 {
                 Parent::Source
             } else {
-                Parent::Profile(chain[1].clone())
+                Parent::Profile(chain[1].to_string())
             };
             return Ok((parent, next.to_string()));
         }
@@ -410,7 +472,7 @@ fn resolve_chain(
 
 fn merge_toml(
     t: rolepick_toml::Parsed,
-    raws: &BTreeMap<String, RawProfile>,
+    raws: &Raws<'_>,
     key_holders: &BTreeMap<String, Origin>,
     model: &mut Model,
 ) -> Result<(), Error> {
@@ -434,7 +496,7 @@ fn merge_toml(
     };
     for src in t.sources {
         let is_plain_key_holder = key_holders.contains_key(&src.name)
-            && raws.get(&src.name).is_some_and(|r| {
+            && raws.get(src.name.as_str()).is_some_and(|r| {
                 r.origin
                     .as_ref()
                     .is_some_and(|o| key_holders.get(&src.name) == Some(o))

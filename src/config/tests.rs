@@ -47,6 +47,11 @@ fn walkthrough_gives_a_source_and_two_roles() {
     assert_eq!(r.parent, Parent::Source);
     assert_eq!(dev.origin.line, 8);
     assert_eq!(m.profile("primary").unwrap().kind, ProfileKind::Session);
+    // The key-only profile belongs to the account of its user's MFA device.
+    assert_eq!(
+        m.profile("primary").unwrap().account.id.as_deref(),
+        Some("111122223333")
+    );
 }
 
 #[test]
@@ -249,4 +254,25 @@ fn toml_account_needs_a_source_when_several_exist() {
 fn closest_names_suggest_typos() {
     let m = model(WALKTHROUGH, CREDS, None).unwrap();
     assert_eq!(m.closest_names("admn").first(), Some(&"admin"));
+}
+
+#[test]
+fn profile_lookup_uses_the_index_and_survives_later_changes() {
+    let mut m = model(WALKTHROUGH, CREDS, None).unwrap();
+    assert_eq!(m.profile("dev").unwrap().name, "dev");
+    assert!(m.profile("nope").is_none());
+    // Someone rearranges the public list: lookups stay right.
+    m.profiles.reverse();
+    assert_eq!(m.profile("dev").unwrap().name, "dev");
+    assert_eq!(m.profile("admin").unwrap().name, "admin");
+}
+
+#[test]
+fn header_whitespace_and_key_case_are_normalised() {
+    let cfg = "[profile   spaced]\nROLE_ARN = arn:aws:iam::111122223333:role/x\nSource_Profile = primary\n";
+    let m = model(cfg, CREDS, None).unwrap();
+    assert_eq!(
+        m.profile("spaced").unwrap().role().unwrap().role_arn,
+        "arn:aws:iam::111122223333:role/x"
+    );
 }

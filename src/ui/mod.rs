@@ -5,6 +5,7 @@ mod header;
 mod help;
 mod list;
 mod modal;
+mod passphrase;
 mod status;
 mod text;
 mod theme;
@@ -14,7 +15,7 @@ use ratatui::text::Line;
 use ratatui::widgets::{Paragraph, Wrap};
 use ratatui::Frame;
 
-use crate::app::state::{State, MIN_HEIGHT, MIN_WIDTH};
+use crate::app::state::{Modal, State, MIN_HEIGHT, MIN_WIDTH};
 pub use theme::Theme;
 
 /// Draws the whole screen for `state` into `frame`.
@@ -42,8 +43,10 @@ pub fn render(state: &State, frame: &mut Frame) {
     if state.help {
         help::render(&theme, frame, area);
     }
-    if let Some(m) = &state.modal {
-        modal::render(state, m, &theme, frame, area);
+    match &state.modal {
+        Some(Modal::Mfa(m)) => modal::render(state, m, &theme, frame, area),
+        Some(Modal::Passphrase(m)) => passphrase::render(state, m, &theme, frame, area),
+        None => {}
     }
 }
 

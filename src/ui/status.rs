@@ -7,16 +7,22 @@ use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 use super::Theme;
-use crate::app::state::{State, StatusKind, SPINNER};
+use crate::app::state::{Modal, State, StatusKind, SPINNER};
 
 pub fn render_status(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
     let line = if let Some(p) = &state.pending {
+        let what = match &state.modal {
+            Some(Modal::Passphrase(m)) if m.submitted.is_some() => {
+                format!("Unlocking the vault for {}…", m.source)
+            }
+            _ => format!("Getting credentials for {}…", p.profile),
+        };
         Line::from(vec![
             Span::styled(
                 format!(" {} ", SPINNER[state.spinner % SPINNER.len()]),
                 theme.key(),
             ),
-            Span::raw(format!("Getting credentials for {}…", p.profile)),
+            Span::raw(what),
         ])
     } else if let Some(s) = &state.status {
         match s.kind {

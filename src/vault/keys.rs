@@ -80,8 +80,8 @@ impl CredentialsFile {
             )));
         };
         Ok(Some(LongLivedKey {
-            access_key_id: id.value.clone(),
-            secret_access_key: SecretString::new(secret.value.clone()),
+            access_key_id: id.value.to_string(),
+            secret_access_key: SecretString::new(secret.value.to_string()),
         }))
     }
 }

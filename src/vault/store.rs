@@ -18,8 +18,8 @@ use crate::diag;
 use crate::error::Error;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::fs::{DirBuilder, File, OpenOptions};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::fs::{DirBuilder, File};
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
@@ -152,16 +152,7 @@ impl Location {
     /// Exclusive writer lock, released on drop.
     pub fn lock(&self) -> Result<File, Error> {
         self.ensure_dir()?;
-        let path = self.dir.join("vault.lock");
-        let f = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .mode(0o600)
-            .open(&path)
-            .map_err(|e| Error::io("open", &path, &e))?;
-        f.lock().map_err(|e| Error::io("lock", &path, &e))?;
-        Ok(f)
+        crate::cache::lock_exclusive(&self.dir.join("vault.lock"), "writing the vault")
     }
 
     pub fn exists(&self) -> bool {
@@ -239,6 +230,12 @@ fn decrypt_error(loc: &Location, e: &age::DecryptError) -> Error {
             loc.file.display()
         )),
     }
+}
+
+/// Whether `e` is [`open`]'s answer to a wrong passphrase (which changes
+/// nothing, so the user may simply try again).
+pub fn is_wrong_passphrase(e: &Error) -> bool {
+    matches!(e, Error::Auth(m) if m.starts_with("wrong passphrase for the vault"))
 }
 
 /// Encrypts `doc` and atomically replaces the vault file. Call with the

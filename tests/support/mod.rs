@@ -1090,3 +1090,18 @@ pub fn parse_rfc3339(s: &str) -> Option<std::time::SystemTime> {
     let secs = u64::try_from(secs).ok()?;
     Some(std::time::UNIX_EPOCH + Duration::from_secs(secs))
 }
+
+/// Output bytes as text (lossy).
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// A process's status, stdout and stderr, for assertion messages.
+pub fn show(out: &std::process::Output) -> String {
+    format!(
+        "status: {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+        out.status.code(),
+        text(&out.stdout),
+        text(&out.stderr)
+    )
+}
