@@ -37,6 +37,10 @@ pub struct Cli {
     /// Open the picker even inside a rolepick shell (ROLEPICK_PROFILE set)
     #[arg(long)]
     pub nest: bool,
+    /// Picker shells get static credential variables instead of rolepick's
+    /// refreshing endpoint (config.toml: subshell_credentials = "env")
+    #[arg(long)]
+    pub env_creds: bool,
     #[command(subcommand)]
     pub command: Option<Cmd>,
 }
@@ -103,6 +107,28 @@ content kept). Rerunning finds what exists and does only what is missing.",
         after_help = EXIT_CODES
     )]
     Setup(SetupArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
+    #[command(
+        long_about = "Print a completion script for your shell:\n  bash: source <(rolepick completions bash)\n  zsh:  rolepick completions zsh > \"${fpath[1]}/_rolepick\"\n  fish: rolepick completions fish > ~/.config/fish/completions/rolepick.fish"
+    )]
+    Completions(CompletionsArgs),
+    /// Print the active role and time left, for your shell prompt (fast: reads only the environment)
+    #[command(
+        long_about = "Print the active rolepick profile and the time its credentials have left, e.g. \"dev 42m\", from ROLEPICK_PROFILE and AWS_CREDENTIAL_EXPIRATION. Prints nothing outside a rolepick shell. Reads no file and calls nothing, so it is fast enough for a prompt."
+    )]
+    Prompt(PromptArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct CompletionsArgs {
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Args, Debug)]
+pub struct PromptArgs {
+    /// Output template: {profile} and {left} are replaced
+    #[arg(long, default_value = crate::cmd::prompt::DEFAULT_FORMAT)]
+    pub format: String,
 }
 
 #[derive(Args, Debug)]
@@ -228,6 +254,14 @@ pub struct ExecArgs {
     /// Allow running inside another rolepick shell
     #[arg(long)]
     pub nest: bool,
+    /// Give the shell static credential variables instead of rolepick's
+    /// refreshing endpoint (the default for a COMMAND)
+    #[arg(long, conflicts_with = "server")]
+    pub env_creds: bool,
+    /// Give the command rolepick's loopback endpoint, which refreshes
+    /// credentials before they expire (the default for a shell)
+    #[arg(long)]
+    pub server: bool,
     /// Command and arguments (after `--`); default: $SHELL
     #[arg(last = true, value_name = "COMMAND")]
     pub command: Vec<OsString>,

@@ -17,6 +17,8 @@ pub mod clock;
 pub mod cmd;
 /// Reading and merging ~/.aws/config, ~/.aws/credentials and config.toml.
 pub mod config;
+/// Loopback endpoint serving refreshed credentials to subshells.
+pub mod credserver;
 /// Warnings and verbose notes on stderr.
 pub mod diag;
 /// From a profile name to temporary credentials.
@@ -55,6 +57,8 @@ pub fn run(mut cli: Cli) -> Result<u8, Error> {
         Some(Cmd::Vault(v)) => cmd::vault::run(v, &cli.global),
         Some(Cmd::Rotate(a)) => cmd::rotate::run(a, &cli.global),
         Some(Cmd::Setup(a)) => cmd::setup::run(a, &cli.global),
-        None => cmd::tui::run(&cli.global, cli.nest),
+        Some(Cmd::Completions(a)) => cmd::completions::run(a),
+        Some(Cmd::Prompt(a)) => cmd::prompt::run(a),
+        None => cmd::tui::run(&cli.global, cli.nest, cli.env_creds),
     }
 }

@@ -116,6 +116,19 @@ pub struct Settings {
     pub default_region: Option<String>,
     /// Where long-lived keys are kept (`[vault]`).
     pub vault: crate::vault::VaultSettings,
+    /// How interactive subshells get credentials (`subshell_credentials`).
+    pub subshell_credentials: SubshellCredentials,
+}
+
+/// How an interactive subshell gets its credentials.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SubshellCredentials {
+    /// rolepick's loopback endpoint: credentials that never go stale.
+    #[default]
+    Server,
+    /// Static variables, valid until the role credentials expire.
+    Env,
 }
 
 impl Default for Settings {
@@ -125,6 +138,7 @@ impl Default for Settings {
             refresh_before: Duration::from_secs(5 * 60),
             default_region: None,
             vault: crate::vault::VaultSettings::default(),
+            subshell_credentials: SubshellCredentials::default(),
         }
     }
 }

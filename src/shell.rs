@@ -6,7 +6,9 @@ use crate::error::Error;
 use crate::model::Profile;
 use std::ffi::{OsStr, OsString};
 use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::time::SystemTime;
 
 /// Variables removed from every child: profile selectors and any inherited
 /// credentials, which would otherwise win over (or mix with) ours.
@@ -54,6 +56,51 @@ pub fn credential_vars(
     v
 }
 
+/// How a child gets its credentials.
+pub enum Handoff<'a> {
+    /// Static `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`/`AWS_SESSION_TOKEN`.
+    Static(&'a Credentials),
+    /// rolepick's loopback endpoint (`crate::credserver`): the container
+    /// credentials variables. `expiration` is when the shell stops getting
+    /// credentials without a new MFA code (the session's expiry).
+    Endpoint {
+        url: &'a str,
+        token: &'a str,
+        expiration: SystemTime,
+        /// Extra variables, e.g. `AWS_SHARED_CREDENTIALS_FILE=/dev/null`
+        /// when the user's `[default]` keys would shadow the endpoint.
+        extra: Vec<(&'static str, String)>,
+    },
+}
+
+/// The variables for a child that uses the endpoint, in a fixed order.
+pub fn endpoint_vars(
+    profile: &Profile,
+    region: Option<&str>,
+    handoff: &Handoff<'_>,
+) -> Vec<(&'static str, String)> {
+    let (url, token, expiration, extra) = match handoff {
+        Handoff::Static(c) => return credential_vars(profile, region, c),
+        Handoff::Endpoint {
+            url,
+            token,
+            expiration,
+            extra,
+        } => (url, token, expiration, extra),
+    };
+    let mut v = vec![
+        ("AWS_CONTAINER_CREDENTIALS_FULL_URI", (*url).to_string()),
+        ("AWS_CONTAINER_AUTHORIZATION_TOKEN", (*token).to_string()),
+    ];
+    if let Some(r) = region.or(profile.region.as_deref()) {
+        v.push(("AWS_REGION", r.to_string()));
+        v.push(("AWS_DEFAULT_REGION", r.to_string()));
+    }
+    v.push(("AWS_CREDENTIAL_EXPIRATION", rfc3339(*expiration)));
+    v.extend(extra.iter().cloned());
+    v
+}
+
 /// Environment for a child: `base` minus [`REMOVED_VARS`] (and the region
 /// when the profile sets one), plus the credentials, region and
 /// `ROLEPICK_PROFILE`.
@@ -63,7 +110,17 @@ pub fn child_env(
     creds: &Credentials,
     base: impl IntoIterator<Item = (OsString, OsString)>,
 ) -> Vec<(OsString, OsString)> {
-    let ours = credential_vars(profile, region, creds);
+    child_env_with(profile, region, &Handoff::Static(creds), base)
+}
+
+/// [`child_env`] for any [`Handoff`].
+pub fn child_env_with(
+    profile: &Profile,
+    region: Option<&str>,
+    handoff: &Handoff<'_>,
+    base: impl IntoIterator<Item = (OsString, OsString)>,
+) -> Vec<(OsString, OsString)> {
+    let ours = endpoint_vars(profile, region, handoff);
     let mut env: Vec<(OsString, OsString)> = base
         .into_iter()
         .filter(|(k, _)| {
@@ -161,4 +218,77 @@ pub fn capture(command: &str) -> Result<String, String> {
     String::from_utf8(out.stdout)
         .map(|s| s.trim().to_string())
         .map_err(|_| format!("{command:?} printed something that is not text"))
+}
+
+/// A live rolepick shell, registered so the picker can mark its role: a
+/// file `<cache dir>/shells/<pid of rolepick>` holding the profile name,
+/// removed when this is dropped. A file whose process is gone (rolepick
+/// was killed) is ignored and cleaned up by [`live_shells`].
+pub struct LiveShell {
+    path: PathBuf,
+}
+
+fn shells_dir(cache_dir: &Path) -> PathBuf {
+    cache_dir.join("shells")
+}
+
+impl LiveShell {
+    /// Registers a shell for `profile`; `None` (and no error) if the cache
+    /// directory cannot take it: the mark in the picker is a nicety.
+    pub fn register(cache_dir: &Path, profile: &str) -> Option<LiveShell> {
+        use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+        let dir = shells_dir(cache_dir);
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&dir)
+            .ok()?;
+        let path = dir.join(std::process::id().to_string());
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&path)
+            .ok()?;
+        std::io::Write::write_all(&mut f, profile.as_bytes()).ok()?;
+        Some(LiveShell { path })
+    }
+}
+
+impl Drop for LiveShell {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// Profiles with a live rolepick shell (from any rolepick process of this
+/// user), with how many.
+pub fn live_shells(cache_dir: &Path) -> std::collections::HashMap<String, usize> {
+    let mut out = std::collections::HashMap::new();
+    let Ok(rd) = std::fs::read_dir(shells_dir(cache_dir)) else {
+        return out;
+    };
+    for e in rd.flatten() {
+        let name = e.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.parse::<i32>().ok())
+            .and_then(rustix::process::Pid::from_raw)
+        else {
+            continue;
+        };
+        let alive = match rustix::process::test_kill_process(pid) {
+            Ok(()) => true,
+            Err(e) => e == rustix::io::Errno::PERM,
+        };
+        if !alive {
+            let _ = std::fs::remove_file(e.path());
+            continue;
+        }
+        if let Ok(profile) = std::fs::read_to_string(e.path()) {
+            *out.entry(profile.trim().to_string()).or_insert(0) += 1;
+        }
+    }
+    out
 }

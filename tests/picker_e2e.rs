@@ -219,6 +219,11 @@ fn picker_walkthrough_against_moto() {
     tmux.wait_for("the assumed-role ARN", |s| s.contains(&expect));
     tmux.line("echo profile=$ROLEPICK_PROFILE");
     tmux.wait_for("ROLEPICK_PROFILE", |s| s.contains("profile=dev"));
+    // ... from rolepick's endpoint, not static keys.
+    tmux.line("echo key=${AWS_ACCESS_KEY_ID:-none} uri=${AWS_CONTAINER_CREDENTIALS_FULL_URI%/*}");
+    tmux.wait_for("the endpoint variables", |s| {
+        s.contains("key=none uri=http://127.0.0.1:")
+    });
 
     // Back in the picker: a countdown on that row.
     tmux.line("exit");
@@ -482,6 +487,174 @@ fn sigterm_and_sighup_restore_the_terminal() {
         tmux.line("clear");
         tmux.wait_for("a clear screen", |s| !s.contains("picker-exit-"));
     }
+}
+
+#[test]
+fn the_picker_marks_roles_with_a_live_shell() {
+    if !have_tmux() {
+        eprintln!("skipping: tmux is not installed");
+        return;
+    }
+    let stack = Stack::start();
+    // A shell for admin in "another terminal": exec with $SHELL = a sleeper.
+    let sleeper = stack.sb.root().join("sleeper.sh");
+    fs::write(&sleeper, "#!/bin/sh\nexec sleep 60\n").unwrap();
+    fs::set_permissions(
+        &sleeper,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let mut other = stack
+        .sb
+        .std_cmd()
+        .env("SHELL", &sleeper)
+        .args(["exec", "admin", "--mfa-code", MFA_CODE])
+        .spawn()
+        .expect("start rolepick exec");
+    let tmux = Tmux::start(stack.sb.root(), &stack.sb.aws_env());
+    tmux.line(&picker_cmd());
+    let marked = |s: &str| {
+        s.lines()
+            .any(|l| l.contains('●') && l.split_whitespace().any(|w| w == "admin"))
+    };
+    let s = tmux.wait_for("the live-shell mark on admin", |s| {
+        is_picker(s) && marked(s)
+    });
+    assert!(
+        !s.lines()
+            .any(|l| l.contains('●') && l.split_whitespace().any(|w| w == "dev")),
+        "only admin is marked:\n{s}"
+    );
+    // The shell ends (its rolepick is killed): the mark goes within seconds.
+    let _ = other.kill();
+    let _ = other.wait();
+    tmux.wait_for("the mark gone", |s| is_picker(s) && !marked(s));
+    tmux.keys(&["q"]);
+    tmux.wait_for("the picker's exit", |s| s.contains("picker-exit-0"));
+}
+
+/// `exec --server -- CMD` owns the terminal's foreground: when the MFA
+/// session runs out mid-command, rolepick asks for a new code right there,
+/// and the command's next AWS call works again.
+#[test]
+fn exec_server_asks_for_a_new_code_on_the_terminal_when_the_session_runs_out() {
+    if !have_tmux() {
+        eprintln!("skipping: tmux is not installed");
+        return;
+    }
+    let stack = Stack::start();
+    short_lived_dev(&stack);
+    let expire = stack.sb.root().join("expire.py");
+    fs::write(&expire, expire_cache_py(&stack)).unwrap();
+    let script = stack.sb.root().join("long-job.sh");
+    fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\n\
+             aws sts get-caller-identity --query Arn --output text\n\
+             python3 {}\n\
+             n=0; until aws sts get-caller-identity --query Arn --output text 2>/dev/null; do n=$((n+1)); [ $n -gt 60 ] && exit 9; sleep 1; done\n\
+             echo job-recovered\n",
+            expire.display()
+        ),
+    )
+    .unwrap();
+    let tmux = Tmux::start(stack.sb.root(), &stack.sb.aws_env());
+    tmux.line(&format!(
+        "{} exec dev --server --mfa-code {MFA_CODE} -- sh {} ; echo exec-exit-$?",
+        env!("CARGO_BIN_EXE_rolepick"),
+        script.display()
+    ));
+    tmux.wait_for("the code prompt", |s| {
+        s.contains("has run out") && s.contains("MFA code for")
+    });
+    tmux.line(MFA_CODE);
+    let s = tmux.wait_for("the job's end", |s| {
+        s.lines().any(|l| l.starts_with("exec-exit-"))
+    });
+    assert!(s.contains("job-recovered"), "{s}");
+    assert!(s.contains("exec-exit-0"), "{s}");
+    assert_eq!(stack.proxy.count("GetSessionToken"), 2, "one new session");
+}
+
+/// 900 s role credentials for dev inside an 899 s refresh window: the
+/// endpoint goes to the engine (and the cached session) on every request.
+fn short_lived_dev(stack: &Stack) {
+    let dir = stack.sb.root().join("xdg/config/rolepick");
+    fs::create_dir_all(&dir).unwrap();
+    fs::write(
+        dir.join("config.toml"),
+        "[settings]\nrefresh_before = \"899s\"\n",
+    )
+    .unwrap();
+    let config: Vec<String> = stack
+        .sb
+        .prov
+        .config_file()
+        .split("\n\n")
+        .map(|sec| {
+            if sec.starts_with("[profile dev]") {
+                let mut s: String = sec
+                    .lines()
+                    .filter(|l| !l.starts_with("duration_seconds"))
+                    .map(|l| format!("{l}\n"))
+                    .collect();
+                s.push_str("duration_seconds = 900\n");
+                s
+            } else {
+                sec.to_string()
+            }
+        })
+        .collect();
+    stack.sb.write_aws_file("config", &config.join("\n\n"));
+}
+
+/// Python that marks every cached session and role credential expired.
+fn expire_cache_py(stack: &Stack) -> String {
+    format!(
+        "import json,pathlib\nfor p in pathlib.Path('{}').rglob('*'):\n  try: v=json.loads(p.read_text())\n  except Exception: continue\n  if isinstance(v,dict) and v.get('kind') in ('session','role'):\n    v['expiration']='2001-01-01T00:00:00Z'; p.write_text(json.dumps(v))\n",
+        stack.sb.cache.display()
+    )
+}
+
+#[test]
+fn the_picker_tells_when_the_session_ran_out_while_its_shell_ran() {
+    if !have_tmux() {
+        eprintln!("skipping: tmux is not installed");
+        return;
+    }
+    let stack = Stack::start();
+    short_lived_dev(&stack);
+    let expire = stack.sb.root().join("expire.py");
+    fs::write(&expire, expire_cache_py(&stack)).unwrap();
+    let tmux = Tmux::start(stack.sb.root(), &stack.sb.aws_env());
+    tmux.line(&picker_cmd());
+    tmux.wait_for("the picker", is_picker);
+    tmux.type_text("/dev");
+    tmux.wait_for("the filter", |s| !s.contains("777788889999"));
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the MFA modal", |s| s.contains("MFA code for primary"));
+    tmux.type_text(MFA_CODE);
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the subshell", |s| {
+        s.contains("rolepick: shell for dev") && s.contains("kept fresh") && s.contains("e2e$")
+    });
+    tmux.line(&format!(
+        "python3 {}; aws sts get-caller-identity --query Arn --output text; echo aws-exit-$?",
+        expire.display()
+    ));
+    let s = tmux.wait_for("the failed call", |s| {
+        s.lines().any(|l| l.starts_with("aws-exit-"))
+    });
+    assert!(s.contains("aws-exit-255"), "{s}");
+    assert!(s.contains("has run out"), "said in the shell:\n{s}");
+    tmux.line("exit");
+    let s = tmux.wait_for("the picker with the notice", |s| {
+        is_picker(s) && s.contains("has run out")
+    });
+    assert!(s.contains("MFA session"), "{s}");
+    tmux.keys(&["q"]);
+    tmux.wait_for("the picker's exit", |s| s.contains("picker-exit-0"));
 }
 
 /// Run by `panic_restores_the_terminal` inside tmux (it re-runs this test

@@ -82,6 +82,13 @@ pub enum Msg {
     },
     /// The cache was re-read (after a subshell, which may have refreshed it).
     Expiries(Expiries),
+    /// Profiles with a live rolepick shell, with how many.
+    LiveShells(HashMap<String, usize>),
+    /// Something to tell the user (e.g. the MFA session ran out while a
+    /// shell used the credential endpoint).
+    Notice {
+        text: String,
+    },
     /// SIGTERM/SIGHUP/SIGINT (the number): leave now.
     Terminate {
         signal: i32,

@@ -54,6 +54,15 @@ pub trait CredentialService: Send + Sync {
     /// waits for it and returns its exit status. The terminal is the shell's
     /// while this runs.
     fn open_shell(&self, profile: &str) -> Result<u8, String>;
+    /// Profiles with a live rolepick shell (any process), with how many.
+    fn live_shells(&self) -> HashMap<String, usize> {
+        HashMap::new()
+    }
+    /// Something the last shell's credential endpoint had to say (the MFA
+    /// session ran out while it ran), taken once.
+    fn take_notice(&self) -> Option<String> {
+        None
+    }
 }
 
 /// Reads every expiry stamp the cache knows for the model.
@@ -186,10 +195,14 @@ pub fn run(
         .name("rolepick-cache".into())
         .spawn(move || {
             let _ = tx2.send(Msg::Expiries(expiries(svc2.as_ref())));
+            let _ = tx2.send(Msg::LiveShells(svc2.live_shells()));
         })?;
     let mut tty = Tty { guard, input };
     run_loop(&mut tty, &svc, clock.as_ref(), &mut state, &tx, &rx)
 }
+
+/// How often the picker re-reads which roles have a live shell.
+const LIVE_SHELLS_EVERY: Duration = Duration::from_secs(3);
 
 /// How long until the next tick: the next wall-clock second (so countdowns
 /// change together), or the next spinner frame while a request is in flight.
@@ -221,13 +234,21 @@ pub fn run_loop(
         },
     );
     let mut dirty = true;
+    let mut live_read = clock.instant();
     loop {
         if dirty {
             screen.draw(state)?;
         }
         let msg = match rx.recv_timeout(until_tick(clock.now(), state.pending.is_some())) {
             Ok(m) => m,
-            Err(RecvTimeoutError::Timeout) => Msg::Tick { now: clock.now() },
+            Err(RecvTimeoutError::Timeout) => {
+                // Shells opened elsewhere come and go: look every few seconds.
+                if clock.instant().duration_since(live_read) >= LIVE_SHELLS_EVERY {
+                    live_read = clock.instant();
+                    let _ = tx.send(Msg::LiveShells(svc.live_shells()));
+                }
+                Msg::Tick { now: clock.now() }
+            }
             Err(RecvTimeoutError::Disconnected) => return Ok(exit),
         };
         if let Msg::Terminate { signal } = msg {
@@ -291,7 +312,11 @@ pub fn run_loop(
                     );
                     update(state, Msg::Tick { now: clock.now() });
                     update(state, Msg::Expiries(expiries(svc.as_ref())));
+                    update(state, Msg::LiveShells(svc.live_shells()));
                     update(state, Msg::ShellExited { profile, result });
+                    if let Some(text) = svc.take_notice() {
+                        update(state, Msg::Notice { text });
+                    }
                     dirty = true;
                 }
             }

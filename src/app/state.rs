@@ -305,6 +305,8 @@ pub struct State {
     pub role_expiry: HashMap<String, SystemTime>,
     /// Expiry of MFA sessions by source.
     pub session_expiry: HashMap<String, SystemTime>,
+    /// Profiles with a live rolepick shell (in any terminal), with how many.
+    pub live_shells: HashMap<String, usize>,
     /// Cached credentials this close to expiry are refreshed, not used.
     pub refresh_before: Duration,
     pub filter: Filter,
@@ -417,6 +419,7 @@ impl State {
             rows,
             role_expiry,
             session_expiry,
+            live_shells: HashMap::new(),
             refresh_before: model.settings.refresh_before,
             filter: Filter::default(),
             lines: Vec::new(),

@@ -70,6 +70,14 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             }
             vec![]
         }
+        Msg::LiveShells(live) => {
+            state.live_shells = live;
+            vec![]
+        }
+        Msg::Notice { text } => {
+            state.error(text);
+            vec![]
+        }
         Msg::Terminate { .. } => vec![Effect::Quit],
     }
 }

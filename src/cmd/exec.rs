@@ -1,11 +1,18 @@
-//! `rolepick exec PROFILE [-- CMD...]`.
+//! `rolepick exec PROFILE [-- CMD...]`, and how any child (also the
+//! picker's subshells) gets its credentials: static variables, or rolepick's
+//! loopback endpoint ([`crate::credserver`]) for the child's lifetime.
 
 use super::mfa::CliMfa;
-use crate::aws::rfc3339;
+use crate::aws::{rfc3339, Credentials};
 use crate::cli::{ExecArgs, Global};
-use crate::engine::Refresh;
+use crate::credserver::{self, EngineProvider, Shadowing};
+use crate::engine::{Engine, Refresh};
 use crate::error::Error;
-use crate::shell;
+use crate::model::{Profile, SubshellCredentials};
+use crate::shell::{self, Handoff, LiveShell};
+use std::ffi::OsString;
+use std::io::Write;
+use std::time::SystemTime;
 
 pub fn run(args: &ExecArgs, global: &Global) -> Result<u8, Error> {
     super::nesting_guard(args.nest)?;
@@ -14,14 +21,182 @@ pub fn run(args: &ExecArgs, global: &Global) -> Result<u8, Error> {
     let creds = engine.credentials(&args.profile, &mfa, Refresh::IfNeeded)?;
     let profile = engine.profile(&args.profile)?;
     crate::rotate::remind_if_old(&engine, &profile.source);
-    let env = shell::child_env(profile, None, &creds, std::env::vars_os());
-    let banner = args.command.is_empty().then(|| {
-        format!(
-            "rolepick: shell for {} (credentials expire {}); exit to leave",
-            profile.name,
-            rfc3339(creds.expiration)
-        )
+    let interactive = args.command.is_empty();
+    let want_server = if args.server {
+        true
+    } else if args.env_creds || !interactive {
+        false
+    } else {
+        engine.model().settings.subshell_credentials == SubshellCredentials::Server
+    };
+    let plan = plan(&engine, want_server);
+    let _live = interactive
+        .then(|| LiveShell::register(engine.cache().dir(), &profile.name))
+        .flatten();
+    let banner = interactive.then(|| {
+        if plan.server {
+            format!(
+                "rolepick: shell for {} (credentials kept fresh by rolepick until the MFA session expires {}); exit to leave",
+                profile.name,
+                rfc3339(session_end(&engine, profile, &creds))
+            )
+        } else {
+            format!(
+                "rolepick: shell for {} (credentials expire {}); exit to leave",
+                profile.name,
+                rfc3339(creds.expiration)
+            )
+        }
     });
+    let hint = format!(
+        "rolepick asks for a new code on its terminal when it can; otherwise run `rolepick exec --nest {0} -- true` here to type one, or leave and run `rolepick exec {0}` again.",
+        profile.name
+    );
+    std::thread::scope(|s| {
+        let (tx, rx) = std::sync::mpsc::channel::<String>();
+        let engine = &engine;
+        let name = profile.name.as_str();
+        s.spawn(move || {
+            for msg in rx {
+                ask_on_terminal(engine, name, &msg);
+            }
+        });
+        let notify = move |msg: &str| {
+            let _ = tx.send(msg.to_string());
+        };
+        run_child(
+            engine,
+            profile,
+            creds,
+            &plan,
+            &args.command,
+            banner.as_deref(),
+            hint,
+            &notify,
+        )
+        // `notify` (the only sender) is dropped here, which ends the asker.
+    })
+}
+
+/// How a child will get credentials, decided before it starts.
+pub struct Plan {
+    /// Use the endpoint (else static variables).
+    pub server: bool,
+    /// Variables that keep the user's `[default]` keys from shadowing it.
+    pub extra: Vec<(&'static str, String)>,
+}
+
+/// The endpoint if wanted and nothing in the user's files would silently
+/// win over it; says on stderr what it changed and why.
+pub fn plan(engine: &Engine, want_server: bool) -> Plan {
+    if !want_server {
+        return Plan {
+            server: false,
+            extra: Vec::new(),
+        };
+    }
+    let paths = engine.paths();
+    let shadow = Shadowing::detect(paths);
+    if shadow.config_file {
+        eprintln!(
+            "rolepick: [default] in {} yields credentials, which AWS SDKs would use before rolepick's endpoint; this shell gets static credentials instead (they expire with the role session).",
+            paths.aws_config.display()
+        );
+        return Plan {
+            server: false,
+            extra: Vec::new(),
+        };
+    }
+    let mut extra = Vec::new();
+    if shadow.credentials_file {
+        eprintln!(
+            "rolepick: [default] in {} has keys, which AWS SDKs would use before rolepick's endpoint; this shell gets AWS_SHARED_CREDENTIALS_FILE=/dev/null (use --env-creds to keep the file).",
+            paths.aws_credentials.display()
+        );
+        extra.push(("AWS_SHARED_CREDENTIALS_FILE", "/dev/null".to_string()));
+    }
+    Plan {
+        server: true,
+        extra,
+    }
+}
+
+/// When a shell on the endpoint stops getting credentials without a new
+/// code: the MFA session's end (or the credentials' own, without one).
+pub fn session_end(engine: &Engine, profile: &Profile, creds: &Credentials) -> SystemTime {
+    profile
+        .mfa_serial
+        .as_ref()
+        .and_then(|_| engine.session_expiry(&profile.source))
+        .map_or(creds.expiration, |s| s.max(creds.expiration))
+}
+
+/// Runs `cmd` (or the user's shell) for `profile` as `plan` says: with an
+/// endpoint serving fresh credentials while it runs, or static variables.
+#[allow(clippy::too_many_arguments)]
+pub fn run_child(
+    engine: &Engine,
+    profile: &Profile,
+    creds: Credentials,
+    plan: &Plan,
+    cmd: &[OsString],
+    banner: Option<&str>,
+    hint: String,
+    on_code_needed: &(dyn Fn(&str) + Sync),
+) -> Result<u8, Error> {
+    if !plan.server {
+        let env = shell::child_env(profile, None, &creds, std::env::vars_os());
+        drop(creds);
+        return shell::run(cmd, &env, banner);
+    }
+    let expiration = session_end(engine, profile, &creds);
     drop(creds);
-    shell::run(&args.command, &env, banner.as_deref())
+    let provider = EngineProvider::new(engine, &profile.name, hint, on_code_needed);
+    credserver::serve(&provider, |ep| {
+        let handoff = Handoff::Endpoint {
+            url: &ep.url,
+            token: ep.token.expose(),
+            expiration,
+            extra: plan.extra.clone(),
+        };
+        let env = shell::child_env_with(profile, None, &handoff, std::env::vars_os());
+        shell::run(cmd, &env, banner)
+    })?
+}
+
+/// The endpoint needs a new MFA code: ask on the terminal if rolepick is in
+/// its foreground (a command like `terraform apply` runs), else (an
+/// interactive shell owns the terminal) say what to do.
+fn ask_on_terminal(engine: &Engine, profile: &str, msg: &str) {
+    let Ok(mut tty) = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/tty")
+    else {
+        eprintln!("{msg}");
+        return;
+    };
+    let foreground =
+        rustix::termios::tcgetpgrp(&tty).is_ok_and(|pg| pg == rustix::process::getpgrp());
+    let _ = writeln!(tty, "\r\n{msg}\r");
+    if !foreground {
+        return;
+    }
+    for _ in 0..3 {
+        match engine.credentials(profile, &CliMfa::Terminal, Refresh::IfNeeded) {
+            Ok(_) => {
+                let _ = writeln!(
+                    tty,
+                    "rolepick: new MFA session; {profile} has fresh credentials again.\r"
+                );
+                return;
+            }
+            Err(e) => {
+                let _ = writeln!(tty, "rolepick: {e}\r");
+                if !e.is_mfa_rejected() {
+                    return;
+                }
+            }
+        }
+    }
 }

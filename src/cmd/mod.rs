@@ -1,10 +1,12 @@
 //! One file per subcommand; the only code that writes to stdout.
 
+pub mod completions;
 pub mod credential_process;
 pub mod env;
 pub mod exec;
 pub mod list;
 pub mod mfa;
+pub mod prompt;
 pub mod rotate;
 pub mod setup;
 pub mod tui;

@@ -16,12 +16,12 @@ use crate::cli::Global;
 use crate::clock::SystemClock;
 use crate::engine::{self, Engine, Given, MfaPrompt};
 use crate::error::Error;
-use crate::model::{Model, Source};
-use crate::shell;
+use crate::model::{Model, Source, SubshellCredentials};
+use crate::shell::{self, LiveShell};
 use crate::vault::secret::SecretString;
 use crate::vault::store;
 
-pub fn run(global: &Global, nest: bool) -> Result<u8, Error> {
+pub fn run(global: &Global, nest: bool, env_creds: bool) -> Result<u8, Error> {
     super::nesting_guard(nest)?;
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         return Err(Error::Usage(
@@ -31,7 +31,7 @@ pub fn run(global: &Global, nest: bool) -> Result<u8, Error> {
     let engine = super::load(global)?;
     let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let exit = runtime::run(
-        Arc::new(EngineService { engine }),
+        Arc::new(EngineService::new(engine, env_creds)),
         Arc::new(SystemClock),
         Options { color, mouse: true },
     )
@@ -42,6 +42,21 @@ pub fn run(global: &Global, nest: bool) -> Result<u8, Error> {
 /// The engine, as the picker sees it.
 pub struct EngineService {
     pub engine: Engine,
+    /// `--env-creds`: shells get static variables whatever config.toml says.
+    pub env_creds: bool,
+    /// Said by the credential endpoint while the last shell ran (the MFA
+    /// session ran out); shown when the picker is back.
+    notice: std::sync::Mutex<Option<String>>,
+}
+
+impl EngineService {
+    pub fn new(engine: Engine, env_creds: bool) -> EngineService {
+        EngineService {
+            engine,
+            env_creds,
+            notice: std::sync::Mutex::new(None),
+        }
+    }
 }
 
 /// What was typed in the modals (MFA code, vault passphrase), if anything;
@@ -187,16 +202,61 @@ impl CredentialService for EngineService {
             .credentials(profile, &prompt, engine::Refresh::IfNeeded)
             .map_err(|e| e.to_string())?;
         let p = self.engine.profile(profile).map_err(|e| e.to_string())?;
-        let env = shell::child_env(p, None, &creds, std::env::vars_os());
-        let left = countdown(self.engine.now(), Some(creds.expiration))
+        let want_server = !self.env_creds
+            && self.engine.model().settings.subshell_credentials == SubshellCredentials::Server;
+        let plan = super::exec::plan(&self.engine, want_server);
+        let shown = if plan.server {
+            super::exec::session_end(&self.engine, p, &creds)
+        } else {
+            creds.expiration
+        };
+        let left = countdown(self.engine.now(), Some(shown))
             .map(|c| c.text)
             .unwrap_or_default();
         let what = p.role().map_or("MFA session", |r| r.role_arn.as_str());
-        let banner = format!(
-            "rolepick: shell for {profile} ({what}); credentials expire {} ({left} left). `exit` returns to the picker.",
-            rfc3339(creds.expiration)
+        let banner = if plan.server {
+            format!(
+                "rolepick: shell for {profile} ({what}); credentials kept fresh by rolepick until the MFA session expires {} ({left} left). `exit` returns to the picker.",
+                rfc3339(shown)
+            )
+        } else {
+            format!(
+                "rolepick: shell for {profile} ({what}); credentials expire {} ({left} left). `exit` returns to the picker.",
+                rfc3339(shown)
+            )
+        };
+        let hint = format!(
+            "Leave the shell (`exit`) and press Enter on {profile} in the picker to type a new code, or run `rolepick exec --nest {profile} -- true` in the shell."
         );
-        drop(creds);
-        shell::run(&[], &env, Some(&banner)).map_err(|e| e.to_string())
+        let notify = |msg: &str| {
+            eprintln!("\r\n{msg}\r");
+            *self
+                .notice
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(msg.to_string());
+        };
+        let _live = LiveShell::register(self.engine.cache().dir(), profile);
+        super::exec::run_child(
+            &self.engine,
+            p,
+            creds,
+            &plan,
+            &[],
+            Some(&banner),
+            hint,
+            &notify,
+        )
+        .map_err(|e| e.to_string())
+    }
+
+    fn live_shells(&self) -> std::collections::HashMap<String, usize> {
+        shell::live_shells(self.engine.cache().dir())
+    }
+
+    fn take_notice(&self) -> Option<String> {
+        self.notice
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
     }
 }

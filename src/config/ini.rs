@@ -82,7 +82,11 @@ pub fn parse<'a>(path: &Path, text: &'a str) -> Result<Vec<Section<'a>>, Error> 
             });
             continue;
         }
-        let Some((key, value)) = trimmed.split_once('=') else {
+        let Some((key, value)) = trimmed
+            .bytes()
+            .position(|b| b == b'=')
+            .map(|i| (&trimmed[..i], &trimmed[i + 1..]))
+        else {
             return Err(malformed(
                 path,
                 line,

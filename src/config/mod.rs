@@ -193,6 +193,7 @@ fn build<'a>(
                 line: s.line,
             };
             let raw = raws.entry(name).or_default();
+            raw.props.reserve(s.entries.len());
             raw.origin.get_or_insert(origin);
             for e in s.entries {
                 if e.key == "aws_access_key_id" {
@@ -270,17 +271,23 @@ fn build<'a>(
     }
     // A key-only profile's account is its user's: the account of the MFA
     // device its roles use.
-    let user_accounts: BTreeMap<String, String> = model
+    let needs_account: BTreeSet<String> = model
         .profiles
         .iter()
-        .filter_map(|p| {
-            let id = arn_account(p.mfa_serial.as_deref()?)?;
-            Some((p.source.clone(), id.to_string()))
-        })
+        .filter(|p| p.kind == ProfileKind::Session && p.account.id.is_none())
+        .map(|p| p.source.clone())
         .collect();
-    for p in &mut model.profiles {
-        if p.kind == ProfileKind::Session && p.account.id.is_none() {
-            p.account.id = user_accounts.get(&p.source).cloned();
+    for source in needs_account {
+        let id = model
+            .profiles
+            .iter()
+            .filter(|p| p.source == source)
+            .find_map(|p| arn_account(p.mfa_serial.as_deref()?))
+            .map(str::to_string);
+        for p in &mut model.profiles {
+            if p.kind == ProfileKind::Session && p.source == source && p.account.id.is_none() {
+                p.account.id.clone_from(&id);
+            }
         }
     }
     model.profiles.sort_by(|a, b| {

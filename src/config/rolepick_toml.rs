@@ -58,6 +58,7 @@ struct SettingsToml {
     #[serde(default, deserialize_with = "duration")]
     refresh_before: Option<Duration>,
     default_region: Option<String>,
+    subshell_credentials: Option<crate::model::SubshellCredentials>,
 }
 
 #[derive(Deserialize)]
@@ -204,6 +205,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Parsed, Error> {
             .refresh_before
             .unwrap_or(defaults.refresh_before),
         default_region: file.settings.default_region,
+        subshell_credentials: file.settings.subshell_credentials.unwrap_or_default(),
         vault: VaultSettings {
             backend: file.vault.backend,
             path: file.vault.path.as_deref().map(|p| expand(p, path)),

@@ -154,7 +154,15 @@ pub fn render(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
                     theme.matched()
                 };
                 let h = &row.haystack;
-                let mut spans = vec![Span::styled(if is_sel { "▶ " } else { "  " }, base)];
+                // Cursor, then a dot when a rolepick shell for this role is open.
+                let live = state.live_shells.get(&row.profile).is_some_and(|n| *n > 0);
+                let mut spans = vec![
+                    Span::styled(if is_sel { "▶" } else { " " }, base),
+                    Span::styled(
+                        if live { "●" } else { " " },
+                        if is_sel { base } else { theme.matched() },
+                    ),
+                ];
                 spans.extend(highlighted(
                     &row.role,
                     role_w,
