@@ -525,8 +525,12 @@ fn the_picker_marks_roles_with_a_live_shell() {
             .any(|l| l.contains('●') && l.split_whitespace().any(|w| w == "dev")),
         "only admin is marked:\n{s}"
     );
-    // The shell ends (its rolepick is killed): the mark goes within seconds.
-    let _ = other.kill();
+    // The shell ends (its rolepick is told to stop and passes SIGTERM on to
+    // the shell, so nothing outlives the test): the mark goes within seconds.
+    let _ = rustix::process::kill_process(
+        rustix::process::Pid::from_child(&other),
+        rustix::process::Signal::TERM,
+    );
     let _ = other.wait();
     tmux.wait_for("the mark gone", |s| is_picker(s) && !marked(s));
     tmux.keys(&["q"]);
