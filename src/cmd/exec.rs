@@ -52,6 +52,13 @@ pub fn run(args: &ExecArgs, global: &Global) -> Result<u8, Error> {
         "rolepick asks for a new code on its terminal when it can; otherwise run `rolepick exec --nest {0} -- true` here to type one, or leave and run `rolepick exec {0}` again.",
         profile.name
     );
+    if !plan.server {
+        // Static variables: nothing to serve, so no helper thread either
+        // (this is the warm path scripts take on every call).
+        let env = shell::child_env(profile, None, &creds, std::env::vars_os());
+        drop(creds);
+        return shell::run(&args.command, &env, banner.as_deref());
+    }
     std::thread::scope(|s| {
         let (tx, rx) = std::sync::mpsc::channel::<String>();
         let engine = &engine;
