@@ -6,12 +6,10 @@
 //! endpoint comes from `AWS_ENDPOINT_URL_IAM` / `AWS_ENDPOINT_URL` when set.
 //! IAM is a global service, signed for `us-east-1`.
 
-use super::sts::{classify, Signer, MAX_ATTEMPTS};
+use super::sts::{classify, retry_config, sdk_credentials, timeout_config, Signer};
 use crate::vault::secret::{LongLivedKey, SecretString};
-use aws_sdk_iam::config::retry::RetryConfig;
-use aws_sdk_iam::config::timeout::TimeoutConfig;
 use aws_sdk_iam::config::{BehaviorVersion, Region};
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 /// Why an IAM call failed: AWS's code and message, throttling after
 /// retries, unreachable, or a reply rolepick did not understand.
@@ -33,28 +31,12 @@ pub fn endpoint_name() -> String {
 }
 
 pub fn client(signer: &Signer<'_>) -> aws_sdk_iam::Client {
-    let creds = aws_credential_types::Credentials::new(
-        signer.access_key_id,
-        signer.secret_access_key.expose(),
-        signer.session_token.map(|t| t.expose().to_string()),
-        None,
-        "rolepick",
-    );
     let mut b = aws_sdk_iam::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(IAM_REGION))
-        .credentials_provider(creds)
-        .retry_config(
-            RetryConfig::standard()
-                .with_max_attempts(MAX_ATTEMPTS)
-                .with_initial_backoff(Duration::from_millis(200)),
-        )
-        .timeout_config(
-            TimeoutConfig::builder()
-                .connect_timeout(Duration::from_secs(5))
-                .operation_timeout(Duration::from_secs(60))
-                .build(),
-        );
+        .credentials_provider(sdk_credentials(signer))
+        .retry_config(retry_config())
+        .timeout_config(timeout_config());
     if let Some(url) = endpoint_override() {
         b = b.endpoint_url(url);
     }
@@ -108,17 +90,17 @@ pub async fn create_access_key(
     user: &str,
 ) -> Result<LongLivedKey, IamError> {
     let endpoint = endpoint_name();
-    let out = client
-        .create_access_key()
-        .user_name(user)
-        .customize()
-        .config_override(
-            aws_sdk_iam::Config::builder()
-                .retry_config(RetryConfig::standard().with_max_attempts(1)),
-        )
-        .send()
-        .await
-        .map_err(|e| classify(e, &endpoint))?;
+    let out =
+        client
+            .create_access_key()
+            .user_name(user)
+            .customize()
+            .config_override(aws_sdk_iam::Config::builder().retry_config(
+                aws_sdk_iam::config::retry::RetryConfig::standard().with_max_attempts(1),
+            ))
+            .send()
+            .await
+            .map_err(|e| classify(e, &endpoint))?;
     let k = out.access_key().ok_or_else(|| IamError::Other {
         endpoint,
         detail: "no access key in the CreateAccessKey response".into(),

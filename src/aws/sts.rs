@@ -54,29 +54,38 @@ pub fn endpoint_name(region: &str) -> String {
     endpoint_override().unwrap_or_else(|| format!("https://sts.{region}.amazonaws.com"))
 }
 
-pub fn client(signer: &Signer<'_>, region: &str) -> aws_sdk_sts::Client {
-    let creds = aws_credential_types::Credentials::new(
+/// Static SDK credentials from `signer` (shared by the STS and IAM clients).
+pub(super) fn sdk_credentials(signer: &Signer<'_>) -> aws_credential_types::Credentials {
+    aws_credential_types::Credentials::new(
         signer.access_key_id,
         signer.secret_access_key.expose(),
         signer.session_token.map(|t| t.expose().to_string()),
         None,
         "rolepick",
-    );
+    )
+}
+
+/// Retries with backoff for throttling and transient errors.
+pub(super) fn retry_config() -> RetryConfig {
+    RetryConfig::standard()
+        .with_max_attempts(MAX_ATTEMPTS)
+        .with_initial_backoff(Duration::from_millis(200))
+}
+
+pub(super) fn timeout_config() -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(5))
+        .operation_timeout(Duration::from_secs(60))
+        .build()
+}
+
+pub fn client(signer: &Signer<'_>, region: &str) -> aws_sdk_sts::Client {
     let mut b = aws_sdk_sts::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(region.to_string()))
-        .credentials_provider(creds)
-        .retry_config(
-            RetryConfig::standard()
-                .with_max_attempts(MAX_ATTEMPTS)
-                .with_initial_backoff(Duration::from_millis(200)),
-        )
-        .timeout_config(
-            TimeoutConfig::builder()
-                .connect_timeout(Duration::from_secs(5))
-                .operation_timeout(Duration::from_secs(60))
-                .build(),
-        );
+        .credentials_provider(sdk_credentials(signer))
+        .retry_config(retry_config())
+        .timeout_config(timeout_config());
     if let Some(url) = endpoint_override() {
         b = b.endpoint_url(url);
     }

@@ -21,6 +21,33 @@ pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
     }
 }
 
+/// The last line of a modal: a spinner with `busy` while the answer is
+/// being checked, else the last error, else the keys (`⏎ action  Esc cancel`).
+pub fn status_line(
+    state: &State,
+    theme: &Theme,
+    submitted: bool,
+    error: Option<&str>,
+    busy: &'static str,
+    action: &'static str,
+) -> Line<'static> {
+    if submitted {
+        Line::from(vec![
+            Span::styled(SPINNER[state.spinner % SPINNER.len()], theme.key()),
+            Span::raw(busy),
+        ])
+    } else if let Some(e) = error {
+        Line::styled(format!("✗ {e}"), theme.error())
+    } else {
+        Line::from(vec![
+            Span::styled("⏎", theme.key()),
+            Span::styled(action, theme.dim()),
+            Span::styled("Esc", theme.key()),
+            Span::styled(" cancel", theme.dim()),
+        ])
+    }
+}
+
 pub fn render(state: &State, m: &MfaModal, theme: &Theme, frame: &mut Frame, area: Rect) {
     let rect = centered(area, 64, 11);
     let title = match m.intent {
@@ -50,21 +77,14 @@ pub fn render(state: &State, m: &MfaModal, theme: &Theme, frame: &mut Frame, are
         ]),
         Line::raw(""),
     ];
-    if m.submitted.is_some() {
-        lines.push(Line::from(vec![
-            Span::styled(SPINNER[state.spinner % SPINNER.len()], theme.key()),
-            Span::raw(" Checking the code…"),
-        ]));
-    } else if let Some(e) = &m.error {
-        lines.push(Line::styled(format!("✗ {e}"), theme.error()));
-    } else {
-        lines.push(Line::from(vec![
-            Span::styled("⏎", theme.key()),
-            Span::styled(" submit  ", theme.dim()),
-            Span::styled("Esc", theme.key()),
-            Span::styled(" cancel", theme.dim()),
-        ]));
-    }
+    lines.push(status_line(
+        state,
+        theme,
+        m.submitted.is_some(),
+        m.error.as_deref(),
+        " Checking the code…",
+        " submit  ",
+    ));
     frame.render_widget(Clear, rect);
     frame.render_widget(
         Paragraph::new(lines)

@@ -7,9 +7,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
-use super::modal::centered;
+use super::modal::{centered, status_line};
 use super::Theme;
-use crate::app::state::{Intent, PassphraseModal, State, SPINNER};
+use crate::app::state::{Intent, PassphraseModal, State};
 
 /// Label column, then the value.
 const LABEL: usize = 12;
@@ -44,21 +44,14 @@ pub fn render(state: &State, m: &PassphraseModal, theme: &Theme, frame: &mut Fra
         Line::from(vec![label("Passphrase"), mask]),
         Line::raw(""),
     ];
-    if m.submitted.is_some() {
-        lines.push(Line::from(vec![
-            Span::styled(SPINNER[state.spinner % SPINNER.len()], theme.key()),
-            Span::raw(" Unlocking the vault…"),
-        ]));
-    } else if let Some(e) = &m.error {
-        lines.push(Line::styled(format!("✗ {e}"), theme.error()));
-    } else {
-        lines.push(Line::from(vec![
-            Span::styled("⏎", theme.key()),
-            Span::styled(" unlock  ", theme.dim()),
-            Span::styled("Esc", theme.key()),
-            Span::styled(" cancel", theme.dim()),
-        ]));
-    }
+    lines.push(status_line(
+        state,
+        theme,
+        m.submitted.is_some(),
+        m.error.as_deref(),
+        " Unlocking the vault…",
+        " unlock  ",
+    ));
     frame.render_widget(Clear, rect);
     frame.render_widget(
         Paragraph::new(lines)
