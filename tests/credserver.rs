@@ -361,13 +361,22 @@ fn default_keys_in_the_credentials_file_would_shadow_the_endpoint_and_are_hidden
         .args([
             "sh",
             "-c",
-            "echo file=$AWS_SHARED_CREDENTIALS_FILE; aws sts get-caller-identity --query Arn --output text",
+            "echo file=$AWS_SHARED_CREDENTIALS_FILE; aws sts get-caller-identity --query Arn --output text; \"$1\" list --json",
+            "sh",
+            env!("CARGO_BIN_EXE_rolepick"),
         ])
         .output()
         .unwrap();
     assert_ok(&out);
     let stdout = text(&out.stdout);
     assert!(stdout.contains("file=/dev/null"), "{}", show(&out));
+    // rolepick run inside that shell still reads the real credentials file:
+    // the key-only profile `primary` (known only from it) is listed.
+    assert!(
+        stdout.contains("\"profile\": \"primary\""),
+        "{}",
+        show(&out)
+    );
     let dev = stack.prov.role("dev");
     assert!(
         stdout.contains(&format!("assumed-role/{}/", dev.role_name)),

@@ -121,6 +121,11 @@ pub fn plan(engine: &Engine, want_server: bool) -> Plan {
             paths.aws_credentials.display()
         );
         extra.push(("AWS_SHARED_CREDENTIALS_FILE", "/dev/null".to_string()));
+        // rolepick itself, run inside that shell, still finds the real file.
+        extra.push((
+            crate::config::CREDENTIALS_FILE_VAR,
+            paths.aws_credentials.display().to_string(),
+        ));
     }
     Plan {
         server: true,

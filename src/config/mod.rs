@@ -14,6 +14,11 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+/// Set in subshells whose `AWS_SHARED_CREDENTIALS_FILE` rolepick pointed at
+/// `/dev/null` (so SDKs use its endpoint): the real file, for a rolepick
+/// run inside that shell.
+pub const CREDENTIALS_FILE_VAR: &str = "ROLEPICK_SHARED_CREDENTIALS_FILE";
+
 /// Where the three configuration files are.
 #[derive(Debug, Clone)]
 pub struct Paths {
@@ -59,7 +64,8 @@ impl Paths {
         });
         Paths {
             aws_config: env_path("AWS_CONFIG_FILE").unwrap_or_else(|| home.join(".aws/config")),
-            aws_credentials: env_path("AWS_SHARED_CREDENTIALS_FILE")
+            aws_credentials: env_path(CREDENTIALS_FILE_VAR)
+                .or_else(|| env_path("AWS_SHARED_CREDENTIALS_FILE"))
                 .unwrap_or_else(|| home.join(".aws/credentials")),
             rolepick,
             rolepick_explicit,
