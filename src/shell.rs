@@ -29,6 +29,7 @@ pub const REMOVED_VARS: &[&str] = &[
     "AWS_ROLE_SESSION_NAME",
     "ROLEPICK_PROFILE",
     "ROLEPICK_VAULT_PASSPHRASE",
+    "ROLEPICK_VAULT_NEW_PASSPHRASE",
 ];
 
 /// The variables rolepick sets for `profile`, in a fixed order.

@@ -353,3 +353,57 @@ fn keyring_backend_without_a_secret_service_says_so() {
     );
     assert!(err.contains("backend = \"file\""), "says what to do: {err}");
 }
+
+#[test]
+fn passphrase_command_unlocks_the_vault_and_no_passphrase_reaches_a_child() {
+    let stack = Stack::start();
+    assert!(add(
+        &stack,
+        "primary",
+        &stack.prov.access_key_id,
+        &stack.prov.secret_access_key
+    )
+    .status
+    .success());
+    let cfg = stack.sb.root().join("rolepick.toml");
+    let pass_file = stack.sb.root().join("pass.txt");
+    std::fs::write(&pass_file, PASS).unwrap();
+    std::fs::write(
+        &cfg,
+        format!(
+            "[vault]\npassphrase_command = \"cat {}\"\n",
+            pass_file.display()
+        ),
+    )
+    .unwrap();
+    // No ROLEPICK_VAULT_PASSPHRASE: the command gives it.
+    let out = stack
+        .sb
+        .cmd()
+        .env("ROLEPICK_CONFIG", &cfg)
+        .env("ROLEPICK_VAULT_NEW_PASSPHRASE", "should-not-leak")
+        .args(["vault", "list", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", show(&out));
+    assert!(text(&out.stdout).contains("\"primary\""));
+    // exec signs in with the key from the vault; the child sees no passphrase.
+    let out = stack
+        .sb
+        .cmd()
+        .env("ROLEPICK_CONFIG", &cfg)
+        .env("ROLEPICK_VAULT_PASSPHRASE", PASS)
+        .env("ROLEPICK_VAULT_NEW_PASSPHRASE", "should-not-leak")
+        .args(["exec", "admin", "--mfa-code", MFA_CODE, "--", "env"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", show(&out));
+    let env = text(&out.stdout);
+    assert!(env.contains("AWS_SESSION_TOKEN="), "{}", show(&out));
+    assert!(
+        !env.contains(PASS),
+        "the vault passphrase reached the child"
+    );
+    assert!(!env.contains("should-not-leak"));
+    assert!(!env.contains(&stack.prov.secret_access_key));
+}
