@@ -653,10 +653,35 @@ fn the_picker_tells_when_the_session_ran_out_while_its_shell_ran() {
     assert!(s.contains("aws-exit-255"), "{s}");
     assert!(s.contains("has run out"), "said in the shell:\n{s}");
     tmux.line("exit");
-    let s = tmux.wait_for("the picker with the notice", |s| {
-        is_picker(s) && s.contains("has run out")
+    // Back in the picker, the MFA modal has opened by itself, saying why.
+    let s = tmux.wait_for("the MFA modal the notice opened", |s| {
+        is_picker(s) && s.contains("Re-authenticate primary") && s.contains("has run out")
     });
     assert!(s.contains("MFA session"), "{s}");
+    assert!(
+        s.contains("expired"),
+        "the session shows expired before:\n{s}"
+    );
+    let sessions = stack.proxy.count("GetSessionToken");
+    tmux.type_text(MFA_CODE);
+    tmux.keys(&["Enter"]);
+    let s = tmux.wait_for("a fresh MFA session", |s| {
+        s.contains("Re-authenticated primary") && !s.contains("Re-authenticate primary ")
+    });
+    assert_eq!(stack.proxy.count("GetSessionToken"), sessions + 1);
+    let header = s
+        .lines()
+        .find(|l| l.contains("primary") && l.contains("MFA session"))
+        .unwrap_or_else(|| panic!("no session line:\n{s}"));
+    let left = header
+        .split("MFA session ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .unwrap_or_default();
+    assert!(
+        left.ends_with('h') || left.contains(':'),
+        "a fresh countdown on the session line, not {left:?}: {header:?}\n{s}"
+    );
     tmux.keys(&["q"]);
     tmux.wait_for("the picker's exit", |s| s.contains("picker-exit-0"));
 }

@@ -412,3 +412,16 @@ fn help_lists_r_only_when_the_key_is_old() {
     key(&mut s, KeyCode::Char('?'));
     assert!(!screen_text(&draw(&mut s, 80, 24)).contains("rotate the source"));
 }
+
+#[test]
+fn mfa_modal_opened_by_a_session_that_ran_out() {
+    let mut s = state();
+    update(
+        &mut s,
+        Msg::Notice {
+            profile: Some("dev-admin".into()),
+            text: "the MFA session of source \"alice\" has run out, so profile \"dev-admin\" cannot be refreshed without a new MFA code.".into(),
+        },
+    );
+    insta::assert_snapshot!(draw(&mut s, 80, 24).backend());
+}

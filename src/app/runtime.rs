@@ -324,22 +324,19 @@ pub fn run_loop(
                     screen.suspend()?;
                     let result = svc.open_shell(&profile);
                     back(screen, svc, clock, state)?;
+                    // Through the channel, so that what the notice starts
+                    // (a request, for a source whose code comes by command)
+                    // is run like any key's effects.
                     let notice = svc.take_notice();
-                    update(
-                        state,
-                        Msg::ShellExited {
-                            profile: profile.clone(),
-                            result,
-                        },
-                    );
+                    let _ = tx.send(Msg::ShellExited {
+                        profile: profile.clone(),
+                        result,
+                    });
                     if let Some(text) = notice {
-                        update(
-                            state,
-                            Msg::Notice {
-                                profile: Some(profile),
-                                text,
-                            },
-                        );
+                        let _ = tx.send(Msg::Notice {
+                            profile: Some(profile),
+                            text,
+                        });
                     }
                     dirty = true;
                 }

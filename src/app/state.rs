@@ -163,6 +163,9 @@ pub struct MfaModal {
     pub code: String,
     /// Why the last code did not work.
     pub error: Option<String>,
+    /// Why the modal opened by itself (the MFA session ran out while a
+    /// shell ran), shown above the code.
+    pub note: Option<String>,
     pub refresh: Refresh,
     pub intent: Intent,
     /// Request id of the submitted code, while it is being checked.

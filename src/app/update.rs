@@ -89,10 +89,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             state.live_shells = live;
             vec![]
         }
-        Msg::Notice { text, .. } => {
-            state.error(text);
-            vec![]
-        }
+        Msg::Notice { profile, text } => on_notice(state, profile.as_deref(), text),
         Msg::Terminate { .. } => vec![Effect::Quit],
     }
 }
@@ -331,6 +328,7 @@ fn open_mfa_modal(
         serial: r.mfa_serial.clone().unwrap_or_default(),
         code: String::new(),
         error: None,
+        note: None,
         refresh,
         intent,
         submitted: None,
@@ -384,6 +382,25 @@ fn open_selected(state: &mut State) -> Vec<Effect> {
         return vec![Effect::OpenShell { profile }];
     }
     begin(state, row, Refresh::IfNeeded, Intent::Open)
+}
+
+/// The MFA session ran out while `profile`'s shell ran: say so, and start
+/// re-authenticating its source (as `r` does) so the next code is asked for
+/// at once, with the notice in the MFA modal. Nothing opens over a modal or
+/// a request in flight.
+fn on_notice(state: &mut State, profile: Option<&str>, text: String) -> Vec<Effect> {
+    state.error(text.clone());
+    if state.modal.is_some() || state.pending.is_some() || state.help {
+        return vec![];
+    }
+    let Some(row) = profile.and_then(|p| row_of(state, p)) else {
+        return vec![];
+    };
+    let effects = begin(state, row, Refresh::Session, Intent::Reauth);
+    if let Some(Modal::Mfa(m)) = state.modal.as_mut() {
+        m.note = Some(text);
+    }
+    effects
 }
 
 fn reauth_selected(state: &mut State) -> Vec<Effect> {
@@ -1694,5 +1711,107 @@ mod tests {
         };
         assert_eq!(s2.sources[0].key_age, Some(0));
         assert_eq!(s2.rotate_offered(), None);
+    }
+
+    const RAN_OUT: &str = "the MFA session of source \"alice\" has run out, so profile \"prod-admin\" cannot be refreshed without a new MFA code.";
+
+    fn ran_out(s: &mut State, profile: &str) -> Vec<Effect> {
+        update(
+            s,
+            Msg::ShellExited {
+                profile: profile.into(),
+                result: Ok(0),
+            },
+        );
+        update(
+            s,
+            Msg::Notice {
+                profile: Some(profile.into()),
+                text: RAN_OUT.into(),
+            },
+        )
+    }
+
+    #[test]
+    fn a_session_that_ran_out_in_a_shell_opens_the_mfa_modal_with_the_notice() {
+        let mut s = state();
+        s.session_expiry.insert("alice".into(), at(T0 + 3600));
+        assert!(
+            ran_out(&mut s, "prod-admin").is_empty(),
+            "the modal asks first"
+        );
+        let m = mfa(&s);
+        assert_eq!(m.profile, "prod-admin");
+        assert_eq!(m.source, "alice");
+        assert_eq!(m.note.as_deref(), Some(RAN_OUT));
+        assert_eq!(m.error, None);
+        assert_eq!(
+            (m.refresh, m.intent),
+            (Refresh::Session, Intent::Reauth),
+            "the same flow as r: a new session even if one looks valid"
+        );
+        assert_eq!(s.status.as_ref().unwrap().kind, StatusKind::Error);
+        typed(&mut s, "123456");
+        let fx = update(&mut s, key(KeyCode::Enter));
+        assert_eq!(
+            fx,
+            vec![Effect::FetchCredentials {
+                req_id: 1,
+                profile: "prod-admin".into(),
+                mfa_code: Some("123456".into()),
+                passphrase: None,
+                refresh: Refresh::Session,
+            }]
+        );
+        update(
+            &mut s,
+            Msg::CredsDone {
+                req_id: 1,
+                profile: "prod-admin".into(),
+                result: ok(T0 + 3600, Some(T0 + 43200)),
+            },
+        );
+        assert!(s.modal.is_none());
+        assert_eq!(s.session_expiry["alice"], at(T0 + 43200));
+    }
+
+    #[test]
+    fn esc_cancels_the_modal_a_notice_opened() {
+        let mut s = state();
+        ran_out(&mut s, "dev-read");
+        assert!(mfa(&s).note.is_some());
+        assert!(update(&mut s, key(KeyCode::Esc)).is_empty());
+        assert!(s.modal.is_none());
+        assert_eq!(s.status.as_ref().unwrap().text, "MFA cancelled");
+    }
+
+    #[test]
+    fn a_notice_for_an_mfa_process_source_reauthenticates_straight_away() {
+        let mut s = state();
+        let fx = ran_out(&mut s, "ops-deploy");
+        assert!(s.modal.is_none());
+        assert!(matches!(
+            fx.as_slice(),
+            [Effect::FetchCredentials {
+                refresh: Refresh::Session,
+                mfa_code: None,
+                ..
+            }]
+        ));
+    }
+
+    #[test]
+    fn a_notice_without_a_known_role_only_shows_in_the_status_line() {
+        let mut s = state();
+        let fx = update(
+            &mut s,
+            Msg::Notice {
+                profile: None,
+                text: RAN_OUT.into(),
+            },
+        );
+        assert!(fx.is_empty());
+        assert!(s.modal.is_none());
+        assert_eq!(s.status.as_ref().unwrap().text, RAN_OUT);
     }
 }

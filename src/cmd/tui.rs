@@ -232,14 +232,18 @@ impl CredentialService for EngineService {
             )
         };
         let hint = format!(
-            "Leave the shell (`exit`) and press Enter on {profile} in the picker to type a new code, or run `rolepick exec --nest {profile} -- true` in the shell."
+            "Leave the shell (`exit`): the picker asks for a new code at once. Or run `rolepick exec --nest {profile} -- true` in the shell."
         );
+        let tail = hint.clone();
         let notify = |msg: &str| {
             eprintln!("\r\n{msg}\r");
+            // The picker shows what happened, not how to get back to it.
+            let said = msg.strip_suffix(tail.as_str()).unwrap_or(msg).trim_end();
+            let said = said.strip_prefix("rolepick: ").unwrap_or(said);
             *self
                 .notice
                 .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(msg.to_string());
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(said.to_string());
         };
         let _live = LiveShell::register(self.engine.cache().dir(), profile);
         super::exec::run_child(
