@@ -653,10 +653,89 @@ fn the_picker_tells_when_the_session_ran_out_while_its_shell_ran() {
     assert!(s.contains("aws-exit-255"), "{s}");
     assert!(s.contains("has run out"), "said in the shell:\n{s}");
     tmux.line("exit");
-    let s = tmux.wait_for("the picker with the notice", |s| {
-        is_picker(s) && s.contains("has run out")
+    // Back in the picker, the MFA modal has opened by itself, saying why.
+    let s = tmux.wait_for("the MFA modal the notice opened", |s| {
+        is_picker(s) && s.contains("Re-authenticate primary") && s.contains("has run out")
     });
     assert!(s.contains("MFA session"), "{s}");
+    assert!(
+        s.contains("expired"),
+        "the session shows expired before:\n{s}"
+    );
+    let sessions = stack.proxy.count("GetSessionToken");
+    tmux.type_text(MFA_CODE);
+    tmux.keys(&["Enter"]);
+    let s = tmux.wait_for("a fresh MFA session", |s| {
+        s.contains("Re-authenticated primary") && !s.contains("Re-authenticate primary ")
+    });
+    assert_eq!(stack.proxy.count("GetSessionToken"), sessions + 1);
+    let header = s
+        .lines()
+        .find(|l| l.contains("primary") && l.contains("MFA session"))
+        .unwrap_or_else(|| panic!("no session line:\n{s}"));
+    let left = header
+        .split("MFA session ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .unwrap_or_default();
+    assert!(
+        left.ends_with('h') || left.contains(':'),
+        "a fresh countdown on the session line, not {left:?}: {header:?}\n{s}"
+    );
+    tmux.keys(&["q"]);
+    tmux.wait_for("the picker's exit", |s| s.contains("picker-exit-0"));
+}
+
+#[test]
+fn r_rotates_a_90_day_old_key_from_the_picker_and_the_age_resets() {
+    if !have_tmux() {
+        eprintln!("skipping: tmux is not installed");
+        return;
+    }
+    let stack = Stack::start();
+    let out = stack
+        .sb
+        .cmd()
+        .env("ROLEPICK_VAULT_PASSPHRASE", VAULT_PASS)
+        .env("ROLEPICK_VAULT_SCRYPT_LOG_N", "10")
+        .args(["vault", "import", "primary", "--yes"])
+        .output()
+        .expect("run rolepick vault import");
+    assert!(
+        out.status.success(),
+        "import: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Date the key 95 days back in the vault index (it holds no secrets).
+    let index = stack.sb.home.join(".local/share/rolepick/vault-index.json");
+    let mut v: serde_json::Value = serde_json::from_slice(&fs::read(&index).unwrap()).unwrap();
+    let then = std::time::SystemTime::now() - Duration::from_secs(95 * 86_400 + 60);
+    v["sources"]["primary"]["added"] = humantime::format_rfc3339_seconds(then).to_string().into();
+    fs::write(&index, serde_json::to_vec(&v).unwrap()).unwrap();
+
+    let tmux = Tmux::start(stack.sb.root(), &stack.sb.aws_env());
+    // The rotation child inherits the picker's environment: the passphrase
+    // comes from there, so no prompt is needed in the test.
+    tmux.line(&format!(
+        "ROLEPICK_VAULT_PASSPHRASE='{VAULT_PASS}' ROLEPICK_VAULT_SCRYPT_LOG_N=10 ROLEPICK_ROTATE_VERIFY_TIMEOUT=10 {}",
+        picker_cmd()
+    ));
+    let s = tmux.wait_for("the picker with the key age", |s| {
+        is_picker(s) && s.contains("key 95d")
+    });
+    assert!(s.contains("R rotate key"), "offered in the footer:\n{s}");
+    tmux.keys(&["R"]);
+    tmux.wait_for("the confirmation", |s| {
+        s.contains("Rotate the key of source primary now?")
+    });
+    tmux.type_text("y");
+    let s = tmux.wait_for("the picker after the rotation", |s| {
+        is_picker(s) && s.contains("Rotated the access key of source primary")
+    });
+    assert!(s.contains("key 0d"), "the new key's age:\n{s}");
+    assert!(!s.contains("R rotate key"), "no longer offered:\n{s}");
+    assert_eq!(stack.proxy.count("CreateAccessKey"), 1);
+    assert_eq!(stack.proxy.count("DeleteAccessKey"), 1);
     tmux.keys(&["q"]);
     tmux.wait_for("the picker's exit", |s| s.contains("picker-exit-0"));
 }

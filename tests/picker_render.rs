@@ -352,3 +352,76 @@ fn no_color_uses_no_colours() {
         .iter()
         .all(|c| c.fg == Color::Reset && c.bg == Color::Reset));
 }
+
+/// alice's key is past the rotation age, robot's is in the warning band.
+fn old_keys() -> State {
+    let mut s = state();
+    let (roles, sessions) = (s.role_expiry.clone(), s.session_expiry.clone());
+    update(
+        &mut s,
+        Msg::Expiries(rolepick::app::msg::Expiries {
+            roles,
+            sessions,
+            key_ages: HashMap::from([("alice".to_string(), 93), ("robot".to_string(), 83)]),
+            ..Default::default()
+        }),
+    );
+    s
+}
+
+fn colour_of(t: &Terminal<TestBackend>, text: &str) -> Option<Color> {
+    let buf = t.backend().buffer();
+    let w = buf.area.width;
+    for y in 0..buf.area.height {
+        let row: String = (0..w).map(|x| buf[(x, y)].symbol().to_string()).collect();
+        if let Some(byte) = row.find(text) {
+            let x = u16::try_from(row[..byte].chars().count()).unwrap();
+            return Some(buf[(x, y)].fg);
+        }
+    }
+    None
+}
+
+#[test]
+fn header_shows_key_ages_with_warning_and_alert_colours() {
+    let mut s = old_keys();
+    let t = draw(&mut s, 100, 20);
+    insta::assert_snapshot!(t.backend());
+    assert_eq!(colour_of(&t, "key 93d"), Some(Color::Red));
+    assert_eq!(colour_of(&t, "key 83d"), Some(Color::Yellow));
+    let text = screen_text(&t);
+    assert!(
+        text.contains("R rotate key"),
+        "offered in the footer:\n{text}"
+    );
+}
+
+#[test]
+fn rotate_confirmation_modal() {
+    let mut s = old_keys();
+    key(&mut s, KeyCode::Char('R'));
+    insta::assert_snapshot!(draw(&mut s, 80, 20).backend());
+}
+
+#[test]
+fn help_lists_r_only_when_the_key_is_old() {
+    let mut s = old_keys();
+    key(&mut s, KeyCode::Char('?'));
+    assert!(screen_text(&draw(&mut s, 80, 24)).contains("rotate the source's access key"));
+    let mut s = state();
+    key(&mut s, KeyCode::Char('?'));
+    assert!(!screen_text(&draw(&mut s, 80, 24)).contains("rotate the source"));
+}
+
+#[test]
+fn mfa_modal_opened_by_a_session_that_ran_out() {
+    let mut s = state();
+    update(
+        &mut s,
+        Msg::Notice {
+            profile: Some("dev-admin".into()),
+            text: "the MFA session of source \"alice\" has run out, so profile \"dev-admin\" cannot be refreshed without a new MFA code.".into(),
+        },
+    );
+    insta::assert_snapshot!(draw(&mut s, 80, 24).backend());
+}

@@ -51,6 +51,9 @@ pub struct Expiries {
     /// Sources whose long-lived key is in a vault the user must unlock with
     /// a typed passphrase, and that vault's file.
     pub vaults: HashMap<String, PathBuf>,
+    /// Age in days of each source's long-lived key, as the vault index
+    /// dates it (no unlock needed); sources not in the vault are absent.
+    pub key_ages: HashMap<String, i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,9 +88,15 @@ pub enum Msg {
     /// Profiles with a live rolepick shell, with how many.
     LiveShells(HashMap<String, usize>),
     /// Something to tell the user (e.g. the MFA session ran out while a
-    /// shell used the credential endpoint).
+    /// shell used the credential endpoint), about `profile`'s shell if any.
     Notice {
+        profile: Option<String>,
         text: String,
+    },
+    /// `rolepick rotate SOURCE` ended: its exit status, or why it could not start.
+    Rotated {
+        source: String,
+        result: Result<u8, String>,
     },
     /// SIGTERM/SIGHUP/SIGINT (the number): leave now.
     Terminate {
@@ -116,6 +125,11 @@ pub enum Effect {
     /// Run a subshell with the profile's (valid) credentials; answer with `Msg::ShellExited`.
     OpenShell {
         profile: String,
+    },
+    /// Run `rolepick rotate SOURCE` with the terminal handed over, like a
+    /// subshell; answer with `Msg::Rotated`.
+    RotateKey {
+        source: String,
     },
     Quit,
 }

@@ -63,6 +63,16 @@ pub trait CredentialService: Send + Sync {
     fn take_notice(&self) -> Option<String> {
         None
     }
+    /// Age in days of `source`'s long-lived key, from the vault index (no
+    /// unlock); `None` when the vault does not date it.
+    fn key_age_days(&self, _source: &str) -> Option<i64> {
+        None
+    }
+    /// Runs `rolepick rotate SOURCE` as a child process and waits; returns
+    /// its exit status. The terminal is the child's while this runs.
+    fn rotate(&self, source: &str) -> Result<u8, String> {
+        Err(format!("cannot rotate the key of {source} from here"))
+    }
 }
 
 /// Reads every expiry stamp the cache knows for the model.
@@ -82,7 +92,17 @@ pub fn expiries(svc: &dyn CredentialService) -> Expiries {
         roles,
         sessions,
         vaults: vaults(svc),
+        key_ages: key_ages(svc),
     }
+}
+
+/// The age in days of each source's key that the vault dates.
+fn key_ages(svc: &dyn CredentialService) -> HashMap<String, i64> {
+    svc.model()
+        .sources
+        .keys()
+        .filter_map(|s| svc.key_age_days(s).map(|d| (s.clone(), d)))
+        .collect()
 }
 
 /// The sources whose key is behind a typed vault passphrase, and the vault.
@@ -183,8 +203,10 @@ pub fn run(
         .collect();
     let mut state = State::new(svc.model(), HashMap::new(), sessions, clock.now());
     let vaults = vaults(svc.as_ref());
+    let ages = key_ages(svc.as_ref());
     for s in &mut state.sources {
         s.vault = vaults.get(&s.name).cloned();
+        s.key_age = ages.get(&s.name).copied();
     }
     state.color = opts.color;
     let (tx, rx) = mpsc::channel();
@@ -301,27 +323,56 @@ pub fn run_loop(
                 Effect::OpenShell { profile } => {
                     screen.suspend()?;
                     let result = svc.open_shell(&profile);
-                    screen.resume()?;
-                    let (w, h) = screen.size()?;
-                    update(
-                        state,
-                        Msg::Resize {
-                            width: w,
-                            height: h,
-                        },
-                    );
-                    update(state, Msg::Tick { now: clock.now() });
-                    update(state, Msg::Expiries(expiries(svc.as_ref())));
-                    update(state, Msg::LiveShells(svc.live_shells()));
-                    update(state, Msg::ShellExited { profile, result });
-                    if let Some(text) = svc.take_notice() {
-                        update(state, Msg::Notice { text });
+                    back(screen, svc, clock, state)?;
+                    // Through the channel, so that what the notice starts
+                    // (a request, for a source whose code comes by command)
+                    // is run like any key's effects.
+                    let notice = svc.take_notice();
+                    let _ = tx.send(Msg::ShellExited {
+                        profile: profile.clone(),
+                        result,
+                    });
+                    if let Some(text) = notice {
+                        let _ = tx.send(Msg::Notice {
+                            profile: Some(profile),
+                            text,
+                        });
                     }
+                    dirty = true;
+                }
+                Effect::RotateKey { source } => {
+                    screen.suspend()?;
+                    let result = svc.rotate(&source);
+                    back(screen, svc, clock, state)?;
+                    update(state, Msg::Rotated { source, result });
                     dirty = true;
                 }
             }
         }
     }
+}
+
+/// After a child had the terminal: takes it back and re-reads what the
+/// child may have changed (size, time, expiries, key ages, live shells).
+fn back(
+    screen: &mut dyn Screen,
+    svc: &Arc<dyn CredentialService>,
+    clock: &dyn Clock,
+    state: &mut State,
+) -> anyhow::Result<()> {
+    screen.resume()?;
+    let (w, h) = screen.size()?;
+    update(
+        state,
+        Msg::Resize {
+            width: w,
+            height: h,
+        },
+    );
+    update(state, Msg::Tick { now: clock.now() });
+    update(state, Msg::Expiries(expiries(svc.as_ref())));
+    update(state, Msg::LiveShells(svc.live_shells()));
+    Ok(())
 }
 
 #[cfg(test)]
@@ -353,6 +404,9 @@ mod tests {
         /// The vault the key is in, and its passphrase; `None`: no vault.
         vault: Option<(PathBuf, &'static str)>,
         checks: Mutex<Vec<String>>,
+        /// The key's age in days, as the vault index would say.
+        key_age: Mutex<Option<i64>>,
+        rotated: Mutex<Vec<String>>,
     }
 
     impl CredentialService for Fake {
@@ -415,6 +469,14 @@ mod tests {
             self.roles.lock().unwrap().insert(profile.into(), f.expires);
             *self.session.lock().unwrap() = f.session_expires;
             Ok(f)
+        }
+        fn key_age_days(&self, _: &str) -> Option<i64> {
+            *self.key_age.lock().unwrap()
+        }
+        fn rotate(&self, source: &str) -> Result<u8, String> {
+            self.rotated.lock().unwrap().push(source.into());
+            *self.key_age.lock().unwrap() = Some(0);
+            Ok(0)
         }
         fn open_shell(&self, profile: &str) -> Result<u8, String> {
             let e = self.cached_expiry(profile);
@@ -495,6 +557,8 @@ mod tests {
             calls: Mutex::default(),
             vault,
             checks: Mutex::default(),
+            key_age: Mutex::default(),
+            rotated: Mutex::default(),
         })
     }
 
@@ -603,6 +667,25 @@ mod tests {
             state.modal.is_none(),
             "the passphrase is gone with the modal"
         );
+    }
+
+    #[test]
+    fn r_then_y_rotates_with_the_terminal_handed_over_and_rereads_the_age() {
+        let fake = fake();
+        *fake.key_age.lock().unwrap() = Some(95);
+        let svc: Arc<dyn CredentialService> = fake.clone();
+        let clock = FixedClock::new(at(T0));
+        let mut state = State::new(&fake.model, HashMap::new(), HashMap::new(), at(T0));
+        state.sources[0].key_age = Some(95);
+        let mut screen = screen();
+        let (tx, rx) = mpsc::channel();
+        send_text(&tx, "Ryq");
+        let exit = run_loop(&mut screen, &svc, &clock, &mut state, &tx, &rx).unwrap();
+        assert_eq!(exit, Exit::Quit);
+        assert_eq!(*fake.rotated.lock().unwrap(), vec!["alice"]);
+        assert_eq!(screen.suspended, vec![true, false]);
+        assert_eq!(state.sources[0].key_age, Some(0), "ages re-read after");
+        assert!(state.status.unwrap().text.contains("Rotated"));
     }
 
     #[test]

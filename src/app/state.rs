@@ -16,6 +16,7 @@ use nucleo_matcher::{Matcher, Utf32String};
 use crate::clock::secs_until;
 use crate::model::{arn_account, Model, ProfileKind};
 use crate::vault::secret::SecretString;
+use crate::vault::store::{ALERT_DAYS, WARN_DAYS};
 
 /// How hard to refresh; mirrors the engine's `Refresh` so the core does not
 /// depend on the engine.
@@ -49,6 +50,8 @@ pub struct SourceView {
     /// before a new MFA session can be made; `None` when the key needs no
     /// typed passphrase.
     pub vault: Option<PathBuf>,
+    /// Age in days of the long-lived key (vault index); `None` when unknown.
+    pub key_age: Option<i64>,
 }
 
 /// An account: a group of role rows.
@@ -160,6 +163,9 @@ pub struct MfaModal {
     pub code: String,
     /// Why the last code did not work.
     pub error: Option<String>,
+    /// Why the modal opened by itself (the MFA session ran out while a
+    /// shell ran), shown above the code.
+    pub note: Option<String>,
     pub refresh: Refresh,
     pub intent: Intent,
     /// Request id of the submitted code, while it is being checked.
@@ -190,11 +196,22 @@ pub struct PassphraseModal {
     pub submitted: Option<u64>,
 }
 
+/// `R`: "Rotate the key of source X now? y/n".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RotateModal {
+    /// The role selected when `R` was pressed.
+    pub profile: String,
+    pub source: String,
+    /// The key's age in days.
+    pub age: i64,
+}
+
 /// The modal over the list, if any.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Modal {
     Passphrase(PassphraseModal),
     Mfa(MfaModal),
+    Rotate(RotateModal),
 }
 
 impl Modal {
@@ -203,6 +220,7 @@ impl Modal {
         match self {
             Modal::Passphrase(m) => m.submitted,
             Modal::Mfa(m) => m.submitted,
+            Modal::Rotate(_) => None,
         }
     }
 
@@ -210,6 +228,7 @@ impl Modal {
         match self {
             Modal::Passphrase(m) => &m.profile,
             Modal::Mfa(m) => &m.profile,
+            Modal::Rotate(m) => &m.profile,
         }
     }
 
@@ -217,6 +236,7 @@ impl Modal {
         match self {
             Modal::Passphrase(m) => m.refresh,
             Modal::Mfa(m) => m.refresh,
+            Modal::Rotate(_) => Refresh::IfNeeded,
         }
     }
 }
@@ -251,6 +271,18 @@ pub enum Urgency {
     /// Under 2 minutes.
     Critical,
     Expired,
+}
+
+/// How a key's age is shown: plain, "rotate soon" from [`WARN_DAYS`],
+/// "rotate now" from [`ALERT_DAYS`].
+pub fn key_age_urgency(days: i64) -> Urgency {
+    if days >= ALERT_DAYS {
+        Urgency::Critical
+    } else if days >= WARN_DAYS {
+        Urgency::Soon
+    } else {
+        Urgency::Fine
+    }
 }
 
 /// A formatted countdown.
@@ -351,6 +383,7 @@ impl State {
                 }),
                 mfa_process: s.mfa_process.is_some(),
                 vault: None,
+                key_age: None,
             })
             .collect();
         let source_index: HashMap<&str, usize> = sources
@@ -453,6 +486,14 @@ impl State {
             Line::Role(r) => Some(*r),
             Line::Header(_) => None,
         }
+    }
+
+    /// The source of the selected role and its key's age, when that key is
+    /// old enough ([`ALERT_DAYS`]) for `R` to offer rotating it.
+    pub fn rotate_offered(&self) -> Option<(&str, i64)> {
+        let src = self.sources.get(self.selected()?.source)?;
+        let age = src.key_age.filter(|d| *d >= ALERT_DAYS)?;
+        Some((&src.name, age))
     }
 
     /// Lines the header takes: title plus sources.

@@ -6,6 +6,10 @@
 //! a typed passphrase opens; the passphrase is tried before going on), the
 //! MFA modal (when a new MFA session needs a code), then one credential
 //! request carrying both secrets, then the subshell.
+//!
+//! From [`ALERT_DAYS`](crate::vault::store::ALERT_DAYS) the selected role's
+//! source key can be rotated (`R`, then `y`): the runtime runs
+//! `rolepick rotate SOURCE` with the terminal handed over.
 
 use std::path::PathBuf;
 
@@ -13,7 +17,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEvent
 
 use crate::app::msg::{Effect, Failure, FailureKind, Fetched, Msg};
 use crate::app::state::{
-    countdown, Intent, MfaModal, Modal, PassphraseModal, Pending, Refresh, State,
+    countdown, Intent, MfaModal, Modal, PassphraseModal, Pending, Refresh, RotateModal, State,
     PASSPHRASE_CAPACITY, SPINNER,
 };
 use crate::vault::secret::SecretString;
@@ -67,6 +71,17 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             state.session_expiry = e.sessions;
             for s in &mut state.sources {
                 s.vault = e.vaults.get(&s.name).cloned();
+                s.key_age = e.key_ages.get(&s.name).copied();
+            }
+            vec![]
+        }
+        Msg::Rotated { source, result } => {
+            match result {
+                Ok(0) => state.info(format!("Rotated the access key of source {source}")),
+                Ok(code) => state.error(format!(
+                    "`rolepick rotate {source}` failed (exit status {code}); run it in a shell to see why and resume"
+                )),
+                Err(e) => state.error(e),
             }
             vec![]
         }
@@ -74,10 +89,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             state.live_shells = live;
             vec![]
         }
-        Msg::Notice { text } => {
-            state.error(text);
-            vec![]
-        }
+        Msg::Notice { profile, text } => on_notice(state, profile.as_deref(), text),
         Msg::Terminate { .. } => vec![Effect::Quit],
     }
 }
@@ -93,6 +105,7 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
     match state.modal {
         Some(Modal::Mfa(_)) => return on_mfa_key(state, key),
         Some(Modal::Passphrase(_)) => return on_passphrase_key(state, key, ctrl),
+        Some(Modal::Rotate(_)) => return on_rotate_key(state, key),
         None => {}
     }
     if state.help {
@@ -144,9 +157,44 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
         KeyCode::Char('G') => state.move_to_end(true),
         KeyCode::Enter => return open_selected(state),
         KeyCode::Char('r') => return reauth_selected(state),
+        KeyCode::Char('R') => ask_rotate(state),
         _ => {}
     }
     vec![]
+}
+
+/// `R`: asks to rotate the selected role's source key, when it is old enough.
+fn ask_rotate(state: &mut State) {
+    let Some((source, age)) = state.rotate_offered() else {
+        return;
+    };
+    let source = source.to_string();
+    let profile = state
+        .selected()
+        .map(|r| r.profile.clone())
+        .unwrap_or_default();
+    state.modal = Some(Modal::Rotate(RotateModal {
+        profile,
+        source,
+        age,
+    }));
+}
+
+fn on_rotate_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
+    match key.code {
+        KeyCode::Char('y' | 'Y') => {
+            let Some(Modal::Rotate(m)) = state.modal.take() else {
+                return vec![];
+            };
+            state.info(format!("Rotating the access key of source {}…", m.source));
+            vec![Effect::RotateKey { source: m.source }]
+        }
+        KeyCode::Char('n' | 'N') | KeyCode::Esc => {
+            cancel_modal(state, "Rotation");
+            vec![]
+        }
+        _ => vec![],
+    }
 }
 
 /// Keys that move the cursor in every mode but the modal. True when handled.
@@ -280,6 +328,7 @@ fn open_mfa_modal(
         serial: r.mfa_serial.clone().unwrap_or_default(),
         code: String::new(),
         error: None,
+        note: None,
         refresh,
         intent,
         submitted: None,
@@ -333,6 +382,25 @@ fn open_selected(state: &mut State) -> Vec<Effect> {
         return vec![Effect::OpenShell { profile }];
     }
     begin(state, row, Refresh::IfNeeded, Intent::Open)
+}
+
+/// The MFA session ran out while `profile`'s shell ran: say so, and start
+/// re-authenticating its source (as `r` does) so the next code is asked for
+/// at once, with the notice in the MFA modal. Nothing opens over a modal or
+/// a request in flight.
+fn on_notice(state: &mut State, profile: Option<&str>, text: String) -> Vec<Effect> {
+    state.error(text.clone());
+    if state.modal.is_some() || state.pending.is_some() || state.help {
+        return vec![];
+    }
+    let Some(row) = profile.and_then(|p| row_of(state, p)) else {
+        return vec![];
+    };
+    let effects = begin(state, row, Refresh::Session, Intent::Reauth);
+    if let Some(Modal::Mfa(m)) = state.modal.as_mut() {
+        m.note = Some(text);
+    }
+    effects
 }
 
 fn reauth_selected(state: &mut State) -> Vec<Effect> {
@@ -511,7 +579,8 @@ fn on_failure(
             // The engine knows better than our guess: ask for a code.
             open_mfa_modal(state, row, refresh, intent, None);
         }
-        (_, None) => {}
+        // A rotation confirmation never submits a request.
+        (_, None | Some(Modal::Rotate(_))) => {}
     }
     state.error(e.message);
 }
@@ -1514,5 +1583,235 @@ mod tests {
         assert_eq!(s.sources[1].vault, None);
         update(&mut s, key(KeyCode::Enter));
         assert!(matches!(s.modal, Some(Modal::Passphrase(_))));
+    }
+
+    /// `alice` (the first rows' source) with a key `days` old, per the vault index.
+    fn aged(days: i64) -> State {
+        let mut s = state();
+        update(
+            &mut s,
+            Msg::Expiries(crate::app::msg::Expiries {
+                key_ages: HashMap::from([("alice".to_string(), days), ("robot".to_string(), 3)]),
+                ..Default::default()
+            }),
+        );
+        s
+    }
+
+    fn rotate_modal(s: &State) -> &RotateModal {
+        match &s.modal {
+            Some(Modal::Rotate(m)) => m,
+            other => panic!("expected the rotate confirmation, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn key_ages_from_the_vault_index_reach_the_sources() {
+        let s = aged(83);
+        assert_eq!(s.sources[0].key_age, Some(83));
+        assert_eq!(s.sources[1].key_age, Some(3));
+        assert_eq!(
+            crate::app::state::key_age_urgency(83),
+            crate::app::state::Urgency::Soon
+        );
+        assert_eq!(
+            crate::app::state::key_age_urgency(90),
+            crate::app::state::Urgency::Critical
+        );
+        assert_eq!(
+            crate::app::state::key_age_urgency(79),
+            crate::app::state::Urgency::Fine
+        );
+    }
+
+    #[test]
+    fn rotating_is_offered_only_from_90_days() {
+        let mut s = aged(89);
+        assert_eq!(s.rotate_offered(), None);
+        assert!(update(&mut s, ch('R')).is_empty());
+        assert!(s.modal.is_none(), "R does nothing below 90 days");
+
+        let mut s = aged(90);
+        assert_eq!(s.rotate_offered(), Some(("alice", 90)));
+        assert!(update(&mut s, ch('R')).is_empty(), "R only asks");
+        let m = rotate_modal(&s);
+        assert_eq!((m.source.as_str(), m.age), ("alice", 90));
+    }
+
+    #[test]
+    fn rotating_is_offered_for_the_selected_roles_source_only() {
+        let mut s = aged(120);
+        update(&mut s, ch('G')); // ops-deploy, source robot (3 days)
+        assert_eq!(selected(&s), "ops-deploy");
+        assert_eq!(s.rotate_offered(), None);
+        update(&mut s, ch('R'));
+        assert!(s.modal.is_none());
+    }
+
+    #[test]
+    fn yes_in_the_rotate_confirmation_runs_the_rotation() {
+        let mut s = aged(95);
+        update(&mut s, ch('R'));
+        let fx = update(&mut s, ch('y'));
+        assert_eq!(
+            fx,
+            vec![Effect::RotateKey {
+                source: "alice".into()
+            }]
+        );
+        assert!(s.modal.is_none());
+        assert!(s.status.as_ref().unwrap().text.contains("Rotating"));
+    }
+
+    #[test]
+    fn n_or_esc_cancels_the_rotation_and_other_keys_wait() {
+        for cancel in [ch('n'), key(KeyCode::Esc)] {
+            let mut s = aged(95);
+            update(&mut s, ch('R'));
+            assert!(update(&mut s, ch('q')).is_empty(), "q does not quit here");
+            assert!(update(&mut s, key(KeyCode::Enter)).is_empty());
+            rotate_modal(&s);
+            assert!(update(&mut s, cancel).is_empty());
+            assert!(s.modal.is_none());
+            assert_eq!(s.status.as_ref().unwrap().text, "Rotation cancelled");
+        }
+    }
+
+    #[test]
+    fn the_rotation_result_is_reported_and_new_ages_replace_the_old() {
+        let mut s = aged(95);
+        update(
+            &mut s,
+            Msg::Rotated {
+                source: "alice".into(),
+                result: Ok(0),
+            },
+        );
+        assert_eq!(s.status.as_ref().unwrap().kind, StatusKind::Info);
+        assert!(s.status.as_ref().unwrap().text.contains("Rotated"));
+        update(
+            &mut s,
+            Msg::Rotated {
+                source: "alice".into(),
+                result: Ok(3),
+            },
+        );
+        assert_eq!(s.status.as_ref().unwrap().kind, StatusKind::Error);
+        assert!(s.status.as_ref().unwrap().text.contains("exit status 3"));
+        let s2 = {
+            let mut s = s;
+            update(
+                &mut s,
+                Msg::Expiries(crate::app::msg::Expiries {
+                    key_ages: HashMap::from([("alice".to_string(), 0)]),
+                    ..Default::default()
+                }),
+            );
+            s
+        };
+        assert_eq!(s2.sources[0].key_age, Some(0));
+        assert_eq!(s2.rotate_offered(), None);
+    }
+
+    const RAN_OUT: &str = "the MFA session of source \"alice\" has run out, so profile \"prod-admin\" cannot be refreshed without a new MFA code.";
+
+    fn ran_out(s: &mut State, profile: &str) -> Vec<Effect> {
+        update(
+            s,
+            Msg::ShellExited {
+                profile: profile.into(),
+                result: Ok(0),
+            },
+        );
+        update(
+            s,
+            Msg::Notice {
+                profile: Some(profile.into()),
+                text: RAN_OUT.into(),
+            },
+        )
+    }
+
+    #[test]
+    fn a_session_that_ran_out_in_a_shell_opens_the_mfa_modal_with_the_notice() {
+        let mut s = state();
+        s.session_expiry.insert("alice".into(), at(T0 + 3600));
+        assert!(
+            ran_out(&mut s, "prod-admin").is_empty(),
+            "the modal asks first"
+        );
+        let m = mfa(&s);
+        assert_eq!(m.profile, "prod-admin");
+        assert_eq!(m.source, "alice");
+        assert_eq!(m.note.as_deref(), Some(RAN_OUT));
+        assert_eq!(m.error, None);
+        assert_eq!(
+            (m.refresh, m.intent),
+            (Refresh::Session, Intent::Reauth),
+            "the same flow as r: a new session even if one looks valid"
+        );
+        assert_eq!(s.status.as_ref().unwrap().kind, StatusKind::Error);
+        typed(&mut s, "123456");
+        let fx = update(&mut s, key(KeyCode::Enter));
+        assert_eq!(
+            fx,
+            vec![Effect::FetchCredentials {
+                req_id: 1,
+                profile: "prod-admin".into(),
+                mfa_code: Some("123456".into()),
+                passphrase: None,
+                refresh: Refresh::Session,
+            }]
+        );
+        update(
+            &mut s,
+            Msg::CredsDone {
+                req_id: 1,
+                profile: "prod-admin".into(),
+                result: ok(T0 + 3600, Some(T0 + 43200)),
+            },
+        );
+        assert!(s.modal.is_none());
+        assert_eq!(s.session_expiry["alice"], at(T0 + 43200));
+    }
+
+    #[test]
+    fn esc_cancels_the_modal_a_notice_opened() {
+        let mut s = state();
+        ran_out(&mut s, "dev-read");
+        assert!(mfa(&s).note.is_some());
+        assert!(update(&mut s, key(KeyCode::Esc)).is_empty());
+        assert!(s.modal.is_none());
+        assert_eq!(s.status.as_ref().unwrap().text, "MFA cancelled");
+    }
+
+    #[test]
+    fn a_notice_for_an_mfa_process_source_reauthenticates_straight_away() {
+        let mut s = state();
+        let fx = ran_out(&mut s, "ops-deploy");
+        assert!(s.modal.is_none());
+        assert!(matches!(
+            fx.as_slice(),
+            [Effect::FetchCredentials {
+                refresh: Refresh::Session,
+                mfa_code: None,
+                ..
+            }]
+        ));
+    }
+
+    #[test]
+    fn a_notice_without_a_known_role_only_shows_in_the_status_line() {
+        let mut s = state();
+        let fx = update(
+            &mut s,
+            Msg::Notice {
+                profile: None,
+                text: RAN_OUT.into(),
+            },
+        );
+        assert!(fx.is_empty());
+        assert!(s.modal.is_none());
+        assert_eq!(s.status.as_ref().unwrap().text, RAN_OUT);
     }
 }

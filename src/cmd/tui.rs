@@ -31,7 +31,10 @@ pub fn run(global: &Global, nest: bool, env_creds: bool) -> Result<u8, Error> {
     let engine = super::load(global)?;
     let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let exit = runtime::run(
-        Arc::new(EngineService::new(engine, env_creds)),
+        Arc::new(EngineService {
+            config: global.config.clone(),
+            ..EngineService::new(engine, env_creds)
+        }),
         Arc::new(SystemClock),
         Options { color, mouse: true },
     )
@@ -47,6 +50,8 @@ pub struct EngineService {
     /// Said by the credential endpoint while the last shell ran (the MFA
     /// session ran out); shown when the picker is back.
     notice: std::sync::Mutex<Option<String>>,
+    /// `--config`, passed on to the `rolepick rotate` child.
+    pub config: Option<PathBuf>,
 }
 
 impl EngineService {
@@ -55,6 +60,7 @@ impl EngineService {
             engine,
             env_creds,
             notice: std::sync::Mutex::new(None),
+            config: None,
         }
     }
 }
@@ -226,14 +232,18 @@ impl CredentialService for EngineService {
             )
         };
         let hint = format!(
-            "Leave the shell (`exit`) and press Enter on {profile} in the picker to type a new code, or run `rolepick exec --nest {profile} -- true` in the shell."
+            "Leave the shell (`exit`): the picker asks for a new code at once. Or run `rolepick exec --nest {profile} -- true` in the shell."
         );
+        let tail = hint.clone();
         let notify = |msg: &str| {
             eprintln!("\r\n{msg}\r");
+            // The picker shows what happened, not how to get back to it.
+            let said = msg.strip_suffix(tail.as_str()).unwrap_or(msg).trim_end();
+            let said = said.strip_prefix("rolepick: ").unwrap_or(said);
             *self
                 .notice
                 .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(msg.to_string());
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(said.to_string());
         };
         let _live = LiveShell::register(self.engine.cache().dir(), profile);
         super::exec::run_child(
@@ -251,6 +261,31 @@ impl CredentialService for EngineService {
 
     fn live_shells(&self) -> std::collections::HashMap<String, usize> {
         shell::live_shells(self.engine.cache().dir())
+    }
+
+    fn key_age_days(&self, source: &str) -> Option<i64> {
+        let index = self.engine.model().settings.vault.location().read_index();
+        index
+            .sources
+            .get(source)
+            .and_then(|e| e.age_days(self.engine.now()))
+    }
+
+    fn rotate(&self, source: &str) -> Result<u8, String> {
+        // The same binary, so the rotation is the one `rolepick rotate` does
+        // (its prompts, its resumable stages), on the terminal.
+        let exe = std::env::current_exe()
+            .map_err(|e| format!("cannot find rolepick's own binary to rotate {source}: {e}"))?;
+        let mut cmd: Vec<std::ffi::OsString> = vec![exe.into_os_string()];
+        if let Some(c) = &self.config {
+            cmd.extend(["--config".into(), c.clone().into_os_string()]);
+        }
+        cmd.extend(["rotate".into(), source.into()]);
+        let env: Vec<_> = std::env::vars_os().collect();
+        let banner = format!(
+            "rolepick: rotating the access key of source {source} (`rolepick rotate {source}`)"
+        );
+        shell::run(&cmd, &env, Some(&banner)).map_err(|e| e.to_string())
     }
 
     fn take_notice(&self) -> Option<String> {

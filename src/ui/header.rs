@@ -1,5 +1,5 @@
 //! Title line (counts and the filter) and one line per source with the
-//! state of its MFA session.
+//! state of its MFA session and the age of its long-lived key.
 
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -7,7 +7,7 @@ use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 use super::Theme;
-use crate::app::state::{countdown, State, MAX_SOURCE_LINES};
+use crate::app::state::{countdown, key_age_urgency, State, Urgency, MAX_SOURCE_LINES};
 
 pub fn render(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
     let mut lines = Vec::with_capacity(area.height.into());
@@ -50,6 +50,13 @@ pub fn render(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
             }
             (Some(_), None) => spans.push(Span::styled("no MFA session", theme.dim())),
             (None, None) => spans.push(Span::styled("no MFA device", theme.dim())),
+        }
+        if let Some(days) = src.key_age {
+            let style = match key_age_urgency(days) {
+                Urgency::Fine => theme.dim(),
+                u => theme.urgency(u),
+            };
+            spans.push(Span::styled(format!("  key {days}d"), style));
         }
         if let Some(serial) = &src.mfa_serial {
             spans.push(Span::styled(format!("  {serial}"), theme.dim()));

@@ -7,6 +7,7 @@ use ratatui::Frame;
 
 use super::modal::centered;
 use super::Theme;
+use crate::app::state::State;
 
 pub const KEYS: &[(&str, &str)] = &[
     ("↑ ↓  j k", "move"),
@@ -21,9 +22,16 @@ pub const KEYS: &[(&str, &str)] = &[
     ("q  Ctrl-C", "quit"),
 ];
 
-pub fn render(theme: &Theme, frame: &mut Frame, area: Rect) {
-    let rect = centered(area, 60, u16::try_from(KEYS.len()).unwrap_or(10) + 4);
-    let mut lines: Vec<Line> = KEYS
+/// Shown only when the selected role's source key is old enough to rotate.
+pub const ROTATE_KEY: (&str, &str) = ("R", "rotate the source's access key (90+ days old)");
+
+pub fn render(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
+    let mut keys = KEYS.to_vec();
+    if state.rotate_offered().is_some() {
+        keys.insert(7, ROTATE_KEY);
+    }
+    let rect = centered(area, 60, u16::try_from(keys.len()).unwrap_or(10) + 4);
+    let mut lines: Vec<Line> = keys
         .iter()
         .map(|(k, what)| {
             Line::from(vec![

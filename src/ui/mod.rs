@@ -1,6 +1,7 @@
 //! Drawing the picker: `render(&State, &mut Frame)`. Read-only over the
 //! state; knows nothing of AWS. One file per part of the screen.
 
+mod confirm;
 mod header;
 mod help;
 mod list;
@@ -41,11 +42,12 @@ pub fn render(state: &State, frame: &mut Frame) {
     status::render_status(state, &theme, frame, status_area);
     status::render_footer(state, &theme, frame, footer);
     if state.help {
-        help::render(&theme, frame, area);
+        help::render(state, &theme, frame, area);
     }
     match &state.modal {
         Some(Modal::Mfa(m)) => modal::render(state, m, &theme, frame, area),
         Some(Modal::Passphrase(m)) => passphrase::render(state, m, &theme, frame, area),
+        Some(Modal::Rotate(m)) => confirm::render(m, &theme, frame, area),
         None => {}
     }
 }

@@ -1,5 +1,5 @@
 //! The MFA code modal: names the source and device, shows the digits typed,
-//! and the reason the last code was rejected.
+//! the reason the last code was rejected, and why the modal opened by itself.
 
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -49,7 +49,11 @@ pub fn status_line(
 }
 
 pub fn render(state: &State, m: &MfaModal, theme: &Theme, frame: &mut Frame, area: Rect) {
-    let rect = centered(area, 64, 11);
+    // The note wraps inside the borders; the modal grows to fit it.
+    let note_rows = m.note.as_ref().map_or(0, |n| {
+        u16::try_from(n.chars().count().div_ceil(62) + 1).unwrap_or(4)
+    });
+    let rect = centered(area, 64, if note_rows == 0 { 11 } else { 10 + note_rows });
     let title = match m.intent {
         Intent::Open => format!(" MFA code for {} ", m.source),
         Intent::Reauth => format!(" Re-authenticate {} ", m.source),
@@ -61,7 +65,12 @@ pub fn render(state: &State, m: &MfaModal, theme: &Theme, frame: &mut Frame, are
             digits.push(' ');
         }
     }
-    let mut lines = vec![
+    let mut lines = Vec::new();
+    if let Some(note) = &m.note {
+        lines.push(Line::styled(note.clone(), theme.error()));
+        lines.push(Line::raw(""));
+    }
+    lines.extend([
         Line::from(vec![
             Span::styled("Role    ", theme.dim()),
             Span::raw(m.profile.clone()),
@@ -76,7 +85,7 @@ pub fn render(state: &State, m: &MfaModal, theme: &Theme, frame: &mut Frame, are
             Span::styled(digits, theme.header()),
         ]),
         Line::raw(""),
-    ];
+    ]);
     lines.push(status_line(
         state,
         theme,

@@ -36,15 +36,15 @@ pub fn render_status(state: &State, theme: &Theme, frame: &mut Frame, area: Rect
 }
 
 pub fn render_footer(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
-    let keys: &[(&str, &str)] = if state.filter.editing {
-        &[
+    let mut keys: Vec<(&str, &str)> = if state.filter.editing {
+        vec![
             ("type", "filter"),
             ("⏎", "open"),
             ("↑↓", "move"),
             ("Esc", "clear"),
         ]
     } else {
-        &[
+        vec![
             ("↑↓/jk", "move"),
             ("/", "filter"),
             ("⏎", "open"),
@@ -53,8 +53,11 @@ pub fn render_footer(state: &State, theme: &Theme, frame: &mut Frame, area: Rect
             ("q", "quit"),
         ]
     };
+    if !state.filter.editing && state.rotate_offered().is_some() {
+        keys.insert(4, ("R", "rotate key"));
+    }
     let mut spans = vec![Span::raw(" ")];
-    for (k, what) in keys {
+    for (k, what) in &keys {
         spans.push(Span::styled(*k, theme.key()));
         spans.push(Span::styled(format!(" {what}  "), theme.dim()));
     }
