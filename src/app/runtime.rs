@@ -30,6 +30,15 @@ pub trait CredentialService: Send + Sync {
     fn model(&self) -> &Model;
     /// Expiry of the profile's cached credentials, if cached.
     fn cached_expiry(&self, profile: &str) -> Option<SystemTime>;
+    /// Expiries of every profile's cached credentials (a service may do
+    /// this in one pass over its cache instead of one look-up a profile).
+    fn cached_expiries(&self) -> HashMap<String, SystemTime> {
+        self.model()
+            .profiles
+            .iter()
+            .filter_map(|p| self.cached_expiry(&p.name).map(|e| (p.name.clone(), e)))
+            .collect()
+    }
     /// Expiry of the source's cached MFA session, if any.
     fn session_expiry(&self, source: &str) -> Option<SystemTime>;
     /// The vault file a passphrase typed by the user must unlock before
@@ -78,11 +87,7 @@ pub trait CredentialService: Send + Sync {
 /// Reads every expiry stamp the cache knows for the model.
 pub fn expiries(svc: &dyn CredentialService) -> Expiries {
     let model = svc.model();
-    let roles: HashMap<String, SystemTime> = model
-        .profiles
-        .iter()
-        .filter_map(|p| svc.cached_expiry(&p.name).map(|e| (p.name.clone(), e)))
-        .collect();
+    let roles = svc.cached_expiries();
     let sessions = model
         .sources
         .keys()

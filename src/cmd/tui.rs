@@ -143,6 +143,9 @@ impl CredentialService for EngineService {
     fn cached_expiry(&self, profile: &str) -> Option<SystemTime> {
         self.engine.cached_expiry(profile)
     }
+    fn cached_expiries(&self) -> std::collections::HashMap<String, SystemTime> {
+        self.engine.cached_expiries()
+    }
 
     fn session_expiry(&self, source: &str) -> Option<SystemTime> {
         self.engine.session_expiry(source)
