@@ -227,10 +227,11 @@ fn picker_walkthrough_against_moto() {
 
     // Back in the picker: a countdown on that row.
     tmux.line("exit");
+    // (The frame drawn right after the shell may still say "Opening…": the
+    // shell's end reaches the picker as a message, like any other event.)
     let s = tmux.wait_for("the picker with a countdown", |s| {
-        is_picker(s) && countdown_on(s, "dev").is_some()
+        is_picker(s) && countdown_on(s, "dev").is_some() && s.contains("Back from dev")
     });
-    assert!(s.contains("Back from dev"), "status line:\n{s}");
     assert!(s.contains("MFA session"), "session shown:\n{s}");
 
     // A role of the third account opens without a code: the session is reused.
@@ -729,10 +730,15 @@ fn r_rotates_a_90_day_old_key_from_the_picker_and_the_age_resets() {
         s.contains("Rotate the key of source primary now?")
     });
     tmux.type_text("y");
-    let s = tmux.wait_for("the picker after the rotation", |s| {
-        is_picker(s) && s.contains("Rotated the access key of source primary")
-    });
-    assert!(s.contains("key 0d"), "the new key's age:\n{s}");
+    // The result and the re-read ages arrive as separate messages: wait for both.
+    let s = tmux.wait_for(
+        "the picker after the rotation, with the new key's age",
+        |s| {
+            is_picker(s)
+                && s.contains("Rotated the access key of source primary")
+                && s.contains("key 0d")
+        },
+    );
     assert!(!s.contains("R rotate key"), "no longer offered:\n{s}");
     assert_eq!(stack.proxy.count("CreateAccessKey"), 1);
     assert_eq!(stack.proxy.count("DeleteAccessKey"), 1);
