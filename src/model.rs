@@ -154,32 +154,36 @@ pub struct Model {
     /// Profiles that are configured but cannot be used, with the reason
     /// (a broken `source_profile` chain, an unsupported credential kind).
     pub broken: BTreeMap<String, String>,
-    /// Profile name -> position in `profiles` (see [`Model::reindex`]).
-    index: std::collections::HashMap<String, usize>,
+    /// Profile name -> position in `profiles`, built on the first look-up
+    /// (the picker's first frame needs none) and dropped by [`Model::reindex`].
+    index: std::sync::OnceLock<std::collections::HashMap<String, usize>>,
 }
 
 impl Model {
     pub fn profile(&self, name: &str) -> Option<&Profile> {
+        let index = self.index.get_or_init(|| {
+            self.profiles
+                .iter()
+                .enumerate()
+                .map(|(i, p)| (p.name.clone(), i))
+                .collect()
+        });
         // The index is trusted only while it matches `profiles` (which is
         // public and may have been changed since).
-        if let Some(&i) = self.index.get(name) {
+        if let Some(&i) = index.get(name) {
             if let Some(p) = self.profiles.get(i).filter(|p| p.name == name) {
                 return Some(p);
             }
-        } else if self.index.len() == self.profiles.len() && !self.index.is_empty() {
+        } else if index.len() == self.profiles.len() {
             return None;
         }
         self.profiles.iter().find(|p| p.name == name)
     }
 
-    /// Rebuilds the name index after `profiles` changed.
+    /// Forgets the name index after `profiles` changed; the next look-up
+    /// builds it again.
     pub fn reindex(&mut self) {
-        self.index = self
-            .profiles
-            .iter()
-            .enumerate()
-            .map(|(i, p)| (p.name.clone(), i))
-            .collect();
+        self.index = std::sync::OnceLock::new();
     }
 
     pub fn source(&self, name: &str) -> Option<&Source> {

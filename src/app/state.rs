@@ -112,7 +112,7 @@ pub mod field {
 
 impl Haystack {
     fn new(parts: [&str; 6]) -> Self {
-        let mut text = String::new();
+        let mut text = String::with_capacity(parts.iter().map(|p| p.len() + 1).sum());
         let mut fields = [(0, 0); 6];
         let mut pos = 0u32;
         for (i, part) in parts.iter().enumerate() {
