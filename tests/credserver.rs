@@ -49,26 +49,7 @@ fn script(stack: &Stack, name: &str, body: &str) -> String {
 fn short_lived(stack: &Stack) {
     write_config_toml(stack, "[settings]\nrefresh_before = \"899s\"\n");
     // dev's section, with any duration_seconds it had replaced by 900.
-    let config: Vec<String> = stack
-        .sb
-        .prov
-        .config_file()
-        .split("\n\n")
-        .map(|sec| {
-            if sec.starts_with("[profile dev]") {
-                let mut s: String = sec
-                    .lines()
-                    .filter(|l| !l.starts_with("duration_seconds"))
-                    .map(|l| format!("{l}\n"))
-                    .collect();
-                s.push_str("duration_seconds = 900\n");
-                s
-            } else {
-                sec.to_string()
-            }
-        })
-        .collect();
-    let config = config.join("\n\n");
+    let config = stack.sb.prov.config_file_with_duration("dev", 900);
     stack.sb.write_aws_file("config", &config);
 }
 

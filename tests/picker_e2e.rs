@@ -592,26 +592,8 @@ fn short_lived_dev(stack: &Stack) {
         "[settings]\nrefresh_before = \"899s\"\n",
     )
     .unwrap();
-    let config: Vec<String> = stack
-        .sb
-        .prov
-        .config_file()
-        .split("\n\n")
-        .map(|sec| {
-            if sec.starts_with("[profile dev]") {
-                let mut s: String = sec
-                    .lines()
-                    .filter(|l| !l.starts_with("duration_seconds"))
-                    .map(|l| format!("{l}\n"))
-                    .collect();
-                s.push_str("duration_seconds = 900\n");
-                s
-            } else {
-                sec.to_string()
-            }
-        })
-        .collect();
-    stack.sb.write_aws_file("config", &config.join("\n\n"));
+    let config = stack.sb.prov.config_file_with_duration("dev", 900);
+    stack.sb.write_aws_file("config", &config);
 }
 
 /// Python that marks every cached session and role credential expired.

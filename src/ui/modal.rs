@@ -94,6 +94,16 @@ pub fn render(state: &State, m: &MfaModal, theme: &Theme, frame: &mut Frame, are
         " Checking the code…",
         " submit  ",
     ));
+    draw_box(frame, rect, title, lines);
+}
+
+/// Clears `rect` and draws `lines` in a bordered box titled `title`.
+pub fn draw_box<'a>(
+    frame: &mut Frame,
+    rect: Rect,
+    title: impl Into<ratatui::text::Line<'a>>,
+    lines: Vec<Line<'a>>,
+) {
     frame.render_widget(Clear, rect);
     frame.render_widget(
         Paragraph::new(lines)

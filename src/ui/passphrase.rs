@@ -4,10 +4,9 @@
 
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
-use super::modal::{centered, status_line};
+use super::modal::{centered, draw_box, status_line};
 use super::Theme;
 use crate::app::state::{Intent, PassphraseModal, State};
 
@@ -52,13 +51,7 @@ pub fn render(state: &State, m: &PassphraseModal, theme: &Theme, frame: &mut Fra
         " Unlocking the vault…",
         " unlock  ",
     ));
-    frame.render_widget(Clear, rect);
-    frame.render_widget(
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: false })
-            .block(Block::default().borders(Borders::ALL).title(title)),
-        rect,
-    );
+    draw_box(frame, rect, title, lines);
 }
 
 /// The end of `path` in at most `width` characters, `…` marking a cut: the

@@ -235,6 +235,29 @@ impl Provision {
         )
     }
 
+    /// [`Provision::config_file`] with `profile`'s `duration_seconds` set to
+    /// `secs` (replacing any it had).
+    pub fn config_file_with_duration(&self, profile: &str, secs: u32) -> String {
+        let header = format!("[profile {profile}]");
+        self.config_file()
+            .split("\n\n")
+            .map(|sec| {
+                if sec.starts_with(&header) {
+                    let mut s: String = sec
+                        .lines()
+                        .filter(|l| !l.starts_with("duration_seconds"))
+                        .map(|l| format!("{l}\n"))
+                        .collect();
+                    s.push_str(&format!("duration_seconds = {secs}\n"));
+                    s
+                } else {
+                    sec.to_string()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n\n")
+    }
+
     /// `~/.aws/config` as the walkthrough writes it; same text as
     /// `moto_provision.py --write-home` (a test checks that).
     pub fn config_file(&self) -> String {
