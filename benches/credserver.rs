@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use rolepick::aws::Credentials;
-use rolepick::credserver::{serve, Provider, Unavailable};
+use rolepick::credserver::{serve, Client, Provider, Unavailable};
 use rolepick::vault::secret::SecretString;
 
 struct Fixed;
@@ -20,7 +20,7 @@ impl Provider for Fixed {
     fn refresh_before(&self) -> Duration {
         Duration::from_secs(300)
     }
-    fn fetch(&self) -> Result<Credentials, Unavailable> {
+    fn fetch(&self, _: &Client) -> Result<Credentials, Unavailable> {
         Ok(Credentials {
             access_key_id: "ASIAQXAMPLEXAMPLE123".into(),
             secret_access_key: SecretString::new("s".repeat(40)),

@@ -14,7 +14,9 @@
 //! Answers: `GET /<path>` with the right `Authorization` header: 200 and the
 //! credentials JSON; wrong or missing token: 403; any other path: 404;
 //! credentials that cannot be had without a person (the MFA session ran
-//! out): 503 with a message saying what to do. Credentials are never logged.
+//! out): the request waits while a [`Person`] is asked (rolepick borrows the
+//! terminal, see [`crate::foreground`]), then 200, or 503 with a message
+//! saying what to do. Credentials are never logged.
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
@@ -56,8 +58,18 @@ pub trait Provider: Sync {
     fn now(&self) -> SystemTime;
     /// Credentials this close to expiry are refreshed, not served.
     fn refresh_before(&self) -> Duration;
-    /// Current credentials (blocking; may call STS).
-    fn fetch(&self) -> Result<Credentials, Unavailable>;
+    /// Current credentials for the request from `client` (blocking; may
+    /// call STS, or ask a person while the client waits).
+    fn fetch(&self, client: &Client) -> Result<Credentials, Unavailable>;
+}
+
+/// Both ends of a request's connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Client {
+    /// The client's address (127.0.0.1 and its port).
+    pub peer: SocketAddr,
+    /// The endpoint's address.
+    pub local: SocketAddr,
 }
 
 /// What a shell needs to reach its endpoint.
@@ -121,7 +133,7 @@ pub fn serve<R>(provider: &dyn Provider, body: impl FnOnce(&Endpoint) -> R) -> R
     std::thread::scope(|s| {
         std::thread::Builder::new()
             .name("rolepick-credserver".into())
-            .spawn_scoped(s, || server.accept_loop(&listener))
+            .spawn_scoped(s, || server.accept_loop(&listener, addr))
             .map_err(|e| {
                 Error::Other(format!("cannot start the credential endpoint thread: {e}"))
             })?;
@@ -175,7 +187,7 @@ fn error_body(code: &str, message: &str) -> String {
 }
 
 impl Server<'_> {
-    fn accept_loop(&self, listener: &TcpListener) {
+    fn accept_loop(&self, listener: &TcpListener, local: SocketAddr) {
         use rustix::event::{poll, PollFd, PollFlags, Timespec};
         // STOP_POLL
         let timeout = Timespec {
@@ -198,8 +210,9 @@ impl Server<'_> {
                 break;
             }
             match listener.accept() {
-                Ok((stream, _)) => {
-                    if let Err(e) = self.handle(stream) {
+                Ok((stream, peer)) => {
+                    let client = Client { peer, local };
+                    if let Err(e) = self.handle(stream, &client) {
                         diag::debug(&format!("credential endpoint: a client went away: {e}"));
                     }
                 }
@@ -209,11 +222,11 @@ impl Server<'_> {
         }
     }
 
-    fn handle(&self, mut stream: TcpStream) -> io::Result<()> {
+    fn handle(&self, mut stream: TcpStream, client: &Client) -> io::Result<()> {
         stream.set_read_timeout(Some(READ_TIMEOUT))?;
         stream.set_write_timeout(Some(READ_TIMEOUT))?;
         let resp = match read_head(&stream) {
-            Ok(head) => self.answer(&head),
+            Ok(head) => self.answer(&head, client),
             Err(e) if e.kind() == io::ErrorKind::InvalidData => Response {
                 status: 400,
                 body: error_body("BadRequest", "malformed HTTP request"),
@@ -233,7 +246,7 @@ impl Server<'_> {
         r
     }
 
-    fn answer(&self, head: &Head) -> Response {
+    fn answer(&self, head: &Head, client: &Client) -> Response {
         // The path is checked first: a wrong path learns nothing about tokens.
         let path = head.target.split('?').next().unwrap_or_default();
         if path != self.path {
@@ -259,7 +272,7 @@ impl Server<'_> {
                 ),
             };
         }
-        match self.current() {
+        match self.current(client) {
             Ok(c) => Response {
                 status: 200,
                 body: credentials_json(&c),
@@ -272,7 +285,7 @@ impl Server<'_> {
     }
 
     /// The held credentials while fresh, else new ones from the provider.
-    fn current(&self) -> Result<Credentials, Unavailable> {
+    fn current(&self, client: &Client) -> Result<Credentials, Unavailable> {
         let mut held = self
             .held
             .lock()
@@ -283,7 +296,7 @@ impl Server<'_> {
                 return Ok(c.clone());
             }
         }
-        let c = self.provider.fetch()?;
+        let c = self.provider.fetch(client)?;
         *held = Some(c.clone());
         Ok(c)
     }
@@ -376,32 +389,79 @@ impl MfaPrompt for NoPerson {
     }
 }
 
-/// The engine as a [`Provider`] for one profile. When a refresh would need
-/// a person (a new MFA code, the vault passphrase), `on_code_needed` is
-/// called once (until credentials flow again) with the message also sent to
-/// the client; it may ask for the code on the terminal or tell the picker.
+/// Somebody the endpoint can turn to when a refresh needs a person (a new
+/// MFA code, the vault passphrase).
+pub trait Person: Sync {
+    /// Asks, if that can be done now, for what `need` says is missing
+    /// (blocking: `client` waits for the answer). True when the engine
+    /// should now be able to refresh without a person.
+    fn ask(&self, need: &str, client: &Client) -> bool;
+}
+
+/// Nobody to ask (tests, benchmarks).
+pub struct Nobody;
+
+impl Person for Nobody {
+    fn ask(&self, _: &str, _: &Client) -> bool {
+        false
+    }
+}
+
+/// The engine as a [`Provider`] for one profile. When a refresh needs a
+/// person, `person` is asked while the client waits; if that gives nothing,
+/// the client gets 503 with what happened and `hint`.
 pub struct EngineProvider<'a> {
     pub engine: &'a Engine,
     pub profile: String,
     /// How the user gives a new code here (appended to the 503 message).
     pub hint: String,
-    pub on_code_needed: &'a (dyn Fn(&str) + Sync),
-    notified: AtomicBool,
+    pub person: &'a dyn Person,
+}
+
+/// Why [`EngineProvider::try_fetch`] failed.
+enum Missing {
+    Person,
+    Failed(Error),
 }
 
 impl<'a> EngineProvider<'a> {
-    pub fn new(
-        engine: &'a Engine,
-        profile: &str,
-        hint: String,
-        on_code_needed: &'a (dyn Fn(&str) + Sync),
-    ) -> Self {
+    pub fn new(engine: &'a Engine, profile: &str, hint: String, person: &'a dyn Person) -> Self {
         EngineProvider {
             engine,
             profile: profile.to_string(),
             hint,
-            on_code_needed,
-            notified: AtomicBool::new(false),
+            person,
+        }
+    }
+
+    /// Credentials if the engine can get them without a person.
+    fn try_fetch(&self) -> Result<Credentials, Missing> {
+        let prompt = NoPerson::default();
+        match self
+            .engine
+            .credentials(&self.profile, &prompt, Refresh::IfNeeded)
+        {
+            Ok(c) => {
+                diag::debug(&format!(
+                    "credential endpoint: fresh credentials for {:?} until {}",
+                    self.profile,
+                    rfc3339(c.expiration)
+                ));
+                Ok(c)
+            }
+            Err(_) if prompt.asked.load(Ordering::SeqCst) => Err(Missing::Person),
+            Err(e) => Err(Missing::Failed(e)),
+        }
+    }
+
+    fn failed(&self, e: &Error) -> Unavailable {
+        Unavailable {
+            status: match e {
+                Error::Network(_) | Error::Auth(_) | Error::MfaRejected(_) => 502,
+                _ => 500,
+            },
+            code: "RefreshFailed",
+            message: format!("rolepick could not refresh profile {:?}: {e}", self.profile),
         }
     }
 }
@@ -415,50 +475,34 @@ impl Provider for EngineProvider<'_> {
         self.engine.model().settings.refresh_before
     }
 
-    fn fetch(&self) -> Result<Credentials, Unavailable> {
-        let prompt = NoPerson::default();
-        match self
-            .engine
-            .credentials(&self.profile, &prompt, Refresh::IfNeeded)
-        {
-            Ok(c) => {
-                self.notified.store(false, Ordering::SeqCst);
-                diag::debug(&format!(
-                    "credential endpoint: fresh credentials for {:?} until {}",
-                    self.profile,
-                    rfc3339(c.expiration)
-                ));
-                Ok(c)
-            }
-            Err(_) if prompt.asked.load(Ordering::SeqCst) => {
-                let source = self
-                    .engine
-                    .model()
-                    .profile(&self.profile)
-                    .map(|p| p.source.clone())
-                    .unwrap_or_default();
-                let message = format!(
-                    "rolepick: the MFA session of source {source:?} has run out, so profile {:?} cannot be refreshed without a new MFA code. {}",
-                    self.profile, self.hint
-                );
-                if !self.notified.swap(true, Ordering::SeqCst) {
-                    (self.on_code_needed)(&message);
-                }
-                Err(Unavailable {
-                    status: 503,
-                    code: "MfaSessionExpired",
-                    message,
-                })
-            }
-            Err(e) => Err(Unavailable {
-                status: match e {
-                    Error::Network(_) | Error::Auth(_) | Error::MfaRejected(_) => 502,
-                    _ => 500,
-                },
-                code: "RefreshFailed",
-                message: format!("rolepick could not refresh profile {:?}: {e}", self.profile),
-            }),
+    fn fetch(&self, client: &Client) -> Result<Credentials, Unavailable> {
+        match self.try_fetch() {
+            Ok(c) => return Ok(c),
+            Err(Missing::Failed(e)) => return Err(self.failed(&e)),
+            Err(Missing::Person) => {}
         }
+        let source = self
+            .engine
+            .model()
+            .profile(&self.profile)
+            .map(|p| p.source.clone())
+            .unwrap_or_default();
+        let need = format!(
+            "rolepick: the MFA session of source {source:?} has run out, so profile {:?} cannot be refreshed without a new MFA code.",
+            self.profile
+        );
+        if self.person.ask(&need, client) {
+            match self.try_fetch() {
+                Ok(c) => return Ok(c),
+                Err(Missing::Failed(e)) => return Err(self.failed(&e)),
+                Err(Missing::Person) => {}
+            }
+        }
+        Err(Unavailable {
+            status: 503,
+            code: "MfaSessionExpired",
+            message: format!("{need} {}", self.hint),
+        })
     }
 }
 
@@ -563,7 +607,7 @@ mod tests {
         fn refresh_before(&self) -> Duration {
             Duration::from_secs(300)
         }
-        fn fetch(&self) -> Result<Credentials, Unavailable> {
+        fn fetch(&self, _: &Client) -> Result<Credentials, Unavailable> {
             if self.fail.load(Ordering::SeqCst) {
                 return Err(Unavailable {
                     status: 503,

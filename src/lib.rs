@@ -25,6 +25,8 @@ pub mod diag;
 pub mod engine;
 /// The error type and exit codes.
 pub mod error;
+/// Borrowing the terminal from a job of rolepick's shell to ask for a code.
+pub mod foreground;
 /// Plain data: sources, accounts, profiles, settings.
 pub mod model;
 /// Asking the user for an MFA code or the vault passphrase.

@@ -582,6 +582,222 @@ fn exec_server_asks_for_a_new_code_on_the_terminal_when_the_session_runs_out() {
     assert_eq!(stack.proxy.count("GetSessionToken"), 2, "one new session");
 }
 
+/// An interactive `rolepick exec dev` shell does job control, so the
+/// command it runs has the terminal, not rolepick. When that command needs
+/// credentials after the MFA session ran out, rolepick borrows the terminal
+/// from it, asks for a new code, and gives it back: the command goes on.
+/// A command that gives up waiting gives the terminal back to its shell; an
+/// empty line skips (the command fails with rolepick's message). A
+/// background job never gets the terminal taken from the shell at its
+/// prompt.
+#[test]
+fn an_interactive_exec_shell_asks_for_a_new_code_while_the_command_waits() {
+    if !have_tmux() {
+        eprintln!("skipping: tmux is not installed");
+        return;
+    }
+    let stack = Stack::start();
+    short_lived_dev(&stack);
+    let expire = stack.sb.root().join("expire.py");
+    fs::write(&expire, expire_cache_py(&stack)).unwrap();
+    let tmux = Tmux::start(stack.sb.root(), &stack.sb.aws_env());
+    let before = tmux.stty("stty.before");
+    tmux.line(&format!(
+        "{} exec dev --mfa-code {MFA_CODE} ; echo exec-exit-$?",
+        env!("CARGO_BIN_EXE_rolepick")
+    ));
+    tmux.wait_for("the subshell", |s| {
+        s.contains("rolepick: shell for dev")
+            && s.contains("kept fresh")
+            && s.trim_end().ends_with("e2e$")
+    });
+    let dev = stack.prov.role("dev");
+    let arn = format!(
+        "arn:aws:sts::{}:assumed-role/{}/",
+        dev.account_id, dev.role_name
+    );
+
+    // 1. The session runs out; the next aws call waits while rolepick asks.
+    tmux.line(&format!(
+        "python3 {}; aws sts get-caller-identity --query Arn --output text; echo aws-exit-$?",
+        expire.display()
+    ));
+    let s = tmux.wait_for("the code prompt", |s| {
+        s.contains("has run out") && s.trim_end().ends_with("(source primary):")
+    });
+    assert!(s.contains("the AWS call waits"), "{s}");
+    tmux.type_text(MFA_CODE);
+    tmux.keys(&["Enter"]);
+    let s = tmux.wait_for("the aws call's end", |s| {
+        s.lines().any(|l| l.starts_with("aws-exit-"))
+    });
+    assert!(
+        s.contains("aws-exit-0"),
+        "the waiting call got credentials:\n{s}"
+    );
+    assert!(s.contains(&arn), "{s}");
+    assert!(s.contains("new MFA session"), "{s}");
+    assert_eq!(stack.proxy.count("GetSessionToken"), 2, "one new session");
+    // The shell has its terminal back, as it was.
+    let inside = tmux.stty("stty.inside");
+    assert!(
+        inside.contains(" icanon") && inside.contains(" echo "),
+        "{inside}"
+    );
+
+    // 2. A background job needs a code while the shell sits at its prompt:
+    // rolepick says so but leaves the terminal to the shell.
+    tmux.line("clear");
+    tmux.line(&format!("python3 {}", expire.display()));
+    let out = stack.sb.root().join("bg.out");
+    tmux.line(&format!(
+        "(aws sts get-caller-identity --query Arn --output text > {} 2>&1; echo bg-exit-$? >> {}) &",
+        out.display(),
+        out.display()
+    ));
+    tmux.wait_for("rolepick's note", |s| {
+        s.contains("has run out") && s.contains("rolepick exec --nest dev -- true")
+    });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !fs::read_to_string(&out).is_ok_and(|t| t.contains("bg-exit-")) {
+        assert!(Instant::now() < deadline, "the background job never ended");
+        sleep(Duration::from_millis(100));
+    }
+    assert!(fs::read_to_string(&out).unwrap().contains("bg-exit-255"));
+    tmux.line("echo still-$((6*7))");
+    let s = tmux.wait_for("the shell's own input", |s| s.contains("still-42"));
+    assert!(!s.trim_end().ends_with("(source primary):"), "{s}");
+
+    // 3. Nobody types: the aws CLI gives up after its retries (about 8 s);
+    // rolepick lets go of the terminal and the shell has it again.
+    tmux.line("clear");
+    tmux.line(&format!(
+        "python3 {}; aws sts get-caller-identity --query Arn --output text; echo aws-exit-$?",
+        expire.display()
+    ));
+    tmux.wait_for("the code prompt", |s| {
+        s.trim_end().ends_with("(source primary):")
+    });
+    let s = tmux.wait_for("the call giving up", |s| {
+        s.lines().any(|l| l.starts_with("aws-exit-"))
+    });
+    assert!(s.contains("aws-exit-255"), "{s}");
+    tmux.wait_for("rolepick letting go", |s| s.contains("stopped waiting"));
+    tmux.line("clear");
+    tmux.line("echo mine-$((40+2))");
+    tmux.wait_for("the shell reads its terminal", |s| s.contains("mine-42"));
+    let inside = tmux.stty("stty.lost");
+    assert!(
+        inside.contains(" icanon") && inside.contains(" echo "),
+        "{inside}"
+    );
+
+    // 4. An empty line skips: the call fails with what to do.
+    tmux.line("clear");
+    tmux.line(&format!(
+        "python3 {}; aws sts get-caller-identity --query Arn --output text; echo aws-exit-$?",
+        expire.display()
+    ));
+    tmux.wait_for("the code prompt again", |s| {
+        s.trim_end().ends_with("(source primary):")
+    });
+    tmux.keys(&["Enter"]);
+    let s = tmux.wait_for("the skipped call's end", |s| {
+        s.lines().any(|l| l.starts_with("aws-exit-"))
+    });
+    assert!(s.contains("aws-exit-255"), "{s}");
+    assert!(s.contains("skipped"), "{s}");
+    assert!(s.contains("rolepick exec --nest dev -- true"), "{s}");
+    assert_eq!(
+        stack.proxy.count("GetSessionToken"),
+        2,
+        "no session on skip"
+    );
+    tmux.line("clear");
+    tmux.line("echo typed-$((40+2))");
+    tmux.wait_for("the shell still reads its terminal", |s| {
+        s.contains("typed-42")
+    });
+
+    // The nested rolepick the note suggests gives the shell credentials again.
+    tmux.line(&format!(
+        "{} exec --nest dev --mfa-code {MFA_CODE} -- true; aws sts get-caller-identity --query Arn --output text; echo aws-exit-$?",
+        env!("CARGO_BIN_EXE_rolepick")
+    ));
+    let s = tmux.wait_for("the call after the nested code", |s| {
+        s.lines().any(|l| l.starts_with("aws-exit-"))
+    });
+    assert!(s.contains("aws-exit-0"), "{s}");
+    tmux.line("exit");
+    tmux.wait_for("rolepick's exit", |s| s.contains("exec-exit-0"));
+    let after = tmux.stty("stty.after");
+    assert_eq!(before, after, "stty settings as before");
+}
+
+/// With the key in the vault, a session that runs out inside the shell
+/// needs the passphrase too: asked without echo, then the code.
+#[test]
+fn the_vault_passphrase_is_asked_without_echo_when_the_session_runs_out_in_a_shell() {
+    if !have_tmux() {
+        eprintln!("skipping: tmux is not installed");
+        return;
+    }
+    let stack = Stack::start();
+    short_lived_dev(&stack);
+    let out = stack
+        .sb
+        .cmd()
+        .env("ROLEPICK_VAULT_PASSPHRASE", VAULT_PASS)
+        .env("ROLEPICK_VAULT_SCRYPT_LOG_N", "10")
+        .args(["vault", "import", "primary", "--yes"])
+        .output()
+        .expect("run rolepick vault import");
+    assert!(
+        out.status.success(),
+        "import: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let expire = stack.sb.root().join("expire.py");
+    fs::write(&expire, expire_cache_py(&stack)).unwrap();
+    let tmux = Tmux::start(stack.sb.root(), &stack.sb.aws_env());
+    tmux.line(&format!(
+        "{} exec dev --mfa-code {MFA_CODE} ; echo exec-exit-$?",
+        env!("CARGO_BIN_EXE_rolepick")
+    ));
+    tmux.wait_for("the passphrase prompt", |s| {
+        s.trim_end().ends_with("vault.age:")
+    });
+    tmux.line(VAULT_PASS);
+    tmux.wait_for("the subshell", |s| {
+        s.contains("rolepick: shell for dev") && s.trim_end().ends_with("e2e$")
+    });
+    tmux.line(&format!(
+        "python3 {}; aws sts get-caller-identity --query Arn --output text; echo aws-exit-$?",
+        expire.display()
+    ));
+    tmux.wait_for("the passphrase prompt in the shell", |s| {
+        s.contains("has run out") && s.trim_end().ends_with("vault.age:")
+    });
+    tmux.line(VAULT_PASS);
+    tmux.wait_for("the code prompt", |s| {
+        s.trim_end().ends_with("(source primary):")
+    });
+    tmux.line(MFA_CODE);
+    let s = tmux.wait_for("the call's end", |s| {
+        s.lines().any(|l| l.starts_with("aws-exit-"))
+    });
+    assert!(s.contains("aws-exit-0"), "{s}");
+    assert!(
+        !s.contains(VAULT_PASS),
+        "the passphrase was not echoed:\n{s}"
+    );
+    assert_eq!(stack.proxy.count("GetSessionToken"), 2);
+    let inside = tmux.stty("stty.inside");
+    assert!(inside.contains(" echo "), "echo is back on:\n{inside}");
+    tmux.line("exit");
+    tmux.wait_for("rolepick's exit", |s| s.contains("exec-exit-0"));
+}
+
 /// 900 s role credentials for dev inside an 899 s refresh window: the
 /// endpoint goes to the engine (and the cached session) on every request.
 fn short_lived_dev(stack: &Stack) {
@@ -626,15 +842,47 @@ fn the_picker_tells_when_the_session_ran_out_while_its_shell_ran() {
     tmux.wait_for("the subshell", |s| {
         s.contains("rolepick: shell for dev") && s.contains("kept fresh") && s.contains("e2e$")
     });
+    // The session runs out: rolepick asks in the shell while aws waits.
     tmux.line(&format!(
         "python3 {}; aws sts get-caller-identity --query Arn --output text; echo aws-exit-$?",
         expire.display()
     ));
+    tmux.wait_for("the code prompt in the shell", |s| {
+        s.contains("has run out") && s.trim_end().ends_with("(source primary):")
+    });
+    tmux.type_text(MFA_CODE);
+    tmux.keys(&["Enter"]);
+    let s = tmux.wait_for("the call's end", |s| {
+        s.lines().any(|l| l.starts_with("aws-exit-"))
+    });
+    assert!(s.contains("aws-exit-0"), "{s}");
+    assert_eq!(stack.proxy.count("GetSessionToken"), 2);
+    // Answered in the shell: back in the picker, nothing more to ask.
+    tmux.line("exit");
+    let s = tmux.wait_for("the picker", |s| {
+        is_picker(s) && s.contains("Back from dev")
+    });
+    assert!(!s.contains("Re-authenticate primary"), "{s}");
+
+    // Again, but Ctrl-C skips: the call fails, and the picker asks on return.
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the subshell again", |s| {
+        s.contains("rolepick: shell for dev") && s.trim_end().ends_with("e2e$")
+    });
+    tmux.line("clear");
+    tmux.line(&format!(
+        "python3 {}; aws sts get-caller-identity --query Arn --output text; echo aws-exit-$?",
+        expire.display()
+    ));
+    tmux.wait_for("the code prompt in the shell", |s| {
+        s.contains("has run out") && s.trim_end().ends_with("(source primary):")
+    });
+    tmux.keys(&["C-c"]);
     let s = tmux.wait_for("the failed call", |s| {
         s.lines().any(|l| l.starts_with("aws-exit-"))
     });
     assert!(s.contains("aws-exit-255"), "{s}");
-    assert!(s.contains("has run out"), "said in the shell:\n{s}");
+    assert!(s.contains("skipped"), "said in the shell:\n{s}");
     tmux.line("exit");
     // Back in the picker, the MFA modal has opened by itself, saying why.
     let s = tmux.wait_for("the MFA modal the notice opened", |s| {

@@ -3,6 +3,7 @@
 //! loopback endpoint ([`crate::credserver`]) for the child's lifetime.
 
 use super::mfa::CliMfa;
+use super::person::TerminalPerson;
 use crate::aws::{rfc3339, Credentials};
 use crate::cli::{ExecArgs, Global};
 use crate::credserver::{self, EngineProvider, Shadowing};
@@ -11,7 +12,6 @@ use crate::error::Error;
 use crate::model::{Profile, SubshellCredentials};
 use crate::shell::{self, Handoff, LiveShell};
 use std::ffi::OsString;
-use std::io::Write;
 use std::time::SystemTime;
 
 pub fn run(args: &ExecArgs, global: &Global) -> Result<u8, Error> {
@@ -49,7 +49,7 @@ pub fn run(args: &ExecArgs, global: &Global) -> Result<u8, Error> {
         }
     });
     let hint = format!(
-        "rolepick asks for a new code on its terminal when it can; otherwise run `rolepick exec --nest {0} -- true` here to type one, or leave and run `rolepick exec {0}` again.",
+        "To type a new code, run `rolepick exec --nest {0} -- true` in this shell (or leave it and run `rolepick exec {0}` again); AWS calls then work again.",
         profile.name
     );
     if !plan.server {
@@ -59,30 +59,16 @@ pub fn run(args: &ExecArgs, global: &Global) -> Result<u8, Error> {
         drop(creds);
         return shell::run(&args.command, &env, banner.as_deref());
     }
-    std::thread::scope(|s| {
-        let (tx, rx) = std::sync::mpsc::channel::<String>();
-        let engine = &engine;
-        let name = profile.name.as_str();
-        s.spawn(move || {
-            for msg in rx {
-                ask_on_terminal(engine, name, &msg);
-            }
-        });
-        let notify = move |msg: &str| {
-            let _ = tx.send(msg.to_string());
-        };
-        run_child(
-            engine,
-            profile,
-            creds,
-            &plan,
-            &args.command,
-            banner.as_deref(),
-            hint,
-            &notify,
-        )
-        // `notify` (the only sender) is dropped here, which ends the asker.
-    })
+    run_child(
+        &engine,
+        profile,
+        creds,
+        &plan,
+        &args.command,
+        banner.as_deref(),
+        hint,
+        None,
+    )
 }
 
 /// How a child will get credentials, decided before it starts.
@@ -145,6 +131,9 @@ pub fn session_end(engine: &Engine, profile: &Profile, creds: &Credentials) -> S
 
 /// Runs `cmd` (or the user's shell) for `profile` as `plan` says: with an
 /// endpoint serving fresh credentials while it runs, or static variables.
+/// When the MFA session runs out, the endpoint asks for a new code on the
+/// terminal while the command waits; if it cannot (or the user skips),
+/// `unanswered` hears of it.
 #[allow(clippy::too_many_arguments)]
 pub fn run_child(
     engine: &Engine,
@@ -154,7 +143,7 @@ pub fn run_child(
     cmd: &[OsString],
     banner: Option<&str>,
     hint: String,
-    on_code_needed: &(dyn Fn(&str) + Sync),
+    unanswered: Option<&(dyn Fn(&str) + Sync)>,
 ) -> Result<u8, Error> {
     if !plan.server {
         let env = shell::child_env(profile, None, &creds, std::env::vars_os());
@@ -163,7 +152,8 @@ pub fn run_child(
     }
     let expiration = session_end(engine, profile, &creds);
     drop(creds);
-    let provider = EngineProvider::new(engine, &profile.name, hint, on_code_needed);
+    let person = TerminalPerson::new(engine, &profile.name, hint.clone(), unanswered);
+    let provider = EngineProvider::new(engine, &profile.name, hint, &person);
     credserver::serve(&provider, |ep| {
         let handoff = Handoff::Endpoint {
             url: &ep.url,
@@ -174,41 +164,4 @@ pub fn run_child(
         let env = shell::child_env_with(profile, None, &handoff, std::env::vars_os());
         shell::run(cmd, &env, banner)
     })?
-}
-
-/// The endpoint needs a new MFA code: ask on the terminal if rolepick is in
-/// its foreground (a command like `terraform apply` runs), else (an
-/// interactive shell owns the terminal) say what to do.
-fn ask_on_terminal(engine: &Engine, profile: &str, msg: &str) {
-    let Ok(mut tty) = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open("/dev/tty")
-    else {
-        eprintln!("{msg}");
-        return;
-    };
-    let foreground =
-        rustix::termios::tcgetpgrp(&tty).is_ok_and(|pg| pg == rustix::process::getpgrp());
-    let _ = writeln!(tty, "\r\n{msg}\r");
-    if !foreground {
-        return;
-    }
-    for _ in 0..3 {
-        match engine.credentials(profile, &CliMfa::Terminal, Refresh::IfNeeded) {
-            Ok(_) => {
-                let _ = writeln!(
-                    tty,
-                    "rolepick: new MFA session; {profile} has fresh credentials again.\r"
-                );
-                return;
-            }
-            Err(e) => {
-                let _ = writeln!(tty, "rolepick: {e}\r");
-                if !e.is_mfa_rejected() {
-                    return;
-                }
-            }
-        }
-    }
 }

@@ -6,6 +6,7 @@ pub mod env;
 pub mod exec;
 pub mod list;
 pub mod mfa;
+pub mod person;
 pub mod prompt;
 pub mod rotate;
 pub mod setup;

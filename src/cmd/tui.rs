@@ -237,19 +237,17 @@ impl CredentialService for EngineService {
         let hint = format!(
             "Leave the shell (`exit`): the picker asks for a new code at once. Or run `rolepick exec --nest {profile} -- true` in the shell."
         );
-        let tail = hint.clone();
-        let notify = |msg: &str| {
-            eprintln!("\r\n{msg}\r");
-            // The picker shows what happened, not how to get back to it.
-            let said = msg.strip_suffix(tail.as_str()).unwrap_or(msg).trim_end();
-            let said = said.strip_prefix("rolepick: ").unwrap_or(said);
+        // A need rolepick could not ask about on the terminal: the picker
+        // shows what happened (not how to get back to it) on return.
+        let unanswered = |need: &str| {
+            let said = need.strip_prefix("rolepick: ").unwrap_or(need);
             *self
                 .notice
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(said.to_string());
         };
         let _live = LiveShell::register(self.engine.cache().dir(), profile);
-        super::exec::run_child(
+        let status = super::exec::run_child(
             &self.engine,
             p,
             creds,
@@ -257,9 +255,15 @@ impl CredentialService for EngineService {
             &[],
             Some(&banner),
             hint,
-            &notify,
+            Some(&unanswered),
         )
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.to_string());
+        // A code typed later (in the shell, with a nested rolepick) answered
+        // it: nothing left to ask on return.
+        if !self.engine.needs_mfa_code(profile) {
+            self.take_notice();
+        }
+        status
     }
 
     fn live_shells(&self) -> std::collections::HashMap<String, usize> {

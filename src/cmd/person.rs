@@ -1,0 +1,184 @@
+//! The person at the terminal, for the credential endpoint of a shell or
+//! command rolepick runs: when the MFA session runs out, the command that
+//! asked for credentials waits while rolepick borrows the terminal
+//! ([`crate::foreground`]), asks for a new code and refreshes.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use crate::credserver::{Client, Person};
+use crate::engine::{Engine, MfaPrompt, Refresh};
+use crate::error::Error;
+use crate::foreground::{self, Borrowed, Typed};
+use crate::model::Source;
+use crate::vault::secret::SecretString;
+
+/// After the user skips a prompt, the retries of the same command (SDKs
+/// retry a failed credentials request a few times) are not asked again.
+const QUIET_AFTER_SKIP: Duration = Duration::from_secs(15);
+
+pub struct TerminalPerson<'a> {
+    engine: &'a Engine,
+    profile: &'a str,
+    /// What to do when rolepick cannot ask (said with the need).
+    hint: String,
+    /// Told the user (without asking) since credentials last flowed.
+    told: AtomicBool,
+    quiet_until: Mutex<Option<Instant>>,
+    /// Called when a need goes unanswered (the picker shows it on return).
+    unanswered: Option<&'a (dyn Fn(&str) + Sync)>,
+}
+
+impl<'a> TerminalPerson<'a> {
+    pub fn new(
+        engine: &'a Engine,
+        profile: &'a str,
+        hint: String,
+        unanswered: Option<&'a (dyn Fn(&str) + Sync)>,
+    ) -> Self {
+        TerminalPerson {
+            engine,
+            profile,
+            hint,
+            told: AtomicBool::new(false),
+            quiet_until: Mutex::new(None),
+            unanswered,
+        }
+    }
+
+    fn give_up(&self, need: &str) {
+        if let Some(f) = self.unanswered {
+            f(need);
+        }
+    }
+}
+
+impl Person for TerminalPerson<'_> {
+    fn ask(&self, need: &str, client: &Client) -> bool {
+        let mut quiet = self
+            .quiet_until
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if quiet.is_some_and(|t| Instant::now() < t) {
+            return false;
+        }
+        *quiet = None;
+        // The process group of the command waiting for credentials: rolepick
+        // takes the terminal from it, and from nobody else.
+        let waiting = foreground::client_process_group(client.peer, client.local);
+        let mut tty = match Borrowed::take(waiting) {
+            Ok(t) => t,
+            Err(_) => {
+                if !self.told.swap(true, Ordering::SeqCst) {
+                    foreground::tell(&format!("{need} {}", self.hint));
+                    self.give_up(need);
+                }
+                return false;
+            }
+        };
+        tty.say(&format!(
+            "\n{need}\n(the AWS call waits while you type; an empty line skips)\n"
+        ));
+        for _ in 0..3 {
+            let prompt = TtyPrompt {
+                tty: Mutex::new(&mut tty),
+                outcome: Mutex::new(None),
+            };
+            let got = self
+                .engine
+                .credentials(self.profile, &prompt, Refresh::IfNeeded);
+            let outcome = prompt.outcome.into_inner().unwrap_or(None);
+            match (got, outcome) {
+                (Ok(c), _) => {
+                    self.told.store(false, Ordering::SeqCst);
+                    let until = self
+                        .engine
+                        .profile(self.profile)
+                        .ok()
+                        .and_then(|p| self.engine.session_expiry(&p.source))
+                        .unwrap_or(c.expiration);
+                    tty.say(&format!(
+                        "rolepick: new MFA session until {}; {} has fresh credentials again.\n",
+                        crate::aws::rfc3339(until),
+                        self.profile
+                    ));
+                    return true;
+                }
+                (Err(_), Some(Stop::Cancelled)) => {
+                    tty.say(&format!("rolepick: skipped. {}\n", self.hint));
+                    *quiet = Some(Instant::now() + QUIET_AFTER_SKIP);
+                    self.give_up(need);
+                    return false;
+                }
+                (Err(_), Some(Stop::Lost)) => {
+                    drop(tty);
+                    foreground::tell(
+                        "rolepick: the command stopped waiting for the code; rolepick asks again at the next AWS call.",
+                    );
+                    return false;
+                }
+                (Err(e), None) => {
+                    tty.say(&format!("rolepick: {e}\n"));
+                    if !e.is_mfa_rejected() {
+                        self.give_up(need);
+                        return false;
+                    }
+                }
+            }
+        }
+        self.give_up(need);
+        false
+    }
+}
+
+/// Why a [`TtyPrompt`] gave no answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    Cancelled,
+    Lost,
+}
+
+/// Asks on a borrowed terminal.
+struct TtyPrompt<'t> {
+    tty: Mutex<&'t mut Borrowed>,
+    outcome: Mutex<Option<Stop>>,
+}
+
+impl TtyPrompt<'_> {
+    fn read(&self, prompt: &str, echo: bool) -> Result<String, Error> {
+        let mut tty = self
+            .tty
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let stop = match &mut tty.read_line(prompt, echo) {
+            Typed::Line(l) => return Ok(std::mem::take(l)),
+            Typed::Skipped => Stop::Cancelled,
+            Typed::Lost => Stop::Lost,
+        };
+        *self
+            .outcome
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(stop);
+        Err(Error::Usage("no answer on the terminal".into()))
+    }
+}
+
+impl MfaPrompt for TtyPrompt<'_> {
+    fn code(&self, source: &Source, serial: &str) -> Result<String, Error> {
+        self.read(
+            &format!("MFA code for {serial} (source {}): ", source.name),
+            true,
+        )
+        .map(|c| c.trim().to_string())
+    }
+
+    fn passphrase(&self, vault: &Path) -> Result<SecretString, Error> {
+        self.read(
+            &format!("Passphrase for the rolepick vault {}: ", vault.display()),
+            false,
+        )
+        .map(SecretString::new)
+    }
+}
