@@ -598,6 +598,9 @@ fn an_interactive_exec_shell_asks_for_a_new_code_while_the_command_waits() {
     }
     let stack = Stack::start();
     short_lived_dev(&stack);
+    stack
+        .proxy
+        .inject_nth("GetSessionToken", 2, Canned::invalid_mfa());
     let expire = stack.sb.root().join("expire.py");
     fs::write(&expire, expire_cache_py(&stack)).unwrap();
     let tmux = Tmux::start(stack.sb.root(), &stack.sb.aws_env());
@@ -626,8 +629,26 @@ fn an_interactive_exec_shell_asks_for_a_new_code_while_the_command_waits() {
         s.contains("has run out") && s.trim_end().ends_with("(source primary):")
     });
     assert!(s.contains("the AWS call waits"), "{s}");
-    tmux.type_text(MFA_CODE);
-    tmux.keys(&["Enter"]);
+    // A typo is caught before any AWS call; a code AWS rejects is asked
+    // again; the third try works.
+    tmux.line("12345");
+    tmux.wait_for("the typo explained", |s| {
+        s.contains("\"12345\" is not 6 digits") && s.trim_end().ends_with("(source primary):")
+    });
+    assert_eq!(
+        stack.proxy.count("GetSessionToken"),
+        1,
+        "no call for a typo"
+    );
+    tmux.line("111111");
+    tmux.wait_for("the rejection explained", |s| {
+        s.lines()
+            .filter(|l| l.contains("(source primary):"))
+            .count()
+            == 3
+            && s.trim_end().ends_with("(source primary):")
+    });
+    tmux.line(MFA_CODE);
     let s = tmux.wait_for("the aws call's end", |s| {
         s.lines().any(|l| l.starts_with("aws-exit-"))
     });
@@ -637,7 +658,11 @@ fn an_interactive_exec_shell_asks_for_a_new_code_while_the_command_waits() {
     );
     assert!(s.contains(&arn), "{s}");
     assert!(s.contains("new MFA session"), "{s}");
-    assert_eq!(stack.proxy.count("GetSessionToken"), 2, "one new session");
+    assert_eq!(
+        stack.proxy.count("GetSessionToken"),
+        3,
+        "the rejected code and the new session"
+    );
     // The shell has its terminal back, as it was.
     let inside = tmux.stty("stty.inside");
     assert!(
@@ -710,7 +735,7 @@ fn an_interactive_exec_shell_asks_for_a_new_code_while_the_command_waits() {
     assert!(s.contains("rolepick exec --nest dev -- true"), "{s}");
     assert_eq!(
         stack.proxy.count("GetSessionToken"),
-        2,
+        3,
         "no session on skip"
     );
     tmux.line("clear");

@@ -9,11 +9,12 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use crate::credserver::{Client, Person};
-use crate::engine::{Engine, MfaPrompt, Refresh};
+use crate::engine::{validate_mfa_code, Engine, MfaPrompt, Refresh};
 use crate::error::Error;
 use crate::foreground::{self, Borrowed, Typed};
 use crate::model::Source;
 use crate::vault::secret::SecretString;
+use crate::vault::store;
 
 /// After the user skips a prompt, the retries of the same command (SDKs
 /// retry a failed credentials request a few times) are not asked again.
@@ -121,7 +122,8 @@ impl Person for TerminalPerson<'_> {
                 }
                 (Err(e), None) => {
                     tty.say(&format!("rolepick: {e}\n"));
-                    if !e.is_mfa_rejected() {
+                    // A rejected code or a mistyped passphrase: again.
+                    if !e.is_mfa_rejected() && !store::is_wrong_passphrase(&e) {
                         self.give_up(need);
                         return false;
                     }
@@ -165,13 +167,28 @@ impl TtyPrompt<'_> {
     }
 }
 
+impl TtyPrompt<'_> {
+    fn say(&self, text: &str) {
+        self.tty
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .say(text);
+    }
+}
+
 impl MfaPrompt for TtyPrompt<'_> {
     fn code(&self, source: &Source, serial: &str) -> Result<String, Error> {
-        self.read(
-            &format!("MFA code for {serial} (source {}): ", source.name),
-            true,
-        )
-        .map(|c| c.trim().to_string())
+        loop {
+            let code = self.read(
+                &format!("MFA code for {serial} (source {}): ", source.name),
+                true,
+            )?;
+            match validate_mfa_code(&code) {
+                Ok(c) => return Ok(c.to_string()),
+                // A typo is not worth an AWS call: say so and ask again.
+                Err(e) => self.say(&format!("rolepick: {e}\n")),
+            }
+        }
     }
 
     fn passphrase(&self, vault: &Path) -> Result<SecretString, Error> {
