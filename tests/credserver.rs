@@ -1,6 +1,6 @@
 //! The credential endpoint end to end: the real `rolepick` binary against
-//! moto through the recording proxy, with the real aws CLI (botocore) and
-//! Python in the child reading `AWS_CONTAINER_CREDENTIALS_FULL_URI`.
+//! moto through the recording proxy, with the real aws CLI, boto3 and Python
+//! in the child reading `AWS_CONTAINER_CREDENTIALS_FULL_URI`.
 
 mod support;
 
@@ -126,6 +126,56 @@ fn the_endpoint_refreshes_credentials_for_a_command_run_with_server() {
     for s in cached_secrets(&stack) {
         assert!(!all.contains(&s), "a secret was printed:\n{}", show(&out));
     }
+}
+
+/// boto3, one long-lived process (a Terraform-like run): its refreshable
+/// credentials come from the endpoint and are refreshed from it again
+/// within the same process, as they near expiry.
+#[test]
+fn a_long_running_boto3_process_refreshes_through_the_endpoint() {
+    let stack = Stack::start();
+    short_lived(&stack);
+    let py = stack.sb.root().join("long_run.py");
+    fs::write(
+        &py,
+        "import boto3, time\n\
+         sts = boto3.session.Session().client('sts')\n\
+         keys = set()\n\
+         for i in range(3):\n\
+         \x20   print(sts.get_caller_identity()['Arn'], flush=True)\n\
+         \x20   keys.add(sts._request_signer._credentials.get_frozen_credentials().access_key)\n\
+         \x20   time.sleep(1)\n\
+         print('distinct-keys', len(keys))\n",
+    )
+    .unwrap();
+    let before = stack.proxy.count("AssumeRole");
+    let out = stack
+        .sb
+        .cmd()
+        .args(["exec", "dev", "--server", "--mfa-code", MFA_CODE, "--"])
+        .arg("python3")
+        .arg(&py)
+        .output()
+        .unwrap();
+    assert_ok(&out);
+    let stdout = text(&out.stdout);
+    let dev = stack.prov.role("dev");
+    let arn = format!(
+        "arn:aws:sts::{}:assumed-role/{}/",
+        dev.account_id, dev.role_name
+    );
+    assert_eq!(stdout.matches(&arn).count(), 3, "{}", show(&out));
+    // exec's own AssumeRole, then the endpoint's: botocore refreshes 900 s
+    // credentials on use (they are inside its 15-minute advisory window),
+    // so one process sees more than one set of keys.
+    let assumed = stack.proxy.count("AssumeRole") - before;
+    assert!(assumed >= 3, "{assumed} AssumeRole\n{}", show(&out));
+    let distinct: usize = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("distinct-keys "))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no count\n{}", show(&out)));
+    assert!(distinct >= 2, "refreshed in-process:\n{}", show(&out));
 }
 
 #[test]
