@@ -101,10 +101,7 @@ fn the_endpoint_refreshes_credentials_for_a_command_run_with_server() {
     assert_ok(&out);
     let stdout = text(&out.stdout);
     let dev = stack.prov.role("dev");
-    let arn = format!(
-        "arn:aws:sts::{}:assumed-role/{}/",
-        dev.account_id, dev.role_name
-    );
+    let arn = dev.assumed_arn_prefix();
     assert_eq!(stdout.matches(&arn).count(), 2, "{}", show(&out));
     assert!(
         !stdout.contains("AWS_ACCESS_KEY_ID="),
@@ -160,10 +157,7 @@ fn a_long_running_boto3_process_refreshes_through_the_endpoint() {
     assert_ok(&out);
     let stdout = text(&out.stdout);
     let dev = stack.prov.role("dev");
-    let arn = format!(
-        "arn:aws:sts::{}:assumed-role/{}/",
-        dev.account_id, dev.role_name
-    );
+    let arn = dev.assumed_arn_prefix();
     assert_eq!(stdout.matches(&arn).count(), 3, "{}", show(&out));
     // exec's own AssumeRole, then the endpoint's: botocore refreshes 900 s
     // credentials on use (they are inside its 15-minute advisory window),
@@ -252,10 +246,7 @@ print(json.dumps(out))
     assert_eq!(v["inner_path_on_outer_port"], 404);
     let admin = stack.prov.role("admin");
     assert!(
-        stdout.contains(&format!(
-            "arn:aws:sts::{}:assumed-role/{}/",
-            admin.account_id, admin.role_name
-        )),
+        stdout.contains(&admin.assumed_arn_prefix()),
         "the inner shell runs as admin:\n{}",
         show(&out)
     );

@@ -154,6 +154,17 @@ fn have_tmux() -> bool {
     Command::new("tmux").arg("-V").output().is_ok()
 }
 
+/// Ends the test (passing, with a note) where tmux is missing; scripts/test
+/// installs it, so this only spares a bare `cargo test` elsewhere.
+macro_rules! require_tmux {
+    () => {
+        if !have_tmux() {
+            eprintln!("skipping: tmux is not installed");
+            return;
+        }
+    };
+}
+
 fn picker_cmd() -> String {
     format!("{} ; echo picker-exit-$?", env!("CARGO_BIN_EXE_rolepick"))
 }
@@ -181,10 +192,7 @@ fn countdown_on(screen: &str, profile: &str) -> Option<String> {
 
 #[test]
 fn picker_walkthrough_against_moto() {
-    if !have_tmux() {
-        eprintln!("skipping: tmux is not installed");
-        return;
-    }
+    require_tmux!();
     let stack = Stack::start();
     let tmux = Tmux::start(stack.sb.root(), &stack.sb.aws_env());
     let before = tmux.stty("stty.before");
@@ -212,10 +220,7 @@ fn picker_walkthrough_against_moto() {
     // The subshell has the role's credentials.
     let dev = stack.prov.role("dev");
     tmux.line("aws sts get-caller-identity --query Arn --output text");
-    let expect = format!(
-        "arn:aws:sts::{}:assumed-role/{}/",
-        dev.account_id, dev.role_name
-    );
+    let expect = dev.assumed_arn_prefix();
     tmux.wait_for("the assumed-role ARN", |s| s.contains(&expect));
     tmux.line("echo profile=$ROLEPICK_PROFILE");
     tmux.wait_for("ROLEPICK_PROFILE", |s| s.contains("profile=dev"));
@@ -264,10 +269,7 @@ fn picker_walkthrough_against_moto() {
 
 #[test]
 fn rejected_code_is_explained_in_the_modal_and_r_reauthenticates() {
-    if !have_tmux() {
-        eprintln!("skipping: tmux is not installed");
-        return;
-    }
+    require_tmux!();
     let stack = Stack::start();
     stack
         .proxy
@@ -318,10 +320,7 @@ const VAULT_PASS: &str = "correct horse battery";
 
 #[test]
 fn vault_key_unlocked_in_the_picker_and_nest_inside_its_shell() {
-    if !have_tmux() {
-        eprintln!("skipping: tmux is not installed");
-        return;
-    }
+    require_tmux!();
     let stack = Stack::start();
     // The key moves into the vault; only the import gets the passphrase (and
     // a cheap scrypt work factor) from the environment.
@@ -379,10 +378,7 @@ fn vault_key_unlocked_in_the_picker_and_nest_inside_its_shell() {
     });
     let dev = stack.prov.role("dev");
     tmux.line("aws sts get-caller-identity --query Arn --output text");
-    let expect = format!(
-        "arn:aws:sts::{}:assumed-role/{}/",
-        dev.account_id, dev.role_name
-    );
+    let expect = dev.assumed_arn_prefix();
     tmux.wait_for("the assumed-role ARN", |s| s.contains(&expect));
     assert_eq!(stack.proxy.count("GetSessionToken"), 1);
 
@@ -464,10 +460,7 @@ fn nest_is_needed_to_start_rolepick_inside_a_rolepick_shell() {
 
 #[test]
 fn sigterm_and_sighup_restore_the_terminal() {
-    if !have_tmux() {
-        eprintln!("skipping: tmux is not installed");
-        return;
-    }
+    require_tmux!();
     let stack = Stack::start();
     let tmux = Tmux::start(stack.sb.root(), &stack.sb.aws_env());
     let before = tmux.stty("stty.before");
@@ -492,10 +485,7 @@ fn sigterm_and_sighup_restore_the_terminal() {
 
 #[test]
 fn the_picker_marks_roles_with_a_live_shell() {
-    if !have_tmux() {
-        eprintln!("skipping: tmux is not installed");
-        return;
-    }
+    require_tmux!();
     let stack = Stack::start();
     // A shell for admin in "another terminal": exec with $SHELL = a sleeper.
     let sleeper = stack.sb.root().join("sleeper.sh");
@@ -543,10 +533,7 @@ fn the_picker_marks_roles_with_a_live_shell() {
 /// and the command's next AWS call works again.
 #[test]
 fn exec_server_asks_for_a_new_code_on_the_terminal_when_the_session_runs_out() {
-    if !have_tmux() {
-        eprintln!("skipping: tmux is not installed");
-        return;
-    }
+    require_tmux!();
     let stack = Stack::start();
     short_lived_dev(&stack);
     let expire = stack.sb.root().join("expire.py");
@@ -592,10 +579,7 @@ fn exec_server_asks_for_a_new_code_on_the_terminal_when_the_session_runs_out() {
 /// prompt.
 #[test]
 fn an_interactive_exec_shell_asks_for_a_new_code_while_the_command_waits() {
-    if !have_tmux() {
-        eprintln!("skipping: tmux is not installed");
-        return;
-    }
+    require_tmux!();
     let stack = Stack::start();
     short_lived_dev(&stack);
     stack
@@ -615,10 +599,7 @@ fn an_interactive_exec_shell_asks_for_a_new_code_while_the_command_waits() {
             && s.trim_end().ends_with("e2e$")
     });
     let dev = stack.prov.role("dev");
-    let arn = format!(
-        "arn:aws:sts::{}:assumed-role/{}/",
-        dev.account_id, dev.role_name
-    );
+    let arn = dev.assumed_arn_prefix();
 
     // 1. The session runs out; the next aws call waits while rolepick asks.
     tmux.line(&format!(
@@ -763,10 +744,7 @@ fn an_interactive_exec_shell_asks_for_a_new_code_while_the_command_waits() {
 /// needs the passphrase too: asked without echo, then the code.
 #[test]
 fn the_vault_passphrase_is_asked_without_echo_when_the_session_runs_out_in_a_shell() {
-    if !have_tmux() {
-        eprintln!("skipping: tmux is not installed");
-        return;
-    }
+    require_tmux!();
     let stack = Stack::start();
     short_lived_dev(&stack);
     let out = stack
@@ -847,10 +825,7 @@ fn expire_cache_py(stack: &Stack) -> String {
 
 #[test]
 fn the_picker_tells_when_the_session_ran_out_while_its_shell_ran() {
-    if !have_tmux() {
-        eprintln!("skipping: tmux is not installed");
-        return;
-    }
+    require_tmux!();
     let stack = Stack::start();
     short_lived_dev(&stack);
     let expire = stack.sb.root().join("expire.py");
@@ -944,10 +919,7 @@ fn the_picker_tells_when_the_session_ran_out_while_its_shell_ran() {
 
 #[test]
 fn r_rotates_a_90_day_old_key_from_the_picker_and_the_age_resets() {
-    if !have_tmux() {
-        eprintln!("skipping: tmux is not installed");
-        return;
-    }
+    require_tmux!();
     let stack = Stack::start();
     let out = stack
         .sb
@@ -1020,10 +992,7 @@ fn helper_panics_in_raw_mode() {
 
 #[test]
 fn panic_restores_the_terminal() {
-    if !have_tmux() {
-        eprintln!("skipping: tmux is not installed");
-        return;
-    }
+    require_tmux!();
     let dir = tempfile::tempdir().expect("temp dir");
     let env = [("PATH".into(), std::env::var_os("PATH").unwrap_or_default())];
     let tmux = Tmux::start(dir.path(), &env);

@@ -219,6 +219,17 @@ pub struct ProvisionedRole {
     pub duration_seconds: Option<String>,
 }
 
+impl ProvisionedRole {
+    /// The start of the ARN `sts:GetCallerIdentity` shows for a session of
+    /// this role: `arn:aws:sts::ACCOUNT:assumed-role/NAME/`.
+    pub fn assumed_arn_prefix(&self) -> String {
+        format!(
+            "arn:aws:sts::{}:assumed-role/{}/",
+            self.account_id, self.role_name
+        )
+    }
+}
+
 impl Provision {
     pub fn role(&self, profile: &str) -> &ProvisionedRole {
         self.roles
