@@ -100,8 +100,7 @@ fn the_endpoint_refreshes_credentials_for_a_command_run_with_server() {
         .unwrap();
     assert_ok(&out);
     let stdout = text(&out.stdout);
-    let dev = stack.prov.role("dev");
-    let arn = dev.assumed_arn_prefix();
+    let arn = stack.prov.role("dev").assumed_arn_prefix();
     assert_eq!(stdout.matches(&arn).count(), 2, "{}", show(&out));
     assert!(
         !stdout.contains("AWS_ACCESS_KEY_ID="),
@@ -156,8 +155,7 @@ fn a_long_running_boto3_process_refreshes_through_the_endpoint() {
         .unwrap();
     assert_ok(&out);
     let stdout = text(&out.stdout);
-    let dev = stack.prov.role("dev");
-    let arn = dev.assumed_arn_prefix();
+    let arn = stack.prov.role("dev").assumed_arn_prefix();
     assert_eq!(stdout.matches(&arn).count(), 3, "{}", show(&out));
     // exec's own AssumeRole, then the endpoint's: botocore refreshes 900 s
     // credentials on use (they are inside its 15-minute advisory window),

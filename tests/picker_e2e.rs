@@ -318,12 +318,9 @@ fn rejected_code_is_explained_in_the_modal_and_r_reauthenticates() {
 /// The vault passphrase `vault_key_unlocked_in_the_picker` imports with.
 const VAULT_PASS: &str = "correct horse battery";
 
-#[test]
-fn vault_key_unlocked_in_the_picker_and_nest_inside_its_shell() {
-    require_tmux!();
-    let stack = Stack::start();
-    // The key moves into the vault; only the import gets the passphrase (and
-    // a cheap scrypt work factor) from the environment.
+/// Moves primary's key into the vault; only the import gets the passphrase
+/// (and a cheap scrypt work factor) from the environment.
+fn import_into_vault(stack: &Stack) {
     let out = stack
         .sb
         .cmd()
@@ -337,6 +334,13 @@ fn vault_key_unlocked_in_the_picker_and_nest_inside_its_shell() {
         "import: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+#[test]
+fn vault_key_unlocked_in_the_picker_and_nest_inside_its_shell() {
+    require_tmux!();
+    let stack = Stack::start();
+    import_into_vault(&stack);
     let creds = fs::read_to_string(stack.sb.home.join(".aws/credentials")).unwrap();
     assert!(
         !creds.contains("aws_access_key_id"),
@@ -747,19 +751,7 @@ fn the_vault_passphrase_is_asked_without_echo_when_the_session_runs_out_in_a_she
     require_tmux!();
     let stack = Stack::start();
     short_lived_dev(&stack);
-    let out = stack
-        .sb
-        .cmd()
-        .env("ROLEPICK_VAULT_PASSPHRASE", VAULT_PASS)
-        .env("ROLEPICK_VAULT_SCRYPT_LOG_N", "10")
-        .args(["vault", "import", "primary", "--yes"])
-        .output()
-        .expect("run rolepick vault import");
-    assert!(
-        out.status.success(),
-        "import: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    import_into_vault(&stack);
     let expire = stack.sb.root().join("expire.py");
     fs::write(&expire, expire_cache_py(&stack)).unwrap();
     let tmux = Tmux::start(stack.sb.root(), &stack.sb.aws_env());
@@ -921,19 +913,7 @@ fn the_picker_tells_when_the_session_ran_out_while_its_shell_ran() {
 fn r_rotates_a_90_day_old_key_from_the_picker_and_the_age_resets() {
     require_tmux!();
     let stack = Stack::start();
-    let out = stack
-        .sb
-        .cmd()
-        .env("ROLEPICK_VAULT_PASSPHRASE", VAULT_PASS)
-        .env("ROLEPICK_VAULT_SCRYPT_LOG_N", "10")
-        .args(["vault", "import", "primary", "--yes"])
-        .output()
-        .expect("run rolepick vault import");
-    assert!(
-        out.status.success(),
-        "import: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    import_into_vault(&stack);
     // Date the key 95 days back in the vault index (it holds no secrets).
     let index = stack.sb.home.join(".local/share/rolepick/vault-index.json");
     let mut v: serde_json::Value = serde_json::from_slice(&fs::read(&index).unwrap()).unwrap();
