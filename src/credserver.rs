@@ -188,6 +188,13 @@ fn error_body(code: &str, message: &str) -> String {
 
 impl Server<'_> {
     fn accept_loop(&self, listener: &TcpListener, local: SocketAddr) {
+        // This thread writes to the terminal (notes, `-v` lines, prompts)
+        // while a shell owns its foreground; with `stty tostop` that would
+        // stop all of rolepick, the endpoint with it, unless SIGTTOU is
+        // blocked here.
+        let mut ttou = nix::sys::signal::SigSet::empty();
+        ttou.add(nix::sys::signal::Signal::SIGTTOU);
+        let _ = ttou.thread_block();
         use rustix::event::{poll, PollFd, PollFlags, Timespec};
         // STOP_POLL
         let timeout = Timespec {

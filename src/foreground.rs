@@ -175,7 +175,10 @@ impl Borrowed {
             let mut buf = [0u8; 256];
             let n = match rustix::io::read(&self.tty, &mut buf) {
                 // Ctrl-D on an empty line.
-                Ok(0) => break Typed::Skipped,
+                Ok(0) => {
+                    self.say("\n");
+                    break Typed::Skipped;
+                }
                 Ok(n) => n,
                 Err(rustix::io::Errno::INTR | rustix::io::Errno::AGAIN) => continue,
                 Err(_) => break Typed::Lost,
@@ -293,11 +296,19 @@ fn socket_owner(inode: u64) -> Option<Pid> {
 /// Writes to the terminal without borrowing it (a note for the user while a
 /// shell has the foreground); falls back to stderr.
 pub fn tell(text: &str) {
+    // From the background, with `stty tostop`, a write would stop rolepick
+    // (and with it the endpoint) unless SIGTTOU is blocked.
+    let mut block = SigSet::empty();
+    block.add(Signal::SIGTTOU);
+    let mask = block.thread_swap_mask(SigmaskHow::SIG_BLOCK).ok();
     match File::options().write(true).open("/dev/tty") {
         Ok(mut tty) => {
             let _ = write!(tty, "\r\n{}\r\n", text.replace('\n', "\r\n"));
         }
         Err(_) => eprintln!("{text}"),
+    }
+    if let Some(m) = mask {
+        let _ = m.thread_set_mask();
     }
 }
 

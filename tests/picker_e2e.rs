@@ -656,9 +656,10 @@ fn an_interactive_exec_shell_asks_for_a_new_code_while_the_command_waits() {
     );
 
     // 2. A background job needs a code while the shell sits at its prompt:
-    // rolepick says so but leaves the terminal to the shell.
+    // rolepick says so but leaves the terminal to the shell. (With `stty
+    // tostop`, where a write from the background would stop rolepick.)
     tmux.line("clear");
-    tmux.line(&format!("python3 {}", expire.display()));
+    tmux.line(&format!("stty tostop; python3 {}", expire.display()));
     let out = stack.sb.root().join("bg.out");
     tmux.line(&format!(
         "(aws sts get-caller-identity --query Arn --output text > {} 2>&1; echo bg-exit-$? >> {}) &",
@@ -674,7 +675,7 @@ fn an_interactive_exec_shell_asks_for_a_new_code_while_the_command_waits() {
         sleep(Duration::from_millis(100));
     }
     assert!(fs::read_to_string(&out).unwrap().contains("bg-exit-255"));
-    tmux.line("echo still-$((6*7))");
+    tmux.line("stty -tostop; echo still-$((6*7))");
     let s = tmux.wait_for("the shell's own input", |s| s.contains("still-42"));
     assert!(!s.trim_end().ends_with("(source primary):"), "{s}");
 
