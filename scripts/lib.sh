@@ -73,6 +73,13 @@ ensure_aws() {
 }
 
 ensure_tmux() { have tmux || apt_install tmux; }
+# A real Secret Service for the keyring backend's tests (tests/keyring.rs):
+# gnome-keyring-daemon on a private dbus-daemon session bus.
+ensure_secret_service() {
+    if ! have gnome-keyring-daemon || ! have dbus-daemon || ! have dbus-send; then
+        apt_install gnome-keyring dbus-daemon dbus-bin
+    fi
+}
 
 ensure_hyperfine() {
     have hyperfine && return 0

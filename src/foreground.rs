@@ -10,7 +10,9 @@
 //! exactly that command's process group, asks, and gives it back: the
 //! command carries on with fresh credentials. rolepick never takes the
 //! terminal from anybody else (the shell at its prompt, an editor in the
-//! foreground while a background job asks).
+//! foreground while a background job asks). The waiting command is traced
+//! from its TCP connection through `/proc` (Linux); where that cannot be
+//! done, rolepick asks only when it has the foreground itself.
 //!
 //! The kernel lets a background process take the foreground only while it
 //! blocks `SIGTTOU`; the thread that borrows blocks `SIGTTOU` and `SIGTTIN`

@@ -46,37 +46,8 @@ fn stack_with_vault() -> Stack {
     stack
 }
 
-/// The user's keys as IAM lists them (asked of moto directly, not through the proxy).
-fn iam_keys(stack: &Stack) -> Vec<(String, String)> {
-    let out = stack
-        .sb
-        .aws()
-        .env("AWS_ACCESS_KEY_ID", "AKIAMOTOBOOTSTRAP000")
-        .env("AWS_SECRET_ACCESS_KEY", "moto-bootstrap-secret")
-        .env("AWS_DEFAULT_REGION", "us-east-1")
-        .args(["--endpoint-url", &stack.moto.endpoint()])
-        .args(["iam", "list-access-keys", "--user-name", "primary"])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", show(&out));
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    v["AccessKeyMetadata"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|k| {
-            (
-                k["AccessKeyId"].as_str().unwrap().to_string(),
-                k["Status"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect()
-}
-
 fn iam_ids(stack: &Stack) -> Vec<String> {
-    let mut ids: Vec<String> = iam_keys(stack).into_iter().map(|(id, _)| id).collect();
-    ids.sort();
-    ids
+    stack.iam_key_ids()
 }
 
 /// `vault list --json`'s entry for `primary`.

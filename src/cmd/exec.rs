@@ -36,7 +36,7 @@ pub fn run(args: &ExecArgs, global: &Global) -> Result<u8, Error> {
     let banner = interactive.then(|| {
         if plan.server {
             format!(
-                "rolepick: shell for {} (credentials kept fresh by rolepick until the MFA session expires {}); exit to leave",
+                "rolepick: shell for {} (credentials kept fresh by rolepick; the MFA session expires {}, then rolepick asks for a new code); exit to leave",
                 profile.name,
                 rfc3339(session_end(&engine, profile, &creds))
             )

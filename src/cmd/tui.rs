@@ -225,7 +225,7 @@ impl CredentialService for EngineService {
         let what = p.role().map_or("MFA session", |r| r.role_arn.as_str());
         let banner = if plan.server {
             format!(
-                "rolepick: shell for {profile} ({what}); credentials kept fresh by rolepick until the MFA session expires {} ({left} left). `exit` returns to the picker.",
+                "rolepick: shell for {profile} ({what}); credentials kept fresh by rolepick; the MFA session expires {} ({left} left), then rolepick asks for a new code. `exit` returns to the picker.",
                 rfc3339(shown)
             )
         } else {

@@ -468,7 +468,7 @@ fn resolve_chain(name: &str, raws: &Raws<'_>) -> Result<(Parent, String), String
         if next_raw.get("role_arn").is_none() {
             if !next_raw.has_key {
                 return Err(format!(
-                    "profile {cur:?} ({}) gets credentials from source_profile {next:?}, which has no aws_access_key_id. Add the key to the credentials file under [{next}].",
+                    "profile {cur:?} ({}) gets credentials from source_profile {next:?}, which has no access key: none under [{next}] in the credentials file, none in rolepick's vault. Store it with `rolepick vault add {next}`, or add aws_access_key_id and aws_secret_access_key under [{next}] in the credentials file.",
                     origin()
                 ));
             }

@@ -1065,6 +1065,41 @@ pub struct Stack {
 }
 
 impl Stack {
+    /// The provisioned user's access keys as IAM lists them, with their
+    /// status (asked of moto directly, not through the proxy).
+    pub fn iam_keys(&self) -> Vec<(String, String)> {
+        let out = self
+            .sb
+            .aws()
+            .env("AWS_ACCESS_KEY_ID", "AKIAMOTOBOOTSTRAP000")
+            .env("AWS_SECRET_ACCESS_KEY", "moto-bootstrap-secret")
+            .env("AWS_DEFAULT_REGION", "us-east-1")
+            .args(["--endpoint-url", &self.moto.endpoint()])
+            .args(["iam", "list-access-keys", "--user-name", "primary"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", show(&out));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["AccessKeyMetadata"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| {
+                (
+                    k["AccessKeyId"].as_str().unwrap().to_string(),
+                    k["Status"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    }
+
+    /// The ids of [`Stack::iam_keys`], sorted.
+    pub fn iam_key_ids(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self.iam_keys().into_iter().map(|(id, _)| id).collect();
+        ids.sort();
+        ids
+    }
+
     pub fn start() -> Stack {
         let moto = Moto::start();
         let prov = moto.provision();
