@@ -75,6 +75,13 @@ ensure_aws() {
 ensure_tmux() { have tmux || apt_install tmux; }
 # A real Secret Service for the keyring backend's tests (tests/keyring.rs):
 # gnome-keyring-daemon on a private dbus-daemon session bus.
+# zsh and fish, for the test that asks for a code under each user shell.
+# Not fatal: a missing one is skipped by that test (bash is always there).
+ensure_shells() {
+    if ! have zsh || ! have fish; then
+        ( apt_install zsh fish ) || log "WARNING: could not install zsh/fish; their e2e runs will skip"
+    fi
+}
 # Not fatal: without it that one test says it skipped, the rest still run.
 ensure_secret_service() {
     if ! have gnome-keyring-daemon || ! have dbus-daemon || ! have dbus-send; then

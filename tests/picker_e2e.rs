@@ -745,6 +745,80 @@ fn an_interactive_exec_shell_asks_for_a_new_code_while_the_command_waits() {
     assert_eq!(before, after, "stty settings as before");
 }
 
+/// The same borrowing of the terminal under the shells people use, each with
+/// its own job control and line editor (bash's readline, zsh's ZLE, fish):
+/// the waiting call gets its code, the shell gets its terminal back.
+#[test]
+fn the_code_prompt_works_under_bash_zsh_and_fish() {
+    require_tmux!();
+    let stack = Stack::start();
+    short_lived_dev(&stack);
+    let expire = stack.sb.root().join("expire.py");
+    fs::write(&expire, expire_cache_py(&stack)).unwrap();
+    // Quiet start-up files with the tests' prompt.
+    let home = &stack.sb.home;
+    fs::write(home.join(".bashrc"), "PS1='e2e$ '\n").unwrap();
+    fs::write(home.join(".zshrc"), "PS1='e2e$ '\n").unwrap();
+    let fish = stack.sb.root().join("xdg/config/fish");
+    fs::create_dir_all(&fish).unwrap();
+    fs::write(
+        fish.join("config.fish"),
+        "set -g fish_greeting\nfunction fish_prompt; echo -n 'e2e$ '; end\n",
+    )
+    .unwrap();
+    let tmux = Tmux::start(stack.sb.root(), &stack.sb.aws_env());
+    let mut ran = Vec::new();
+    for (shell, status) in [("bash", "$?"), ("zsh", "$?"), ("fish", "$status")] {
+        let Some(path) = which(shell) else {
+            eprintln!("skipping {shell}: not installed");
+            continue;
+        };
+        tmux.line("clear");
+        tmux.line(&format!(
+            "SHELL={} {} exec dev --mfa-code {MFA_CODE}; echo exec-exit-$?",
+            path.display(),
+            env!("CARGO_BIN_EXE_rolepick")
+        ));
+        tmux.wait_for(&format!("the {shell} subshell"), |s| {
+            s.contains("rolepick: shell for dev") && s.trim_end().ends_with("e2e$")
+        });
+        tmux.line(&format!(
+            "python3 {}; aws sts get-caller-identity --query Arn --output text; echo aws-exit-{status}",
+            expire.display()
+        ));
+        tmux.wait_for(&format!("the code prompt under {shell}"), |s| {
+            s.contains("has run out") && s.trim_end().ends_with("(source primary):")
+        });
+        tmux.line(MFA_CODE);
+        let s = tmux.wait_for(&format!("the call's end under {shell}"), |s| {
+            s.lines().any(|l| l.starts_with("aws-exit-"))
+        });
+        assert!(s.contains("aws-exit-0"), "{shell}:\n{s}");
+        // The shell reads its terminal again, with its own line editing.
+        tmux.line("clear");
+        tmux.line("echo back-in-shell");
+        tmux.wait_for(&format!("{shell} reading again"), |s| {
+            s.lines().any(|l| l == "back-in-shell")
+        });
+        tmux.line("exit");
+        tmux.wait_for(&format!("rolepick's exit from {shell}"), |s| {
+            s.contains("exec-exit-0")
+        });
+        ran.push(shell);
+    }
+    assert!(!ran.is_empty(), "bash at least is installed");
+    eprintln!("ran under: {ran:?}");
+}
+
+/// `name`'s path on PATH, if it is there.
+fn which(name: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH")
+        .iter()
+        .flat_map(std::env::split_paths)
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+}
+
 /// With the key in the vault, a session that runs out inside the shell
 /// needs the passphrase too: asked without echo, then the code.
 #[test]
