@@ -10,20 +10,7 @@ use std::net::TcpStream;
 use std::os::unix::fs::PermissionsExt;
 use std::process::Output;
 
-use support::{parse_env_lines, Stack, MFA_CODE};
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn show(out: &Output) -> String {
-    format!(
-        "status: {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-        out.status.code(),
-        text(&out.stdout),
-        text(&out.stderr)
-    )
-}
+use support::{parse_env_lines, show, text, Stack, MFA_CODE};
 
 #[track_caller]
 fn assert_ok(out: &Output) {

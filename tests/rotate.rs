@@ -9,22 +9,9 @@ use std::io::{BufRead, BufReader};
 use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
-use support::{Canned, Stack, MFA_CODE};
+use support::{show, text, Canned, Stack, MFA_CODE};
 
 const PASS: &str = "correct horse battery";
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-fn show(out: &Output) -> String {
-    format!(
-        "status: {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-        out.status.code(),
-        text(&out.stdout),
-        text(&out.stderr)
-    )
-}
 
 fn rp(stack: &Stack) -> assert_cmd::Command {
     let mut c = stack.sb.cmd();

@@ -7,23 +7,10 @@ mod support;
 
 use std::process::Output;
 
-use support::{Canned, Stack, MFA_CODE};
+use support::{show, text, Canned, Stack, MFA_CODE};
 
 const PASS: &str = "correct horse battery";
 const BOOT: (&str, &str) = ("AKIAMOTOBOOTSTRAP000", "moto-bootstrap-secret");
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-fn show(out: &Output) -> String {
-    format!(
-        "status: {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-        out.status.code(),
-        text(&out.stdout),
-        text(&out.stderr)
-    )
-}
 
 fn rp(stack: &Stack) -> assert_cmd::Command {
     let mut c = stack.sb.cmd();
