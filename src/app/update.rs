@@ -698,6 +698,15 @@ mod tests {
         &s.selected().unwrap().profile
     }
 
+    /// The engine's answer to request `req_id`.
+    fn done(req_id: u64, profile: &str, result: Result<Fetched, Failure>) -> Msg {
+        Msg::CredsDone {
+            req_id,
+            profile: profile.into(),
+            result,
+        }
+    }
+
     fn ok(expires: u64, session: Option<u64>) -> Result<Fetched, Failure> {
         Ok(Fetched {
             expires: at(expires),
@@ -966,11 +975,7 @@ mod tests {
         );
         let fx = update(
             &mut s,
-            Msg::CredsDone {
-                req_id: 1,
-                profile: "dev-admin".into(),
-                result: ok(T0 + 3600, Some(T0 + 43200)),
-            },
+            done(1, "dev-admin", ok(T0 + 3600, Some(T0 + 43200))),
         );
         assert_eq!(
             fx,
@@ -1041,14 +1046,7 @@ mod tests {
         update(&mut s, key(KeyCode::Enter));
         update(&mut s, key(KeyCode::Esc));
         assert!(s.modal.is_none());
-        let fx = update(
-            &mut s,
-            Msg::CredsDone {
-                req_id: 1,
-                profile: "dev-admin".into(),
-                result: ok(T0 + 3600, None),
-            },
-        );
+        let fx = update(&mut s, done(1, "dev-admin", ok(T0 + 3600, None)));
         assert!(fx.is_empty(), "no shell after cancel");
     }
 
@@ -1059,25 +1057,11 @@ mod tests {
         update(&mut s, key(KeyCode::Enter)); // req 1 for dev-admin
         update(&mut s, ch('j'));
         update(&mut s, key(KeyCode::Enter)); // req 2 for dev-read
-        let fx = update(
-            &mut s,
-            Msg::CredsDone {
-                req_id: 1,
-                profile: "dev-admin".into(),
-                result: ok(T0 + 3600, None),
-            },
-        );
+        let fx = update(&mut s, done(1, "dev-admin", ok(T0 + 3600, None)));
         assert!(fx.is_empty());
         assert!(!s.role_expiry.contains_key("dev-admin"));
         assert_eq!(s.pending.as_ref().unwrap().req_id, 2);
-        let fx = update(
-            &mut s,
-            Msg::CredsDone {
-                req_id: 2,
-                profile: "dev-read".into(),
-                result: ok(T0 + 3600, None),
-            },
-        );
+        let fx = update(&mut s, done(2, "dev-read", ok(T0 + 3600, None)));
         assert_eq!(
             fx,
             vec![Effect::OpenShell {
@@ -1119,11 +1103,7 @@ mod tests {
         );
         let fx = update(
             &mut s,
-            Msg::CredsDone {
-                req_id: 1,
-                profile: "dev-admin".into(),
-                result: ok(T0 + 3600, Some(T0 + 43200)),
-            },
+            done(1, "dev-admin", ok(T0 + 3600, Some(T0 + 43200))),
         );
         assert!(fx.is_empty(), "r does not open a shell");
         assert!(s
@@ -1209,14 +1189,7 @@ mod tests {
         let fx = update(&mut s, key(KeyCode::Enter));
         assert!(matches!(&fx[..], [Effect::FetchCredentials { .. }]));
         // A fetch that somehow returns dead creds does not open a shell either.
-        let fx = update(
-            &mut s,
-            Msg::CredsDone {
-                req_id: 1,
-                profile: "dev-admin".into(),
-                result: ok(T0 - 5, None),
-            },
-        );
+        let fx = update(&mut s, done(1, "dev-admin", ok(T0 - 5, None)));
         assert!(fx.is_empty());
     }
 
@@ -1337,11 +1310,7 @@ mod tests {
         );
         let fx = update(
             &mut s,
-            Msg::CredsDone {
-                req_id: 2,
-                profile: "dev-admin".into(),
-                result: ok(T0 + 3600, Some(T0 + 43200)),
-            },
+            done(2, "dev-admin", ok(T0 + 3600, Some(T0 + 43200))),
         );
         assert_eq!(
             fx,
@@ -1471,14 +1440,7 @@ mod tests {
             }]
         );
         // A wrong one comes back from the fetch: same modal, same retry.
-        update(
-            &mut s,
-            Msg::CredsDone {
-                req_id: 1,
-                profile: "ops-deploy".into(),
-                result: Err(wrong_passphrase()),
-            },
-        );
+        update(&mut s, done(1, "ops-deploy", Err(wrong_passphrase())));
         let m = passphrase_modal(&s);
         assert!(m.error.is_some());
         assert!(m.input.is_empty());
@@ -1488,14 +1450,7 @@ mod tests {
             &fx[..],
             [Effect::FetchCredentials { req_id: 2, .. }]
         ));
-        let fx = update(
-            &mut s,
-            Msg::CredsDone {
-                req_id: 2,
-                profile: "ops-deploy".into(),
-                result: ok(T0 + 3600, None),
-            },
-        );
+        let fx = update(&mut s, done(2, "ops-deploy", ok(T0 + 3600, None)));
         assert!(matches!(&fx[..], [Effect::OpenShell { .. }]));
         assert!(s.modal.is_none());
     }
@@ -1765,11 +1720,7 @@ mod tests {
         );
         update(
             &mut s,
-            Msg::CredsDone {
-                req_id: 1,
-                profile: "prod-admin".into(),
-                result: ok(T0 + 3600, Some(T0 + 43200)),
-            },
+            done(1, "prod-admin", ok(T0 + 3600, Some(T0 + 43200))),
         );
         assert!(s.modal.is_none());
         assert_eq!(s.session_expiry["alice"], at(T0 + 43200));
