@@ -576,12 +576,8 @@ mod tests {
         let fake = fake();
         let svc: Arc<dyn CredentialService> = fake.clone();
         let clock = FixedClock::new(at(T0));
-        let mut state = State::new(&fake.model, HashMap::new(), HashMap::new(), at(T0));
-        let mut screen = TestScreen {
-            term: Terminal::new(TestBackend::new(80, 20)).unwrap(),
-            suspended: vec![],
-            draws: 0,
-        };
+        let mut state = fresh_state(&fake);
+        let mut screen = screen();
         let (tx, rx) = mpsc::channel();
         tx.send(key(KeyCode::Enter)).unwrap();
         for c in "000000".chars() {
@@ -615,6 +611,11 @@ mod tests {
         assert!(screen.draws >= 3);
     }
 
+    /// The picker's state at T0 for the fake's model, nothing cached.
+    fn fresh_state(fake: &Fake) -> State {
+        State::new(&fake.model, HashMap::new(), HashMap::new(), at(T0))
+    }
+
     fn screen() -> TestScreen {
         TestScreen {
             term: Terminal::new(TestBackend::new(80, 20)).unwrap(),
@@ -634,7 +635,7 @@ mod tests {
         let fake = fake_with(Some(("/v/vault.age".into(), "correct horse")));
         let svc: Arc<dyn CredentialService> = fake.clone();
         let clock = FixedClock::new(at(T0));
-        let mut state = State::new(&fake.model, HashMap::new(), HashMap::new(), at(T0));
+        let mut state = fresh_state(&fake);
         state.sources[0].vault = Some("/v/vault.age".into());
         let mut screen = screen();
         let (tx, rx) = mpsc::channel();
@@ -680,7 +681,7 @@ mod tests {
         *fake.key_age.lock().unwrap() = Some(95);
         let svc: Arc<dyn CredentialService> = fake.clone();
         let clock = FixedClock::new(at(T0));
-        let mut state = State::new(&fake.model, HashMap::new(), HashMap::new(), at(T0));
+        let mut state = fresh_state(&fake);
         state.sources[0].key_age = Some(95);
         let mut screen = screen();
         let (tx, rx) = mpsc::channel();
@@ -698,12 +699,8 @@ mod tests {
         let fake = fake();
         let svc: Arc<dyn CredentialService> = fake.clone();
         let clock = FixedClock::new(at(T0));
-        let mut state = State::new(&fake.model, HashMap::new(), HashMap::new(), at(T0));
-        let mut screen = TestScreen {
-            term: Terminal::new(TestBackend::new(80, 20)).unwrap(),
-            suspended: vec![],
-            draws: 0,
-        };
+        let mut state = fresh_state(&fake);
+        let mut screen = screen();
         let (tx, rx) = mpsc::channel();
         tx.send(Msg::Terminate { signal: 15 }).unwrap();
         let exit = run_loop(&mut screen, &svc, &clock, &mut state, &tx, &rx).unwrap();
