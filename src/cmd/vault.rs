@@ -9,7 +9,7 @@ use crate::engine::{caller_identity, Engine};
 use crate::error::Error;
 use crate::vault::keys::CredentialsFile;
 use crate::vault::secret::{LongLivedKey, SecretString};
-use crate::vault::store::{self, Backend, Document, IndexEntry, KeyRecord, Location};
+use crate::vault::store::{self, Backend, Document, KeyRecord, Location};
 use crate::vault::{passphrase, VaultSettings};
 use std::io::{BufRead, Read, Write};
 use std::os::unix::fs::OpenOptionsExt;
@@ -250,16 +250,7 @@ pub(crate) fn store_record(
                     "the key read back from the OS keychain differs from the one written.".into(),
                 ));
             }
-            let mut index = loc.read_index();
-            index.sources.insert(
-                source.to_string(),
-                IndexEntry {
-                    backend: Backend::Keyring.name().into(),
-                    user_arn: rec.user_arn.clone(),
-                    added: rec.added.clone(),
-                },
-            );
-            loc.write_index(&index)
+            store::index_keyring(&loc, source, rec)
         }
         Backend::CredentialsFile => Err(Error::Config(
             "config.toml sets [vault] backend = \"credentials-file\": keys stay in ~/.aws/credentials. Choose backend = \"file\" or \"keyring\" to use the vault.".into(),

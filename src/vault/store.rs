@@ -467,19 +467,25 @@ impl Slot {
                             .into(),
                     ));
                 }
-                let mut index = loc.read_index();
-                index.sources.insert(
-                    source.to_string(),
-                    IndexEntry {
-                        backend: Backend::Keyring.name().into(),
-                        user_arn: rec.user_arn.clone(),
-                        added: rec.added.clone(),
-                    },
-                );
-                loc.write_index(&index)
+                index_keyring(loc, source, rec)
             }
         }
     }
+}
+
+/// Records in the plaintext index that `source`'s key (`rec`) is in the
+/// OS keychain.
+pub fn index_keyring(loc: &Location, source: &str, rec: &KeyRecord) -> Result<(), Error> {
+    let mut index = loc.read_index();
+    index.sources.insert(
+        source.to_string(),
+        IndexEntry {
+            backend: Backend::Keyring.name().into(),
+            user_arn: rec.user_arn.clone(),
+            added: rec.added.clone(),
+        },
+    );
+    loc.write_index(&index)
 }
 
 #[cfg(test)]
