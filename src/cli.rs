@@ -262,9 +262,34 @@ pub struct ExecArgs {
     /// credentials before they expire (the default for a shell)
     #[arg(long)]
     pub server: bool,
+    /// AWS_REGION and AWS_DEFAULT_REGION for the command, over the
+    /// profile's `region`
+    #[arg(long, value_name = "REGION", value_parser = parse_region)]
+    pub region: Option<String>,
     /// Command and arguments (after `--`); default: $SHELL
     #[arg(last = true, value_name = "COMMAND")]
     pub command: Vec<OsString>,
+}
+
+/// A region name's shape (`eu-west-3`, `us-gov-west-1`), so that a typo is
+/// caught before anything runs with it. Which regions exist is AWS's to say.
+pub fn parse_region(s: &str) -> Result<String, String> {
+    let parts: Vec<&str> = s.split('-').collect();
+    let ok = parts.len() >= 3
+        && parts[0].len() == 2
+        && parts[..parts.len() - 1]
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
+        && parts
+            .last()
+            .is_some_and(|n| (1..=2).contains(&n.len()) && n.bytes().all(|b| b.is_ascii_digit()));
+    if ok {
+        Ok(s.to_string())
+    } else {
+        Err(format!(
+            "{s:?} is not a region name; regions look like us-east-1 or eu-west-3"
+        ))
+    }
 }
 
 #[derive(Args, Debug)]
@@ -287,6 +312,9 @@ pub struct EnvArgs {
     pub profile: String,
     #[arg(long, value_enum, default_value = "sh")]
     pub format: EnvFormat,
+    /// AWS_REGION and AWS_DEFAULT_REGION to print, over the profile's `region`
+    #[arg(long, value_name = "REGION", value_parser = parse_region)]
+    pub region: Option<String>,
     #[command(flatten)]
     pub mfa: MfaArgs,
 }
@@ -296,4 +324,35 @@ pub struct ProfileArgs {
     pub profile: String,
     #[command(flatten)]
     pub mfa: MfaArgs,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_region;
+
+    #[test]
+    fn region_names_are_checked_for_shape_only() {
+        for ok in [
+            "us-east-1",
+            "eu-west-3",
+            "us-gov-west-1",
+            "cn-north-1",
+            "ap-southeast-5",
+        ] {
+            assert_eq!(parse_region(ok).as_deref(), Ok(ok));
+        }
+        for bad in [
+            "",
+            "Frankfurt",
+            "US-east-1",
+            "us-east",
+            "useast1",
+            "us-east-123",
+            "us--1",
+            "u-east-1",
+        ] {
+            let e = parse_region(bad).unwrap_err();
+            assert!(e.contains(&format!("{bad:?}")), "{e}");
+        }
+    }
 }

@@ -209,6 +209,68 @@ fn exec_child_gets_role_credentials_and_nothing_inherited() {
     );
 }
 
+/// `--region` wins over the profile's region (and the caller's), for the
+/// command's environment, the endpoint's shell and `env`; a name that is not
+/// a region is refused before anything runs.
+#[test]
+fn region_flag_sets_the_childs_region() {
+    let stack = Stack::start();
+    let run = |args: &[&str]| {
+        stack
+            .sb
+            .cmd()
+            .args(args)
+            .env("AWS_REGION", "ap-south-1")
+            .output()
+            .unwrap()
+    };
+    for extra in [&[][..], &["--server"][..]] {
+        let mut args = vec![
+            "exec",
+            "admin",
+            "--region",
+            "eu-west-3",
+            "--mfa-code",
+            MFA_CODE,
+        ];
+        args.extend(extra);
+        args.extend(["--", "env"]);
+        let out = run(&args);
+        assert_ok(&out);
+        let env = parse_env_lines(&text(&out.stdout));
+        assert_eq!(
+            env.get("AWS_REGION").map(String::as_str),
+            Some("eu-west-3"),
+            "{extra:?}"
+        );
+        assert_eq!(
+            env.get("AWS_DEFAULT_REGION").map(String::as_str),
+            Some("eu-west-3"),
+            "{extra:?}"
+        );
+    }
+    let out = run(&[
+        "env",
+        "admin",
+        "--region",
+        "us-gov-west-1",
+        "--format",
+        "dotenv",
+    ]);
+    assert_ok(&out);
+    assert!(
+        text(&out.stdout).contains("AWS_REGION=\"us-gov-west-1\""),
+        "{}",
+        show(&out)
+    );
+    let before = stack.proxy.total();
+    let out = run(&["exec", "admin", "--region", "Frankfurt", "--", "true"]);
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    let err = text(&out.stderr);
+    assert!(err.contains("\"Frankfurt\" is not a region name"), "{err}");
+    assert_eq!(stack.proxy.total(), before, "no AWS call");
+}
+
 #[test]
 fn exec_exits_with_the_childs_status() {
     let stack = Stack::start();

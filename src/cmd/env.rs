@@ -51,7 +51,7 @@ pub fn run(args: &EnvArgs, global: &Global) -> Result<u8, Error> {
     let engine = super::load(global)?;
     let creds = engine.credentials(&args.profile, &mfa, Refresh::IfNeeded)?;
     let profile = engine.profile(&args.profile)?;
-    let vars = shell::credential_vars(profile, None, &creds);
+    let vars = shell::credential_vars(profile, args.region.as_deref(), &creds);
     let text = zeroize::Zeroizing::new(render(args.format, &vars));
     std::io::stdout()
         .write_all(text.as_bytes())

@@ -29,7 +29,8 @@ pub fn run(args: &ExecArgs, global: &Global) -> Result<u8, Error> {
     } else {
         engine.model().settings.subshell_credentials == SubshellCredentials::Server
     };
-    let plan = plan(&engine, want_server);
+    let mut plan = plan(&engine, want_server);
+    plan.region = args.region.clone();
     let _live = interactive
         .then(|| LiveShell::register(engine.cache().dir(), &profile.name))
         .flatten();
@@ -55,7 +56,7 @@ pub fn run(args: &ExecArgs, global: &Global) -> Result<u8, Error> {
     if !plan.server {
         // Static variables: nothing to serve, so no helper thread either
         // (this is the warm path scripts take on every call).
-        let env = shell::child_env(profile, None, &creds, std::env::vars_os());
+        let env = shell::child_env(profile, plan.region.as_deref(), &creds, std::env::vars_os());
         drop(creds);
         return shell::run(&args.command, &env, banner.as_deref());
     }
@@ -77,6 +78,8 @@ pub struct Plan {
     pub server: bool,
     /// Variables that keep the user's `[default]` keys from shadowing it.
     pub extra: Vec<(&'static str, String)>,
+    /// The child's region (`--region`), over the profile's.
+    pub region: Option<String>,
 }
 
 /// The endpoint if wanted and nothing in the user's files would silently
@@ -86,6 +89,7 @@ pub fn plan(engine: &Engine, want_server: bool) -> Plan {
         return Plan {
             server: false,
             extra: Vec::new(),
+            region: None,
         };
     }
     let paths = engine.paths();
@@ -98,6 +102,7 @@ pub fn plan(engine: &Engine, want_server: bool) -> Plan {
         return Plan {
             server: false,
             extra: Vec::new(),
+            region: None,
         };
     }
     let mut extra = Vec::new();
@@ -116,6 +121,7 @@ pub fn plan(engine: &Engine, want_server: bool) -> Plan {
     Plan {
         server: true,
         extra,
+        region: None,
     }
 }
 
@@ -146,7 +152,7 @@ pub fn run_child(
     unanswered: Option<&(dyn Fn(&str) + Sync)>,
 ) -> Result<u8, Error> {
     if !plan.server {
-        let env = shell::child_env(profile, None, &creds, std::env::vars_os());
+        let env = shell::child_env(profile, plan.region.as_deref(), &creds, std::env::vars_os());
         drop(creds);
         return shell::run(cmd, &env, banner);
     }
@@ -161,7 +167,12 @@ pub fn run_child(
             expiration,
             extra: plan.extra.clone(),
         };
-        let env = shell::child_env_with(profile, None, &handoff, std::env::vars_os());
+        let env = shell::child_env_with(
+            profile,
+            plan.region.as_deref(),
+            &handoff,
+            std::env::vars_os(),
+        );
         shell::run(cmd, &env, banner)
     })?
 }
