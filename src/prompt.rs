@@ -4,11 +4,19 @@
 use crate::error::Error;
 use crate::model::Source;
 use crate::vault::secret::SecretString;
+use crate::vault::store::Document;
 use std::path::Path;
 
 pub trait MfaPrompt: Send + Sync {
     /// The current code of MFA device `serial` for `source`.
     fn code(&self, source: &Source, serial: &str) -> Result<String, Error>;
+
+    /// The vault file at `vault`, already decrypted by the caller moments
+    /// ago (the picker tries a typed passphrase before asking for the code),
+    /// so that it is not decrypted (and its passphrase stretched) twice.
+    fn unlocked_vault(&self, _vault: &Path) -> Option<&Document> {
+        None
+    }
 
     /// The passphrase of the vault file at `vault`.
     fn passphrase(&self, vault: &Path) -> Result<SecretString, Error> {

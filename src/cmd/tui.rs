@@ -6,7 +6,7 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::SystemTime;
+use std::time::{Duration, Instant, SystemTime};
 
 use crate::app::msg::{Failure, FailureKind, Fetched};
 use crate::app::runtime::{self, CredentialService, Options};
@@ -19,7 +19,7 @@ use crate::error::Error;
 use crate::model::{Model, Source, SubshellCredentials};
 use crate::shell::{self, LiveShell};
 use crate::vault::secret::SecretString;
-use crate::vault::store;
+use crate::vault::store::{self, Document};
 
 pub fn run(global: &Global, nest: bool, env_creds: bool) -> Result<u8, Error> {
     super::nesting_guard(nest)?;
@@ -52,6 +52,7 @@ pub struct EngineService {
     notice: std::sync::Mutex<Option<String>>,
     /// `--config`, passed on to the `rolepick rotate` child.
     pub config: Option<PathBuf>,
+    unlocked: Mutex<Option<Unlocked>>,
 }
 
 impl EngineService {
@@ -61,7 +62,73 @@ impl EngineService {
             env_creds,
             notice: std::sync::Mutex::new(None),
             config: None,
+            unlocked: Mutex::new(None),
         }
+    }
+}
+
+/// A vault the passphrase modal has just opened, for the request that
+/// follows it. Taken by the next request of any kind, and used only with the
+/// same passphrase, an unchanged vault file, and within [`UNLOCKED_FOR`].
+struct Unlocked {
+    passphrase: SecretString,
+    file: PathBuf,
+    stamp: Option<FileStamp>,
+    doc: Document,
+    at: Instant,
+}
+
+/// How long an opened vault waits for the MFA code to be typed.
+const UNLOCKED_FOR: Duration = Duration::from_secs(120);
+
+/// Enough of a file's metadata to tell that it changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FileStamp {
+    len: u64,
+    modified: Option<SystemTime>,
+}
+
+impl FileStamp {
+    fn of(path: &Path) -> Option<FileStamp> {
+        std::fs::metadata(path).ok().map(|m| FileStamp {
+            len: m.len(),
+            modified: m.modified().ok(),
+        })
+    }
+}
+
+impl Unlocked {
+    /// The document, if it may stand in for decrypting the vault again with
+    /// `passphrase` now.
+    fn usable_for(self, passphrase: Option<&SecretString>) -> Option<(PathBuf, Document)> {
+        let fresh = self.at.elapsed() < UNLOCKED_FOR
+            && passphrase == Some(&self.passphrase)
+            && self.stamp.is_some()
+            && FileStamp::of(&self.file) == self.stamp;
+        fresh.then_some((self.file, self.doc))
+    }
+}
+
+impl EngineService {
+    fn forget_stale_unlocked(&self) {
+        let mut slot = self
+            .unlocked
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if slot
+            .as_ref()
+            .is_some_and(|u| u.at.elapsed() >= UNLOCKED_FOR)
+        {
+            *slot = None;
+        }
+    }
+
+    fn take_unlocked(&self, passphrase: Option<&SecretString>) -> Option<(PathBuf, Document)> {
+        self.unlocked
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
+            .and_then(|u| u.usable_for(passphrase))
     }
 }
 
@@ -75,6 +142,8 @@ struct PickerPrompt {
     passphrase_missing: Mutex<Option<PathBuf>>,
     /// The given passphrase was handed to the engine.
     passphrase_used: AtomicBool,
+    /// The vault the passphrase modal opened just before (see [`Unlocked`]).
+    unlocked: Option<(PathBuf, Document)>,
 }
 
 impl PickerPrompt {
@@ -84,6 +153,7 @@ impl PickerPrompt {
             code_missing: AtomicBool::new(false),
             passphrase_missing: Mutex::new(None),
             passphrase_used: AtomicBool::new(false),
+            unlocked: None,
         }
     }
 
@@ -114,6 +184,13 @@ impl MfaPrompt for PickerPrompt {
             self.code_missing.store(true, Ordering::SeqCst);
         }
         r
+    }
+
+    fn unlocked_vault(&self, vault: &Path) -> Option<&Document> {
+        self.unlocked
+            .as_ref()
+            .filter(|(file, _)| file == vault)
+            .map(|(_, doc)| doc)
     }
 
     fn passphrase(&self, vault: &Path) -> Result<SecretString, Error> {
@@ -157,18 +234,38 @@ impl CredentialService for EngineService {
 
     fn check_passphrase(&self, passphrase: &SecretString) -> Result<(), Failure> {
         let loc = self.engine.model().settings.vault.location();
-        // Decrypting is the only test of a passphrase; the document (with
-        // every key in it) is dropped, and zeroized, at once.
-        store::open(&loc, passphrase)
-            .map(drop)
-            .map_err(|e| Failure {
-                kind: if store::is_wrong_passphrase(&e) {
-                    FailureKind::PassphraseRejected
-                } else {
-                    FailureKind::Other
-                },
-                message: e.to_string(),
-            })
+        // Decrypting is the only test of a passphrase. The document is kept
+        // for the request that follows (the MFA code is typed next), so the
+        // vault is decrypted once; anything else drops (and wipes) it.
+        let stamp = FileStamp::of(&loc.file);
+        let opened = store::open(&loc, passphrase);
+        let mut slot = self
+            .unlocked
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match opened {
+            Ok(doc) => {
+                *slot = Some(Unlocked {
+                    passphrase: passphrase.clone(),
+                    file: loc.file.clone(),
+                    stamp,
+                    doc,
+                    at: Instant::now(),
+                });
+                Ok(())
+            }
+            Err(e) => {
+                *slot = None;
+                Err(Failure {
+                    kind: if store::is_wrong_passphrase(&e) {
+                        FailureKind::PassphraseRejected
+                    } else {
+                        FailureKind::Other
+                    },
+                    message: e.to_string(),
+                })
+            }
+        }
     }
 
     fn fetch(
@@ -178,7 +275,9 @@ impl CredentialService for EngineService {
         passphrase: Option<SecretString>,
         refresh: Refresh,
     ) -> Result<Fetched, Failure> {
-        let prompt = PickerPrompt::new(mfa_code, passphrase);
+        let unlocked = self.take_unlocked(passphrase.as_ref());
+        let mut prompt = PickerPrompt::new(mfa_code, passphrase);
+        prompt.unlocked = unlocked;
         match self
             .engine
             .credentials(profile, &prompt, engine_refresh(refresh))
@@ -267,6 +366,9 @@ impl CredentialService for EngineService {
     }
 
     fn live_shells(&self) -> std::collections::HashMap<String, usize> {
+        // Asked every few seconds: a good moment to wipe an opened vault
+        // whose code never came.
+        self.forget_stale_unlocked();
         shell::live_shells(self.engine.cache().dir())
     }
 
@@ -300,5 +402,48 @@ impl CredentialService for EngineService {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .take()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unlocked(dir: &Path, pass: &str, age: Duration) -> Unlocked {
+        let file = dir.join("vault.age");
+        Unlocked {
+            passphrase: SecretString::new(pass.into()),
+            stamp: FileStamp::of(&file),
+            file,
+            doc: Document::default(),
+            at: Instant::now().checked_sub(age).expect("a clock this old"),
+        }
+    }
+
+    #[test]
+    fn an_opened_vault_is_reused_only_with_the_same_passphrase_file_and_soon() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("vault.age");
+        std::fs::write(&file, b"v1").unwrap();
+        let pass = SecretString::new("open sesame".into());
+        let soon = Duration::from_secs(1);
+        assert!(unlocked(dir.path(), "open sesame", soon)
+            .usable_for(Some(&pass))
+            .is_some());
+        assert!(unlocked(dir.path(), "open sesame", soon)
+            .usable_for(None)
+            .is_none());
+        let other = SecretString::new("other".into());
+        assert!(unlocked(dir.path(), "open sesame", soon)
+            .usable_for(Some(&other))
+            .is_none());
+        let late = UNLOCKED_FOR + Duration::from_secs(1);
+        assert!(unlocked(dir.path(), "open sesame", late)
+            .usable_for(Some(&pass))
+            .is_none());
+        // The file changed since (another rolepick rotated the key, say).
+        let u = unlocked(dir.path(), "open sesame", soon);
+        std::fs::write(&file, b"v2, longer").unwrap();
+        assert!(u.usable_for(Some(&pass)).is_none());
     }
 }

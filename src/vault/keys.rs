@@ -135,6 +135,12 @@ impl KeyStore for FileVault {
         if self.holds(source) == Some(false) {
             return Ok(None);
         }
+        if let Some(doc) = prompt.unlocked_vault(&self.loc.file) {
+            return Ok(doc
+                .sources
+                .get(&source.name)
+                .map(store::KeyRecord::usable_key));
+        }
         let pass = super::passphrase(&self.loc, &self.settings, prompt)?;
         let doc = store::open(&self.loc, &pass)?;
         Ok(doc
@@ -214,4 +220,78 @@ pub fn find_key(
         source.name,
         source.credentials_profile
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Origin;
+    use crate::vault::store::{Document, KeyRecord};
+
+    /// Hands over an already opened vault; asking for the passphrase fails
+    /// the test.
+    struct Opened(PathBuf, Document);
+
+    impl MfaPrompt for Opened {
+        fn code(&self, _: &Source, _: &str) -> Result<String, Error> {
+            unreachable!("no code is asked for a key lookup")
+        }
+        fn unlocked_vault(&self, vault: &Path) -> Option<&Document> {
+            (vault == self.0).then_some(&self.1)
+        }
+        fn passphrase(&self, _: &Path) -> Result<SecretString, Error> {
+            panic!("the vault was decrypted a second time")
+        }
+    }
+
+    #[test]
+    fn an_opened_vault_gives_the_key_without_decrypting_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let loc = Location {
+            dir: dir.path().to_path_buf(),
+            file: dir.path().join("vault.age"),
+        };
+        // Never decrypted: any bytes do.
+        std::fs::write(&loc.file, b"age-encryption.org/v1 (not read)").unwrap();
+        let mut doc = Document::default();
+        doc.sources.insert(
+            "primary".into(),
+            KeyRecord {
+                access_key_id: "AKIAOPENED0000000001".into(),
+                secret_access_key: "opened-secret".into(),
+                user_arn: None,
+                added: "2026-01-01T00:00:00Z".into(),
+                previous: None,
+                rotation: None,
+            },
+        );
+        let vault = FileVault {
+            settings: VaultSettings::default(),
+            loc: loc.clone(),
+        };
+        let source = Source {
+            name: "primary".into(),
+            mfa_serial: None,
+            mfa_process: None,
+            region: None,
+            session_duration: std::time::Duration::from_secs(3600),
+            credentials_profile: "primary".into(),
+            origin: Origin {
+                file: PathBuf::from("config.toml"),
+                line: 1,
+            },
+        };
+        let key = vault
+            .lookup(&source, &Opened(loc.file.clone(), doc))
+            .unwrap()
+            .expect("the key");
+        assert_eq!(key.access_key_id, "AKIAOPENED0000000001");
+        assert_eq!(key.secret_access_key.expose(), "opened-secret");
+        // Another vault file is not stood in for.
+        let other = Opened(dir.path().join("other.age"), Document::default());
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            vault.lookup(&source, &other)
+        }));
+        assert!(r.is_err(), "a different file must be decrypted (asked)");
+    }
 }
