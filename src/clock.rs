@@ -1,5 +1,5 @@
 //! The only place that reads the wall clock. Everything time-dependent takes
-//! a `&dyn Clock` so tests can pin time with [`FixedClock`].
+//! a `&dyn Clock` so tests can pin time with [`FixedClock`](crate::clock::FixedClock).
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime};

@@ -7,14 +7,14 @@
 //!
 //! One endpoint per shell: its own random path and token, bound to
 //! 127.0.0.1 on a port the kernel picks, served by one thread that lives
-//! exactly as long as the shell (see [`serve`]). Requests are answered one
+//! exactly as long as the shell (see [`serve`](crate::credserver::serve)). Requests are answered one
 //! at a time (each is a few microseconds from memory; a refresh is one STS
 //! call), with a short read timeout so a stuck client cannot hold it.
 //!
 //! Answers: `GET /<path>` with the right `Authorization` header: 200 and the
 //! credentials JSON; wrong or missing token: 403; any other path: 404;
 //! credentials that cannot be had without a person (the MFA session ran
-//! out): the request waits while a [`Person`] is asked (rolepick borrows the
+//! out): the request waits while a [`Person`](crate::credserver::Person) is asked (rolepick borrows the
 //! terminal, see [`crate::foreground`]), then 200, or 503 with a message
 //! saying what to do. Credentials are never logged.
 

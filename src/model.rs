@@ -1,6 +1,6 @@
 //! Plain data describing what the user configured: long-lived key holders
-//! ([`Source`]), the runnable [`Profile`]s built on them, and global
-//! [`Settings`]. Produced by `config::load`, read by everything else. No I/O.
+//! ([`Source`](crate::model::Source)), the runnable [`Profile`](crate::model::Profile)s built on them, and global
+//! [`Settings`](crate::model::Settings). Produced by `config::load`, read by everything else. No I/O.
 
 use std::collections::BTreeMap;
 use std::fmt;

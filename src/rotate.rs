@@ -12,7 +12,7 @@
 //! Every stage is written to the vault before the IAM change it prepares,
 //! so a rerun (or `--resume`) picks up where an interrupted run stopped.
 //! Until the new key is verified, rolepick signs in with the old one
-//! ([`KeyRecord::usable`]). IAM calls that the user's policy allows only
+//! ([`KeyRecord::usable_key`](crate::vault::store::KeyRecord::usable_key)). IAM calls that the user's policy allows only
 //! with MFA (AccessDenied) are retried once with a `GetSessionToken`
 //! session.
 

@@ -1,5 +1,5 @@
-//! The picker's core, in the Elm shape: [`msg::Msg`] in, [`update::update`]
-//! changes [`state::State`] and returns [`msg::Effect`]s, [`runtime`] performs
+//! The picker's core, in the Elm shape: [`Msg`](crate::app::msg::Msg) in, [`update`](crate::app::update::update)
+//! changes [`State`](crate::app::state::State) and returns [`Effect`](crate::app::msg::Effect)s, [`runtime`](crate::app::runtime) performs
 //! them and feeds results back as messages. Only `runtime` does I/O.
 
 pub mod msg;

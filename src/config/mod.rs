@@ -1,5 +1,5 @@
 //! Reads `~/.aws/config`, `~/.aws/credentials` and rolepick's `config.toml`
-//! and merges them into one [`Model`]. Pure functions over file contents
+//! and merges them into one [`Model`](crate::model::Model). Pure functions over file contents
 //! (`from_texts`) plus a thin loader that reads the files (`load`).
 
 pub mod ini;
