@@ -139,7 +139,8 @@ impl Borrowed {
             let _ = termios::tcsetattr(&self.tty, OptionalActions::Now, t);
         }
         self.say(prompt);
-        let got = self.read_loop();
+        // A code is trimmed; a passphrase is taken as typed (spaces count).
+        let got = self.read_loop(echo);
         if !echo && !matches!(got, Typed::Lost) {
             self.say("\n");
         }
@@ -149,7 +150,7 @@ impl Borrowed {
         got
     }
 
-    fn read_loop(&mut self) -> Typed {
+    fn read_loop(&mut self, trim: bool) -> Typed {
         use rustix::event::{poll, PollFd, PollFlags, Timespec};
         // Ctrl-C reaches rolepick as SIGINT (it has the foreground now).
         let interrupted = Arc::new(AtomicBool::new(false));
@@ -189,7 +190,9 @@ impl Borrowed {
             buf.zeroize();
             if let Some(end) = line.iter().position(|&b| b == b'\n' || b == b'\r') {
                 line.truncate(end);
-                let text = String::from_utf8_lossy(&line).trim().to_string();
+                let mut all = String::from_utf8_lossy(&line).into_owned();
+                let text = if trim { all.trim() } else { &all }.to_string();
+                all.zeroize();
                 break if text.is_empty() {
                     Typed::Skipped
                 } else {

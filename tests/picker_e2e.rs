@@ -321,10 +321,14 @@ const VAULT_PASS: &str = "correct horse battery";
 /// Moves primary's key into the vault; only the import gets the passphrase
 /// (and a cheap scrypt work factor) from the environment.
 fn import_into_vault(stack: &Stack) {
+    import_into_vault_with(stack, VAULT_PASS);
+}
+
+fn import_into_vault_with(stack: &Stack, passphrase: &str) {
     let out = stack
         .sb
         .cmd()
-        .env("ROLEPICK_VAULT_PASSPHRASE", VAULT_PASS)
+        .env("ROLEPICK_VAULT_PASSPHRASE", passphrase)
         .env("ROLEPICK_VAULT_SCRYPT_LOG_N", "10")
         .args(["vault", "import", "primary", "--yes"])
         .output()
@@ -826,7 +830,9 @@ fn the_vault_passphrase_is_asked_without_echo_when_the_session_runs_out_in_a_she
     require_tmux!();
     let stack = Stack::start();
     short_lived_dev(&stack);
-    import_into_vault(&stack);
+    // Spaces at either end are part of a passphrase.
+    let pass = "  padded pass ";
+    import_into_vault_with(&stack, pass);
     let expire = stack.sb.root().join("expire.py");
     fs::write(&expire, expire_cache_py(&stack)).unwrap();
     let tmux = Tmux::start(stack.sb.root(), &stack.sb.aws_env());
@@ -837,7 +843,7 @@ fn the_vault_passphrase_is_asked_without_echo_when_the_session_runs_out_in_a_she
     tmux.wait_for("the passphrase prompt", |s| {
         s.trim_end().ends_with("vault.age:")
     });
-    tmux.line(VAULT_PASS);
+    tmux.line(pass);
     tmux.wait_for("the subshell", |s| {
         s.contains("rolepick: shell for dev") && s.trim_end().ends_with("e2e$")
     });
@@ -848,7 +854,7 @@ fn the_vault_passphrase_is_asked_without_echo_when_the_session_runs_out_in_a_she
     tmux.wait_for("the passphrase prompt in the shell", |s| {
         s.contains("has run out") && s.trim_end().ends_with("vault.age:")
     });
-    tmux.line(VAULT_PASS);
+    tmux.line(pass);
     tmux.wait_for("the code prompt", |s| {
         s.trim_end().ends_with("(source primary):")
     });
@@ -858,7 +864,7 @@ fn the_vault_passphrase_is_asked_without_echo_when_the_session_runs_out_in_a_she
     });
     assert!(s.contains("aws-exit-0"), "{s}");
     assert!(
-        !s.contains(VAULT_PASS),
+        !s.contains(pass.trim()),
         "the passphrase was not echoed:\n{s}"
     );
     assert_eq!(stack.proxy.count("GetSessionToken"), 2);
