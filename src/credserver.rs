@@ -403,6 +403,10 @@ pub trait Person: Sync {
     /// (blocking: `client` waits for the answer). True when the engine
     /// should now be able to refresh without a person.
     fn ask(&self, need: &str, client: &Client) -> bool;
+
+    /// Credentials were refreshed without a person (again): a later need
+    /// is news worth telling.
+    fn refreshed(&self) {}
 }
 
 /// Nobody to ask (tests, benchmarks).
@@ -484,7 +488,10 @@ impl Provider for EngineProvider<'_> {
 
     fn fetch(&self, client: &Client) -> Result<Credentials, Unavailable> {
         match self.try_fetch() {
-            Ok(c) => return Ok(c),
+            Ok(c) => {
+                self.person.refreshed();
+                return Ok(c);
+            }
             Err(Missing::Failed(e)) => return Err(self.failed(&e)),
             Err(Missing::Person) => {}
         }

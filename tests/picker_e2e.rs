@@ -743,6 +743,19 @@ fn an_interactive_exec_shell_asks_for_a_new_code_while_the_command_waits() {
         s.lines().any(|l| l.starts_with("aws-exit-"))
     });
     assert!(s.contains("aws-exit-0"), "{s}");
+
+    // Credentials flowed again, so the next run-out is told again (the
+    // note is not said only once per shell).
+    tmux.line("clear");
+    let out2 = stack.sb.root().join("bg2.out");
+    tmux.line(&format!(
+        "python3 {}; (aws sts get-caller-identity > {} 2>&1 &)",
+        expire.display(),
+        out2.display()
+    ));
+    tmux.wait_for("the note again", |s| {
+        s.contains("has run out") && s.contains("rolepick exec --nest dev -- true")
+    });
     tmux.line("exit");
     tmux.wait_for("rolepick's exit", |s| s.contains("exec-exit-0"));
     let after = tmux.stty("stty.after");

@@ -57,6 +57,14 @@ impl<'a> TerminalPerson<'a> {
 }
 
 impl Person for TerminalPerson<'_> {
+    fn refreshed(&self) {
+        self.told.store(false, Ordering::SeqCst);
+        *self
+            .quiet_until
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
+    }
+
     fn ask(&self, need: &str, client: &Client) -> bool {
         let mut quiet = self
             .quiet_until
