@@ -112,7 +112,7 @@ content kept). Rerunning finds what exists and does only what is missing.",
         long_about = "Print a completion script for your shell:\n  bash: source <(rolepick completions bash)\n  zsh:  rolepick completions zsh > \"${fpath[1]}/_rolepick\"\n  fish: rolepick completions fish > ~/.config/fish/completions/rolepick.fish"
     )]
     Completions(CompletionsArgs),
-    /// Print the active role and time left, for your shell prompt (fast: reads only the environment)
+    /// Print the active role and time left, for your shell prompt (fast: the environment and the shell's state file only)
     #[command(
         long_about = "Print the active rolepick profile and the time its credentials have left, e.g. \"dev 42m\", from ROLEPICK_PROFILE and AWS_CREDENTIAL_EXPIRATION. Prints nothing outside a rolepick shell. Reads no file and calls nothing, so it is fast enough for a prompt."
     )]

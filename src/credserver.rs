@@ -404,9 +404,9 @@ pub trait Person: Sync {
     /// should now be able to refresh without a person.
     fn ask(&self, need: &str, client: &Client) -> bool;
 
-    /// Credentials were refreshed without a person (again): a later need
-    /// is news worth telling.
-    fn refreshed(&self) {}
+    /// The engine gave fresh credentials `c` (without a person, or after
+    /// one answered): a later need is news worth telling again.
+    fn refreshed(&self, _c: &Credentials) {}
 }
 
 /// Nobody to ask (tests, benchmarks).
@@ -489,7 +489,7 @@ impl Provider for EngineProvider<'_> {
     fn fetch(&self, client: &Client) -> Result<Credentials, Unavailable> {
         match self.try_fetch() {
             Ok(c) => {
-                self.person.refreshed();
+                self.person.refreshed(&c);
                 return Ok(c);
             }
             Err(Missing::Failed(e)) => return Err(self.failed(&e)),
@@ -507,7 +507,10 @@ impl Provider for EngineProvider<'_> {
         );
         if self.person.ask(&need, client) {
             match self.try_fetch() {
-                Ok(c) => return Ok(c),
+                Ok(c) => {
+                    self.person.refreshed(&c);
+                    return Ok(c);
+                }
                 Err(Missing::Failed(e)) => return Err(self.failed(&e)),
                 Err(Missing::Person) => {}
             }

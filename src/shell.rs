@@ -28,6 +28,7 @@ pub const REMOVED_VARS: &[&str] = &[
     "AWS_ROLE_ARN",
     "AWS_ROLE_SESSION_NAME",
     "ROLEPICK_PROFILE",
+    "ROLEPICK_SHELL_STATE",
     "ROLEPICK_VAULT_PASSPHRASE",
     "ROLEPICK_VAULT_NEW_PASSPHRASE",
 ];
@@ -222,12 +223,21 @@ pub fn capture(command: &str) -> Result<String, String> {
 }
 
 /// A live rolepick shell, registered so the picker can mark its role: a
-/// file `<cache dir>/shells/<pid of rolepick>` holding the profile name,
-/// removed when this is dropped. A file whose process is gone (rolepick
-/// was killed) is ignored and cleaned up by [`live_shells`].
+/// file `<cache dir>/shells/<pid of rolepick>` holding the profile name on
+/// its first line and, for a shell on the endpoint, when its credentials
+/// run out (RFC 3339) on the second, kept current as the endpoint gets new
+/// MFA sessions (`rolepick prompt` reads it through
+/// [`SHELL_STATE_VAR`]). Removed when this is dropped. A file whose process
+/// is gone (rolepick was killed) is ignored and cleaned up by
+/// [`live_shells`].
 pub struct LiveShell {
     path: PathBuf,
+    profile: String,
 }
+
+/// The variable that gives a shell on the endpoint the path of its
+/// [`LiveShell`] file.
+pub const SHELL_STATE_VAR: &str = "ROLEPICK_SHELL_STATE";
 
 fn shells_dir(cache_dir: &Path) -> PathBuf {
     cache_dir.join("shells")
@@ -253,8 +263,33 @@ impl LiveShell {
             .open(&path)
             .ok()?;
         std::io::Write::write_all(&mut f, profile.as_bytes()).ok()?;
-        Some(LiveShell { path })
+        Some(LiveShell {
+            path,
+            profile: profile.to_string(),
+        })
     }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Records when the shell's credentials run out (replacing the file
+    /// whole, so a reader never sees half of it).
+    pub fn set_until(&self, until: SystemTime) {
+        let dir = self.path.parent().unwrap_or(Path::new("."));
+        let text = format!("{}\n{}\n", self.profile, rfc3339(until));
+        if let Err(e) = crate::cache::write_atomic(dir, &self.path, text.as_bytes()) {
+            crate::diag::debug(&format!("cannot update {}: {e}", self.path.display()));
+        }
+    }
+}
+
+/// When the shell whose [`LiveShell`] file is `path` stops getting
+/// credentials, if the file says.
+pub fn shell_state_until(path: &Path) -> Option<SystemTime> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let line = text.lines().nth(1)?.trim();
+    humantime::parse_rfc3339_weak(line.trim_end_matches('Z')).ok()
 }
 
 impl Drop for LiveShell {
@@ -287,8 +322,9 @@ pub fn live_shells(cache_dir: &Path) -> std::collections::HashMap<String, usize>
             let _ = std::fs::remove_file(e.path());
             continue;
         }
-        if let Ok(profile) = std::fs::read_to_string(e.path()) {
-            *out.entry(profile.trim().to_string()).or_insert(0) += 1;
+        if let Ok(text) = std::fs::read_to_string(e.path()) {
+            let profile = text.lines().next().unwrap_or_default().trim();
+            *out.entry(profile.to_string()).or_insert(0) += 1;
         }
     }
     out

@@ -608,6 +608,30 @@ fn an_interactive_exec_shell_asks_for_a_new_code_while_the_command_waits() {
     });
     let dev = stack.prov.role("dev");
     let arn = dev.assumed_arn_prefix();
+    // `rolepick prompt` follows the shell's state file, not the variable the
+    // shell was born with (here made stale by hand, as hours would).
+    let bin = env!("CARGO_BIN_EXE_rolepick");
+    tmux.line(&format!(
+        "AWS_CREDENTIAL_EXPIRATION=2001-01-01T00:00:00Z {bin} prompt --format 'p1={{profile}}/{{left}}'; \
+         env -u ROLEPICK_SHELL_STATE AWS_CREDENTIAL_EXPIRATION=2001-01-01T00:00:00Z {bin} prompt --format 'p2={{profile}}/{{left}}'"
+    ));
+    let s = tmux.wait_for("the prompts", |s| s.lines().any(|l| l.starts_with("p2=")));
+    let p1 = s.lines().find(|l| l.starts_with("p1=")).unwrap_or_default();
+    assert!(
+        p1.starts_with("p1=dev/11h5"),
+        "from the state file: {p1:?}\n{s}"
+    );
+    assert!(s.lines().any(|l| l == "p2=dev/expired"), "{s}");
+    let state = |s: &str| {
+        s.lines()
+            .find_map(|l| l.strip_prefix("state="))
+            .unwrap_or_default()
+            .to_string()
+    };
+    tmux.line("clear; echo state=$(sed -n 2p \"$ROLEPICK_SHELL_STATE\")");
+    let before_state = state(&tmux.wait_for("the state file", |s| {
+        s.lines().any(|l| l.starts_with("state=2"))
+    }));
 
     // 1. The session runs out; the next aws call waits while rolepick asks.
     tmux.line(&format!(
@@ -651,6 +675,15 @@ fn an_interactive_exec_shell_asks_for_a_new_code_while_the_command_waits() {
         stack.proxy.count("GetSessionToken"),
         3,
         "the rejected code and the new session"
+    );
+    // The state file now gives the new session's end.
+    tmux.line("clear; echo state=$(sed -n 2p \"$ROLEPICK_SHELL_STATE\")");
+    let after_state = state(&tmux.wait_for("the state file", |s| {
+        s.lines().any(|l| l.starts_with("state=2"))
+    }));
+    assert!(
+        after_state > before_state,
+        "{before_state:?} -> {after_state:?}"
     );
     // The shell has its terminal back, as it was.
     let inside = tmux.stty("stty.inside");

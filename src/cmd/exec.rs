@@ -31,7 +31,7 @@ pub fn run(args: &ExecArgs, global: &Global) -> Result<u8, Error> {
     };
     let mut plan = plan(&engine, want_server);
     plan.region = args.region.clone();
-    let _live = interactive
+    let live = interactive
         .then(|| LiveShell::register(engine.cache().dir(), &profile.name))
         .flatten();
     let banner = interactive.then(|| {
@@ -69,6 +69,7 @@ pub fn run(args: &ExecArgs, global: &Global) -> Result<u8, Error> {
         banner.as_deref(),
         hint,
         None,
+        live.as_ref(),
     )
 }
 
@@ -150,6 +151,7 @@ pub fn run_child(
     banner: Option<&str>,
     hint: String,
     unanswered: Option<&(dyn Fn(&str) + Sync)>,
+    live: Option<&LiveShell>,
 ) -> Result<u8, Error> {
     if !plan.server {
         let env = shell::child_env(profile, plan.region.as_deref(), &creds, std::env::vars_os());
@@ -158,14 +160,21 @@ pub fn run_child(
     }
     let expiration = session_end(engine, profile, &creds);
     drop(creds);
-    let person = TerminalPerson::new(engine, &profile.name, hint.clone(), unanswered);
+    let mut extra = plan.extra.clone();
+    if let Some(live) = live {
+        // `rolepick prompt` follows new sessions through this file; the
+        // shell's AWS_CREDENTIAL_EXPIRATION cannot change once it runs.
+        live.set_until(expiration);
+        extra.push((shell::SHELL_STATE_VAR, live.path().display().to_string()));
+    }
+    let person = TerminalPerson::new(engine, &profile.name, hint.clone(), unanswered, live);
     let provider = EngineProvider::new(engine, &profile.name, hint, &person);
     credserver::serve(&provider, |ep| {
         let handoff = Handoff::Endpoint {
             url: &ep.url,
             token: ep.token.expose(),
             expiration,
-            extra: plan.extra.clone(),
+            extra,
         };
         let env = shell::child_env_with(
             profile,

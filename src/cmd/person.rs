@@ -6,13 +6,15 @@
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
+use crate::aws::Credentials;
 use crate::credserver::{Client, Person};
 use crate::engine::{validate_mfa_code, Engine, MfaPrompt, Refresh};
 use crate::error::Error;
 use crate::foreground::{self, Borrowed, Typed};
 use crate::model::Source;
+use crate::shell::LiveShell;
 use crate::vault::secret::SecretString;
 use crate::vault::store;
 
@@ -30,6 +32,10 @@ pub struct TerminalPerson<'a> {
     quiet_until: Mutex<Option<Instant>>,
     /// Called when a need goes unanswered (the picker shows it on return).
     unanswered: Option<&'a (dyn Fn(&str) + Sync)>,
+    /// The shell's state file, told when its credentials now run out.
+    live: Option<&'a LiveShell>,
+    /// What the state file says.
+    until: Mutex<Option<SystemTime>>,
 }
 
 impl<'a> TerminalPerson<'a> {
@@ -38,6 +44,7 @@ impl<'a> TerminalPerson<'a> {
         profile: &'a str,
         hint: String,
         unanswered: Option<&'a (dyn Fn(&str) + Sync)>,
+        live: Option<&'a LiveShell>,
     ) -> Self {
         TerminalPerson {
             engine,
@@ -46,6 +53,8 @@ impl<'a> TerminalPerson<'a> {
             told: AtomicBool::new(false),
             quiet_until: Mutex::new(None),
             unanswered,
+            live,
+            until: Mutex::new(None),
         }
     }
 
@@ -57,7 +66,20 @@ impl<'a> TerminalPerson<'a> {
 }
 
 impl Person for TerminalPerson<'_> {
-    fn refreshed(&self) {
+    fn refreshed(&self, c: &Credentials) {
+        if let Some(live) = self.live {
+            if let Ok(p) = self.engine.profile(self.profile) {
+                let until = super::exec::session_end(self.engine, p, c);
+                let mut last = self
+                    .until
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                if *last != Some(until) {
+                    live.set_until(until);
+                    *last = Some(until);
+                }
+            }
+        }
         self.told.store(false, Ordering::SeqCst);
         *self
             .quiet_until

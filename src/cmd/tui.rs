@@ -345,7 +345,7 @@ impl CredentialService for EngineService {
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(said.to_string());
         };
-        let _live = LiveShell::register(self.engine.cache().dir(), profile);
+        let live = LiveShell::register(self.engine.cache().dir(), profile);
         let status = super::exec::run_child(
             &self.engine,
             p,
@@ -355,6 +355,7 @@ impl CredentialService for EngineService {
             Some(&banner),
             hint,
             Some(&unanswered),
+            live.as_ref(),
         )
         .map_err(|e| e.to_string());
         // A code typed later (in the shell, with a nested rolepick) answered
