@@ -458,11 +458,26 @@ impl<'a> EngineProvider<'a> {
                     self.profile,
                     rfc3339(c.expiration)
                 ));
+                self.person.refreshed(&c);
                 Ok(c)
             }
             Err(_) if prompt.asked.load(Ordering::SeqCst) => Err(Missing::Person),
             Err(e) => Err(Missing::Failed(e)),
         }
+    }
+
+    /// What is missing, for the person and the client.
+    fn need(&self) -> String {
+        let source = self
+            .engine
+            .model()
+            .profile(&self.profile)
+            .map(|p| p.source.clone())
+            .unwrap_or_default();
+        format!(
+            "rolepick: the MFA session of source {source:?} has run out, so profile {:?} cannot be refreshed without a new MFA code.",
+            self.profile
+        )
     }
 
     fn failed(&self, e: &Error) -> Unavailable {
@@ -487,39 +502,20 @@ impl Provider for EngineProvider<'_> {
     }
 
     fn fetch(&self, client: &Client) -> Result<Credentials, Unavailable> {
-        match self.try_fetch() {
-            Ok(c) => {
-                self.person.refreshed(&c);
-                return Ok(c);
-            }
-            Err(Missing::Failed(e)) => return Err(self.failed(&e)),
-            Err(Missing::Person) => {}
+        // A person is asked at most once per request, while it waits.
+        let got = match self.try_fetch() {
+            Err(Missing::Person) if self.person.ask(&self.need(), client) => self.try_fetch(),
+            first => first,
+        };
+        match got {
+            Ok(c) => Ok(c),
+            Err(Missing::Failed(e)) => Err(self.failed(&e)),
+            Err(Missing::Person) => Err(Unavailable {
+                status: 503,
+                code: "MfaSessionExpired",
+                message: format!("{} {}", self.need(), self.hint),
+            }),
         }
-        let source = self
-            .engine
-            .model()
-            .profile(&self.profile)
-            .map(|p| p.source.clone())
-            .unwrap_or_default();
-        let need = format!(
-            "rolepick: the MFA session of source {source:?} has run out, so profile {:?} cannot be refreshed without a new MFA code.",
-            self.profile
-        );
-        if self.person.ask(&need, client) {
-            match self.try_fetch() {
-                Ok(c) => {
-                    self.person.refreshed(&c);
-                    return Ok(c);
-                }
-                Err(Missing::Failed(e)) => return Err(self.failed(&e)),
-                Err(Missing::Person) => {}
-            }
-        }
-        Err(Unavailable {
-            status: 503,
-            code: "MfaSessionExpired",
-            message: format!("{need} {}", self.hint),
-        })
     }
 }
 

@@ -299,21 +299,15 @@ fn socket_owner(inode: u64) -> Option<Pid> {
 }
 
 /// Writes to the terminal without borrowing it (a note for the user while a
-/// shell has the foreground); falls back to stderr.
+/// shell has the foreground); falls back to stderr. Called on the
+/// endpoint's thread, which blocks SIGTTOU, so that under `stty tostop` the
+/// write from the background does not stop rolepick.
 pub fn tell(text: &str) {
-    // From the background, with `stty tostop`, a write would stop rolepick
-    // (and with it the endpoint) unless SIGTTOU is blocked.
-    let mut block = SigSet::empty();
-    block.add(Signal::SIGTTOU);
-    let mask = block.thread_swap_mask(SigmaskHow::SIG_BLOCK).ok();
     match File::options().write(true).open("/dev/tty") {
         Ok(mut tty) => {
             let _ = write!(tty, "\r\n{}\r\n", text.replace('\n', "\r\n"));
         }
         Err(_) => eprintln!("{text}"),
-    }
-    if let Some(m) = mask {
-        let _ = m.thread_set_mask();
     }
 }
 

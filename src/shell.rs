@@ -233,6 +233,8 @@ pub fn capture(command: &str) -> Result<String, String> {
 pub struct LiveShell {
     path: PathBuf,
     profile: String,
+    /// What the file says now (it is rewritten only when this changes).
+    until: std::sync::Mutex<Option<SystemTime>>,
 }
 
 /// The variable that gives a shell on the endpoint the path of its
@@ -266,6 +268,7 @@ impl LiveShell {
         Some(LiveShell {
             path,
             profile: profile.to_string(),
+            until: std::sync::Mutex::new(None),
         })
     }
 
@@ -274,8 +277,16 @@ impl LiveShell {
     }
 
     /// Records when the shell's credentials run out (replacing the file
-    /// whole, so a reader never sees half of it).
+    /// whole, so a reader never sees half of it); no write if unchanged.
     pub fn set_until(&self, until: SystemTime) {
+        let mut said = self
+            .until
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if *said == Some(until) {
+            return;
+        }
+        *said = Some(until);
         let dir = self.path.parent().unwrap_or(Path::new("."));
         let text = format!("{}\n{}\n", self.profile, rfc3339(until));
         if let Err(e) = crate::cache::write_atomic(dir, &self.path, text.as_bytes()) {
@@ -288,8 +299,8 @@ impl LiveShell {
 /// credentials, if the file says.
 pub fn shell_state_until(path: &Path) -> Option<SystemTime> {
     let text = std::fs::read_to_string(path).ok()?;
-    let line = text.lines().nth(1)?.trim();
-    humantime::parse_rfc3339_weak(line.trim_end_matches('Z')).ok()
+    // Written by `set_until` with `rfc3339`, so read back strictly.
+    humantime::parse_rfc3339(text.lines().nth(1)?.trim()).ok()
 }
 
 impl Drop for LiveShell {

@@ -424,15 +424,8 @@ fn default_keys_in_the_credentials_file_would_shadow_the_endpoint_and_are_hidden
 fn when_the_mfa_session_runs_out_the_endpoint_says_so() {
     let stack = Stack::start();
     short_lived(&stack);
-    let cache = stack.sb.cache.display().to_string();
     // Expire the cached MFA session between two aws calls.
-    let expire = script(
-        &stack,
-        "expire.sh",
-        &format!(
-            "python3 - <<'EOF'\nimport json, pathlib\nfor p in pathlib.Path('{cache}').rglob('*'):\n    try: v = json.loads(p.read_text())\n    except Exception: continue\n    if isinstance(v, dict) and v.get('kind') == 'session':\n        v['expiration'] = '2001-01-01T00:00:00Z'\n        p.write_text(json.dumps(v))\nEOF"
-        ),
-    );
+    let expire = format!("python3 {}", stack.sb.expire_cache_script().display());
     let out = stack
         .sb
         .cmd()

@@ -151,6 +151,14 @@ fn exec_admin(stack: &Stack, svc: &SecretService, config: &Path) -> Output {
     )
 }
 
+/// [`exec_admin`] works and runs as the role whose ARN starts `arn`.
+#[track_caller]
+fn assert_exec_as(stack: &Stack, svc: &SecretService, config: &Path, arn: &str) {
+    let out = exec_admin(stack, svc, config);
+    assert!(out.status.success(), "{}", show(&out));
+    assert!(text(&out.stdout).contains(arn), "{}", show(&out));
+}
+
 /// Every regular file under `dir`.
 fn files_under(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
@@ -217,9 +225,7 @@ fn a_key_lives_in_the_os_keychain_from_import_to_rotation_and_removal() {
 
     // exec signs in with the key from the keychain.
     let admin = stack.prov.role("admin").assumed_arn_prefix();
-    let out = exec_admin(&stack, &svc, &config);
-    assert!(out.status.success(), "{}", show(&out));
-    assert!(text(&out.stdout).contains(&admin), "{}", show(&out));
+    assert_exec_as(&stack, &svc, &config, &admin);
 
     // Rotation replaces the key in IAM and in the keychain.
     let out = run(
@@ -236,9 +242,7 @@ fn a_key_lives_in_the_os_keychain_from_import_to_rotation_and_removal() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v[0]["access_key_id"], ids[0].as_str(), "{v}");
     assert_eq!(v[0]["backend"], "keyring", "{v}");
-    let out = exec_admin(&stack, &svc, &config);
-    assert!(out.status.success(), "{}", show(&out));
-    assert!(text(&out.stdout).contains(&admin), "{}", show(&out));
+    assert_exec_as(&stack, &svc, &config, &admin);
 
     // Removal: gone from the keychain; exec then says what to do.
     let out = run(

@@ -544,8 +544,7 @@ fn exec_server_asks_for_a_new_code_on_the_terminal_when_the_session_runs_out() {
     require_tmux!();
     let stack = Stack::start();
     short_lived_dev(&stack);
-    let expire = stack.sb.root().join("expire.py");
-    fs::write(&expire, expire_cache_py(&stack)).unwrap();
+    let expire = stack.sb.expire_cache_script();
     let script = stack.sb.root().join("long-job.sh");
     fs::write(
         &script,
@@ -593,8 +592,7 @@ fn an_interactive_exec_shell_asks_for_a_new_code_while_the_command_waits() {
     stack
         .proxy
         .inject_nth("GetSessionToken", 2, Canned::invalid_mfa());
-    let expire = stack.sb.root().join("expire.py");
-    fs::write(&expire, expire_cache_py(&stack)).unwrap();
+    let expire = stack.sb.expire_cache_script();
     let tmux = Tmux::start(stack.sb.root(), &stack.sb.aws_env());
     let before = tmux.stty("stty.before");
     tmux.line(&format!(
@@ -803,8 +801,7 @@ fn the_code_prompt_works_under_bash_zsh_and_fish() {
     require_tmux!();
     let stack = Stack::start();
     short_lived_dev(&stack);
-    let expire = stack.sb.root().join("expire.py");
-    fs::write(&expire, expire_cache_py(&stack)).unwrap();
+    let expire = stack.sb.expire_cache_script();
     // Quiet start-up files with the tests' prompt.
     let home = &stack.sb.home;
     fs::write(home.join(".bashrc"), "PS1='e2e$ '\n").unwrap();
@@ -879,8 +876,7 @@ fn the_vault_passphrase_is_asked_without_echo_when_the_session_runs_out_in_a_she
     // Spaces at either end are part of a passphrase.
     let pass = "  padded pass ";
     import_into_vault_with(&stack, pass);
-    let expire = stack.sb.root().join("expire.py");
-    fs::write(&expire, expire_cache_py(&stack)).unwrap();
+    let expire = stack.sb.expire_cache_script();
     let tmux = Tmux::start(stack.sb.root(), &stack.sb.aws_env());
     tmux.line(&format!(
         "{} exec dev --mfa-code {MFA_CODE} ; echo exec-exit-$?",
@@ -934,21 +930,12 @@ fn short_lived_dev(stack: &Stack) {
     stack.sb.write_aws_file("config", &config);
 }
 
-/// Python that marks every cached session and role credential expired.
-fn expire_cache_py(stack: &Stack) -> String {
-    format!(
-        "import json,pathlib\nfor p in pathlib.Path('{}').rglob('*'):\n  try: v=json.loads(p.read_text())\n  except Exception: continue\n  if isinstance(v,dict) and v.get('kind') in ('session','role'):\n    v['expiration']='2001-01-01T00:00:00Z'; p.write_text(json.dumps(v))\n",
-        stack.sb.cache.display()
-    )
-}
-
 #[test]
 fn the_picker_tells_when_the_session_ran_out_while_its_shell_ran() {
     require_tmux!();
     let stack = Stack::start();
     short_lived_dev(&stack);
-    let expire = stack.sb.root().join("expire.py");
-    fs::write(&expire, expire_cache_py(&stack)).unwrap();
+    let expire = stack.sb.expire_cache_script();
     let tmux = Tmux::start(stack.sb.root(), &stack.sb.aws_env());
     tmux.line(&picker_cmd());
     tmux.wait_for("the picker", is_picker);

@@ -580,17 +580,13 @@ mod tests {
         let mut screen = screen();
         let (tx, rx) = mpsc::channel();
         tx.send(key(KeyCode::Enter)).unwrap();
-        for c in "000000".chars() {
-            tx.send(key(KeyCode::Char(c))).unwrap();
-        }
+        send_text(&tx, "000000");
         tx.send(key(KeyCode::Enter)).unwrap();
         // The rejected code comes back while we wait; then retry.
         let tx2 = tx.clone();
         let feeder = thread::spawn(move || {
             thread::sleep(Duration::from_millis(300));
-            for c in "123456".chars() {
-                tx2.send(key(KeyCode::Char(c))).unwrap();
-            }
+            send_text(&tx2, "123456");
             tx2.send(key(KeyCode::Enter)).unwrap();
             thread::sleep(Duration::from_millis(300));
             tx2.send(key(KeyCode::Char('q'))).unwrap();

@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use crate::aws::Credentials;
 use crate::credserver::{Client, Person};
@@ -34,8 +34,6 @@ pub struct TerminalPerson<'a> {
     unanswered: Option<&'a (dyn Fn(&str) + Sync)>,
     /// The shell's state file, told when its credentials now run out.
     live: Option<&'a LiveShell>,
-    /// What the state file says.
-    until: Mutex<Option<SystemTime>>,
 }
 
 impl<'a> TerminalPerson<'a> {
@@ -54,7 +52,6 @@ impl<'a> TerminalPerson<'a> {
             quiet_until: Mutex::new(None),
             unanswered,
             live,
-            until: Mutex::new(None),
         }
     }
 
@@ -67,18 +64,8 @@ impl<'a> TerminalPerson<'a> {
 
 impl Person for TerminalPerson<'_> {
     fn refreshed(&self, c: &Credentials) {
-        if let Some(live) = self.live {
-            if let Ok(p) = self.engine.profile(self.profile) {
-                let until = super::exec::session_end(self.engine, p, c);
-                let mut last = self
-                    .until
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
-                if *last != Some(until) {
-                    live.set_until(until);
-                    *last = Some(until);
-                }
-            }
+        if let (Some(live), Ok(p)) = (self.live, self.engine.profile(self.profile)) {
+            live.set_until(super::exec::session_end(self.engine, p, c));
         }
         self.told.store(false, Ordering::SeqCst);
         *self
@@ -123,13 +110,11 @@ impl Person for TerminalPerson<'_> {
             let outcome = prompt.outcome.into_inner().unwrap_or(None);
             match (got, outcome) {
                 (Ok(c), _) => {
-                    self.told.store(false, Ordering::SeqCst);
-                    let until = self
-                        .engine
-                        .profile(self.profile)
-                        .ok()
-                        .and_then(|p| self.engine.session_expiry(&p.source))
-                        .unwrap_or(c.expiration);
+                    // (The endpoint's next fetch calls `refreshed`, which
+                    // resets what was told and updates the state file.)
+                    let until = self.engine.profile(self.profile).map_or(c.expiration, |p| {
+                        super::exec::session_end(self.engine, p, &c)
+                    });
                     tty.say(&format!(
                         "rolepick: new MFA session until {}; {} has fresh credentials again.\n",
                         crate::aws::rfc3339(until),

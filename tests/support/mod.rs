@@ -960,6 +960,19 @@ impl Sandbox {
         self.dir.path()
     }
 
+    /// Writes `expire.py` in the sandbox and returns its path: run with
+    /// python3, it marks every cached MFA session and role credential
+    /// expired, as hours would.
+    pub fn expire_cache_script(&self) -> PathBuf {
+        let path = self.root().join("expire.py");
+        let py = format!(
+            "import json,pathlib\nfor p in pathlib.Path('{}').rglob('*'):\n  try: v=json.loads(p.read_text())\n  except Exception: continue\n  if isinstance(v,dict) and v.get('kind') in ('session','role'):\n    v['expiration']='2001-01-01T00:00:00Z'; p.write_text(json.dumps(v))\n",
+            self.cache.display()
+        );
+        std::fs::write(&path, py).expect("write expire.py");
+        path
+    }
+
     /// The environment every command in the sandbox gets (and nothing else).
     pub fn base_env(&self) -> Vec<(OsString, OsString)> {
         let x = |p: &str| self.dir.path().join(p).into_os_string();
