@@ -632,8 +632,10 @@ fn an_interactive_exec_shell_asks_for_a_new_code_while_the_command_waits() {
     }));
 
     // 1. The session runs out; the next aws call waits while rolepick asks.
+    // (A second later than the first session, so that the new session's end,
+    // which moto gives to the second, is later than the first's.)
     tmux.line(&format!(
-        "python3 {}; aws sts get-caller-identity --query Arn --output text; echo aws-exit-$?",
+        "python3 {}; sleep 1; aws sts get-caller-identity --query Arn --output text; echo aws-exit-$?",
         expire.display()
     ));
     let s = tmux.wait_for("the code prompt", |s| {
