@@ -356,9 +356,22 @@ fn keyring_error(e: &keyring::Error) -> Error {
     ))
 }
 
+/// The keychain entry for `source`, refused when it is not backed by the
+/// OS's own store: a build without a native backend gets keyring's
+/// in-memory mock, and a key "stored" there would be gone at exit.
+fn entry(source: &str) -> Result<keyring::Entry, Error> {
+    let entry = keyring::Entry::new(KEYRING_SERVICE, source).map_err(|e| keyring_error(&e))?;
+    if entry.get_credential().is::<keyring::mock::MockCredential>() {
+        return Err(Error::Other(
+            "this build of rolepick has no OS keychain for this platform (only an in-memory stand-in that forgets keys at exit), so the keyring backend cannot keep a key. Set `[vault] backend = \"file\"` in config.toml.".into(),
+        ));
+    }
+    Ok(entry)
+}
+
 pub fn keyring_get(source: &str) -> Result<Option<KeyRecord>, Error> {
     off_runtime(|| {
-        let entry = keyring::Entry::new(KEYRING_SERVICE, source).map_err(|e| keyring_error(&e))?;
+        let entry = entry(source)?;
         match entry.get_password() {
             Ok(p) => {
                 let p = Zeroizing::new(p);
@@ -377,19 +390,17 @@ pub fn keyring_get(source: &str) -> Result<Option<KeyRecord>, Error> {
 pub fn keyring_set(source: &str, rec: &KeyRecord) -> Result<(), Error> {
     let json = Zeroizing::new(serde_json::to_string(rec).map_err(|e| Error::Other(e.to_string()))?);
     off_runtime(|| {
-        keyring::Entry::new(KEYRING_SERVICE, source)
-            .and_then(|e| e.set_password(&json))
+        entry(source)?
+            .set_password(&json)
             .map_err(|e| keyring_error(&e))
     })
 }
 
 pub fn keyring_delete(source: &str) -> Result<bool, Error> {
-    off_runtime(|| {
-        match keyring::Entry::new(KEYRING_SERVICE, source).and_then(|e| e.delete_credential()) {
-            Ok(()) => Ok(true),
-            Err(keyring::Error::NoEntry) => Ok(false),
-            Err(e) => Err(keyring_error(&e)),
-        }
+    off_runtime(|| match entry(source)?.delete_credential() {
+        Ok(()) => Ok(true),
+        Err(keyring::Error::NoEntry) => Ok(false),
+        Err(e) => Err(keyring_error(&e)),
     })
 }
 
@@ -501,6 +512,19 @@ mod tests {
             previous: None,
             rotation: None,
         }
+    }
+
+    #[test]
+    fn a_keychain_that_forgets_at_exit_is_refused_not_used() {
+        // What a build without the platform's native backend gets by default.
+        keyring::set_default_credential_builder(keyring::mock::default_credential_builder());
+        let set = keyring_set("primary", &rec("AKIAMOCK"))
+            .unwrap_err()
+            .to_string();
+        assert!(set.contains("no OS keychain"), "{set}");
+        assert!(set.contains("backend = \"file\""), "{set}");
+        assert!(keyring_get("primary").is_err());
+        assert!(keyring_delete("primary").is_err());
     }
 
     #[test]
