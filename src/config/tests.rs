@@ -276,3 +276,33 @@ fn header_whitespace_and_key_case_are_normalised() {
         "arn:aws:iam::111122223333:role/x"
     );
 }
+
+/// config.example.toml is what users copy: it must load against the real
+/// schema as shipped, and with every commented-out `# key = value` line
+/// switched on (so a documented key that the parser does not know, or a
+/// documented value it refuses, fails here rather than in a user's file).
+#[test]
+fn config_example_toml_loads_as_shipped_and_with_every_option_switched_on() {
+    let example = include_str!("../../config.example.toml");
+    let m = model("", "", Some(example)).unwrap_or_else(|e| panic!("as shipped: {e}"));
+    assert!(
+        m.profile("prod-admin").is_some(),
+        "the [[account]] roles become profiles"
+    );
+    assert!(m.profile("prod-ro").is_some());
+    assert!(m.profile("sandbox-developer").is_some());
+    assert_eq!(m.sources["primary"].region.as_deref(), Some("us-east-1"));
+
+    fn option(l: &str) -> Option<&str> {
+        let rest = l.strip_prefix("# ")?;
+        let (key, _) = rest.split_once(" = ")?;
+        key.chars()
+            .all(|c| c.is_ascii_lowercase() || c == '_')
+            .then_some(rest)
+    }
+    let switched_on: Vec<&str> = example.lines().map(|l| option(l).unwrap_or(l)).collect();
+    let on = example.lines().filter(|l| option(l).is_some()).count();
+    assert!(on >= 5, "found only {on} commented-out options");
+    let all = switched_on.join("\n");
+    model("", "", Some(&all)).unwrap_or_else(|e| panic!("with every option on: {e}\n{all}"));
+}
