@@ -76,17 +76,17 @@ ensure_tmux() { have tmux || apt_install tmux; }
 # A real Secret Service for the keyring backend's tests (tests/keyring.rs):
 # gnome-keyring-daemon on a private dbus-daemon session bus.
 # zsh and fish, for the test that asks for a code under each user shell.
-# Not fatal: a missing one is skipped by that test (bash is always there).
+# Not fatal here: outside CI that test skips a missing shell; under CI it fails.
 ensure_shells() {
     if ! have zsh || ! have fish; then
-        ( apt_install zsh fish ) || log "WARNING: could not install zsh/fish; their e2e runs will skip"
+        ( apt_install zsh fish ) || log "WARNING: could not install zsh/fish; their e2e runs skip (and fail under CI)"
     fi
 }
-# Not fatal: without it that one test says it skipped, the rest still run.
+# Not fatal here: outside CI that one test skips; under CI it fails.
 ensure_secret_service() {
     if ! have gnome-keyring-daemon || ! have dbus-daemon || ! have dbus-send; then
         ( apt_install gnome-keyring dbus-daemon dbus-bin ) ||
-            log "WARNING: could not install gnome-keyring; tests/keyring.rs will skip"
+            log "WARNING: could not install gnome-keyring; tests/keyring.rs skips (and fails under CI)"
     fi
 }
 

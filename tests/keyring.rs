@@ -180,7 +180,7 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
 fn a_key_lives_in_the_os_keychain_from_import_to_rotation_and_removal() {
     let stack = Stack::start();
     let Some(svc) = SecretService::start(&stack.sb.home) else {
-        eprintln!("skipping: dbus-daemon or gnome-keyring-daemon is not installed");
+        support::missing_prerequisite("dbus-daemon or gnome-keyring-daemon");
         return;
     };
     let config = stack.sb.root().join("rolepick.toml");
