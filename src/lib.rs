@@ -15,6 +15,8 @@ pub mod cli;
 pub mod clock;
 /// Subcommands; the only code that writes to stdout.
 pub mod cmd;
+/// Console sign-in: a role's sign-in URL, handed to a browser by a one-time page.
+pub mod console;
 /// Reading and merging ~/.aws/config, ~/.aws/credentials and config.toml.
 pub mod config;
 /// Loopback endpoint serving refreshed credentials to subshells.
@@ -56,6 +58,7 @@ pub fn run(mut cli: Cli) -> Result<u8, Error> {
         Some(Cmd::List(a)) => cmd::list::run(a, &cli.global),
         Some(Cmd::Env(a)) => cmd::env::run(a, &cli.global),
         Some(Cmd::CredentialProcess(a)) => cmd::credential_process::run(a, &cli.global),
+        Some(Cmd::Console(a)) => cmd::console::run(a, &cli.global),
         Some(Cmd::Vault(v)) => cmd::vault::run(v, &cli.global),
         Some(Cmd::Rotate(a)) => cmd::rotate::run(a, &cli.global),
         Some(Cmd::Setup(a)) => cmd::setup::run(a, &cli.global),

@@ -1,5 +1,6 @@
 //! The only place that spawns processes: the environment a child gets, the
-//! child itself (a command or `$SHELL`), and `mfa_process` commands.
+//! child itself (a command or `$SHELL`), `mfa_process` commands, and the
+//! web browser (`rolepick console`).
 
 use crate::aws::{rfc3339, Credentials};
 use crate::error::Error;
@@ -201,6 +202,77 @@ fn spawn_error(prog: &OsStr, e: &std::io::Error) -> Error {
     } else {
         Error::Spawn(format!("cannot run {p:?}: {e}"))
     }
+}
+
+/// The command that opens `target` in a web browser: `$BROWSER` when set
+/// (its first `:`-separated entry, split at spaces; `%s` in it is replaced
+/// by `target`, else `target` is appended), else the platform's opener
+/// (`open` on macOS, `xdg-open` elsewhere).
+pub fn browser_command(browser: Option<&OsStr>, target: &str) -> Vec<OsString> {
+    let entry = browser
+        .and_then(OsStr::to_str)
+        .and_then(|b| b.split(':').map(str::trim).find(|e| !e.is_empty()));
+    let Some(entry) = entry else {
+        let opener = if cfg!(target_os = "macos") {
+            "open"
+        } else {
+            "xdg-open"
+        };
+        return vec![opener.into(), target.into()];
+    };
+    let mut argv: Vec<OsString> = Vec::new();
+    let mut placed = false;
+    for word in entry.split_whitespace() {
+        if word.contains("%s") {
+            placed = true;
+            argv.push(word.replace("%s", target).into());
+        } else {
+            argv.push(word.into());
+        }
+    }
+    if !placed {
+        argv.push(target.into());
+    }
+    argv
+}
+
+/// Starts the browser (see [`browser_command`]) on `target` and returns
+/// without waiting for it. `quiet`: no terminal for it (the picker owns
+/// the screen); else it shares rolepick's (a terminal browser works). It
+/// gets rolepick's environment minus [`REMOVED_VARS`].
+pub fn open_browser(target: &str, quiet: bool) -> Result<std::process::Child, Error> {
+    let browser = std::env::var_os("BROWSER").filter(|b| !b.is_empty());
+    let argv = browser_command(browser.as_deref(), target);
+    let (prog, args) = argv
+        .split_first()
+        .ok_or_else(|| Error::Spawn("BROWSER names no command; set it or use --print".into()))?;
+    let mut command = Command::new(prog);
+    command.args(args);
+    for v in REMOVED_VARS {
+        command.env_remove(v);
+    }
+    if quiet {
+        command
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+    }
+    command.spawn().map_err(|e| {
+        let whence = if browser.is_some() {
+            "$BROWSER"
+        } else {
+            "the platform's opener"
+        };
+        Error::Spawn(format!(
+            "cannot open a browser with {whence} ({:?}): {}. Set BROWSER to your browser's command, or use --print and open the URL yourself.",
+            prog.to_string_lossy(),
+            if e.kind() == std::io::ErrorKind::NotFound {
+                "command not found".to_string()
+            } else {
+                e.to_string()
+            }
+        ))
+    })
 }
 
 /// Runs `command` with `sh -c` and returns its trimmed stdout
