@@ -15,10 +15,10 @@ pub mod cli;
 pub mod clock;
 /// Subcommands; the only code that writes to stdout.
 pub mod cmd;
-/// Console sign-in: a role's sign-in URL, handed to a browser by a one-time page.
-pub mod console;
 /// Reading and merging ~/.aws/config, ~/.aws/credentials and config.toml.
 pub mod config;
+/// Console sign-in: a role's sign-in URL, handed to a browser by a one-time page.
+pub mod console;
 /// Loopback endpoint serving refreshed credentials to subshells.
 pub mod credserver;
 /// Warnings and verbose notes on stderr.

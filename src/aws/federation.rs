@@ -223,8 +223,10 @@ pub async fn get_signin_token(
     );
     let mut req = aws_smithy_runtime_api::http::Request::get(uri.as_str())
         .map_err(|_| unreachable("the endpoint is not a valid URL".into()))?;
-    req.headers_mut()
-        .insert("user-agent", concat!("rolepick/", env!("CARGO_PKG_VERSION")));
+    req.headers_mut().insert(
+        "user-agent",
+        concat!("rolepick/", env!("CARGO_PKG_VERSION")),
+    );
     let conn = aws_smithy_http_client::Connector::builder()
         .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
             aws_smithy_http_client::tls::rustls_provider::CryptoMode::AwsLc,
@@ -340,7 +342,8 @@ mod tests {
 
     #[test]
     fn a_console_url_is_taken_as_is_only_on_the_partitions_console() {
-        let url = "https://us-east-1.console.aws.amazon.com/lambda/home?region=us-east-1#/functions";
+        let url =
+            "https://us-east-1.console.aws.amazon.com/lambda/home?region=us-east-1#/functions";
         assert_eq!(
             destination(Partition::Aws, Some("eu-west-1"), Some(url)).unwrap(),
             url
