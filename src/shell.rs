@@ -412,3 +412,51 @@ pub fn live_shells(cache_dir: &Path) -> std::collections::HashMap<String, usize>
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::browser_command;
+    use std::ffi::{OsStr, OsString};
+
+    fn argv(browser: Option<&str>) -> Vec<String> {
+        browser_command(
+            browser.map(OsStr::new),
+            "file:///run/user/1000/rolepick/p.html",
+        )
+        .into_iter()
+        .map(|a: OsString| a.into_string().unwrap())
+        .collect()
+    }
+
+    #[test]
+    fn browser_gets_the_page_appended_or_in_place_of_percent_s() {
+        let page = "file:///run/user/1000/rolepick/p.html";
+        assert_eq!(argv(Some("firefox")), ["firefox", page]);
+        assert_eq!(
+            argv(Some("firefox --new-window")),
+            ["firefox", "--new-window", page]
+        );
+        assert_eq!(
+            argv(Some("chromium --app=%s --incognito")),
+            [
+                "chromium".to_string(),
+                format!("--app={page}"),
+                "--incognito".to_string()
+            ]
+        );
+        // The first entry of a `:`-separated list.
+        assert_eq!(argv(Some(" :w3m:lynx")), ["w3m", page]);
+    }
+
+    #[test]
+    fn without_browser_the_platform_opener_is_used() {
+        let opener = if cfg!(target_os = "macos") {
+            "open"
+        } else {
+            "xdg-open"
+        };
+        assert_eq!(argv(None)[0], opener);
+        assert_eq!(argv(Some(":"))[0], opener);
+        assert_eq!(argv(None).len(), 2);
+    }
+}
