@@ -299,3 +299,30 @@ fn a_session_profile_or_an_unknown_one_exits_2_before_any_call() {
     assert_eq!(stack.proxy.total(), 0, "no STS call");
     assert!(fed.requests().is_empty(), "no federation call");
 }
+
+#[test]
+fn an_https_endpoint_is_spoken_to_over_tls() {
+    // The stand-in speaks plain HTTP: an https:// endpoint there fails in
+    // the TLS handshake (so TLS is really attempted), as unreachable.
+    let stack = Stack::start();
+    let fed = Federation::start("ok");
+    let endpoint = fed.endpoint().replace("http://", "https://");
+    let out = console(
+        &stack,
+        &endpoint,
+        &["dev", "--print", "--mfa-code", MFA_CODE],
+    );
+    assert_eq!(out.status.code(), Some(4), "{}", show(&out));
+    assert!(
+        text(&out.stderr).contains(&format!(
+            "cannot reach the AWS federation endpoint {endpoint}"
+        )),
+        "{}",
+        show(&out)
+    );
+    assert!(
+        fed.requests().is_empty(),
+        "nothing was sent in the clear: {:?}",
+        fed.requests()
+    );
+}
