@@ -124,29 +124,51 @@ pub fn sign_in_url(
 /// `location.replace` so the page stays out of the history).
 fn page_html(url: &SecretString) -> Zeroizing<String> {
     let u = url.expose();
-    let attr = Zeroizing::new(
-        u.replace('&', "&amp;")
-            .replace('"', "&quot;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;"),
-    );
-    let js = Zeroizing::new(
-        serde_json::to_string(u)
-            .unwrap_or_default()
-            .replace('<', "\\u003c")
-            .replace('>', "\\u003e"),
-    );
-    Zeroizing::new(format!(
+    // One buffer, sized for the worst case, so that no copy of the URL is
+    // left behind by a reallocation.
+    let mut page = Zeroizing::new(String::with_capacity(1024 + 3 * 6 * u.len()));
+    page.push_str(
         "<!doctype html>\n<html><head><meta charset=\"utf-8\">\
 <meta name=\"referrer\" content=\"no-referrer\">\
-<meta http-equiv=\"refresh\" content=\"0;url={}\">\
-<title>rolepick: AWS console sign-in</title>\
-<script>window.location.replace({});</script></head>\
-<body><p>Signing in to the AWS console&hellip; <a href=\"{}\">Continue</a></p></body></html>\n",
-        attr.as_str(),
-        js.as_str(),
-        attr.as_str()
-    ))
+<meta http-equiv=\"refresh\" content=\"0;url=",
+    );
+    html_attr(u, &mut page);
+    page.push_str(
+        "\"><title>rolepick: AWS console sign-in</title><script>window.location.replace(\"",
+    );
+    js_string(u, &mut page);
+    page.push_str("\");</script></head><body><p>Signing in to the AWS console&hellip; <a href=\"");
+    html_attr(u, &mut page);
+    page.push_str("\">Continue</a></p></body></html>\n");
+    page
+}
+
+/// `s` escaped for a double-quoted HTML attribute.
+fn html_attr(s: &str, out: &mut String) {
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            c => out.push(c),
+        }
+    }
+}
+
+/// `s` escaped for a double-quoted JavaScript string inside `<script>`.
+fn js_string(s: &str, out: &mut String) {
+    use std::fmt::Write as _;
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            c if c.is_control() || matches!(c, '<' | '>' | '\u{2028}' | '\u{2029}') => {
+                let _ = write!(out, "\\u{:04x}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
 }
 
 /// Checks that `dir` is a directory of ours that nobody else can write

@@ -174,19 +174,28 @@ fn session_json(creds: &Credentials) -> Zeroizing<String> {
         #[serde(rename = "sessionToken")]
         token: &'a str,
     }
-    Zeroizing::new(
-        serde_json::to_string(&Session {
-            id: &creds.access_key_id,
-            key: creds.secret_access_key.expose(),
-            token: creds.session_token.expose(),
-        })
-        .unwrap_or_default(),
-    )
+    // Sized up front so that no copy is left behind by a reallocation.
+    let mut buf = Zeroizing::new(Vec::with_capacity(
+        64 + creds.access_key_id.len()
+            + 2 * (creds.secret_access_key.expose().len() + creds.session_token.expose().len()),
+    ));
+    let session = Session {
+        id: &creds.access_key_id,
+        key: creds.secret_access_key.expose(),
+        token: creds.session_token.expose(),
+    };
+    if serde_json::to_writer(&mut *buf, &session).is_err() {
+        buf.clear();
+    }
+    Zeroizing::new(String::from_utf8(std::mem::take(&mut *buf)).unwrap_or_default())
 }
 
 /// `endpoint?k=v&…`, the values form-encoded.
 fn with_query(endpoint: &str, pairs: &[(&str, &str)]) -> Zeroizing<String> {
-    let mut q = url::form_urlencoded::Serializer::new(String::with_capacity(4096));
+    // Sized for the worst case (every byte percent-encoded) so that no
+    // copy is left behind by a reallocation.
+    let room = pairs.iter().map(|(k, v)| k.len() + 3 * v.len() + 2).sum();
+    let mut q = url::form_urlencoded::Serializer::new(String::with_capacity(room));
     for (k, v) in pairs {
         q.append_pair(k, v);
     }
