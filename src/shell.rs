@@ -243,9 +243,11 @@ pub fn browser_command(browser: Option<&OsStr>, target: &str) -> Vec<OsString> {
 pub fn open_browser(target: &str, quiet: bool) -> Result<std::process::Child, Error> {
     let browser = std::env::var_os("BROWSER").filter(|b| !b.is_empty());
     let argv = browser_command(browser.as_deref(), target);
-    let (prog, args) = argv
-        .split_first()
-        .ok_or_else(|| Error::Spawn("BROWSER names no command; set it or use --print".into()))?;
+    let (prog, args) = argv.split_first().ok_or_else(|| {
+        Error::Spawn(
+            "BROWSER names no command; set it, or run `rolepick console PROFILE --print`".into(),
+        )
+    })?;
     let mut command = Command::new(prog);
     command.args(args);
     for v in REMOVED_VARS {
@@ -264,7 +266,7 @@ pub fn open_browser(target: &str, quiet: bool) -> Result<std::process::Child, Er
             "the platform's opener"
         };
         Error::Spawn(format!(
-            "cannot open a browser with {whence} ({:?}): {}. Set BROWSER to your browser's command, or use --print and open the URL yourself.",
+            "cannot open a browser with {whence} ({:?}): {}. Set BROWSER to your browser's command, or run `rolepick console PROFILE --print` and open the URL yourself.",
             prog.to_string_lossy(),
             if e.kind() == std::io::ErrorKind::NotFound {
                 "command not found".to_string()

@@ -222,6 +222,22 @@ fn a_browser_command_that_fails_is_reported_and_the_page_removed() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", show(&out));
     assert!(text(&out.stderr).contains("--print"), "{}", show(&out));
+    // A browser that is not there: named, exit 127 as for a missing command.
+    let out = stack
+        .sb
+        .cmd()
+        .env("ROLEPICK_SIGNIN_ENDPOINT", fed.endpoint())
+        .env("BROWSER", "no-such-browser-here --new-window")
+        .args(["console", "dev"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(127), "{}", show(&out));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("(\"no-such-browser-here\"): command not found"),
+        "{err}"
+    );
+    assert!(err.contains("rolepick console PROFILE --print"), "{err}");
     let pages: Vec<_> = stack
         .sb
         .cache_files()
