@@ -16,7 +16,7 @@ Exit codes:
         role cannot be assumed, duration above the role's maximum, console
         sign-in refused by the federation endpoint
   4     AWS unreachable, or still throttling after retries
-  127   the command to run was not found
+  127   the command to run (or console's browser command) was not found
 
 Files: ~/.aws/config and ~/.aws/credentials (AWS_CONFIG_FILE,
 AWS_SHARED_CREDENTIALS_FILE), rolepick's config.toml (--config,
