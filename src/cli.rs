@@ -10,11 +10,13 @@ Exit codes:
         killed by signal N gives 128+N)
   1     other error (cache or file I/O)
   2     usage or configuration error: unknown profile, malformed config,
-        MFA code not 6 digits, nested rolepick shell
+        MFA code not 6 digits, nested rolepick shell, console sign-in for a
+        profile that is not a role
   3     AWS refused: MFA code rejected, access denied, invalid or expired key,
-        role cannot be assumed, duration above the role's maximum
+        role cannot be assumed, duration above the role's maximum, console
+        sign-in refused by the federation endpoint
   4     AWS unreachable, or still throttling after retries
-  127   the command to run was not found
+  127   the command to run (or console's browser command) was not found
 
 Files: ~/.aws/config and ~/.aws/credentials (AWS_CONFIG_FILE,
 AWS_SHARED_CREDENTIALS_FILE), rolepick's config.toml (--config,
@@ -80,6 +82,12 @@ pub enum Cmd {
         long_about = "Print a profile's temporary credentials as credential_process JSON (Version 1, with Expiration), so other AWS tools can use rolepick:\n  [profile admin-via-rolepick]\n  credential_process = rolepick credential-process admin\nThis PRINTS SECRETS to stdout by design, for the calling SDK to read."
     )]
     CredentialProcess(ProfileArgs),
+    /// Open the AWS web console as a role, in your browser (or print its sign-in URL)
+    #[command(
+        long_about = "Sign in to the AWS web console as PROFILE's role: its credentials (cached, or fetched as `exec` does, MFA code included) go to the AWS federation endpoint (Action=getSigninToken), and the sign-in URL it makes possible is opened in $BROWSER, else the platform's opener (xdg-open, open). The URL signs anyone in for 15 minutes, so it never appears in a command line: the browser gets a one-time local page (mode 0600, in rolepick's private cache directory) that leads to it and is removed 10 seconds later. Only role profiles can sign in (the endpoint refuses an MFA session's credentials); rolepick never sends the long-lived key. ROLEPICK_SIGNIN_ENDPOINT replaces the federation endpoint (its full URL up to /federation).",
+        after_help = EXIT_CODES
+    )]
+    Console(ConsoleArgs),
     /// Manage long-lived keys in the vault (encrypted file or OS keychain)
     #[command(subcommand)]
     Vault(VaultCmd),
@@ -313,6 +321,25 @@ pub struct EnvArgs {
     #[arg(long, value_enum, default_value = "sh")]
     pub format: EnvFormat,
     /// AWS_REGION and AWS_DEFAULT_REGION to print, over the profile's `region`
+    #[arg(long, value_name = "REGION", value_parser = parse_region)]
+    pub region: Option<String>,
+    #[command(flatten)]
+    pub mfa: MfaArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct ConsoleArgs {
+    /// Role profile from ~/.aws/config or config.toml
+    pub profile: String,
+    /// Print the sign-in URL on stdout instead of opening a browser (it
+    /// signs anyone in as the role for 15 minutes: keep it out of logs)
+    #[arg(long)]
+    pub print: bool,
+    /// Where to land: a service's console (s3, ec2, cloudwatch, ...) or an
+    /// https console URL [default: the console home]
+    #[arg(long, value_name = "SERVICE|URL")]
+    pub destination: Option<String>,
+    /// The console's region, over the profile's `region`
     #[arg(long, value_name = "REGION", value_parser = parse_region)]
     pub region: Option<String>,
     #[command(flatten)]

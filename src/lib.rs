@@ -17,6 +17,8 @@ pub mod clock;
 pub mod cmd;
 /// Reading and merging ~/.aws/config, ~/.aws/credentials and config.toml.
 pub mod config;
+/// Console sign-in: a role's sign-in URL, handed to a browser by a one-time page.
+pub mod console;
 /// Loopback endpoint serving refreshed credentials to subshells.
 pub mod credserver;
 /// Warnings and verbose notes on stderr.
@@ -56,6 +58,7 @@ pub fn run(mut cli: Cli) -> Result<u8, Error> {
         Some(Cmd::List(a)) => cmd::list::run(a, &cli.global),
         Some(Cmd::Env(a)) => cmd::env::run(a, &cli.global),
         Some(Cmd::CredentialProcess(a)) => cmd::credential_process::run(a, &cli.global),
+        Some(Cmd::Console(a)) => cmd::console::run(a, &cli.global),
         Some(Cmd::Vault(v)) => cmd::vault::run(v, &cli.global),
         Some(Cmd::Rotate(a)) => cmd::rotate::run(a, &cli.global),
         Some(Cmd::Setup(a)) => cmd::setup::run(a, &cli.global),

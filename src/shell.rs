@@ -1,5 +1,6 @@
 //! The only place that spawns processes: the environment a child gets, the
-//! child itself (a command or `$SHELL`), and `mfa_process` commands.
+//! child itself (a command or `$SHELL`), `mfa_process` commands, and the
+//! web browser (`rolepick console`).
 
 use crate::aws::{rfc3339, Credentials};
 use crate::error::Error;
@@ -203,6 +204,79 @@ fn spawn_error(prog: &OsStr, e: &std::io::Error) -> Error {
     }
 }
 
+/// The command that opens `target` in a web browser: `$BROWSER` when set
+/// (its first `:`-separated entry, split at spaces; `%s` in it is replaced
+/// by `target`, else `target` is appended), else the platform's opener
+/// (`open` on macOS, `xdg-open` elsewhere).
+pub fn browser_command(browser: Option<&OsStr>, target: &str) -> Vec<OsString> {
+    let entry = browser
+        .and_then(OsStr::to_str)
+        .and_then(|b| b.split(':').map(str::trim).find(|e| !e.is_empty()));
+    let Some(entry) = entry else {
+        let opener = if cfg!(target_os = "macos") {
+            "open"
+        } else {
+            "xdg-open"
+        };
+        return vec![opener.into(), target.into()];
+    };
+    let mut argv: Vec<OsString> = Vec::new();
+    let mut placed = false;
+    for word in entry.split_whitespace() {
+        if word.contains("%s") {
+            placed = true;
+            argv.push(word.replace("%s", target).into());
+        } else {
+            argv.push(word.into());
+        }
+    }
+    if !placed {
+        argv.push(target.into());
+    }
+    argv
+}
+
+/// Starts the browser (see [`browser_command`]) on `target` and returns
+/// without waiting for it. `quiet`: no terminal for it (the picker owns
+/// the screen); else it shares rolepick's (a terminal browser works). It
+/// gets rolepick's environment minus [`REMOVED_VARS`].
+pub fn open_browser(target: &str, quiet: bool) -> Result<std::process::Child, Error> {
+    let browser = std::env::var_os("BROWSER").filter(|b| !b.is_empty());
+    let argv = browser_command(browser.as_deref(), target);
+    let (prog, args) = argv.split_first().ok_or_else(|| {
+        Error::Spawn(
+            "BROWSER names no command; set it, or run `rolepick console PROFILE --print`".into(),
+        )
+    })?;
+    let mut command = Command::new(prog);
+    command.args(args);
+    for v in REMOVED_VARS {
+        command.env_remove(v);
+    }
+    if quiet {
+        command
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+    }
+    command.spawn().map_err(|e| {
+        let whence = if browser.is_some() {
+            "$BROWSER"
+        } else {
+            "the platform's opener"
+        };
+        Error::Spawn(format!(
+            "cannot open a browser with {whence} ({:?}): {}. Set BROWSER to your browser's command, or run `rolepick console PROFILE --print` and open the URL yourself.",
+            prog.to_string_lossy(),
+            if e.kind() == std::io::ErrorKind::NotFound {
+                "command not found".to_string()
+            } else {
+                e.to_string()
+            }
+        ))
+    })
+}
+
 /// Runs `command` with `sh -c` and returns its trimmed stdout
 /// (for `mfa_process`). Its stderr and stdin are the terminal's.
 pub fn capture(command: &str) -> Result<String, String> {
@@ -339,4 +413,52 @@ pub fn live_shells(cache_dir: &Path) -> std::collections::HashMap<String, usize>
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::browser_command;
+    use std::ffi::{OsStr, OsString};
+
+    fn argv(browser: Option<&str>) -> Vec<String> {
+        browser_command(
+            browser.map(OsStr::new),
+            "file:///run/user/1000/rolepick/p.html",
+        )
+        .into_iter()
+        .map(|a: OsString| a.into_string().unwrap())
+        .collect()
+    }
+
+    #[test]
+    fn browser_gets_the_page_appended_or_in_place_of_percent_s() {
+        let page = "file:///run/user/1000/rolepick/p.html";
+        assert_eq!(argv(Some("firefox")), ["firefox", page]);
+        assert_eq!(
+            argv(Some("firefox --new-window")),
+            ["firefox", "--new-window", page]
+        );
+        assert_eq!(
+            argv(Some("chromium --app=%s --incognito")),
+            [
+                "chromium".to_string(),
+                format!("--app={page}"),
+                "--incognito".to_string()
+            ]
+        );
+        // The first entry of a `:`-separated list.
+        assert_eq!(argv(Some(" :w3m:lynx")), ["w3m", page]);
+    }
+
+    #[test]
+    fn without_browser_the_platform_opener_is_used() {
+        let opener = if cfg!(target_os = "macos") {
+            "open"
+        } else {
+            "xdg-open"
+        };
+        assert_eq!(argv(None)[0], opener);
+        assert_eq!(argv(Some(":"))[0], opener);
+        assert_eq!(argv(None).len(), 2);
+    }
 }

@@ -17,7 +17,7 @@ use std::process::Command;
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-use support::{Canned, Stack, MFA_CODE};
+use support::{Canned, Federation, Stack, MFA_CODE};
 
 /// A private tmux server (its own socket) running one sandboxed shell.
 struct Tmux {
@@ -535,6 +535,136 @@ fn the_picker_marks_roles_with_a_live_shell() {
     tmux.wait_for("the mark gone", |s| is_picker(s) && !marked(s));
     tmux.keys(&["q"]);
     tmux.wait_for("the picker's exit", |s| s.contains("picker-exit-0"));
+}
+
+/// Moves the cursor to the first row (`g`), then down (`j`) to `profile`'s.
+fn select(tmux: &Tmux, profile: &str) {
+    tmux.keys(&["g"]);
+    sleep(Duration::from_millis(150));
+    for _ in 0..20 {
+        let s = tmux.screen();
+        let on = s
+            .lines()
+            .any(|l| l.starts_with('▶') && l.split_whitespace().any(|w| w == profile));
+        if on {
+            return;
+        }
+        tmux.keys(&["j"]);
+        sleep(Duration::from_millis(150));
+    }
+    panic!("no row for {profile}:\n{}", tmux.screen());
+}
+
+/// The console's one-time pages in the cache dir.
+fn console_pages(stack: &Stack) -> Vec<PathBuf> {
+    stack
+        .sb
+        .cache_files()
+        .into_iter()
+        .filter(|p| p.to_string_lossy().contains("console-"))
+        .collect()
+}
+
+/// `o`: the MFA modal, then the AWS console for the role in `$BROWSER`
+/// (a fake that follows the one-time page to the federation stand-in);
+/// the picker stays, says so, and the page is gone within seconds.
+#[test]
+fn o_opens_the_console_for_the_selected_role_and_the_picker_stays() {
+    require_tmux!();
+    let stack = Stack::start();
+    let fed = Federation::start("ok");
+    let seen = stack.sb.root().join("browser");
+    fs::create_dir(&seen).unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fake_browser.py");
+    let mut env = stack.sb.aws_env();
+    env.push(("ROLEPICK_SIGNIN_ENDPOINT".into(), fed.endpoint().into()));
+    env.push((
+        "BROWSER".into(),
+        format!("python3 {}", script.display()).into(),
+    ));
+    env.push(("FAKE_BROWSER_DIR".into(), seen.clone().into()));
+    let tmux = Tmux::start(stack.sb.root(), &env);
+    tmux.line(&picker_cmd());
+    tmux.wait_for("the picker", is_picker);
+
+    select(&tmux, "dev");
+    tmux.keys(&["o"]);
+    tmux.wait_for("the MFA modal", |s| s.contains("MFA code for primary"));
+    tmux.type_text(MFA_CODE);
+    tmux.keys(&["Enter"]);
+    let s = tmux.wait_for("the console opened", |s| {
+        s.contains("Opened the AWS console for dev")
+    });
+    assert!(is_picker(&s), "the picker stays:\n{s}");
+    assert!(countdown_on(&s, "dev").is_some(), "dev's credentials:\n{s}");
+
+    // The browser signed in with dev's own role credentials, through the page.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while fed.requests_for("login").is_empty() && Instant::now() < deadline {
+        sleep(Duration::from_millis(100));
+    }
+    let asked = fed.requests_for("getSigninToken");
+    assert_eq!(asked.len(), 1, "{asked:?}");
+    let role: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(stack.sb.cache.join("role-dev.json")).unwrap())
+            .unwrap();
+    assert_eq!(asked[0]["session"]["sessionId"], role["access_key_id"]);
+    let logins = fed.requests_for("login");
+    assert_eq!(logins.len(), 1, "the page led to the sign-in URL");
+    assert_eq!(logins[0]["params"]["SigninToken"], asked[0]["token"]);
+    let leak = fs::read_to_string(seen.join("leak.json")).unwrap();
+    assert!(leak.contains("\"argv_pids\": []"), "{leak}");
+    let argv = fs::read_to_string(seen.join("argv.json")).unwrap();
+    assert!(argv.contains("file://"), "{argv}");
+    assert!(
+        !argv.contains(asked[0]["token"].as_str().unwrap()),
+        "{argv}"
+    );
+
+    // The page goes within its 10 s while the picker runs on.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !console_pages(&stack).is_empty() && Instant::now() < deadline {
+        sleep(Duration::from_millis(200));
+    }
+    assert!(
+        console_pages(&stack).is_empty(),
+        "{:?}",
+        console_pages(&stack)
+    );
+    assert!(is_picker(&tmux.screen()));
+
+    // A source's own session cannot sign in: said in the status line.
+    select(&tmux, "primary");
+    tmux.keys(&["o"]);
+    tmux.wait_for("the refusal", |s| {
+        s.contains("Console sign-in needs a role")
+    });
+    assert_eq!(fed.requests_for("getSigninToken").len(), 1);
+
+    // Quitting right after opening removes the page at once.
+    select(&tmux, "dev");
+    tmux.keys(&["o"]);
+    let opened = Instant::now();
+    tmux.wait_for("the console opened again", |s| {
+        s.contains("Opened the AWS console for dev")
+    });
+    assert_eq!(
+        console_pages(&stack).len(),
+        1,
+        "the page of the second sign-in"
+    );
+    tmux.keys(&["q"]);
+    tmux.wait_for("the picker's exit", |s| s.contains("picker-exit-0"));
+    assert!(
+        opened.elapsed() < Duration::from_secs(9),
+        "before its time ran out"
+    );
+    assert!(
+        console_pages(&stack).is_empty(),
+        "{:?}",
+        console_pages(&stack)
+    );
+    assert_eq!(fed.requests_for("getSigninToken").len(), 2);
 }
 
 /// `exec --server -- CMD` owns the terminal's foreground: when the MFA

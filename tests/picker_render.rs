@@ -425,3 +425,43 @@ fn mfa_modal_opened_by_a_session_that_ran_out() {
     );
     insta::assert_snapshot!(draw(&mut s, 80, 24).backend());
 }
+
+#[test]
+fn o_shows_the_console_sign_in_in_the_status_line_then_its_outcome() {
+    let mut s = state();
+    // dev-admin's credentials are good: `o` goes straight to the console.
+    key(&mut s, KeyCode::Char('o'));
+    let text = screen_text(&draw(&mut s, 80, 20));
+    assert!(
+        text.contains("Signing in to the AWS console as dev-admin…"),
+        "{text}"
+    );
+    update(
+        &mut s,
+        Msg::ConsoleOpened {
+            req_id: 1,
+            profile: "dev-admin".into(),
+            result: Err("cannot reach the AWS federation endpoint".into()),
+        },
+    );
+    let text = screen_text(&draw(&mut s, 80, 20));
+    assert!(
+        text.contains("✗ cannot reach the AWS federation endpoint"),
+        "{text}"
+    );
+    assert!(text.contains("roles in 3 accounts"), "the picker stays");
+}
+
+#[test]
+fn the_footer_keeps_help_and_quit_at_every_width() {
+    for w in [60, 70, 80, 100] {
+        let mut s = state();
+        let t = draw(&mut s, w, 20);
+        let footer: String = (0..w)
+            .map(|x| t.backend().buffer()[(x, 19)].symbol().to_string())
+            .collect();
+        for hint in ["o console", "? help", "q quit"] {
+            assert!(footer.contains(hint), "{w} columns: {hint:?} in {footer:?}");
+        }
+    }
+}

@@ -93,6 +93,13 @@ pub enum Msg {
         profile: Option<String>,
         text: String,
     },
+    /// The AWS console was opened in a browser for `profile` (what to say),
+    /// or why not.
+    ConsoleOpened {
+        req_id: u64,
+        profile: String,
+        result: Result<String, String>,
+    },
     /// `rolepick rotate SOURCE` ended: its exit status, or why it could not start.
     Rotated {
         source: String,
@@ -124,6 +131,12 @@ pub enum Effect {
     },
     /// Run a subshell with the profile's (valid) credentials; answer with `Msg::ShellExited`.
     OpenShell {
+        profile: String,
+    },
+    /// Open the AWS console for the role (whose credentials are cached and
+    /// fresh) in a browser, on a worker thread; answer with `Msg::ConsoleOpened`.
+    OpenConsole {
+        req_id: u64,
         profile: String,
     },
     /// Run `rolepick rotate SOURCE` with the terminal handed over, like a

@@ -1,8 +1,8 @@
 //! Runs the picker: draws, waits for the next [`Msg`] (or makes a tick),
 //! calls `update`, and performs the [`Effect`]s it returns: credential
-//! fetches on worker threads (through [`CredentialService`], so tests use a
-//! fake and the engine is plugged in by `cmd::tui`), subshells with the
-//! terminal handed over, and quitting.
+//! fetches and console sign-ins on worker threads (through
+//! [`CredentialService`], so tests use a fake and the engine is plugged in
+//! by `cmd::tui`), subshells with the terminal handed over, and quitting.
 
 use std::collections::HashMap;
 use std::io;
@@ -77,6 +77,17 @@ pub trait CredentialService: Send + Sync {
     fn key_age_days(&self, _source: &str) -> Option<i64> {
         None
     }
+    /// Opens the AWS console for `profile` (whose credentials are cached
+    /// and fresh) in a browser that does not use the terminal; returns what
+    /// to tell the user. Called off the UI thread.
+    fn open_console(&self, profile: &str) -> Result<String, String> {
+        Err(format!(
+            "cannot open the AWS console for {profile} from here"
+        ))
+    }
+    /// The picker is closing: finish what outlives a request (remove the
+    /// console's one-time pages). Called once, after the last request.
+    fn close(&self) {}
     /// Runs `rolepick rotate SOURCE` as a child process and waits; returns
     /// its exit status. The terminal is the child's while this runs.
     fn rotate(&self, source: &str) -> Result<u8, String> {
@@ -225,7 +236,10 @@ pub fn run(
             let _ = tx2.send(Msg::LiveShells(svc2.live_shells()));
         })?;
     let mut tty = Tty { guard, input };
-    run_loop(&mut tty, &svc, clock.as_ref(), &mut state, &tx, &rx)
+    let exit = run_loop(&mut tty, &svc, clock.as_ref(), &mut state, &tx, &rx);
+    drop(tty); // the terminal is the user's again while `close` waits
+    svc.close();
+    exit
 }
 
 /// How often the picker re-reads which roles have a live shell.
@@ -308,6 +322,20 @@ pub fn run_loop(
                         .spawn(move || {
                             let result = svc.fetch(&profile, mfa_code, passphrase, refresh);
                             let _ = tx.send(Msg::CredsDone {
+                                req_id,
+                                profile,
+                                result,
+                            });
+                        })?;
+                }
+                Effect::OpenConsole { req_id, profile } => {
+                    let svc = Arc::clone(svc);
+                    let tx = tx.clone();
+                    thread::Builder::new()
+                        .name("rolepick-console".into())
+                        .spawn(move || {
+                            let result = svc.open_console(&profile);
+                            let _ = tx.send(Msg::ConsoleOpened {
                                 req_id,
                                 profile,
                                 result,
@@ -412,6 +440,8 @@ mod tests {
         /// The key's age in days, as the vault index would say.
         key_age: Mutex<Option<i64>>,
         rotated: Mutex<Vec<String>>,
+        /// Profiles the console was opened for, with their cached expiry then.
+        consoles: Mutex<Vec<(String, Option<SystemTime>)>>,
     }
 
     impl CredentialService for Fake {
@@ -482,6 +512,11 @@ mod tests {
             self.rotated.lock().unwrap().push(source.into());
             *self.key_age.lock().unwrap() = Some(0);
             Ok(0)
+        }
+        fn open_console(&self, profile: &str) -> Result<String, String> {
+            let e = self.cached_expiry(profile);
+            self.consoles.lock().unwrap().push((profile.into(), e));
+            Ok(format!("Opened the AWS console for {profile}"))
         }
         fn open_shell(&self, profile: &str) -> Result<u8, String> {
             let e = self.cached_expiry(profile);
@@ -564,6 +599,7 @@ mod tests {
             checks: Mutex::default(),
             key_age: Mutex::default(),
             rotated: Mutex::default(),
+            consoles: Mutex::default(),
         })
     }
 
@@ -688,6 +724,44 @@ mod tests {
         assert_eq!(screen.suspended, vec![true, false]);
         assert_eq!(state.sources[0].key_age, Some(0), "ages re-read after");
         assert!(state.status.unwrap().text.contains("Rotated"));
+    }
+
+    #[test]
+    fn o_code_fetch_then_console_off_the_ui_thread_and_the_picker_stays() {
+        let fake = fake();
+        let svc: Arc<dyn CredentialService> = fake.clone();
+        let clock = FixedClock::new(at(T0));
+        let mut state = fresh_state(&fake);
+        let mut screen = screen();
+        let (tx, rx) = mpsc::channel();
+        send_text(&tx, "o123456");
+        tx.send(key(KeyCode::Enter)).unwrap();
+        let (tx2, fake2) = (tx.clone(), Arc::clone(&fake));
+        let feeder = thread::spawn(move || {
+            let deadline = std::time::Instant::now() + Duration::from_secs(30);
+            while fake2.consoles.lock().unwrap().is_empty() && std::time::Instant::now() < deadline
+            {
+                thread::sleep(Duration::from_millis(20));
+            }
+            // Its answer is sent right after; let the loop take it.
+            thread::sleep(Duration::from_millis(300));
+            tx2.send(key(KeyCode::Char('q'))).unwrap();
+        });
+        let exit = run_loop(&mut screen, &svc, &clock, &mut state, &tx, &rx).unwrap();
+        assert_eq!(exit, Exit::Quit);
+        feeder.join().unwrap();
+        assert_eq!(fake.calls.lock().unwrap()[0].1.as_deref(), Some("123456"));
+        assert_eq!(
+            *fake.consoles.lock().unwrap(),
+            vec![("dev".to_string(), Some(at(T0 + 3600)))],
+            "the console is opened once the credentials are cached"
+        );
+        assert!(fake.shells.lock().unwrap().is_empty(), "no shell");
+        assert!(
+            screen.suspended.is_empty(),
+            "the terminal stays the picker's"
+        );
+        assert_eq!(state.status.unwrap().text, "Opened the AWS console for dev");
     }
 
     #[test]

@@ -37,6 +37,8 @@ pub enum Intent {
     Open,
     /// `r`: re-authenticate only.
     Reauth,
+    /// `o`: open the AWS console for the role in a browser afterwards.
+    Console,
 }
 
 /// A source (holder of a long-lived key) as the header shows it.
@@ -81,6 +83,8 @@ pub struct RoleRow {
     pub profile: String,
     /// Role name, or `session` for a source's own session profile.
     pub role: String,
+    /// A role (not a source's own MFA session): it can sign in to the console.
+    pub is_role: bool,
     pub region: Option<String>,
     /// Index into [`State::sources`].
     pub source: usize,
@@ -416,9 +420,9 @@ impl State {
                 });
                 groups.len() - 1
             });
-            let role = match &p.kind {
-                ProfileKind::Role(r) => r.role_name().to_string(),
-                ProfileKind::Session => "session".to_string(),
+            let (role, is_role) = match &p.kind {
+                ProfileKind::Role(r) => (r.role_name().to_string(), true),
+                ProfileKind::Session => ("session".to_string(), false),
             };
             let g = &groups[group];
             let tags = g.tags.join(" ");
@@ -434,6 +438,7 @@ impl State {
             rows.push(RoleRow {
                 profile: p.name.clone(),
                 role,
+                is_role,
                 region,
                 source,
                 group,

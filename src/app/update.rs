@@ -7,6 +7,10 @@
 //! MFA modal (when a new MFA session needs a code), then one credential
 //! request carrying both secrets, then the subshell.
 //!
+//! `o` walks the same way to the role's credentials, then asks the runtime to
+//! open the AWS console with them in a browser; the picker stays open and
+//! the status line says how it went.
+//!
 //! From [`ALERT_DAYS`](crate::vault::store::ALERT_DAYS) the selected role's
 //! source key can be rotated (`R`, then `y`): the runtime runs
 //! `rolepick rotate SOURCE` with the terminal handed over.
@@ -72,6 +76,19 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             for s in &mut state.sources {
                 s.vault = e.vaults.get(&s.name).cloned();
                 s.key_age = e.key_ages.get(&s.name).copied();
+            }
+            vec![]
+        }
+        Msg::ConsoleOpened {
+            req_id,
+            profile: _,
+            result,
+        } => {
+            if state.pending.take_if(|p| p.req_id == req_id).is_some() {
+                match result {
+                    Ok(text) => state.info(text),
+                    Err(e) => state.error(e),
+                }
             }
             vec![]
         }
@@ -157,6 +174,7 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
         KeyCode::Char('G') => state.move_to_end(true),
         KeyCode::Enter => return open_selected(state),
         KeyCode::Char('r') => return reauth_selected(state),
+        KeyCode::Char('o') => return console_selected(state),
         KeyCode::Char('R') => ask_rotate(state),
         _ => {}
     }
@@ -403,6 +421,37 @@ fn on_notice(state: &mut State, profile: Option<&str>, text: String) -> Vec<Effe
     effects
 }
 
+/// `o`: the AWS console for the selected role, once its credentials are
+/// good (asking for what must be typed first, as Enter does).
+fn console_selected(state: &mut State) -> Vec<Effect> {
+    let Some(row) = state.selected_row() else {
+        return vec![];
+    };
+    let r = &state.rows[row];
+    if !r.is_role {
+        let text = format!(
+            "Console sign-in needs a role: {} is the MFA session of source {}",
+            r.profile, state.sources[r.source].name
+        );
+        state.error(text);
+        return vec![];
+    }
+    let profile = r.profile.clone();
+    if state.creds_valid(&profile) {
+        return vec![open_console(state, &profile)];
+    }
+    begin(state, row, Refresh::IfNeeded, Intent::Console)
+}
+
+/// The request to open the console for `profile` (credentials are good).
+fn open_console(state: &mut State, profile: &str) -> Effect {
+    let req_id = new_pending(state, profile, Intent::Console);
+    Effect::OpenConsole {
+        req_id,
+        profile: profile.to_string(),
+    }
+}
+
 fn reauth_selected(state: &mut State) -> Vec<Effect> {
     let Some(row) = state.selected_row() else {
         return vec![];
@@ -504,6 +553,14 @@ fn on_creds(
                         return vec![Effect::OpenShell {
                             profile: profile.to_string(),
                         }];
+                    }
+                    state.error(format!(
+                        "Credentials for {profile} came back already expired"
+                    ));
+                }
+                Intent::Console => {
+                    if f.expires > state.now {
+                        return vec![open_console(state, profile)];
                     }
                     state.error(format!(
                         "Credentials for {profile} came back already expired"
@@ -1764,5 +1821,134 @@ mod tests {
         assert!(fx.is_empty());
         assert!(s.modal.is_none());
         assert_eq!(s.status.as_ref().unwrap().text, RAN_OUT);
+    }
+
+    fn console_opened(req_id: u64, profile: &str, result: Result<&str, &str>) -> Msg {
+        Msg::ConsoleOpened {
+            req_id,
+            profile: profile.into(),
+            result: result.map(String::from).map_err(String::from),
+        }
+    }
+
+    fn opens_console(req_id: u64, profile: &str) -> Vec<Effect> {
+        vec![Effect::OpenConsole {
+            req_id,
+            profile: profile.into(),
+        }]
+    }
+
+    #[test]
+    fn o_with_valid_cached_creds_opens_the_console_and_the_picker_stays() {
+        let mut s = state();
+        s.role_expiry.insert("dev-admin".into(), at(T0 + 3600));
+        assert_eq!(update(&mut s, ch('o')), opens_console(1, "dev-admin"));
+        let p = s.pending.as_ref().expect("the spinner shows");
+        assert_eq!(p.intent, Intent::Console);
+        assert!(s.modal.is_none());
+        let fx = update(
+            &mut s,
+            console_opened(1, "dev-admin", Ok("Opened the AWS console for dev-admin")),
+        );
+        assert!(fx.is_empty(), "no shell, no quit: {fx:?}");
+        assert!(s.pending.is_none());
+        let st = s.status.as_ref().unwrap();
+        assert_eq!(st.kind, StatusKind::Info);
+        assert_eq!(st.text, "Opened the AWS console for dev-admin");
+        assert_eq!(selected(&s), "dev-admin", "place kept");
+    }
+
+    #[test]
+    fn o_without_a_session_asks_for_the_code_then_opens_the_console() {
+        let mut s = state();
+        update(&mut s, ch('j'));
+        assert!(update(&mut s, ch('o')).is_empty());
+        let m = mfa(&s);
+        assert_eq!((m.intent, m.refresh), (Intent::Console, Refresh::IfNeeded));
+        typed(&mut s, "123456");
+        assert_eq!(
+            update(&mut s, key(KeyCode::Enter)),
+            vec![Effect::FetchCredentials {
+                req_id: 1,
+                profile: "dev-read".into(),
+                mfa_code: Some("123456".into()),
+                passphrase: None,
+                refresh: Refresh::IfNeeded
+            }]
+        );
+        let fx = update(&mut s, done(1, "dev-read", ok(T0 + 3600, Some(T0 + 43200))));
+        assert_eq!(fx, opens_console(2, "dev-read"), "the console, not a shell");
+        assert!(s.modal.is_none());
+        assert_eq!(s.role_expiry["dev-read"], at(T0 + 3600));
+        // The federation endpoint refused: said in the status line.
+        update(
+            &mut s,
+            console_opened(2, "dev-read", Err("the AWS federation endpoint refused")),
+        );
+        let st = s.status.as_ref().unwrap();
+        assert_eq!(st.kind, StatusKind::Error);
+        assert_eq!(st.text, "the AWS federation endpoint refused");
+        assert!(s.pending.is_none());
+    }
+
+    #[test]
+    fn o_with_a_valid_session_fetches_without_a_code_then_opens_the_console() {
+        let mut s = state();
+        s.session_expiry.insert("alice".into(), at(T0 + 3600));
+        // Cached credentials inside the refresh margin are not used.
+        s.role_expiry.insert("dev-admin".into(), at(T0 + 60));
+        let fx = update(&mut s, ch('o'));
+        assert!(matches!(
+            fx.as_slice(),
+            [Effect::FetchCredentials {
+                req_id: 1,
+                mfa_code: None,
+                refresh: Refresh::IfNeeded,
+                ..
+            }]
+        ));
+        let fx = update(&mut s, done(1, "dev-admin", ok(T0 + 3600, None)));
+        assert_eq!(fx, opens_console(2, "dev-admin"));
+    }
+
+    #[test]
+    fn o_on_a_session_profile_says_console_sign_in_needs_a_role() {
+        let mut m = model();
+        let mut own = role("alice-session", "alice", "000000000000", "home", "x");
+        own.kind = ProfileKind::Session;
+        m.profiles.push(own);
+        let mut s = State::new(&m, HashMap::new(), HashMap::new(), at(T0));
+        update(&mut s, ch('G'));
+        assert_eq!(selected(&s), "alice-session");
+        assert!(update(&mut s, ch('o')).is_empty());
+        assert!(s.modal.is_none() && s.pending.is_none());
+        let st = s.status.as_ref().unwrap();
+        assert_eq!(st.kind, StatusKind::Error);
+        assert!(st.text.contains("needs a role"), "{}", st.text);
+        assert!(st.text.contains("alice-session"), "{}", st.text);
+    }
+
+    #[test]
+    fn a_console_answer_for_an_abandoned_request_is_dropped() {
+        let mut s = state();
+        s.role_expiry.insert("dev-admin".into(), at(T0 + 3600));
+        s.role_expiry.insert("dev-read".into(), at(T0 + 3600));
+        update(&mut s, ch('o')); // req 1
+        update(&mut s, ch('j'));
+        update(&mut s, ch('o')); // req 2
+        update(&mut s, console_opened(1, "dev-admin", Err("late failure")));
+        assert!(s.status.is_none(), "{:?}", s.status);
+        assert_eq!(s.pending.as_ref().unwrap().req_id, 2);
+        update(&mut s, console_opened(2, "dev-read", Ok("Opened")));
+        assert_eq!(s.status.as_ref().unwrap().text, "Opened");
+    }
+
+    #[test]
+    fn o_is_filter_text_while_typing_a_filter() {
+        let mut s = state();
+        s.role_expiry.insert("dev-admin".into(), at(T0 + 3600));
+        update(&mut s, ch('/'));
+        assert!(update(&mut s, ch('o')).is_empty());
+        assert_eq!(s.filter.text, "o");
     }
 }

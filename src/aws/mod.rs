@@ -1,7 +1,8 @@
 //! Talking to AWS. `sts` wraps the three STS calls rolepick makes, `iam`
-//! the access-key calls of rotation, with typed errors; nothing here knows
-//! about the UI, the cache or the vault.
+//! the access-key calls of rotation, `federation` the console sign-in, with
+//! typed errors; nothing here knows about the UI, the cache or the vault.
 
+pub mod federation;
 pub mod iam;
 pub mod sts;
 

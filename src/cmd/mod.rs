@@ -1,6 +1,7 @@
 //! One file per subcommand; the only code that writes to stdout.
 
 pub mod completions;
+pub mod console;
 pub mod credential_process;
 pub mod env;
 pub mod exec;

@@ -14,6 +14,7 @@ use crate::app::state::{countdown, Refresh};
 use crate::aws::rfc3339;
 use crate::cli::Global;
 use crate::clock::SystemClock;
+use crate::console;
 use crate::engine::{self, Engine, Given, MfaPrompt};
 use crate::error::Error;
 use crate::model::{Model, Source, SubshellCredentials};
@@ -53,6 +54,10 @@ pub struct EngineService {
     /// `--config`, passed on to the `rolepick rotate` child.
     pub config: Option<PathBuf>,
     unlocked: Mutex<Option<Unlocked>>,
+    /// Threads that remove the console's one-time pages when their time
+    /// is up, or at once when `closing` is set; joined by `close`.
+    pages: Mutex<Vec<std::thread::JoinHandle<()>>>,
+    closing: Arc<AtomicBool>,
 }
 
 impl EngineService {
@@ -63,6 +68,8 @@ impl EngineService {
             notice: std::sync::Mutex::new(None),
             config: None,
             unlocked: Mutex::new(None),
+            pages: Mutex::new(Vec::new()),
+            closing: Arc::new(AtomicBool::new(false)),
         }
     }
 }
@@ -396,6 +403,50 @@ impl CredentialService for EngineService {
             "rolepick: rotating the access key of source {source} (`rolepick rotate {source}`)"
         );
         shell::run(&cmd, &env, Some(&banner)).map_err(|e| e.to_string())
+    }
+
+    fn open_console(&self, profile: &str) -> Result<String, String> {
+        // No code here: the picker asks for the console once the role's
+        // credentials are cached and fresh, as for a shell.
+        let prompt = PickerPrompt::new(None, None);
+        let target = console::Target {
+            profile,
+            ..console::Target::default()
+        };
+        let url =
+            console::sign_in_url(&self.engine, &target, &prompt).map_err(|e| e.to_string())?;
+        let mut opened = console::open_in_browser(self.engine.cache().dir(), &url, true)
+            .map_err(|e| e.to_string())?;
+        drop(url);
+        opened.settle().map_err(|e| e.to_string())?;
+        if self.closing.load(Ordering::SeqCst) {
+            return Ok(String::new()); // the picker is gone; the page goes now
+        }
+        let closing = Arc::clone(&self.closing);
+        let cleanup = std::thread::Builder::new()
+            .name("rolepick-page".into())
+            .spawn(move || opened.finish(&|| closing.load(Ordering::SeqCst)))
+            .map_err(|e| format!("cannot start a thread: {e}"))?;
+        self.pages
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(cleanup);
+        Ok(format!(
+            "Opened the AWS console for {profile} in your browser"
+        ))
+    }
+
+    fn close(&self) {
+        self.closing.store(true, Ordering::SeqCst);
+        let pages = std::mem::take(
+            &mut *self
+                .pages
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        for p in pages {
+            let _ = p.join();
+        }
     }
 
     fn take_notice(&self) -> Option<String> {

@@ -16,6 +16,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("mouse wheel", "move"),
     ("/", "filter: account, id, role, profile, group, tags"),
     ("Enter", "open a shell with the role's credentials"),
+    ("o", "AWS console as the role, in your browser"),
     ("r", "re-authenticate: new MFA code and session"),
     ("Esc", "close / clear the filter (never quits)"),
     ("?", "this help"),
@@ -28,7 +29,7 @@ pub const ROTATE_KEY: (&str, &str) = ("R", "rotate the source's access key (90+ 
 pub fn render(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
     let mut keys = KEYS.to_vec();
     if state.rotate_offered().is_some() {
-        keys.insert(7, ROTATE_KEY);
+        keys.insert(8, ROTATE_KEY);
     }
     let rect = centered(area, 60, u16::try_from(keys.len()).unwrap_or(10) + 4);
     let mut lines: Vec<Line> = keys

@@ -55,7 +55,7 @@ pub fn render(state: &State, m: &MfaModal, theme: &Theme, frame: &mut Frame, are
     });
     let rect = centered(area, 64, if note_rows == 0 { 11 } else { 10 + note_rows });
     let title = match m.intent {
-        Intent::Open => format!(" MFA code for {} ", m.source),
+        Intent::Open | Intent::Console => format!(" MFA code for {} ", m.source),
         Intent::Reauth => format!(" Re-authenticate {} ", m.source),
     };
     let mut digits = String::new();

@@ -16,7 +16,7 @@ const LABEL: usize = 12;
 pub fn render(state: &State, m: &PassphraseModal, theme: &Theme, frame: &mut Frame, area: Rect) {
     let rect = centered(area, 64, 11);
     let title = match m.intent {
-        Intent::Open => format!(" Unlock the vault for {} ", m.source),
+        Intent::Open | Intent::Console => format!(" Unlock the vault for {} ", m.source),
         Intent::Reauth => format!(" Re-authenticate {}: unlock the vault ", m.source),
     };
     // The mask: as many dots as characters, cut to the width of the box.

@@ -7,13 +7,16 @@ use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 use super::Theme;
-use crate::app::state::{Modal, State, StatusKind, SPINNER};
+use crate::app::state::{Intent, Modal, State, StatusKind, SPINNER};
 
 pub fn render_status(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
     let line = if let Some(p) = &state.pending {
         let what = match &state.modal {
             Some(Modal::Passphrase(m)) if m.submitted.is_some() => {
                 format!("Unlocking the vault for {}…", m.source)
+            }
+            _ if p.intent == Intent::Console => {
+                format!("Signing in to the AWS console as {}…", p.profile)
             }
             _ => format!("Getting credentials for {}…", p.profile),
         };
@@ -35,6 +38,13 @@ pub fn render_status(state: &State, theme: &Theme, frame: &mut Frame, area: Rect
     frame.render_widget(Paragraph::new(line), area);
 }
 
+/// Columns the footer takes for `keys` (a space before, two between).
+fn hints_width(keys: &[(&str, &str)]) -> usize {
+    use unicode_width::UnicodeWidthStr;
+    let items: usize = keys.iter().map(|(k, w)| k.width() + 1 + w.width()).sum();
+    1 + items + 2 * keys.len().saturating_sub(1)
+}
+
 pub fn render_footer(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
     let mut keys: Vec<(&str, &str)> = if state.filter.editing {
         vec![
@@ -48,13 +58,21 @@ pub fn render_footer(state: &State, theme: &Theme, frame: &mut Frame, area: Rect
             ("↑↓/jk", "move"),
             ("/", "filter"),
             ("⏎", "open"),
+            ("o", "console"),
             ("r", "re-auth"),
             ("?", "help"),
             ("q", "quit"),
         ]
     };
     if !state.filter.editing && state.rotate_offered().is_some() {
-        keys.insert(4, ("R", "rotate key"));
+        keys.insert(5, ("R", "rotate key"));
+    }
+    // Too narrow for every hint: the least needed go first.
+    for drop in ["move", "re-auth", "filter"] {
+        if hints_width(&keys) <= usize::from(area.width) {
+            break;
+        }
+        keys.retain(|(_, what)| *what != drop);
     }
     let mut spans = vec![Span::raw(" ")];
     for (k, what) in &keys {

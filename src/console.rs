@@ -1,0 +1,439 @@
+//! Console sign-in (`rolepick console`, the picker's `o`): a role's
+//! credentials, exactly as `exec` gets them, turned into a sign-in URL by
+//! the federation endpoint ([`crate::aws::federation`]), and that URL
+//! handed to a browser.
+//!
+//! The URL signs anyone in as the role for 15 minutes, and any local user
+//! can read any process's argv, so it never goes into one: the browser gets
+//! the `file://` path of a one-time page (mode 0600, created with
+//! `O_EXCL|O_NOFOLLOW` in rolepick's private cache directory, which is the
+//! user's runtime dir when there is one) that sends it on to the URL. The
+//! page is removed [`PAGE_LIFETIME`](crate::console::PAGE_LIFETIME) after it was written; one left behind
+//! by a killed rolepick is removed by the next console sign-in.
+//!
+//! Only role credentials (AssumeRole) are ever sent: the endpoint does not
+//! take an MFA session's (GetSessionToken), and rolepick never sends the
+//! long-lived key nor calls GetFederationToken for it.
+
+use crate::aws::federation::{self, FederationError, Partition};
+use crate::engine::{Engine, MfaPrompt, Refresh};
+use crate::error::Error;
+use crate::shell;
+use crate::vault::secret::SecretString;
+use std::fs::File;
+use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::Child;
+use std::time::{Duration, Instant, SystemTime};
+use zeroize::Zeroizing;
+
+/// How long the one-time page exists: time for a browser to start and read it.
+pub const PAGE_LIFETIME: Duration = Duration::from_secs(10);
+
+/// How long to wait for the browser command to fail before calling it opened.
+const OPENER_GRACE: Duration = Duration::from_millis(1500);
+
+/// Names of the one-time pages: `console-<random>.html`.
+const PAGE_PREFIX: &str = "console-";
+const PAGE_SUFFIX: &str = ".html";
+
+/// What to sign in to.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Target<'a> {
+    pub profile: &'a str,
+    /// `--destination`: a service name or a console URL; `None`: console home.
+    pub destination: Option<&'a str>,
+    /// `--region`, over the profile's.
+    pub region: Option<&'a str>,
+}
+
+/// Where the token comes from and where the browser lands, decided before
+/// any credential is fetched (so a bad `--destination` costs no MFA code).
+struct Plan {
+    endpoint: String,
+    destination: String,
+}
+
+fn plan(engine: &Engine, t: &Target<'_>) -> Result<Plan, Error> {
+    let p = engine.profile(t.profile)?;
+    let Some(role) = p.role() else {
+        return Err(Error::Usage(format!(
+            "console sign-in needs a role: profile {:?} is the MFA session of source {:?} (sts:GetSessionToken), which the AWS federation endpoint does not accept. Pick a role profile (`rolepick list` shows them).",
+            p.name, p.source
+        )));
+    };
+    let partition = Partition::of_arn(&role.role_arn).map_err(|name| {
+        Error::Config(format!(
+            "profile {:?} ({}): role_arn {:?} is in partition {name:?}, which has no console sign-in rolepick knows (aws, aws-cn, aws-us-gov).",
+            p.name, p.origin, role.role_arn
+        ))
+    })?;
+    let model = engine.model();
+    let region = t
+        .region
+        .or(p.region.as_deref())
+        .or_else(|| model.source(&p.source).and_then(|s| s.region.as_deref()))
+        .or(model.settings.default_region.as_deref());
+    let destination =
+        federation::destination(partition, region, t.destination).map_err(Error::Usage)?;
+    let endpoint = federation::endpoint(partition).map_err(Error::Config)?;
+    Ok(Plan {
+        endpoint,
+        destination,
+    })
+}
+
+/// The sign-in URL for `t`: the role's credentials (cached, else fetched
+/// as `exec` would, asking `mfa` for a code if needed), a sign-in token for
+/// them, the login URL.
+pub fn sign_in_url(
+    engine: &Engine,
+    t: &Target<'_>,
+    mfa: &dyn MfaPrompt,
+) -> Result<SecretString, Error> {
+    let plan = plan(engine, t)?;
+    let creds = engine.credentials(t.profile, mfa, Refresh::IfNeeded)?;
+    crate::diag::debug(&format!(
+        "federation: getSigninToken at {} with the role credentials {} of {:?}",
+        plan.endpoint, creds.access_key_id, t.profile
+    ));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Other(format!("cannot start the async runtime: {e}")))?;
+    let token = rt
+        .block_on(federation::get_signin_token(&plan.endpoint, &creds))
+        .map_err(|e| match e {
+            FederationError::Refused { endpoint, detail } => Error::Auth(format!(
+                "the AWS federation endpoint {endpoint} refused the role credentials of {:?} ({detail}). Check that the role session is good (`rolepick exec {} -- aws sts get-caller-identity`), that this machine's clock is right, and that {} is unset or names the federation endpoint of the role's partition.",
+                t.profile, t.profile, federation::ENDPOINT_VAR
+            )),
+            FederationError::Unreachable { endpoint, detail } => Error::Network(format!(
+                "cannot reach the AWS federation endpoint {endpoint}: {detail}. Check your network connection (and proxy), then try again."
+            )),
+        })?;
+    Ok(federation::login_url(
+        &plan.endpoint,
+        &plan.destination,
+        &token,
+    ))
+}
+
+/// The page's HTML: sends the browser on to `url` (meta refresh, and
+/// `location.replace` so the page stays out of the history).
+fn page_html(url: &SecretString) -> Zeroizing<String> {
+    let u = url.expose();
+    // One buffer, sized for the worst case, so that no copy of the URL is
+    // left behind by a reallocation.
+    let mut page = Zeroizing::new(String::with_capacity(1024 + 3 * 6 * u.len()));
+    page.push_str(
+        "<!doctype html>\n<html><head><meta charset=\"utf-8\">\
+<meta name=\"referrer\" content=\"no-referrer\">\
+<meta http-equiv=\"refresh\" content=\"0;url=",
+    );
+    html_attr(u, &mut page);
+    page.push_str(
+        "\"><title>rolepick: AWS console sign-in</title><script>window.location.replace(\"",
+    );
+    js_string(u, &mut page);
+    page.push_str("\");</script></head><body><p>Signing in to the AWS console&hellip; <a href=\"");
+    html_attr(u, &mut page);
+    page.push_str("\">Continue</a></p></body></html>\n");
+    page
+}
+
+/// `s` escaped for a double-quoted HTML attribute.
+fn html_attr(s: &str, out: &mut String) {
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            c => out.push(c),
+        }
+    }
+}
+
+/// `s` escaped for a double-quoted JavaScript string inside `<script>`.
+fn js_string(s: &str, out: &mut String) {
+    use std::fmt::Write as _;
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            c if c.is_control() || matches!(c, '<' | '>' | '\u{2028}' | '\u{2029}') => {
+                let _ = write!(out, "\\u{:04x}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+}
+
+/// Checks that `dir` is a directory of ours that nobody else can write
+/// to, creating it 0700 if missing. Never changes an existing one.
+// TODO(fsutil): use crate::fsutil's private-directory check once it lands.
+fn private_dir(dir: &Path) -> Result<(), Error> {
+    match std::fs::symlink_metadata(dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(|e| Error::io("create the directory", dir, &e)),
+        Err(e) => Err(Error::io("read the directory", dir, &e)),
+        Ok(m) => {
+            let ours = m.is_dir() && m.uid() == rustix::process::getuid().as_raw();
+            if ours && m.permissions().mode() & 0o022 == 0 {
+                Ok(())
+            } else {
+                Err(Error::Other(format!(
+                    "{} is not a directory of yours closed to others, so rolepick will not put a sign-in page there. Fix its owner or mode, or set ROLEPICK_CACHE_DIR to a private directory.",
+                    dir.display()
+                )))
+            }
+        }
+    }
+}
+
+/// Creates `path` with mode 0600: never an existing file, never through a
+/// symlink.
+// TODO(fsutil): use crate::fsutil's exclusive create once it lands.
+fn create_private(path: &Path) -> std::io::Result<File> {
+    use rustix::fs::{Mode, OFlags};
+    let fd = rustix::fs::open(
+        path,
+        OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::from_raw_mode(0o600),
+    )?;
+    Ok(File::from(fd))
+}
+
+/// A one-time page in a private directory, removed when dropped.
+#[derive(Debug)]
+pub struct OneTimePage {
+    path: PathBuf,
+}
+
+impl OneTimePage {
+    /// Writes a page leading to `url` in `dir` (checked, created if missing).
+    pub fn write(dir: &Path, url: &SecretString) -> Result<OneTimePage, Error> {
+        private_dir(dir)?;
+        let mut name = [0u8; 16];
+        getrandom::fill(&mut name)
+            .map_err(|e| Error::Other(format!("no randomness for a page name: {e}")))?;
+        let hex: String = name.iter().map(|b| format!("{b:02x}")).collect();
+        let path = dir.join(format!("{PAGE_PREFIX}{hex}{PAGE_SUFFIX}"));
+        let mut f = create_private(&path).map_err(|e| Error::io("create", &path, &e))?;
+        let page = OneTimePage { path };
+        let html = page_html(url);
+        f.write_all(html.as_bytes())
+            .map_err(|e| Error::io("write", &page.path, &e))?;
+        Ok(page)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// `file:///…` for the browser.
+    pub fn file_url(&self) -> String {
+        url::Url::from_file_path(&self.path)
+            .map_or_else(|()| self.path.display().to_string(), |u| u.to_string())
+    }
+}
+
+impl Drop for OneTimePage {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// Removes pages older than [`PAGE_LIFETIME`] left in `dir` by a rolepick
+/// that was killed before it could.
+fn sweep(dir: &Path) {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let me = rustix::process::getuid().as_raw();
+    for e in rd.flatten() {
+        let name = e.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if !(name.starts_with(PAGE_PREFIX) && name.ends_with(PAGE_SUFFIX)) {
+            continue;
+        }
+        let Ok(m) = e.path().symlink_metadata() else {
+            continue;
+        };
+        let old = m
+            .modified()
+            .ok()
+            .and_then(|t| SystemTime::now().duration_since(t).ok())
+            .is_some_and(|age| age >= PAGE_LIFETIME);
+        if m.is_file() && m.uid() == me && old {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
+/// A browser started on a one-time page.
+#[derive(Debug)]
+pub struct Opened {
+    page: OneTimePage,
+    written: Instant,
+    opener: Option<Child>,
+}
+
+/// Writes the one-time page for `url` in `dir` and starts the browser on
+/// it (see [`shell::open_browser`]; `quiet`: no terminal for it).
+pub fn open_in_browser(dir: &Path, url: &SecretString, quiet: bool) -> Result<Opened, Error> {
+    sweep(dir);
+    let page = OneTimePage::write(dir, url)?;
+    let written = Instant::now();
+    let opener = shell::open_browser(&page.file_url(), quiet)?;
+    Ok(Opened {
+        page,
+        written,
+        opener: Some(opener),
+    })
+}
+
+impl Opened {
+    pub fn page(&self) -> &Path {
+        self.page.path()
+    }
+
+    /// Gives the browser command a moment to fail: an error if it exits
+    /// unsuccessfully within it (nothing was opened), else `Ok` (it exited
+    /// well, or it is the browser itself, still running).
+    pub fn settle(&mut self) -> Result<(), Error> {
+        let until = Instant::now() + OPENER_GRACE;
+        while let Some(child) = self.opener.as_mut() {
+            match child.try_wait() {
+                Ok(Some(status)) => {
+                    self.opener = None;
+                    if status.success() {
+                        return Ok(());
+                    }
+                    return Err(Error::Other(format!(
+                        "the browser command failed ({status}), so no browser was opened. Set BROWSER to your browser's command, or use `rolepick console --print` and open the URL yourself."
+                    )));
+                }
+                Ok(None) if Instant::now() >= until => return Ok(()),
+                Ok(None) => std::thread::sleep(Duration::from_millis(25)),
+                Err(_) => {
+                    self.opener = None;
+                    return Ok(());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Keeps the page until [`PAGE_LIFETIME`] after it was written, or
+    /// until `stop` says so, then removes it. The browser command is
+    /// waited for if it ended meanwhile (a browser still running is left
+    /// to run).
+    pub fn finish(mut self, stop: &dyn Fn() -> bool) {
+        while self.written.elapsed() < PAGE_LIFETIME && !stop() {
+            if let Some(c) = self.opener.as_mut() {
+                if !matches!(c.try_wait(), Ok(None)) {
+                    self.opener = None;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        drop(self.page);
+        if let Some(mut c) = self.opener.take() {
+            let _ = c.try_wait();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mode(p: &Path) -> u32 {
+        std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+    }
+
+    #[test]
+    fn the_page_is_private_leads_to_the_url_and_goes_when_dropped() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("rt");
+        let url = SecretString::new(
+            "https://signin.aws.amazon.com/federation?Action=login&Issuer=rolepick&SigninToken=a%2Bb".into(),
+        );
+        let page = OneTimePage::write(&dir, &url).unwrap();
+        assert_eq!(mode(&dir), 0o700);
+        assert_eq!(mode(page.path()), 0o600);
+        let html = std::fs::read_to_string(page.path()).unwrap();
+        assert!(
+            html.contains("content=\"0;url=https://signin.aws.amazon.com/federation?Action=login&amp;Issuer=rolepick&amp;SigninToken=a%2Bb\""),
+            "{html}"
+        );
+        assert!(html.contains("window.location.replace(\"https://signin.aws.amazon.com/federation?Action=login&Issuer=rolepick&SigninToken=a%2Bb\")"), "{html}");
+        assert!(page.file_url().starts_with("file:///"));
+        let path = page.path().to_path_buf();
+        drop(page);
+        assert!(!path.exists());
+    }
+
+    #[test]
+    fn the_page_never_goes_through_a_symlink_or_into_an_open_directory() {
+        let tmp = tempfile::tempdir().unwrap();
+        let url = SecretString::new("https://x".into());
+        // A world-writable directory is refused, and left as it is.
+        let open = tmp.path().join("open");
+        std::fs::create_dir(&open).unwrap();
+        std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let e = OneTimePage::write(&open, &url).unwrap_err();
+        assert!(e.to_string().contains("not a directory of yours"), "{e}");
+        assert_eq!(mode(&open), 0o777);
+        // A symlink where the page goes is not followed.
+        let target = tmp.path().join("target");
+        let link = tmp.path().join("link");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        assert!(create_private(&link).is_err());
+        assert!(!target.exists());
+        // Nor is a symlinked directory used.
+        let real = tmp.path().join("real");
+        std::fs::create_dir(&real).unwrap();
+        let dirlink = tmp.path().join("dirlink");
+        std::os::unix::fs::symlink(&real, &dirlink).unwrap();
+        assert!(OneTimePage::write(&dirlink, &url).is_err());
+    }
+
+    #[test]
+    fn url_characters_cannot_break_out_of_the_page() {
+        let url = SecretString::new("https://x/?a=\"><script>alert(1)</script>".into());
+        let html = page_html(&url);
+        assert_eq!(html.matches("<script>").count(), 1, "{}", html.as_str());
+        assert_eq!(html.matches("</script>").count(), 1, "{}", html.as_str());
+        assert!(!html.contains("a=\">"), "{}", html.as_str());
+    }
+
+    #[test]
+    fn pages_left_by_a_killed_run_are_swept() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        let old = dir.join("console-0123.html");
+        let other = dir.join("role-dev.json");
+        std::fs::write(&old, "x").unwrap();
+        std::fs::write(&other, "x").unwrap();
+        let long_ago = SystemTime::now() - Duration::from_secs(60);
+        File::options()
+            .write(true)
+            .open(&old)
+            .unwrap()
+            .set_modified(long_ago)
+            .unwrap();
+        let fresh = dir.join("console-4567.html");
+        std::fs::write(&fresh, "x").unwrap();
+        sweep(dir);
+        assert!(!old.exists(), "an old page is removed");
+        assert!(fresh.exists(), "a page still in use stays");
+        assert!(other.exists(), "nothing else is touched");
+    }
+}
