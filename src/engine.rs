@@ -53,8 +53,21 @@ pub fn validate_mfa_code(code: &str) -> Result<&str, Error> {
         Ok(c)
     } else {
         Err(Error::Usage(format!(
-            "MFA code {c:?} is not 6 digits. Type the 6-digit code your MFA device shows now."
+            "MFA code {} is not 6 digits. Type the 6-digit code your MFA device shows now.",
+            crate::error::quote_short(c)
         )))
+    }
+}
+
+/// Refuses an STS endpoint override that is not a URL (usage error, the
+/// value quoted), before any call is made.
+pub fn check_endpoint() -> Result<(), Error> {
+    match crate::aws::bad_endpoint_var(&sts::ENDPOINT_VARS) {
+        None => Ok(()),
+        Some((var, value)) => Err(Error::Usage(format!(
+            "{var} = {} is not a URL. Set it to an endpoint such as https://sts.eu-west-1.amazonaws.com or http://127.0.0.1:5000, or unset it to use AWS.",
+            crate::error::quote_short(&value)
+        ))),
     }
 }
 
@@ -322,6 +335,7 @@ impl Engine {
             }
         }
         self.validate(p)?;
+        check_endpoint()?;
         let _lock = self.cache.lock(&p.source)?;
         // Another rolepick may have done the work while we waited.
         if refresh == Refresh::IfNeeded {

@@ -165,7 +165,9 @@ fn with_note(e: Error, note: &str) -> Error {
         Error::MfaRejected(m) => Error::MfaRejected(add(m)),
         Error::Auth(m) => Error::Auth(add(m)),
         Error::Network(m) => Error::Network(add(m)),
+        Error::Passphrase(m) => Error::Passphrase(add(m)),
         Error::Spawn(m) => Error::Spawn(add(m)),
+        Error::NotExecutable(m) => Error::NotExecutable(add(m)),
         Error::Other(m) => Error::Other(add(m)),
     }
 }
