@@ -642,7 +642,9 @@ mod tests {
         );
         assert_eq!(screen.suspended, vec![true, false]);
         assert_eq!(state.role_expiry["dev"], at(T0 + 3600));
-        assert!(screen.draws >= 3);
+        // Queued messages are applied before a frame, so how many frames
+        // depends on timing; the feeder's pauses leave at least two.
+        assert!(screen.draws >= 2, "{} frames", screen.draws);
     }
 
     /// The picker's state at T0 for the fake's model, nothing cached.

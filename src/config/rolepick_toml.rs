@@ -245,7 +245,17 @@ fn check_opt(
     }
 }
 
-const REGION_SHAPE: &str = "a region name (such as us-east-1 or eu-west-3)";
+/// `key = value` at `line`, when set, must be shaped like a region name.
+fn check_region(path: &Path, line: usize, key: &str, value: Option<&str>) -> Result<(), Error> {
+    check_opt(
+        path,
+        line,
+        key,
+        value,
+        crate::model::is_region_name,
+        "a region name (such as us-east-1 or eu-west-3)",
+    )
+}
 
 pub fn parse(path: &Path, text: &str) -> Result<Parsed, Error> {
     let file: File = toml::from_str(text).map_err(|e| {
@@ -266,13 +276,11 @@ pub fn parse(path: &Path, text: &str) -> Result<Parsed, Error> {
         key_line(text, settings_at, "session_duration"),
         file.settings.session_duration,
     )?;
-    check_opt(
+    check_region(
         path,
         key_line(text, settings_at, "default_region"),
         "default_region",
         file.settings.default_region.as_deref(),
-        crate::model::is_region_name,
-        REGION_SHAPE,
     )?;
     let refresh_before_at = file.settings.refresh_before.map(|_| Origin {
         file: path.to_path_buf(),
@@ -313,13 +321,11 @@ pub fn parse(path: &Path, text: &str) -> Result<Parsed, Error> {
             crate::model::is_mfa_serial,
             crate::model::MFA_SERIAL_SHAPE,
         )?;
-        check_opt(
+        check_region(
             path,
             key_line(text, at, "region"),
             "region",
             s.region.as_deref(),
-            crate::model::is_region_name,
-            REGION_SHAPE,
         )?;
         let name = s.name.into_inner();
         sources.push(Source {
@@ -353,13 +359,11 @@ pub fn parse(path: &Path, text: &str) -> Result<Parsed, Error> {
             }
         };
         let src = sources.iter().find(|s| s.name == source);
-        check_opt(
+        check_region(
             path,
             key_line(text, account_at, "region"),
             "region",
             a.region.as_deref(),
-            crate::model::is_region_name,
-            REGION_SHAPE,
         )?;
         for r in a.roles {
             let ro = origin(r.span().start);
@@ -372,14 +376,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Parsed, Error> {
                 crate::model::is_role_arn,
                 &format!("an IAM role ARN ({})", crate::model::ROLE_ARN_SHAPE),
             )?;
-            check_opt(
-                path,
-                ro.line,
-                "region",
-                r.region.as_deref(),
-                crate::model::is_region_name,
-                REGION_SHAPE,
-            )?;
+            check_region(path, ro.line, "region", r.region.as_deref())?;
             if let Some(d) = r.duration_seconds.filter(|d| !super::ROLE_SECS.contains(d)) {
                 return Err(Error::Config(format!(
                     "{}: duration_seconds = {d} of role {:?} is outside what AWS allows for a role session ({} to {}). Use e.g. duration_seconds = 3600.",
