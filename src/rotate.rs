@@ -280,6 +280,7 @@ impl<'a> Rotator<'a> {
 
     /// Runs (or resumes) the rotation.
     pub fn run(&self) -> Result<Outcome, Error> {
+        crate::engine::check_iam_endpoint()?;
         let rec = self.record()?;
         match rec.rotation.clone() {
             None if rec.previous.is_none() => self.start(rec),

@@ -260,6 +260,18 @@ fn an_endpoint_url_that_is_not_a_url_is_a_usage_error_quoting_it() {
     assert!(err.contains("\"not a url\""), "{err}");
     assert!(err.contains("AWS_ENDPOINT_URL"), "{err}");
     assert!(!err.contains("cannot reach"), "{err}");
+    // The same before `vault add` checks a key with AWS.
+    let out = stack
+        .sb
+        .cmd()
+        .env("AWS_ENDPOINT_URL_STS", "sts.example.com")
+        .args(["vault", "add", "work", "--stdin"])
+        .write_stdin(r#"{"AccessKeyId":"AKIAENDPOINT00000001","SecretAccessKey":"x"}"#)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    assert!(text(&out.stderr).contains("AWS_ENDPOINT_URL_STS = \"sts.example.com\""));
+    assert_eq!(stack.proxy.total(), 0);
 }
 
 #[test]
