@@ -83,10 +83,9 @@ fn read_optional(path: &Path) -> Result<Option<String>, Error> {
         Ok(t) => Ok(Some(t)),
         Err(e) => {
             let at = e.utf8_error().valid_up_to();
-            // The credentials file holds secrets: wipe what was read.
-            let mut b = zeroize::Zeroizing::new(e.into_bytes());
+            // The credentials file holds secrets: wiped when `b` drops.
+            let b = zeroize::Zeroizing::new(e.into_bytes());
             let line = b[..at].iter().filter(|c| **c == b'\n').count() + 1;
-            zeroize::Zeroize::zeroize(&mut *b);
             Err(Error::Config(format!(
                 "{}:{line}: the file is not UTF-8 text (byte {} of the file cannot be read as UTF-8). Save it as UTF-8, or fix that line.",
                 path.display(),
