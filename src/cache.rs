@@ -47,9 +47,18 @@ fn uid() -> u32 {
     rustix::process::getuid().as_raw()
 }
 
-/// File-name-safe form of a profile or source name.
-fn safe(name: &str) -> String {
-    name.chars()
+/// Longest readable part of a cache file name (bytes, all ASCII).
+const STEM_PREFIX_MAX: usize = 64;
+
+/// File-name form of a profile or source name: a readable, capped,
+/// file-name-safe prefix plus a short hash of the exact name, so that
+/// distinct names (`a/b` and `a_b`, `прод` and `тест`, two long names
+/// sharing their first 64 bytes) never share a file, and no name is too
+/// long for the file system.
+pub fn file_stem(name: &str) -> String {
+    use sha1::{Digest, Sha1};
+    let readable: String = name
+        .chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
                 c
@@ -57,7 +66,11 @@ fn safe(name: &str) -> String {
                 '_'
             }
         })
-        .collect()
+        .take(STEM_PREFIX_MAX)
+        .collect();
+    let digest = Sha1::digest(name.as_bytes());
+    let hash: String = digest[..6].iter().map(|b| format!("{b:02x}")).collect();
+    format!("{readable}-{hash}")
 }
 
 /// What role credentials are bound to: if any of it changes in the config,
@@ -151,11 +164,11 @@ impl Cache {
 
     /// File name of the role entry of `profile`.
     pub fn role_file_name(&self, profile: &str) -> std::ffi::OsString {
-        format!("role-{}.json", safe(profile)).into()
+        format!("role-{}.json", file_stem(profile)).into()
     }
 
     fn path(&self, kind: &str, name: &str) -> PathBuf {
-        self.dir.join(format!("{kind}-{}.json", safe(name)))
+        self.dir.join(format!("{kind}-{}.json", file_stem(name)))
     }
 
     fn read(&self, kind: &str, name: &str, binding: &str) -> Option<Credentials> {
@@ -282,7 +295,7 @@ impl Cache {
     pub fn lock(&self, source: &str) -> Result<File, Error> {
         let dir = self.ensure_dir()?;
         lock_exclusive(
-            &dir.join(format!("{}.lock", safe(source))),
+            &dir.join(format!("{}.lock", file_stem(source))),
             &format!("signing in source {source:?}"),
         )
     }
@@ -464,8 +477,46 @@ mod tests {
     }
 
     #[test]
-    fn names_are_made_file_safe() {
-        assert_eq!(safe("team/admin"), "team_admin");
-        assert_eq!(safe("../x"), ".._x");
+    fn distinct_names_get_distinct_files() {
+        for (a, b) in [("прод", "тест"), ("a/b", "a_b"), ("../x", ".._x")] {
+            assert_ne!(file_stem(a), file_stem(b), "{a:?} and {b:?} share a file");
+        }
+        let long_a = format!("{}a", "x".repeat(299));
+        let long_b = format!("{}b", "x".repeat(299));
+        assert_ne!(file_stem(&long_a), file_stem(&long_b));
+    }
+
+    #[test]
+    fn file_names_are_readable_safe_and_bounded() {
+        let s = file_stem("team/admin");
+        assert!(s.starts_with("team_admin-"), "{s}");
+        assert!(!file_stem("../x").contains('/'));
+        let long = file_stem(&"прод-".repeat(100));
+        assert!(long.len() <= STEM_PREFIX_MAX + 13, "{} bytes", long.len());
+        assert!(long.is_ascii());
+    }
+
+    #[test]
+    fn a_300_character_profile_name_is_cached() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cache = Cache::at(tmp.path().join("c"));
+        let mut p = profile("arn:aws:iam::111122223333:role/admin");
+        p.name = "p".repeat(300);
+        cache.write_role(&p, &creds()).unwrap();
+        assert!(cache.read_role(&p).is_some());
+    }
+
+    #[test]
+    fn names_that_sanitize_alike_do_not_evict_each_other() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cache = Cache::at(tmp.path().join("c"));
+        let mut a = profile("arn:aws:iam::111122223333:role/admin");
+        a.name = "прод".into();
+        let mut b = a.clone();
+        b.name = "тест".into();
+        cache.write_role(&a, &creds()).unwrap();
+        cache.write_role(&b, &creds()).unwrap();
+        assert!(cache.read_role(&a).is_some(), "тест evicted прод");
+        assert!(cache.read_role(&b).is_some());
     }
 }

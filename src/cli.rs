@@ -9,13 +9,15 @@ Exit codes:
   0     success (exec: the command's own status is passed through; a command
         killed by signal N gives 128+N)
   1     other error (cache or file I/O)
-  2     usage or configuration error: unknown profile, malformed config,
-        MFA code not 6 digits, nested rolepick shell, console sign-in for a
-        profile that is not a role
+  2     usage or configuration error: unknown profile, malformed or invalid
+        config (with file:line), MFA code not 6 digits, bad AWS_ENDPOINT_URL,
+        nested rolepick shell, console sign-in for a profile that is not a role
   3     AWS refused: MFA code rejected, access denied, invalid or expired key,
         role cannot be assumed, duration above the role's maximum, console
         sign-in refused by the federation endpoint
   4     AWS unreachable, or still throttling after retries
+  5     wrong vault passphrase (nothing was changed; try again)
+  126   the command to run exists but cannot be executed
   127   the command to run (or console's browser command) was not found
 
 Files: ~/.aws/config and ~/.aws/credentials (AWS_CONFIG_FILE,
@@ -282,16 +284,7 @@ pub struct ExecArgs {
 /// A region name's shape (`eu-west-3`, `us-gov-west-1`), so that a typo is
 /// caught before anything runs with it. Which regions exist is AWS's to say.
 pub fn parse_region(s: &str) -> Result<String, String> {
-    let parts: Vec<&str> = s.split('-').collect();
-    let ok = parts.len() >= 3
-        && parts[0].len() == 2
-        && parts[..parts.len() - 1]
-            .iter()
-            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
-        && parts
-            .last()
-            .is_some_and(|n| (1..=2).contains(&n.len()) && n.bytes().all(|b| b.is_ascii_digit()));
-    if ok {
+    if crate::model::is_region_name(s) {
         Ok(s.to_string())
     } else {
         Err(format!(

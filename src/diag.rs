@@ -2,12 +2,17 @@
 //! capture mode so that nothing is written over its screen; it then shows
 //! the captured lines in its status line.
 
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
 static VERBOSE: AtomicBool = AtomicBool::new(false);
 static CAPTURE: AtomicBool = AtomicBool::new(false);
 static CAPTURED: Mutex<Vec<String>> = Mutex::new(Vec::new());
+/// Lines already printed to stderr. The same condition is often met by
+/// several readers in one run (a damaged vault index is read by the config
+/// loader, each key store and `list`): the user is told once.
+static PRINTED: Mutex<Option<HashSet<String>>> = Mutex::new(None);
 
 pub fn set_verbose(v: bool) {
     VERBOSE.store(v, Ordering::Relaxed);
@@ -22,15 +27,34 @@ pub fn take_captured() -> Vec<String> {
     std::mem::take(&mut *CAPTURED.lock().unwrap_or_else(|e| e.into_inner()))
 }
 
+/// Ends capture mode (the terminal is the user's again) and prints what
+/// was captured and not yet taken, so that nothing is lost.
+pub fn end_capture() {
+    set_capture(false);
+    for line in take_captured() {
+        if first_time(&line) {
+            eprintln!("rolepick: {line}");
+        }
+    }
+}
+
 fn emit(line: String) {
     if CAPTURE.load(Ordering::Relaxed) {
         CAPTURED
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push(line);
-    } else {
+    } else if first_time(&line) {
         eprintln!("rolepick: {line}");
     }
+}
+
+fn first_time(line: &str) -> bool {
+    PRINTED
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get_or_insert_with(HashSet::new)
+        .insert(line.to_string())
 }
 
 /// Something the user should know and may want to fix.
@@ -42,5 +66,18 @@ pub fn warn(msg: &str) {
 pub fn debug(msg: &str) {
     if VERBOSE.load(Ordering::Relaxed) {
         emit(msg.to_string());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_same_warning_is_printed_once() {
+        let line = "warning: a condition met by two readers (diag test)";
+        assert!(first_time(line));
+        assert!(!first_time(line), "printed twice");
+        assert!(first_time("warning: another one (diag test)"));
     }
 }

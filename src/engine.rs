@@ -53,8 +53,31 @@ pub fn validate_mfa_code(code: &str) -> Result<&str, Error> {
         Ok(c)
     } else {
         Err(Error::Usage(format!(
-            "MFA code {c:?} is not 6 digits. Type the 6-digit code your MFA device shows now."
+            "MFA code {} is not 6 digits. Type the 6-digit code your MFA device shows now.",
+            crate::error::quote_short(c)
         )))
+    }
+}
+
+/// Refuses an STS endpoint override that is not a URL (usage error, the
+/// value quoted), before any call is made.
+pub fn check_endpoint() -> Result<(), Error> {
+    check_endpoint_vars(&sts::ENDPOINT_VARS)
+}
+
+/// [`check_endpoint`] for the IAM endpoint too (rotation, setup).
+pub fn check_iam_endpoint() -> Result<(), Error> {
+    check_endpoint()?;
+    check_endpoint_vars(&crate::aws::iam::ENDPOINT_VARS)
+}
+
+fn check_endpoint_vars(vars: &[&'static str]) -> Result<(), Error> {
+    match crate::aws::bad_endpoint_var(vars) {
+        None => Ok(()),
+        Some((var, value)) => Err(Error::Usage(format!(
+            "{var} = {} is not a URL. Set it to an endpoint such as https://sts.eu-west-1.amazonaws.com or http://127.0.0.1:5000, or unset it to use AWS.",
+            crate::error::quote_short(&value)
+        ))),
     }
 }
 
@@ -322,6 +345,7 @@ impl Engine {
             }
         }
         self.validate(p)?;
+        check_endpoint()?;
         let _lock = self.cache.lock(&p.source)?;
         // Another rolepick may have done the work while we waited.
         if refresh == Refresh::IfNeeded {
@@ -613,6 +637,7 @@ pub fn caller_identity(
     key: &crate::vault::secret::LongLivedKey,
     region: &str,
 ) -> Result<sts::Identity, Error> {
+    check_endpoint()?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

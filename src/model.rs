@@ -209,9 +209,117 @@ pub fn arn_account(arn: &str) -> Option<&str> {
     (id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit())).then_some(id)
 }
 
+/// An IAM ARN of `kind` (`role`, `mfa`): `arn:PARTITION:iam::ACCOUNT:KIND/NAME`
+/// with a 12-digit account and a name made of the characters IAM allows.
+fn is_iam_arn(s: &str, kind: &str) -> bool {
+    let f: Vec<&str> = s.splitn(6, ':').collect();
+    let [arn, partition, service, region, account, resource] = f.as_slice() else {
+        return false;
+    };
+    let name = resource
+        .strip_prefix(kind)
+        .and_then(|r| r.strip_prefix('/'))
+        .unwrap_or("");
+    *arn == "arn"
+        && partition.starts_with("aws")
+        && partition
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b == b'-')
+        && *service == "iam"
+        && region.is_empty()
+        && arn_account(s).is_some()
+        && account.len() == 12
+        && !name.is_empty()
+        && !name.ends_with('/')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-/".contains(&b))
+}
+
+/// What a role ARN looks like, for messages.
+pub const ROLE_ARN_SHAPE: &str = "arn:aws:iam::123456789012:role/NAME";
+
+/// `arn:aws:iam::123456789012:role/NAME` (any partition, a path allowed).
+pub fn is_role_arn(s: &str) -> bool {
+    is_iam_arn(s, "role")
+}
+
+/// What an MFA serial looks like, for messages.
+pub const MFA_SERIAL_SHAPE: &str =
+    "the MFA device's ARN (arn:aws:iam::123456789012:mfa/NAME) or a hardware device's serial number (such as GAHT12345678)";
+
+/// What `sts:GetSessionToken` takes as `SerialNumber`: a virtual device's
+/// ARN, or a hardware device's serial number (9 to 256 of `[\w+=/:,.@-]`).
+pub fn is_mfa_serial(s: &str) -> bool {
+    if s.starts_with("arn:") {
+        return is_iam_arn(s, "mfa");
+    }
+    (9..=256).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_+=/:,.@-".contains(&b))
+}
+
+/// A region name's shape (`eu-west-3`, `us-gov-west-1`). Which regions
+/// exist is AWS's to say.
+pub fn is_region_name(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    parts.len() >= 3
+        && parts[0].len() == 2
+        && parts[..parts.len() - 1]
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
+        && parts
+            .last()
+            .is_some_and(|n| (1..=2).contains(&n.len()) && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn role_arns_must_name_an_iam_role_in_a_12_digit_account() {
+        for ok in [
+            "arn:aws:iam::111122223333:role/admin",
+            "arn:aws:iam::111122223333:role/team/dev",
+            "arn:aws-cn:iam::111122223333:role/x",
+            "arn:aws-us-gov:iam::111122223333:role/a.b@c+d=e,f_g-h",
+        ] {
+            assert!(is_role_arn(ok), "{ok}");
+        }
+        for bad in [
+            "not-an-arn",
+            "arn:aws:s3:::bucket",
+            "arn:aws:iam::111122223333:user/jane",
+            "arn:aws:iam::12345:role/admin",
+            "arn:aws:iam::111122223333:role/",
+            "arn:aws:iam::111122223333:role/a b",
+            "arn:aws:iam:eu-west-1:111122223333:role/a",
+            "arn:aws:sts::111122223333:role/a",
+        ] {
+            assert!(!is_role_arn(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn mfa_serials_are_a_device_arn_or_a_hardware_serial() {
+        for ok in [
+            "arn:aws:iam::111122223333:mfa/primary",
+            "arn:aws:iam::111122223333:mfa/path/jane",
+            "GAHT12345678",
+        ] {
+            assert!(is_mfa_serial(ok), "{ok}");
+        }
+        for bad in [
+            "garbage",
+            "arn:aws:iam::111122223333:role/x",
+            "arn:aws:iam::1111:mfa/x",
+            "GAHT 12345678",
+            "$(id)xxxxxxxx",
+        ] {
+            assert!(!is_mfa_serial(bad), "{bad}");
+        }
+    }
 
     #[test]
     fn arn_account_takes_the_fifth_field() {

@@ -165,7 +165,9 @@ fn with_note(e: Error, note: &str) -> Error {
         Error::MfaRejected(m) => Error::MfaRejected(add(m)),
         Error::Auth(m) => Error::Auth(add(m)),
         Error::Network(m) => Error::Network(add(m)),
+        Error::Passphrase(m) => Error::Passphrase(add(m)),
         Error::Spawn(m) => Error::Spawn(add(m)),
+        Error::NotExecutable(m) => Error::NotExecutable(add(m)),
         Error::Other(m) => Error::Other(add(m)),
     }
 }
@@ -278,6 +280,7 @@ impl<'a> Rotator<'a> {
 
     /// Runs (or resumes) the rotation.
     pub fn run(&self) -> Result<Outcome, Error> {
+        crate::engine::check_iam_endpoint()?;
         let rec = self.record()?;
         match rec.rotation.clone() {
             None if rec.previous.is_none() => self.start(rec),

@@ -193,14 +193,26 @@ pub fn run(
     })
 }
 
-fn spawn_error(prog: &OsStr, e: &std::io::Error) -> Error {
+/// The error for a command that could not be started, with the exit status
+/// a shell gives: 127 when it is not found, 126 when it is found but cannot
+/// be executed (no execute permission, a directory, a bad binary).
+pub fn spawn_error(prog: &OsStr, e: &std::io::Error) -> Error {
     let p = prog.to_string_lossy();
-    if e.kind() == std::io::ErrorKind::NotFound {
-        Error::Spawn(format!(
+    match e.kind() {
+        std::io::ErrorKind::NotFound => Error::Spawn(format!(
             "cannot run {p:?}: command not found. Check the name and your PATH."
-        ))
-    } else {
-        Error::Spawn(format!("cannot run {p:?}: {e}"))
+        )),
+        std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::IsADirectory => {
+            Error::NotExecutable(format!(
+                "cannot run {p:?}: {e}. It exists but cannot be executed: check its execute permission (chmod +x) or name the program to run it with."
+            ))
+        }
+        _ if e.raw_os_error() == Some(rustix::io::Errno::NOEXEC.raw_os_error()) => {
+            Error::NotExecutable(format!(
+                "cannot run {p:?}: {e}. It is not a program this system can run."
+            ))
+        }
+        _ => Error::NotExecutable(format!("cannot run {p:?}: {e}")),
     }
 }
 

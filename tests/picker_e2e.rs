@@ -12,6 +12,7 @@ mod support;
 
 use std::ffi::OsString;
 use std::fs;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::thread::sleep;
@@ -83,6 +84,19 @@ impl Tmux {
     fn keys(&self, keys: &[&str]) {
         let mut args = vec!["send-keys", "-t", "e2e"];
         args.extend(keys);
+        self.run(&args);
+    }
+
+    /// Pastes `text` the way a terminal does (tmux `paste-buffer`), as a
+    /// bracketed paste when `bracketed` and the program asked for one.
+    fn paste(&self, text: &str, bracketed: bool) {
+        let file = self.dir.join("paste.txt");
+        fs::write(&file, text).expect("write the paste");
+        self.run(&["load-buffer", "-b", "paste", &file.to_string_lossy()]);
+        let mut args = vec!["paste-buffer", "-b", "paste", "-t", "e2e"];
+        if bracketed {
+            args.push("-p");
+        }
         self.run(&args);
     }
 
@@ -1240,4 +1254,176 @@ fn panic_restores_the_terminal() {
     );
     let after = tmux.stty("stty.after");
     assert_eq!(before, after, "stty settings restored after a panic");
+}
+
+/// After `/`, a paste of 5,000 characters (bracketed or not) is taken at
+/// once, capped with a note, and the next key is handled without another
+/// key press (crossterm's edge-triggered reader left input unread until
+/// the next key: crossterm issue 813).
+#[test]
+fn a_large_paste_in_the_filter_does_not_stall_the_picker() {
+    require_tmux!();
+    let stack = Stack::start();
+    let tmux = Tmux::start(stack.sb.root(), &stack.sb.aws_env());
+    let before = tmux.stty("stty.before");
+    tmux.line(&picker_cmd());
+    tmux.wait_for("the picker", is_picker);
+    let paste = format!("dev{}", "x".repeat(4997));
+    for bracketed in [false, true] {
+        tmux.type_text("/");
+        tmux.paste(&paste, bracketed);
+        let s = tmux.wait_for("the paste in the filter", |s| {
+            s.contains("/ devxxxxxxxx") && !s.contains("777788889999")
+        });
+        assert!(!s.contains("rolepick: "), "no stray text:\n{s}");
+        // One key, no more: Esc clears the filter, so every byte of the
+        // paste has been read.
+        tmux.keys(&["Escape"]);
+        let s = tmux.wait_for("Esc handled right after the paste", |s| {
+            is_picker(s) && !s.contains("/ dev") && s.contains("777788889999")
+        });
+        assert!(
+            s.contains("keeps its first 200 characters"),
+            "the cap is told:\n{s}"
+        );
+    }
+    tmux.keys(&["q"]);
+    tmux.wait_for("the picker's exit", |s| s.contains("picker-exit-0"));
+    let after = tmux.stty("stty.after");
+    assert_eq!(before, after, "stty settings restored after the pastes");
+}
+
+#[test]
+fn sigquit_restores_the_terminal_like_sigterm() {
+    require_tmux!();
+    let stack = Stack::start();
+    let tmux = Tmux::start(stack.sb.root(), &stack.sb.aws_env());
+    let before = tmux.stty("stty.before");
+    tmux.line(&picker_cmd());
+    tmux.wait_for("the picker", is_picker);
+    let pid = tmux.picker_pid();
+    let ok = Command::new("kill")
+        .args(["-QUIT", &pid.to_string()])
+        .status()
+        .expect("kill");
+    assert!(ok.success());
+    let s = tmux.wait_for("the picker's exit", |s| s.contains("picker-exit-131"));
+    assert!(!s.contains("roles in"), "off the alternate screen:\n{s}");
+    let after = tmux.stty("stty.after");
+    assert_eq!(before, after, "stty settings restored after SIGQUIT");
+}
+
+/// `kill -TSTP` stops the picker with the terminal given back (the shell
+/// works, in line mode); `fg` brings it back redrawn, taking keys at once.
+#[test]
+fn sigtstp_gives_the_terminal_back_and_fg_resumes_the_picker() {
+    require_tmux!();
+    let stack = Stack::start();
+    let tmux = Tmux::start(stack.sb.root(), &stack.sb.aws_env());
+    let before = tmux.stty("stty.before");
+    tmux.line("clear");
+    // No `; echo` after it: a shell moves on past a stopped job in a list.
+    tmux.line(env!("CARGO_BIN_EXE_rolepick"));
+    tmux.wait_for("the picker", is_picker);
+    let pid = tmux.picker_pid();
+    let ok = Command::new("kill")
+        .args(["-TSTP", &pid.to_string()])
+        .status()
+        .expect("kill");
+    assert!(ok.success());
+    tmux.wait_for("the shell's prompt on the normal screen", |s| {
+        !s.contains("roles in") && s.trim_end().ends_with("e2e$")
+    });
+    let stopped = tmux.stty("stty.stopped");
+    assert_eq!(before, stopped, "line mode while the picker is stopped");
+    tmux.line("fg");
+    tmux.wait_for("the picker redrawn", is_picker);
+    // Keys work at once (no Enter needed): filter, then clear, then quit.
+    tmux.type_text("/readonly");
+    tmux.wait_for("the filter", |s| {
+        s.contains("/ readonly") && !s.contains("444455556666")
+    });
+    tmux.keys(&["Escape"]);
+    tmux.keys(&["q"]);
+    tmux.wait_for("the shell again", |s| {
+        !s.contains("roles in") && s.trim_end().ends_with("e2e$")
+    });
+    tmux.line("echo status-$?");
+    tmux.wait_for("the picker's status", |s| s.contains("status-0"));
+    let after = tmux.stty("stty.after");
+    assert_eq!(before, after, "stty settings restored after stop and fg");
+}
+
+/// A warning written while the picker owns the screen (here: waiting for
+/// the source's lock, held by another process) goes to the status line,
+/// not over the screen.
+#[test]
+fn a_lock_wait_warning_shows_in_the_status_line_not_over_the_screen() {
+    require_tmux!();
+    let stack = Stack::start();
+    // An MFA session (and the lock file) first, so that opening admin in the
+    // picker needs no code, only the lock and an AssumeRole.
+    let out = stack
+        .sb
+        .cmd()
+        .args(["exec", "dev", "--mfa-code", MFA_CODE, "--", "true"])
+        .output()
+        .expect("run rolepick exec");
+    assert!(out.status.success(), "{}", support::show(&out));
+    let lock_path = fs::read_dir(&stack.sb.cache)
+        .expect("cache dir")
+        .map(|e| e.expect("entry").path())
+        .find(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("primary") && n.ends_with(".lock"))
+        })
+        .expect("the source's lock file");
+    // Another process holds it (flock(2), as rolepick takes it); `-o`: only
+    // flock itself, not its `sleep`, so that ending its group lets go.
+    let mut holder = Command::new("flock")
+        .arg("-o")
+        .arg(&lock_path)
+        .args(["sleep", "600"])
+        .process_group(0)
+        .spawn()
+        .expect("run flock (util-linux)");
+    let tmux = Tmux::start(stack.sb.root(), &stack.sb.aws_env());
+    tmux.line(&picker_cmd());
+    tmux.wait_for("the picker", is_picker);
+    tmux.type_text("/admin");
+    tmux.wait_for("the filter", |s| !s.contains("444455556666"));
+    tmux.keys(&["Enter"]);
+    let s = tmux.wait_for("the lock wait in the status line", |s| {
+        is_picker(s) && s.contains("waiting for another rolepick to finish signing in")
+    });
+    assert!(
+        !s.contains("rolepick: warning"),
+        "no stray text over the picker:\n{s}"
+    );
+    let status_line = s
+        .lines()
+        .find(|l| l.contains("waiting for another rolepick"))
+        .unwrap_or_default();
+    assert!(
+        status_line
+            .trim_start()
+            .starts_with(|c: char| !c.is_ascii_alphanumeric()),
+        "a status line (spinner or mark first): {status_line:?}"
+    );
+    // The other process lets go: the shell opens.
+    let _ = rustix::process::kill_process_group(
+        rustix::process::Pid::from_child(&holder),
+        rustix::process::Signal::TERM,
+    );
+    let _ = holder.wait();
+    tmux.wait_for("the subshell", |s| {
+        s.contains("rolepick: shell for admin") && s.contains("e2e$")
+    });
+    tmux.line("exit");
+    tmux.wait_for("the picker", |s| {
+        is_picker(s) && countdown_on(s, "admin").is_some()
+    });
+    tmux.keys(&["q"]);
+    tmux.wait_for("the picker's exit", |s| s.contains("picker-exit-0"));
 }

@@ -315,6 +315,26 @@ fn spinner_while_a_request_is_in_flight() {
 }
 
 #[test]
+fn a_warning_while_a_request_is_in_flight_shows_beside_the_spinner() {
+    let mut s = state();
+    key(&mut s, KeyCode::Char('G'));
+    key(&mut s, KeyCode::Enter);
+    update(
+        &mut s,
+        Msg::Diag(vec![
+            "warning: waiting for another rolepick to finish signing in source \"ops\"...".into(),
+        ]),
+    );
+    let t = draw(&mut s, 80, 20);
+    let text = screen_text(&t);
+    assert!(
+        text.contains("! warning: waiting for another rolepick"),
+        "{text}"
+    );
+    insta::assert_snapshot!(t.backend());
+}
+
+#[test]
 fn tiny_terminal_says_too_small() {
     let mut s = state();
     insta::assert_snapshot!(draw(&mut s, 20, 5).backend());

@@ -91,7 +91,7 @@ fn wrong_passphrase_changes_nothing() {
         .success());
     let before = std::fs::read(vault_file(&stack)).unwrap();
     let (out, _) = list_json(&stack, "not the passphrase");
-    assert_eq!(out.status.code(), Some(3), "{}", show(&out));
+    assert_eq!(out.status.code(), Some(5), "{}", show(&out));
     assert!(
         text(&out.stderr).contains("wrong passphrase"),
         "{}",
@@ -102,7 +102,7 @@ fn wrong_passphrase_changes_nothing() {
         .write_stdin(r#"{"AccessKeyId":"AKIAWRONGPASS0000002","SecretAccessKey":"x"}"#)
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(3), "{}", show(&out));
+    assert_eq!(out.status.code(), Some(5), "{}", show(&out));
     assert_eq!(
         std::fs::read(vault_file(&stack)).unwrap(),
         before,
@@ -322,7 +322,7 @@ fn passwd_changes_the_passphrase() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", show(&out));
-    assert_eq!(list_json(&stack, PASS).0.status.code(), Some(3));
+    assert_eq!(list_json(&stack, PASS).0.status.code(), Some(5));
     let (out, v) = list_json(&stack, "a new passphrase");
     assert!(out.status.success(), "{}", show(&out));
     assert_eq!(sources(&v), ["work"]);

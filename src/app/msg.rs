@@ -105,10 +105,19 @@ pub enum Msg {
         source: String,
         result: Result<u8, String>,
     },
-    /// SIGTERM/SIGHUP/SIGINT (the number): leave now.
+    /// SIGTERM/SIGHUP/SIGINT/SIGQUIT (the number): leave now.
     Terminate {
         signal: i32,
     },
+    /// SIGTSTP (`kill -TSTP`, or a job-control stop): give the terminal
+    /// back, stop, and take it again with a full redraw once continued.
+    /// Handled by the runtime; `update` ignores it.
+    Suspend,
+    /// Pasted text (bracketed paste), taken whole.
+    Paste(String),
+    /// Warnings and `-v` notes written while the picker owned the screen
+    /// (lock waits, retries, store notes): shown in the status line.
+    Diag(Vec<String>),
 }
 
 /// I/O for the runtime to do.

@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::io;
 use std::path::PathBuf;
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, TryRecvError};
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -139,6 +139,9 @@ pub trait Screen {
     fn suspend(&mut self) -> io::Result<()>;
     /// Takes the terminal back and forces a full redraw.
     fn resume(&mut self) -> io::Result<()>;
+    /// Stops the process (job control) until it is continued; called
+    /// between `suspend` and `resume`.
+    fn stop(&mut self) {}
 }
 
 /// The real terminal plus its input thread.
@@ -160,18 +163,27 @@ impl Screen for Tty {
     fn suspend(&mut self) -> io::Result<()> {
         self.input.pause();
         self.guard.suspend();
+        // The normal screen is the user's again: warnings go to stderr.
+        crate::diag::end_capture();
         Ok(())
     }
     fn resume(&mut self) -> io::Result<()> {
         let r = self.guard.resume();
+        crate::diag::set_capture(true);
         self.input.resume();
         r
+    }
+    fn stop(&mut self) {
+        Input::stop_process();
     }
 }
 
 impl Drop for Tty {
     fn drop(&mut self) {
         self.input.stop();
+        // Restore before printing what was captured and not yet shown.
+        self.guard.suspend();
+        crate::diag::end_capture();
     }
 }
 
@@ -189,7 +201,7 @@ pub struct Options {
 pub enum Exit {
     /// `q` or Ctrl-C.
     Quit,
-    /// SIGTERM, SIGHUP or SIGINT, by number.
+    /// SIGTERM, SIGHUP, SIGINT or SIGQUIT, by number.
     Signal(i32),
 }
 
@@ -228,6 +240,9 @@ pub fn run(
     let (tx, rx) = mpsc::channel();
     let guard = TerminalGuard::enter(opts.mouse)?;
     let input = Input::start(&tx)?; // on error, `guard` restores the terminal
+                                    // From here until `Tty` drops, warnings and `-v` notes (lock waits,
+                                    // retries, store notes) go to the status line, not over the screen.
+    crate::diag::set_capture(true);
     let (svc2, tx2) = (Arc::clone(&svc), tx.clone());
     thread::Builder::new()
         .name("rolepick-cache".into())
@@ -277,25 +292,48 @@ pub fn run_loop(
     let mut dirty = true;
     let mut live_read = clock.instant();
     loop {
-        if dirty {
-            screen.draw(state)?;
-        }
-        let msg = match rx.recv_timeout(until_tick(clock.now(), state.pending.is_some())) {
+        // Everything already queued is applied before the next frame: a
+        // paste of thousands of keys is one redraw, not thousands.
+        let msg = match rx.try_recv() {
             Ok(m) => m,
-            Err(RecvTimeoutError::Timeout) => {
-                // Shells opened elsewhere come and go: look every few seconds.
-                if clock.instant().duration_since(live_read) >= LIVE_SHELLS_EVERY {
-                    live_read = clock.instant();
-                    let _ = tx.send(Msg::LiveShells(svc.live_shells()));
+            Err(TryRecvError::Disconnected) => return Ok(exit),
+            Err(TryRecvError::Empty) => {
+                let noted = crate::diag::take_captured();
+                if !noted.is_empty() {
+                    update(state, Msg::Diag(noted));
+                    dirty = true;
                 }
-                Msg::Tick { now: clock.now() }
+                if dirty {
+                    screen.draw(state)?;
+                    dirty = false;
+                }
+                match rx.recv_timeout(until_tick(clock.now(), state.pending.is_some())) {
+                    Ok(m) => m,
+                    Err(RecvTimeoutError::Timeout) => {
+                        // Shells opened elsewhere come and go: look every few seconds.
+                        if clock.instant().duration_since(live_read) >= LIVE_SHELLS_EVERY {
+                            live_read = clock.instant();
+                            let _ = tx.send(Msg::LiveShells(svc.live_shells()));
+                        }
+                        Msg::Tick { now: clock.now() }
+                    }
+                    Err(RecvTimeoutError::Disconnected) => return Ok(exit),
+                }
             }
-            Err(RecvTimeoutError::Disconnected) => return Ok(exit),
         };
         if let Msg::Terminate { signal } = msg {
             exit = Exit::Signal(signal);
         }
-        dirty = match &msg {
+        if msg == Msg::Suspend {
+            // Job control (SIGTSTP): the shell gets a sane terminal while
+            // we are stopped; `fg` brings raw mode and a full redraw back.
+            screen.suspend()?;
+            screen.stop();
+            back(screen, svc, clock, state)?;
+            dirty = true;
+            continue;
+        }
+        dirty |= match &msg {
             // Idle ticks redraw only when a countdown or the spinner is on screen.
             Msg::Tick { .. } => state.has_live_countdowns(),
             // Mouse capture reports every motion; only the wheel changes anything.
@@ -640,7 +678,9 @@ mod tests {
         );
         assert_eq!(screen.suspended, vec![true, false]);
         assert_eq!(state.role_expiry["dev"], at(T0 + 3600));
-        assert!(screen.draws >= 3);
+        // Queued messages are applied before a frame, so how many frames
+        // depends on timing; the feeder's pauses leave at least two.
+        assert!(screen.draws >= 2, "{} frames", screen.draws);
     }
 
     /// The picker's state at T0 for the fake's model, nothing cached.
@@ -762,6 +802,48 @@ mod tests {
             "the terminal stays the picker's"
         );
         assert_eq!(state.status.unwrap().text, "Opened the AWS console for dev");
+    }
+
+    #[test]
+    fn a_burst_of_keys_is_one_redraw_not_one_per_key() {
+        let fake = fake();
+        let svc: Arc<dyn CredentialService> = fake.clone();
+        let clock = FixedClock::new(at(T0));
+        let mut state = fresh_state(&fake);
+        let mut screen = screen();
+        let (tx, rx) = mpsc::channel();
+        send_text(&tx, &format!("/{}", "x".repeat(2000)));
+        let tx2 = tx.clone();
+        let feeder = thread::spawn(move || {
+            thread::sleep(Duration::from_millis(300));
+            tx2.send(key(KeyCode::Esc)).unwrap();
+            tx2.send(key(KeyCode::Char('q'))).unwrap();
+        });
+        let exit = run_loop(&mut screen, &svc, &clock, &mut state, &tx, &rx).unwrap();
+        feeder.join().unwrap();
+        assert_eq!(exit, Exit::Quit);
+        assert!(screen.draws <= 3, "{} redraws for one burst", screen.draws);
+    }
+
+    #[test]
+    fn a_stop_hands_the_terminal_over_and_takes_it_back() {
+        let fake = fake();
+        let svc: Arc<dyn CredentialService> = fake.clone();
+        let clock = FixedClock::new(at(T0));
+        let mut state = fresh_state(&fake);
+        let mut screen = screen();
+        let (tx, rx) = mpsc::channel();
+        tx.send(Msg::Suspend).unwrap();
+        let tx2 = tx.clone();
+        let feeder = thread::spawn(move || {
+            thread::sleep(Duration::from_millis(200));
+            tx2.send(key(KeyCode::Char('q'))).unwrap();
+        });
+        let exit = run_loop(&mut screen, &svc, &clock, &mut state, &tx, &rx).unwrap();
+        feeder.join().unwrap();
+        assert_eq!(exit, Exit::Quit, "a stop is not an exit");
+        assert_eq!(screen.suspended, vec![true, false]);
+        assert!(screen.draws >= 1, "redrawn after the stop");
     }
 
     #[test]

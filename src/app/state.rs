@@ -256,6 +256,8 @@ pub struct Pending {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StatusKind {
     Info,
+    /// A warning rolepick printed while the picker had the screen.
+    Warning,
     Error,
 }
 
@@ -666,6 +668,14 @@ impl State {
     pub fn info(&mut self, text: impl Into<String>) {
         self.status = Some(Status {
             kind: StatusKind::Info,
+            text: text.into(),
+        });
+    }
+
+    /// Sets a warning status message.
+    pub fn warn(&mut self, text: impl Into<String>) {
+        self.status = Some(Status {
+            kind: StatusKind::Warning,
             text: text.into(),
         });
     }

@@ -108,7 +108,64 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
         }
         Msg::Notice { profile, text } => on_notice(state, profile.as_deref(), text),
         Msg::Terminate { .. } => vec![Effect::Quit],
+        Msg::Suspend => vec![],
+        Msg::Paste(text) => on_paste(state, &text),
+        Msg::Diag(lines) => {
+            if let Some(last) = lines.last() {
+                let more = lines.len() - 1;
+                state.warn(if more == 0 {
+                    last.clone()
+                } else {
+                    format!("{last} (+{more} more)")
+                });
+            }
+            vec![]
+        }
     }
+}
+
+/// Longest filter kept; the rest of a longer paste is dropped, with a note.
+pub const FILTER_MAX: usize = 200;
+
+/// Pasted text goes where typed text would: the filter (one line, control
+/// characters dropped, capped at [`FILTER_MAX`]), the MFA code (its digits)
+/// or the passphrase. Elsewhere it is ignored.
+fn on_paste(state: &mut State, text: &str) -> Vec<Effect> {
+    match state.modal.as_mut() {
+        Some(Modal::Mfa(m)) if m.submitted.is_none() => {
+            for c in text.chars().filter(char::is_ascii_digit) {
+                if m.code.len() < 6 {
+                    m.code.push(c);
+                }
+            }
+        }
+        Some(Modal::Passphrase(m)) if m.submitted.is_none() => {
+            for c in text.chars().filter(|c| !c.is_control()) {
+                let _ = m.input.push(c);
+            }
+        }
+        Some(_) => {}
+        None if state.filter.editing => {
+            let mut t = state.filter.text.clone();
+            t.extend(text.chars().filter(|c| !c.is_control()));
+            set_filter_capped(state, t);
+        }
+        None => {}
+    }
+    vec![]
+}
+
+fn capped_note() -> String {
+    format!("The filter keeps its first {FILTER_MAX} characters; the rest was dropped")
+}
+
+/// Sets the filter, cut to [`FILTER_MAX`] characters (saying so when cut).
+fn set_filter_capped(state: &mut State, mut t: String) {
+    if let Some((cut, _)) = t.char_indices().nth(FILTER_MAX) {
+        t.truncate(cut);
+        state.warn(capped_note());
+    }
+    state.set_filter(t);
 }
 
 fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
@@ -155,6 +212,12 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
             }
             KeyCode::Char('u') if ctrl => state.set_filter(String::new()),
             KeyCode::Char(c) if !ctrl => {
+                if state.filter.text.chars().count() >= FILTER_MAX {
+                    // Keys past the cap (a long unbracketed paste) are
+                    // dropped without re-filtering thousands of times.
+                    state.warn(capped_note());
+                    return vec![];
+                }
                 let mut t = state.filter.text.clone();
                 t.push(c);
                 state.set_filter(t);
@@ -900,6 +963,61 @@ mod tests {
         assert!(fx.is_empty(), "q does not quit while typing a filter");
         assert_eq!(s.filter.text, "qjk?r");
         assert!(!s.help);
+    }
+
+    #[test]
+    fn a_paste_goes_into_the_filter_in_one_piece() {
+        let mut s = state();
+        update(&mut s, ch('/'));
+        let fx = update(&mut s, Msg::Paste("prod\nread\u{1b}".into()));
+        assert!(fx.is_empty());
+        assert_eq!(s.filter.text, "prodread", "one line, no control characters");
+        assert_eq!(selected(&s), "prod-read");
+        assert!(s.status.is_none(), "nothing was cut");
+    }
+
+    #[test]
+    fn a_long_paste_is_capped_with_a_note_and_keys_still_work() {
+        let mut s = state();
+        update(&mut s, ch('/'));
+        update(&mut s, Msg::Paste("x".repeat(5000)));
+        assert_eq!(s.filter.text.chars().count(), FILTER_MAX);
+        let note = s.status.as_ref().expect("a note");
+        assert_eq!(note.kind, StatusKind::Warning);
+        assert!(note.text.contains("first 200 characters"), "{}", note.text);
+        // The same paste as keys (no bracketed paste): the same cap.
+        typed(&mut s, "yyy");
+        assert_eq!(s.filter.text.chars().count(), FILTER_MAX);
+        update(&mut s, key(KeyCode::Esc));
+        assert!(s.filter.text.is_empty() && !s.filter.editing);
+    }
+
+    #[test]
+    fn a_paste_into_the_mfa_modal_keeps_its_digits() {
+        let mut s = state();
+        update(&mut s, key(KeyCode::Enter));
+        assert!(matches!(s.modal, Some(Modal::Mfa(_))));
+        update(&mut s, Msg::Paste(" 123 456\n".into()));
+        let Some(Modal::Mfa(m)) = &s.modal else {
+            panic!("the MFA modal")
+        };
+        assert_eq!(m.code, "123456");
+    }
+
+    #[test]
+    fn warnings_written_meanwhile_go_to_the_status_line() {
+        let mut s = state();
+        update(
+            &mut s,
+            Msg::Diag(vec![
+                "warning: first".into(),
+                "warning: waiting for another rolepick".into(),
+            ]),
+        );
+        let st = s.status.as_ref().expect("a status");
+        assert_eq!(st.kind, StatusKind::Warning);
+        assert_eq!(st.text, "warning: waiting for another rolepick (+1 more)");
+        assert!(update(&mut s, Msg::Suspend).is_empty(), "the runtime's job");
     }
 
     #[test]

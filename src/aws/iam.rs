@@ -19,8 +19,11 @@ pub use super::sts::StsError as IamError;
 const IAM_REGION: &str = "us-east-1";
 
 /// The IAM endpoint override from the environment, if any.
+/// Where the IAM endpoint can be overridden, first one wins.
+pub const ENDPOINT_VARS: [&str; 2] = ["AWS_ENDPOINT_URL_IAM", "AWS_ENDPOINT_URL"];
+
 pub fn endpoint_override() -> Option<String> {
-    ["AWS_ENDPOINT_URL_IAM", "AWS_ENDPOINT_URL"]
+    ENDPOINT_VARS
         .iter()
         .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
 }

@@ -22,3 +22,24 @@ pub struct Credentials {
 pub fn rfc3339(t: SystemTime) -> String {
     humantime::format_rfc3339_seconds(t).to_string()
 }
+
+/// The first of `vars` that is set (and not empty), with its value, when
+/// that value is not an http(s) URL with a host: the SDK would otherwise
+/// fail at the first call with a misleading "cannot reach".
+pub fn bad_endpoint_var(vars: &[&'static str]) -> Option<(&'static str, String)> {
+    let (var, value) = vars.iter().find_map(|v| {
+        std::env::var_os(v)
+            .filter(|s| !s.is_empty())
+            .map(|s| (*v, s.to_string_lossy().into_owned()))
+    })?;
+    let host = value
+        .strip_prefix("https://")
+        .or_else(|| value.strip_prefix("http://"))
+        .map(|rest| rest.split(['/', '?', '#']).next().unwrap_or(""));
+    let ok = host.is_some_and(|h| {
+        !h.is_empty()
+            && !h.starts_with(':')
+            && !h.chars().any(|c| c.is_whitespace() || c.is_control())
+    }) && !value.chars().any(|c| c.is_whitespace() || c.is_control());
+    (!ok).then_some((var, value))
+}

@@ -42,9 +42,12 @@ pub struct Signer<'a> {
     pub session_token: Option<&'a SecretString>,
 }
 
+/// Where the STS endpoint can be overridden, first one wins.
+pub const ENDPOINT_VARS: [&str; 2] = ["AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL"];
+
 /// The STS endpoint override from the environment, if any.
 pub fn endpoint_override() -> Option<String> {
-    ["AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL"]
+    ENDPOINT_VARS
         .iter()
         .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
 }

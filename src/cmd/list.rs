@@ -110,11 +110,11 @@ pub fn run(args: &ListArgs, global: &Global) -> Result<u8, Error> {
                     (None, None) => "-".into(),
                 };
                 [
-                    r.profile.clone(),
-                    account,
-                    r.role.clone().unwrap_or_else(|| "(session)".into()),
-                    r.source.clone(),
-                    r.region.clone().unwrap_or_else(|| "-".into()),
+                    printable(&r.profile),
+                    printable(&account),
+                    printable(r.role.as_deref().unwrap_or("(session)")),
+                    printable(&r.source),
+                    printable(r.region.as_deref().unwrap_or("-")),
                     r.expires.map_or_else(|| "-".into(), |e| remaining(now, e)),
                     key_age(&r.source).map_or_else(|| "-".into(), key_age_text),
                 ]
@@ -163,6 +163,21 @@ pub fn run(args: &ListArgs, global: &Global) -> Result<u8, Error> {
         }
     }
     Ok(0)
+}
+
+/// `s` with its control characters escaped (`\u{1b}`), so that text from
+/// the config (`ESC ] 0 ; ... BEL` in a profile name) cannot drive the
+/// terminal; other text unchanged.
+fn printable(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_debug().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 /// `12d`, `85d (rotate soon)`, `95d (ROTATE)`.

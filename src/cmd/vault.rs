@@ -451,6 +451,7 @@ fn list(engine: &Engine, args: &ListArgs) -> Result<u8, Error> {
     if loc.exists() {
         let pass = passphrase(&loc, settings, &CliMfa::Terminal)?;
         let doc = store::open(&loc, &pass)?;
+        loc.reindex_if_stale(&doc);
         for (name, r) in &doc.sources {
             rows.push(Listed {
                 source: name.clone(),

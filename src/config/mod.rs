@@ -74,10 +74,24 @@ impl Paths {
 }
 
 fn read_optional(path: &Path) -> Result<Option<String>, Error> {
-    match std::fs::read_to_string(path) {
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io("read", path, &e)),
+    };
+    match String::from_utf8(bytes) {
         Ok(t) => Ok(Some(t)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(Error::io("read", path, &e)),
+        Err(e) => {
+            let at = e.utf8_error().valid_up_to();
+            // The credentials file holds secrets: wiped when `b` drops.
+            let b = zeroize::Zeroizing::new(e.into_bytes());
+            let line = b[..at].iter().filter(|c| **c == b'\n').count() + 1;
+            Err(Error::Config(format!(
+                "{}:{line}: the file is not UTF-8 text (byte {} of the file cannot be read as UTF-8). Save it as UTF-8, or fix that line.",
+                path.display(),
+                at + 1
+            )))
+        }
     }
 }
 
@@ -102,15 +116,51 @@ pub fn load(paths: &Paths) -> Result<Model, Error> {
         .as_ref()
         .map(|t| t.settings.vault.location())
         .unwrap_or_else(|| crate::vault::store::Location::discover(None));
-    let in_vault: BTreeSet<String> = loc.read_index().sources.into_keys().collect();
+    let backend = toml
+        .as_ref()
+        .map_or(crate::vault::store::Backend::File, |t| {
+            t.settings.vault.backend
+        });
+    let (in_vault, unindexed) = match loc.try_read_index() {
+        Some(index) => (index.sources.into_keys().collect(), false),
+        None => {
+            // No usable index: the vault may hold any source's key, and
+            // only unlocking it (which rebuilds the index) tells which.
+            let lost = match backend {
+                crate::vault::store::Backend::File => loc.exists(),
+                crate::vault::store::Backend::Keyring => true,
+                crate::vault::store::Backend::CredentialsFile => false,
+            };
+            (BTreeSet::new(), lost)
+        }
+    };
     build(
         paths,
         config.as_deref(),
         credentials.as_ref().map(|c| c.as_str()),
         toml,
-        &in_vault,
-        &loc.index_file(),
+        &VaultKnows {
+            sources: in_vault,
+            unindexed,
+            file: if backend == crate::vault::store::Backend::File {
+                loc.file.clone()
+            } else {
+                loc.index_file()
+            },
+        },
     )
+}
+
+/// What the vault's index says about which sources have a key in it.
+struct VaultKnows {
+    /// Sources the index lists.
+    sources: BTreeSet<String>,
+    /// The index is lost (missing or damaged) while keys may be in the
+    /// vault: every source a profile names without a key elsewhere is taken
+    /// to be in the vault, to be checked when it is unlocked.
+    unindexed: bool,
+    /// Named as the origin of such sources.
+    file: PathBuf,
 }
 
 /// One property of a raw profile, borrowed from the file text.
@@ -165,19 +215,21 @@ pub fn from_texts(
         config,
         credentials,
         toml,
-        &BTreeSet::new(),
-        Path::new("vault"),
+        &VaultKnows {
+            sources: BTreeSet::new(),
+            unindexed: false,
+            file: PathBuf::from("vault"),
+        },
     )
 }
 
-/// `in_vault`: sources whose key is in the vault (from its index).
+/// `vault`: sources whose key is in the vault (from its index).
 fn build<'a>(
     paths: &'a Paths,
     config: Option<&'a str>,
     credentials: Option<&'a str>,
     toml: Option<rolepick_toml::Parsed>,
-    in_vault: &BTreeSet<String>,
-    index_file: &Path,
+    vault: &VaultKnows,
 ) -> Result<Model, Error> {
     let mut raws: Raws<'a> = BTreeMap::new();
     if let Some(text) = config {
@@ -254,9 +306,22 @@ fn build<'a>(
         }
     }
 
-    for name in in_vault {
+    let mut in_vault = vault.sources.clone();
+    if vault.unindexed {
+        in_vault.extend(
+            raws.values()
+                .filter_map(|r| r.get("source_profile"))
+                .filter(|n| {
+                    raws.get(*n)
+                        .is_none_or(|r| !r.has_key && r.get("role_arn").is_none())
+                })
+                .map(str::to_string)
+                .collect::<Vec<_>>(),
+        );
+    }
+    for name in &in_vault {
         let origin = Origin {
-            file: index_file.to_path_buf(),
+            file: vault.file.clone(),
             line: 0,
         };
         let raw = raws.entry(Cow::Owned(name.clone())).or_default();
@@ -272,8 +337,12 @@ fn build<'a>(
     }
     let settings = model.settings.clone();
     aws_profiles(&raws, &settings, &mut model);
+    let refresh_before_at = toml.as_ref().and_then(|t| t.refresh_before_at.clone());
     if let Some(t) = toml {
         merge_toml(t, &raws, &key_holders, &mut model)?;
+    }
+    if let Some(at) = refresh_before_at {
+        warn_refresh_before_too_long(&model, &at);
     }
     // A key-only profile's account is its user's: the account of the MFA
     // device its roles use.
@@ -320,6 +389,10 @@ fn aws_profiles(raws: &Raws<'_>, settings: &Settings, model: &mut Model) {
         let name = name.to_string();
         let origin = origin_of(raw, Path::new("~/.aws/config"));
         if raw.has_key {
+            if let Err(why) = check_source_values(&name, raw) {
+                model.broken.insert(name, why);
+                continue;
+            }
             let mfa_serial = raw.get("mfa_serial").map(str::to_string);
             model.sources.insert(
                 name.clone(),
@@ -351,6 +424,17 @@ fn aws_profiles(raws: &Raws<'_>, settings: &Settings, model: &mut Model) {
                 mfa_serial,
                 origin,
             });
+        } else if let Some(sp) = raw.prop("source_profile") {
+            model.broken.insert(
+                name.clone(),
+                format!(
+                    "profile {name:?} ({origin}) has source_profile = {:?} ({}:{}) but no role_arn, so there is no role to assume. Add `role_arn = {}` under it, or remove source_profile.",
+                    sp.value,
+                    sp.file.display(),
+                    sp.line,
+                    crate::model::ROLE_ARN_SHAPE
+                ),
+            );
         } else if let Some(kind) = [
             "sso_session",
             "sso_start_url",
@@ -380,26 +464,10 @@ fn aws_profiles(raws: &Raws<'_>, settings: &Settings, model: &mut Model) {
             }
             Ok((parent, root)) => {
                 let source_region = raws.get(root.as_str()).and_then(|r| r.get("region"));
-                let duration_seconds = match raw.get("duration_seconds").map(str::parse::<u32>) {
-                    None => None,
-                    Some(Ok(d)) => Some(d),
-                    Some(Err(_)) => {
-                        let (v, o) = raw
-                            .prop("duration_seconds")
-                            .map(|p| {
-                                (
-                                    p.value,
-                                    Origin {
-                                        file: p.file.to_path_buf(),
-                                        line: p.line,
-                                    },
-                                )
-                            })
-                            .unwrap_or_else(|| ("", origin.clone()));
-                        model.broken.insert(
-                            name.clone(),
-                            format!("profile {name:?}: duration_seconds = {v:?} ({o}) is not a number of seconds. Use e.g. `duration_seconds = 3600`."),
-                        );
+                let duration_seconds = match check_role_values(name, raw) {
+                    Ok(d) => d,
+                    Err(why) => {
+                        model.broken.insert(name.clone(), why);
                         continue;
                     }
                 };
@@ -427,6 +495,162 @@ fn aws_profiles(raws: &Raws<'_>, settings: &Settings, model: &mut Model) {
                 });
             }
         }
+    }
+    drop_dependents_of_broken(model);
+}
+
+/// AssumeRole's lifetime when `duration_seconds` does not say.
+const DEFAULT_ROLE_SECS: u64 = 3600;
+
+/// `refresh_before` as long as a profile's credentials live means a new
+/// AssumeRole (or MFA session) on every run: said once, at load.
+fn warn_refresh_before_too_long(model: &Model, at: &Origin) {
+    let before = model.settings.refresh_before;
+    let lifetime = |p: &Profile| match &p.kind {
+        ProfileKind::Role(r) => {
+            std::time::Duration::from_secs(r.duration_seconds.map_or(DEFAULT_ROLE_SECS, u64::from))
+        }
+        ProfileKind::Session => model
+            .sources
+            .get(&p.source)
+            .map_or(model.settings.session_duration, |s| s.session_duration),
+    };
+    let short: Vec<(&str, std::time::Duration)> = model
+        .profiles
+        .iter()
+        .map(|p| (p.name.as_str(), lifetime(p)))
+        .filter(|(_, l)| before >= *l)
+        .collect();
+    if let Some((name, life)) = short.first() {
+        let others = match short.len() - 1 {
+            0 => String::new(),
+            1 => " (and 1 other profile)".to_string(),
+            n => format!(" (and {n} other profiles)"),
+        };
+        diag::warn(&format!(
+            "refresh_before = {} ({at}) is not shorter than the {} credentials of profile {name:?}{others}: they would be renewed on every run. Lower refresh_before (the default is 5m) or raise duration_seconds.",
+            humantime::format_duration(before),
+            humantime::format_duration(*life),
+        ));
+    }
+}
+
+/// A profile whose source or parent profile is not usable is not usable
+/// either; says which one and why.
+fn drop_dependents_of_broken(model: &mut Model) {
+    loop {
+        let bad: Vec<(String, String)> = model
+            .profiles
+            .iter()
+            .filter_map(|p| {
+                let parent = match &p.kind {
+                    ProfileKind::Role(RoleSpec {
+                        parent: Parent::Profile(x),
+                        ..
+                    }) => Some(x),
+                    _ => None,
+                };
+                [Some(&p.source), parent]
+                    .into_iter()
+                    .flatten()
+                    .find(|d| **d != p.name && model.broken.contains_key(d.as_str()))
+                    .map(|d| {
+                        (
+                            p.name.clone(),
+                            format!(
+                                "profile {:?} gets its credentials from profile {d:?}, which is not usable: {}",
+                                p.name, model.broken[d.as_str()]
+                            ),
+                        )
+                    })
+            })
+            .collect();
+        if bad.is_empty() {
+            return;
+        }
+        for (name, why) in bad {
+            model.profiles.retain(|p| p.name != name);
+            model.sources.remove(&name);
+            model.broken.insert(name, why);
+        }
+    }
+}
+
+/// `key`'s value in `raw` when it has the right shape; else a message
+/// quoting it at its file:line and saying what is expected.
+fn checked<'r>(
+    name: &str,
+    raw: &'r RawProfile<'_>,
+    key: &str,
+    ok: fn(&str) -> bool,
+    shape: &str,
+) -> Result<Option<&'r str>, String> {
+    let Some(p) = raw.prop(key) else {
+        return Ok(None);
+    };
+    if ok(p.value) {
+        Ok(Some(p.value))
+    } else {
+        Err(format!(
+            "profile {name:?}: {key} = {:?} ({}:{}) is not {shape}. Fix that line.",
+            p.value,
+            p.file.display(),
+            p.line
+        ))
+    }
+}
+
+const REGION_SHAPE: &str = "a region name (such as us-east-1 or eu-west-3)";
+
+/// Longest and shortest role session AWS allows (`duration_seconds`).
+pub const ROLE_SECS: std::ops::RangeInclusive<u32> = 900..=43_200;
+
+fn check_source_values(name: &str, raw: &RawProfile<'_>) -> Result<(), String> {
+    checked(
+        name,
+        raw,
+        "mfa_serial",
+        crate::model::is_mfa_serial,
+        crate::model::MFA_SERIAL_SHAPE,
+    )?;
+    checked(
+        name,
+        raw,
+        "region",
+        crate::model::is_region_name,
+        REGION_SHAPE,
+    )?;
+    Ok(())
+}
+
+/// Checks a role profile's own values; returns its `duration_seconds`.
+fn check_role_values(name: &str, raw: &RawProfile<'_>) -> Result<Option<u32>, String> {
+    checked(
+        name,
+        raw,
+        "role_arn",
+        crate::model::is_role_arn,
+        &format!("an IAM role ARN ({})", crate::model::ROLE_ARN_SHAPE),
+    )?;
+    check_source_values(name, raw)?;
+    let Some(p) = raw.prop("duration_seconds") else {
+        return Ok(None);
+    };
+    match p.value.parse::<u32>() {
+        Ok(d) if ROLE_SECS.contains(&d) => Ok(Some(d)),
+        Ok(d) => Err(format!(
+            "profile {name:?}: duration_seconds = {d} ({}:{}) is outside what AWS allows for a role session ({} to {}). Use e.g. `duration_seconds = 3600`; the role's own maximum may be lower still.",
+            p.file.display(),
+            p.line,
+            ROLE_SECS.start(),
+            ROLE_SECS.end()
+        )),
+        Err(_) => Err(format!(
+            "profile {name:?}: duration_seconds = {:?} ({}:{}) is not a number of seconds. Use e.g. `duration_seconds = 3600`.",
+            p.value,
+            p.file.display(),
+            p.line
+        )),
     }
 }
 

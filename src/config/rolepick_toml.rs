@@ -169,6 +169,8 @@ fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Erro
 /// What config.toml contributes to the model.
 pub struct Parsed {
     pub settings: Settings,
+    /// Where `refresh_before` is set, when it is.
+    pub refresh_before_at: Option<Origin>,
     pub sources: Vec<Source>,
     pub profiles: Vec<Profile>,
 }
@@ -179,6 +181,80 @@ fn line_of(text: &str, offset: usize) -> usize {
         .filter(|b| *b == b'\n')
         .count()
         + 1
+}
+
+/// Line of `key` in the table holding byte `offset` of `text` (the table's
+/// header line when the key is not found: a value from elsewhere).
+fn key_line(text: &str, offset: usize, key: &str) -> usize {
+    let lines: Vec<&str> = text.lines().collect();
+    let at = line_of(text, offset).saturating_sub(1);
+    let is_header = |l: &str| l.trim_start().starts_with('[');
+    let start = (0..=at.min(lines.len().saturating_sub(1)))
+        .rev()
+        .find(|&i| lines.get(i).is_some_and(|l| is_header(l)))
+        .unwrap_or(0);
+    let is_key = |l: &str| {
+        l.trim_start()
+            .strip_prefix(key)
+            .is_some_and(|rest| rest.trim_start().starts_with('='))
+    };
+    lines
+        .iter()
+        .enumerate()
+        .skip(start)
+        .take_while(|(i, l)| *i == start || !is_header(l))
+        .find(|(_, l)| is_key(l))
+        .map_or(start + 1, |(i, _)| i + 1)
+}
+
+/// The lifetimes `sts:GetSessionToken` allows for an IAM user's session.
+pub const SESSION_SECS: std::ops::RangeInclusive<u64> = 900..=129_600;
+
+/// A value of the wrong shape in config.toml, at its line.
+fn bad_value(path: &Path, line: usize, key: &str, value: &str, shape: &str) -> Error {
+    Error::Config(format!(
+        "{}:{line}: {key} = {value:?} is not {shape}. Fix that line (see config.example.toml).",
+        path.display()
+    ))
+}
+
+fn check_session_duration(path: &Path, line: usize, d: Option<Duration>) -> Result<(), Error> {
+    match d {
+        Some(d) if !SESSION_SECS.contains(&d.as_secs()) => Err(Error::Config(format!(
+            "{}:{line}: session_duration = {}s is outside what AWS allows for an MFA session (GetSessionToken: {} to {} seconds, 15m to 36h). Use e.g. session_duration = \"12h\".",
+            path.display(),
+            d.as_secs(),
+            SESSION_SECS.start(),
+            SESSION_SECS.end()
+        ))),
+        _ => Ok(()),
+    }
+}
+
+fn check_opt(
+    path: &Path,
+    line: usize,
+    key: &str,
+    value: Option<&str>,
+    ok: fn(&str) -> bool,
+    shape: &str,
+) -> Result<(), Error> {
+    match value {
+        Some(v) if !ok(v) => Err(bad_value(path, line, key, v, shape)),
+        _ => Ok(()),
+    }
+}
+
+/// `key = value` at `line`, when set, must be shaped like a region name.
+fn check_region(path: &Path, line: usize, key: &str, value: Option<&str>) -> Result<(), Error> {
+    check_opt(
+        path,
+        line,
+        key,
+        value,
+        crate::model::is_region_name,
+        "a region name (such as us-east-1 or eu-west-3)",
+    )
 }
 
 pub fn parse(path: &Path, text: &str) -> Result<Parsed, Error> {
@@ -194,6 +270,22 @@ pub fn parse(path: &Path, text: &str) -> Result<Parsed, Error> {
         file: path.to_path_buf(),
         line: line_of(text, offset),
     };
+    let settings_at = text.find("[settings]").unwrap_or(0);
+    check_session_duration(
+        path,
+        key_line(text, settings_at, "session_duration"),
+        file.settings.session_duration,
+    )?;
+    check_region(
+        path,
+        key_line(text, settings_at, "default_region"),
+        "default_region",
+        file.settings.default_region.as_deref(),
+    )?;
+    let refresh_before_at = file.settings.refresh_before.map(|_| Origin {
+        file: path.to_path_buf(),
+        line: key_line(text, settings_at, "refresh_before"),
+    });
     let defaults = Settings::default();
     let settings = Settings {
         session_duration: file
@@ -214,7 +306,27 @@ pub fn parse(path: &Path, text: &str) -> Result<Parsed, Error> {
     };
     let mut sources = Vec::new();
     for s in file.source {
-        let o = origin(s.name.span().start);
+        let at = s.name.span().start;
+        let o = origin(at);
+        check_session_duration(
+            path,
+            key_line(text, at, "session_duration"),
+            s.session_duration,
+        )?;
+        check_opt(
+            path,
+            key_line(text, at, "mfa_serial"),
+            "mfa_serial",
+            s.mfa_serial.as_deref(),
+            crate::model::is_mfa_serial,
+            crate::model::MFA_SERIAL_SHAPE,
+        )?;
+        check_region(
+            path,
+            key_line(text, at, "region"),
+            "region",
+            s.region.as_deref(),
+        )?;
         let name = s.name.into_inner();
         sources.push(Source {
             credentials_profile: s.credentials_profile.unwrap_or_else(|| name.clone()),
@@ -228,7 +340,8 @@ pub fn parse(path: &Path, text: &str) -> Result<Parsed, Error> {
     }
     let mut profiles = Vec::new();
     for a in file.account {
-        let ao = origin(a.name.span().start);
+        let account_at = a.name.span().start;
+        let ao = origin(account_at);
         let account_name = a.name.into_inner();
         if a.id.len() != 12 || !a.id.bytes().all(|b| b.is_ascii_digit()) {
             return Err(Error::Config(format!(
@@ -246,9 +359,43 @@ pub fn parse(path: &Path, text: &str) -> Result<Parsed, Error> {
             }
         };
         let src = sources.iter().find(|s| s.name == source);
+        check_region(
+            path,
+            key_line(text, account_at, "region"),
+            "region",
+            a.region.as_deref(),
+        )?;
         for r in a.roles {
             let ro = origin(r.span().start);
             let r = r.into_inner();
+            check_opt(
+                path,
+                ro.line,
+                "arn",
+                r.arn.as_deref(),
+                crate::model::is_role_arn,
+                &format!("an IAM role ARN ({})", crate::model::ROLE_ARN_SHAPE),
+            )?;
+            check_region(path, ro.line, "region", r.region.as_deref())?;
+            if let Some(d) = r.duration_seconds.filter(|d| !super::ROLE_SECS.contains(d)) {
+                return Err(Error::Config(format!(
+                    "{}: duration_seconds = {d} of role {:?} is outside what AWS allows for a role session ({} to {}). Use e.g. duration_seconds = 3600.",
+                    ro,
+                    r.name,
+                    super::ROLE_SECS.start(),
+                    super::ROLE_SECS.end()
+                )));
+            }
+            let role_arn_default = format!("arn:aws:iam::{}:role/{}", a.id, r.name);
+            if r.arn.is_none() && !crate::model::is_role_arn(&role_arn_default) {
+                return Err(bad_value(
+                    path,
+                    ro.line,
+                    "name",
+                    &r.name,
+                    "an IAM role name (letters, digits and +=,.@_-)",
+                ));
+            }
             let role_arn = r
                 .arn
                 .clone()
@@ -283,6 +430,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Parsed, Error> {
     }
     Ok(Parsed {
         settings,
+        refresh_before_at,
         sources,
         profiles,
     })

@@ -306,3 +306,63 @@ fn config_example_toml_loads_as_shipped_and_with_every_option_switched_on() {
     let all = switched_on.join("\n");
     model("", "", Some(&all)).unwrap_or_else(|e| panic!("with every option on: {e}\n{all}"));
 }
+
+#[test]
+fn toml_values_of_the_wrong_shape_are_refused_at_their_line() {
+    let cases = [
+        (
+            "[[source]]\nname = \"me\"\nregion = \"Frankfurt $(id)\"\n",
+            "\"Frankfurt $(id)\"",
+            3,
+        ),
+        (
+            "[[source]]\nname = \"me\"\n\nmfa_serial = \"garbage\"\n",
+            "\"garbage\"",
+            4,
+        ),
+        (
+            "[[source]]\nname = \"me\"\nsession_duration = \"48h\"\n",
+            "172800s",
+            3,
+        ),
+        (
+            "[[source]]\nname = \"me\"\n[[account]]\nname = \"x\"\nid = \"111122223333\"\nroles = [\n  { name = \"a\", arn = \"arn:aws:s3:::bucket\" },\n]\n",
+            "\"arn:aws:s3:::bucket\"",
+            7,
+        ),
+        (
+            "[[source]]\nname = \"me\"\n[[account]]\nname = \"x\"\nid = \"111122223333\"\nroles = [\n  { name = \"a\", duration_seconds = 0 },\n]\n",
+            "duration_seconds = 0",
+            7,
+        ),
+        (
+            "[settings]\ndefault_region = \"eu west 1\"\n",
+            "\"eu west 1\"",
+            2,
+        ),
+    ];
+    for (toml, quoted, line) in cases {
+        let err = model("", "", Some(toml)).unwrap_err().to_string();
+        assert!(err.contains(quoted), "{toml}: {err}");
+        assert!(
+            err.contains(&format!("config.toml:{line}")),
+            "{toml}: {err}"
+        );
+    }
+}
+
+#[test]
+fn a_role_whose_source_has_a_bad_value_is_not_usable_either() {
+    let config = WALKTHROUGH.replace(
+        "region = us-east-1\n[profile admin]",
+        "region = Frankfurt\n[profile admin]",
+    );
+    let m = model(&config, CREDS, None).unwrap();
+    assert!(m.profile("admin").is_none());
+    let why = &m.broken["admin"];
+    assert!(
+        why.contains("\"primary\"") && why.contains("\"Frankfurt\""),
+        "{why}"
+    );
+    assert!(why.contains("/h/.aws/config:2"), "{why}");
+}

@@ -1,6 +1,7 @@
 //! One channel of [`Msg`]s for the runtime: terminal input (read on its own
 //! thread, which can be paused while a subshell owns the terminal), signals
-//! (SIGTERM/SIGHUP/SIGINT become `Msg::Terminate`), and, from the runtime's
+//! (SIGTERM/SIGHUP/SIGINT/SIGQUIT become `Msg::Terminate`, SIGTSTP becomes
+//! `Msg::Suspend`), and, from the runtime's
 //! workers, credential results. Ticks are made by the runtime's
 //! `recv_timeout`, aligned to the wall-clock second.
 
@@ -11,7 +12,7 @@ use std::thread;
 use std::time::Duration;
 
 use crossterm::event::{self, Event, KeyEventKind};
-use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGTSTP};
 use signal_hook::iterator::Signals;
 
 use crate::app::msg::Msg;
@@ -47,7 +48,7 @@ impl Input {
             .name("rolepick-input".into())
             .spawn(move || me.read_loop(&tx_in))?;
 
-        let mut signals = Signals::new([SIGTERM, SIGHUP, SIGINT])?;
+        let mut signals = Signals::new([SIGTERM, SIGHUP, SIGINT, SIGQUIT, SIGTSTP])?;
         let tx_sig = tx.clone();
         let in_shell = input.in_shell.clone();
         thread::Builder::new()
@@ -55,10 +56,16 @@ impl Input {
             .spawn(move || {
                 for sig in signals.forever() {
                     // Ctrl-C typed in a subshell is the subshell's business.
-                    if sig == SIGINT && in_shell.load(Ordering::SeqCst) {
+                    // So is a stop: the shell's job control handles it.
+                    if (sig == SIGINT || sig == SIGTSTP) && in_shell.load(Ordering::SeqCst) {
                         continue;
                     }
-                    if tx_sig.send(Msg::Terminate { signal: sig }).is_err() {
+                    let msg = if sig == SIGTSTP {
+                        Msg::Suspend
+                    } else {
+                        Msg::Terminate { signal: sig }
+                    };
+                    if tx_sig.send(msg).is_err() {
                         break;
                     }
                 }
@@ -81,6 +88,7 @@ impl Input {
                     Ok(Event::Key(k)) if k.kind != KeyEventKind::Release => Some(Msg::Key(k)),
                     Ok(Event::Mouse(m)) => Some(Msg::Mouse(m)),
                     Ok(Event::Resize(width, height)) => Some(Msg::Resize { width, height }),
+                    Ok(Event::Paste(text)) => Some(Msg::Paste(text)),
                     _ => None,
                 },
                 Ok(false) => None,
@@ -123,6 +131,13 @@ impl Input {
         g.paused = false;
         cv.notify_all();
         self.in_shell.store(false, Ordering::SeqCst);
+    }
+
+    /// Stops the whole process the way SIGTSTP's default action would;
+    /// returns once it is continued (`fg`). Call with the terminal given
+    /// back to the shell and input paused.
+    pub fn stop_process() {
+        let _ = signal_hook::low_level::emulate_default_handler(SIGTSTP);
     }
 
     /// Ends the input thread (at its next poll).

@@ -1,6 +1,7 @@
 //! Enter and leave the alternate screen and raw mode. The terminal is restored
 //! on every way out: [`TerminalGuard`]'s `Drop` (normal exit, `?` errors),
-//! the panic hook, and `Msg::Terminate` from SIGTERM/SIGHUP (see `events`).
+//! the panic hook, and `Msg::Terminate` from SIGTERM/SIGHUP/SIGINT/SIGQUIT
+//! (see `events`); SIGTSTP leaves it the same way until `fg`.
 //! [`TerminalGuard::suspend`]/[`TerminalGuard::resume`] hand the terminal to a
 //! subshell and take it back.
 
@@ -8,7 +9,9 @@ use std::io::{self, Stdout, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Once;
 
-use crossterm::event::{DisableMouseCapture, EnableMouseCapture};
+use crossterm::event::{
+    DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture,
+};
 use crossterm::terminal::{
     disable_raw_mode, enable_raw_mode, EnterAlternateScreen, LeaveAlternateScreen,
 };
@@ -31,7 +34,13 @@ pub fn restore() {
     }
     let _ = disable_raw_mode();
     let mut out = io::stdout();
-    let _ = execute!(out, DisableMouseCapture, LeaveAlternateScreen, cursor::Show);
+    let _ = execute!(
+        out,
+        DisableBracketedPaste,
+        DisableMouseCapture,
+        LeaveAlternateScreen,
+        cursor::Show
+    );
     let _ = out.flush();
 }
 
@@ -39,7 +48,13 @@ fn setup(mouse: bool) -> io::Result<()> {
     TAKEN.store(true, Ordering::SeqCst);
     enable_raw_mode()?;
     let mut out = io::stdout();
-    execute!(out, EnterAlternateScreen, cursor::Hide)?;
+    // Bracketed paste: a paste arrives as one event, not thousands of keys.
+    execute!(
+        out,
+        EnterAlternateScreen,
+        cursor::Hide,
+        EnableBracketedPaste
+    )?;
     if mouse {
         execute!(out, EnableMouseCapture)?;
     }

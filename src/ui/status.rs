@@ -11,8 +11,11 @@ use crate::app::state::{Intent, Modal, State, StatusKind, SPINNER};
 
 pub fn render_status(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
     let line = if let Some(p) = &state.pending {
-        let what = match &state.modal {
-            Some(Modal::Passphrase(m)) if m.submitted.is_some() => {
+        let what = match (&state.modal, &state.status) {
+            // A warning from the request under way (e.g. waiting for a
+            // lock) says more than "Getting credentials".
+            (_, Some(s)) if s.kind == StatusKind::Warning => format!("! {}", s.text),
+            (Some(Modal::Passphrase(m)), _) if m.submitted.is_some() => {
                 format!("Unlocking the vault for {}…", m.source)
             }
             _ if p.intent == Intent::Console => {
@@ -30,6 +33,7 @@ pub fn render_status(state: &State, theme: &Theme, frame: &mut Frame, area: Rect
     } else if let Some(s) = &state.status {
         match s.kind {
             StatusKind::Error => Line::styled(format!(" ✗ {}", s.text), theme.error()),
+            StatusKind::Warning => Line::styled(format!(" ! {}", s.text), theme.warning()),
             StatusKind::Info => Line::raw(format!(" {}", s.text)),
         }
     } else {

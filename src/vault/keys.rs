@@ -115,9 +115,9 @@ impl KeyStore for FileVault {
         if !self.loc.exists() {
             return Some(false);
         }
-        let index = self.loc.read_index();
+        let index = self.loc.try_read_index()?; // lost: only unlocking tells
         if index.sources.is_empty() {
-            return None; // no index: only unlocking tells
+            return None;
         }
         Some(
             index
@@ -136,6 +136,7 @@ impl KeyStore for FileVault {
             return Ok(None);
         }
         if let Some(doc) = prompt.unlocked_vault(&self.loc.file) {
+            self.loc.reindex_if_stale(doc);
             return Ok(doc
                 .sources
                 .get(&source.name)
@@ -143,6 +144,7 @@ impl KeyStore for FileVault {
         }
         let pass = super::passphrase(&self.loc, &self.settings, prompt)?;
         let doc = store::open(&self.loc, &pass)?;
+        self.loc.reindex_if_stale(&doc);
         Ok(doc
             .sources
             .get(&source.name)
@@ -153,6 +155,9 @@ impl KeyStore for FileVault {
 /// The OS keychain.
 pub struct Keyring {
     pub loc: Location,
+    /// The configured backend: with the index lost, the keychain itself is
+    /// asked (it may hold keys the index no longer lists).
+    pub preferred: bool,
 }
 
 impl KeyStore for Keyring {
@@ -161,20 +166,33 @@ impl KeyStore for Keyring {
     }
 
     fn holds(&self, source: &Source) -> Option<bool> {
-        Some(
-            self.loc
-                .read_index()
-                .sources
-                .get(&source.name)
-                .is_some_and(|e| e.backend == Backend::Keyring.name()),
-        )
+        match self.loc.try_read_index() {
+            Some(index) => Some(
+                index
+                    .sources
+                    .get(&source.name)
+                    .is_some_and(|e| e.backend == Backend::Keyring.name()),
+            ),
+            None if self.preferred => None,
+            None => Some(false),
+        }
     }
 
     fn lookup(&self, source: &Source, _: &dyn MfaPrompt) -> Result<Option<LongLivedKey>, Error> {
-        if self.holds(source) != Some(true) {
-            return Ok(None);
+        match self.holds(source) {
+            Some(false) => Ok(None),
+            Some(true) => Ok(store::keyring_get(&source.name)?.map(|r| r.usable_key())),
+            None => {
+                let Some(rec) = store::keyring_get(&source.name)? else {
+                    return Ok(None);
+                };
+                // Put it back in the index, so that `list` and the config see it.
+                if let Err(e) = store::index_keyring(&self.loc, &source.name, &rec) {
+                    diag::debug(&format!("cannot rebuild the vault index: {e}"));
+                }
+                Ok(Some(rec.usable_key()))
+            }
         }
-        Ok(store::keyring_get(&source.name)?.map(|r| r.usable_key()))
     }
 }
 
@@ -185,7 +203,10 @@ pub fn stores(settings: &VaultSettings, credentials: &Path) -> Vec<Box<dyn KeySt
         settings: settings.clone(),
         loc: loc.clone(),
     });
-    let keyring: Box<dyn KeyStore> = Box::new(Keyring { loc });
+    let keyring: Box<dyn KeyStore> = Box::new(Keyring {
+        loc,
+        preferred: settings.backend == Backend::Keyring,
+    });
     let creds: Box<dyn KeyStore> = Box::new(CredentialsFile {
         path: credentials.to_path_buf(),
     });

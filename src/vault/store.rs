@@ -230,17 +230,52 @@ impl Location {
     }
 
     /// The index; empty when there is none. A damaged index is rebuilt on
-    /// the next write and ignored meanwhile.
+    /// the next unlock or write and ignored meanwhile.
     pub fn read_index(&self) -> Index {
-        match std::fs::read(self.index_file()) {
-            Ok(b) => serde_json::from_slice(&b).unwrap_or_else(|_| {
+        self.try_read_index().unwrap_or_default()
+    }
+
+    /// The index, or `None` when it is missing or damaged (said once).
+    pub fn try_read_index(&self) -> Option<Index> {
+        let b = std::fs::read(self.index_file()).ok()?;
+        serde_json::from_slice(&b)
+            .map_err(|_| {
                 diag::warn(&format!(
-                    "ignoring damaged vault index {}",
+                    "ignoring damaged vault index {}; it is rebuilt the next time the vault is unlocked",
                     self.index_file().display()
                 ));
-                Index::default()
-            }),
-            Err(_) => Index::default(),
+            })
+            .ok()
+    }
+
+    /// True when a vault file exists but its index is missing or damaged:
+    /// then only unlocking the vault tells which sources it holds, and no
+    /// source may be taken to be absent from it.
+    pub fn index_lost(&self) -> bool {
+        self.exists() && self.try_read_index().is_none()
+    }
+
+    /// Rebuilds the file backend's index entries from the opened `doc` when
+    /// the index does not list exactly its sources (it was lost, damaged or
+    /// left behind). Best effort: the index is a convenience.
+    pub fn reindex_if_stale(&self, doc: &Document) {
+        let listed: Vec<String> = self
+            .read_index()
+            .sources
+            .into_iter()
+            .filter(|(_, e)| e.backend == Backend::File.name())
+            .map(|(n, _)| n)
+            .collect();
+        if listed.iter().eq(doc.sources.keys()) {
+            return;
+        }
+        let Ok(_lock) = self.lock() else { return };
+        match index_from(self, doc) {
+            Ok(()) => diag::debug(&format!(
+                "rebuilt the vault index {} from the vault",
+                self.index_file().display()
+            )),
+            Err(e) => diag::debug(&format!("cannot rebuild the vault index: {e}")),
         }
     }
 
@@ -289,7 +324,7 @@ pub fn open(loc: &Location, passphrase: &SecretString) -> Result<Document, Error
 fn decrypt_error(loc: &Location, e: &age::DecryptError) -> Error {
     use age::DecryptError as D;
     match e {
-        D::DecryptionFailed | D::KeyDecryptionFailed | D::NoMatchingKeys => Error::Auth(format!(
+        D::DecryptionFailed | D::KeyDecryptionFailed | D::NoMatchingKeys => Error::Passphrase(format!(
             "wrong passphrase for the vault {}; nothing was changed. Try again.",
             loc.file.display()
         )),
@@ -305,7 +340,7 @@ fn decrypt_error(loc: &Location, e: &age::DecryptError) -> Error {
 /// Whether `e` is [`open`]'s answer to a wrong passphrase (which changes
 /// nothing, so the user may simply try again).
 pub fn is_wrong_passphrase(e: &Error) -> bool {
-    matches!(e, Error::Auth(m) if m.starts_with("wrong passphrase for the vault"))
+    matches!(e, Error::Passphrase(_))
 }
 
 /// Encrypts `doc` and atomically replaces the vault file. Call with the
