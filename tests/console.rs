@@ -35,7 +35,7 @@ fn params(url: &str) -> std::collections::HashMap<String, String> {
 
 /// The cached role credentials of `profile`, as the cache file has them.
 fn cached_role(stack: &Stack, profile: &str) -> serde_json::Value {
-    let path = stack.sb.cache.join(format!("role-{profile}.json"));
+    let path = stack.sb.role_cache_file(profile);
     serde_json::from_str(&fs::read_to_string(&path).expect("cached role credentials")).unwrap()
 }
 

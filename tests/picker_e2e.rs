@@ -620,7 +620,7 @@ fn o_opens_the_console_for_the_selected_role_and_the_picker_stays() {
     let asked = fed.requests_for("getSigninToken");
     assert_eq!(asked.len(), 1, "{asked:?}");
     let role: serde_json::Value =
-        serde_json::from_str(&fs::read_to_string(stack.sb.cache.join("role-dev.json")).unwrap())
+        serde_json::from_str(&fs::read_to_string(stack.sb.role_cache_file("dev")).unwrap())
             .unwrap();
     assert_eq!(asked[0]["session"]["sessionId"], role["access_key_id"]);
     let logins = fed.requests_for("login");

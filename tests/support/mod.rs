@@ -1048,6 +1048,13 @@ impl Sandbox {
     }
 
     /// Every regular file under the cache dir.
+    /// The cache file of `profile`'s role credentials (named as rolepick
+    /// names it: a readable prefix plus a hash of the exact name).
+    pub fn role_cache_file(&self, profile: &str) -> PathBuf {
+        self.cache
+            .join(format!("role-{}.json", rolepick::cache::file_stem(profile)))
+    }
+
     pub fn cache_files(&self) -> Vec<PathBuf> {
         fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
             let Ok(rd) = fs::read_dir(dir) else { return };
