@@ -1,8 +1,10 @@
 //! Talking to AWS. `sts` wraps the three STS calls rolepick makes, `iam`
-//! the access-key calls of rotation, with typed errors; nothing here knows
+//! the access-key calls of rotation, `sso` the IAM Identity Center OIDC
+//! device flow and portal calls, with typed errors; nothing here knows
 //! about the UI, the cache or the vault.
 
 pub mod iam;
+pub mod sso;
 pub mod sts;
 
 use crate::vault::secret::SecretString;
