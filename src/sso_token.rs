@@ -14,7 +14,8 @@
 //! will call [`token`] for an Identity Center source.
 
 use crate::aws::sso::{
-    self, DeviceAuthorization, Registration, SsoError, ACCOUNT_ACCESS_SCOPE, REFRESH_WINDOW,
+    self, DeviceAuthorization, Endpoints, Registration, SsoError, ACCOUNT_ACCESS_SCOPE,
+    REFRESH_WINDOW,
 };
 use crate::cache::Cache;
 use crate::clock::Clock;
@@ -56,9 +57,11 @@ pub enum SignIn<'a> {
     Allowed(&'a dyn SignInUi),
 }
 
-/// Where tokens and locks live, and the clock.
+/// Where tokens and locks live, where calls go, and the clock.
 #[derive(Clone, Copy)]
 pub struct Stores<'a> {
+    /// [`Endpoints::from_env`] outside tests.
+    pub endpoints: &'a Endpoints,
     pub tokens: &'a TokenCache,
     /// rolepick's private cache dir, for the lock files.
     pub locks: &'a Cache,
@@ -216,8 +219,8 @@ async fn refresh(
             code: "not refreshable".into(),
         });
     };
-    let client = sso::oidc_client(&s.region);
-    let endpoint = sso::oidc_endpoint_name(&s.region);
+    let client = st.endpoints.oidc_client(&s.region);
+    let endpoint = st.endpoints.oidc_name(&s.region);
     let g = sso::refresh_token(&client, &endpoint, id, secret, rt, st.clock.now()).await?;
     let new = CachedToken {
         start_url: Some(s.start_url.clone()),
@@ -243,8 +246,8 @@ async fn device_sign_in(
     ui: &dyn SignInUi,
     old: Option<CachedToken>,
 ) -> Result<SecretString, TokenError> {
-    let client = sso::oidc_client(&s.region);
-    let endpoint = sso::oidc_endpoint_name(&s.region);
+    let client = st.endpoints.oidc_client(&s.region);
+    let endpoint = st.endpoints.oidc_name(&s.region);
     let now = st.clock.now();
     // A registration from an earlier sign-in that was given refresh tokens
     // can be used again until it expires.
@@ -292,7 +295,12 @@ async fn device_sign_in(
 pub async fn logout(s: &SsoSession, st: Stores<'_>) -> Result<(), TokenError> {
     let _lock = lock(s, &st).await?;
     if let Some(t) = st.tokens.read(&s.cache_id)? {
-        let portal = sso::Portal::new(&s.region, &t.access_token, sso::PortalOptions::default());
+        let portal = sso::Portal::new(
+            st.endpoints,
+            &s.region,
+            &t.access_token,
+            sso::PortalOptions::default(),
+        );
         match portal.logout().await {
             Ok(()) | Err(SsoError::TokenInvalid) => {}
             Err(e) => return Err(e.into()),

@@ -5,8 +5,8 @@
 //! into [`SsoError`] so callers `match` instead of reading messages.
 //!
 //! Clients are built from a bare SDK config like [`super::sts`] does (no
-//! profile loading); endpoints come from `AWS_ENDPOINT_URL_SSO_OIDC` /
-//! `AWS_ENDPOINT_URL_SSO`, else `AWS_ENDPOINT_URL`. Portal calls are paced
+//! profile loading); [`Endpoints`] takes `AWS_ENDPOINT_URL_SSO_OIDC` /
+//! `AWS_ENDPOINT_URL_SSO`, else `AWS_ENDPOINT_URL`, as the SDKs do. Portal calls are paced
 //! ([`Pacer`], 20 per second by default) and back off on 429 by themselves;
 //! a 429 is never reported as an invalid token, a 401 always is.
 
@@ -71,58 +71,82 @@ pub enum SsoError {
     Other { endpoint: String, detail: String },
 }
 
-fn env_endpoint(specific: &str) -> Option<String> {
-    [specific, "AWS_ENDPOINT_URL"]
-        .iter()
-        .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
+/// Where the OIDC and portal calls go: the AWS endpoints for the region
+/// unless overridden, as the SDKs do, by `AWS_ENDPOINT_URL_SSO_OIDC` /
+/// `AWS_ENDPOINT_URL_SSO`, else `AWS_ENDPOINT_URL`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Endpoints {
+    pub oidc: Option<String>,
+    pub portal: Option<String>,
 }
 
-/// The OIDC endpoint override (`AWS_ENDPOINT_URL_SSO_OIDC`, then `AWS_ENDPOINT_URL`).
-pub fn oidc_endpoint_override() -> Option<String> {
-    env_endpoint("AWS_ENDPOINT_URL_SSO_OIDC")
-}
-
-/// The portal endpoint override (`AWS_ENDPOINT_URL_SSO`, then `AWS_ENDPOINT_URL`).
-pub fn portal_endpoint_override() -> Option<String> {
-    env_endpoint("AWS_ENDPOINT_URL_SSO")
-}
-
-/// Human-readable OIDC endpoint for `region`.
-pub fn oidc_endpoint_name(region: &str) -> String {
-    oidc_endpoint_override().unwrap_or_else(|| format!("https://oidc.{region}.amazonaws.com"))
-}
-
-/// Human-readable portal endpoint for `region`.
-pub fn portal_endpoint_name(region: &str) -> String {
-    portal_endpoint_override()
-        .unwrap_or_else(|| format!("https://portal.sso.{region}.amazonaws.com"))
-}
-
-/// An OIDC client for `region` (these calls are unsigned).
-pub fn oidc_client(region: &str) -> aws_sdk_ssooidc::Client {
-    let mut b = aws_sdk_ssooidc::Config::builder()
-        .behavior_version(aws_sdk_ssooidc::config::BehaviorVersion::latest())
-        .region(aws_sdk_ssooidc::config::Region::new(region.to_string()))
-        .retry_config(super::sts::retry_config())
-        .timeout_config(super::sts::timeout_config());
-    if let Some(url) = oidc_endpoint_override() {
-        b = b.endpoint_url(url);
+impl Endpoints {
+    /// From the process environment.
+    pub fn from_env() -> Endpoints {
+        Endpoints::from_lookup(|v| std::env::var(v).ok())
     }
-    aws_sdk_ssooidc::Client::from_conf(b.build())
-}
 
-/// A portal client for `region`. SDK retries are off: [`Portal`] paces and
-/// backs off itself so that retries also keep to the pace.
-pub fn portal_client(region: &str) -> aws_sdk_sso::Client {
-    let mut b = aws_sdk_sso::Config::builder()
-        .behavior_version(aws_sdk_sso::config::BehaviorVersion::latest())
-        .region(aws_sdk_sso::config::Region::new(region.to_string()))
-        .retry_config(aws_sdk_sso::config::retry::RetryConfig::disabled())
-        .timeout_config(super::sts::timeout_config());
-    if let Some(url) = portal_endpoint_override() {
-        b = b.endpoint_url(url);
+    /// From any variable lookup (the environment of a child, a test).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Endpoints {
+        let pick = |specific: &str| {
+            [specific, "AWS_ENDPOINT_URL"]
+                .iter()
+                .find_map(|v| get(v).filter(|s| !s.is_empty()))
+        };
+        Endpoints {
+            oidc: pick("AWS_ENDPOINT_URL_SSO_OIDC"),
+            portal: pick("AWS_ENDPOINT_URL_SSO"),
+        }
     }
-    aws_sdk_sso::Client::from_conf(b.build())
+
+    /// Both services at one URL (the stand-in in tests and the demo).
+    pub fn at(url: &str) -> Endpoints {
+        Endpoints {
+            oidc: Some(url.to_string()),
+            portal: Some(url.to_string()),
+        }
+    }
+
+    /// Human-readable OIDC endpoint for `region`.
+    pub fn oidc_name(&self, region: &str) -> String {
+        self.oidc
+            .clone()
+            .unwrap_or_else(|| format!("https://oidc.{region}.amazonaws.com"))
+    }
+
+    /// Human-readable portal endpoint for `region`.
+    pub fn portal_name(&self, region: &str) -> String {
+        self.portal
+            .clone()
+            .unwrap_or_else(|| format!("https://portal.sso.{region}.amazonaws.com"))
+    }
+
+    /// An OIDC client for `region` (these calls are unsigned).
+    pub fn oidc_client(&self, region: &str) -> aws_sdk_ssooidc::Client {
+        let mut b = aws_sdk_ssooidc::Config::builder()
+            .behavior_version(aws_sdk_ssooidc::config::BehaviorVersion::latest())
+            .region(aws_sdk_ssooidc::config::Region::new(region.to_string()))
+            .retry_config(super::sts::retry_config())
+            .timeout_config(super::sts::timeout_config());
+        if let Some(url) = &self.oidc {
+            b = b.endpoint_url(url);
+        }
+        aws_sdk_ssooidc::Client::from_conf(b.build())
+    }
+
+    /// A portal client for `region`. SDK retries are off: [`Portal`] paces
+    /// and backs off itself so that retries also keep to the pace.
+    pub fn portal_client(&self, region: &str) -> aws_sdk_sso::Client {
+        let mut b = aws_sdk_sso::Config::builder()
+            .behavior_version(aws_sdk_sso::config::BehaviorVersion::latest())
+            .region(aws_sdk_sso::config::Region::new(region.to_string()))
+            .retry_config(aws_sdk_sso::config::retry::RetryConfig::disabled())
+            .timeout_config(super::sts::timeout_config());
+        if let Some(url) = &self.portal {
+            b = b.endpoint_url(url);
+        }
+        aws_sdk_sso::Client::from_conf(b.build())
+    }
 }
 
 /// What an SDK error was, before it becomes an [`SsoError`].
@@ -476,10 +500,15 @@ pub struct Portal<'a> {
 }
 
 impl<'a> Portal<'a> {
-    pub fn new(region: &str, token: &'a SecretString, opts: PortalOptions) -> Portal<'a> {
+    pub fn new(
+        endpoints: &Endpoints,
+        region: &str,
+        token: &'a SecretString,
+        opts: PortalOptions,
+    ) -> Portal<'a> {
         Portal {
-            client: portal_client(region),
-            endpoint: portal_endpoint_name(region),
+            client: endpoints.portal_client(region),
+            endpoint: endpoints.portal_name(region),
             token,
             pacer: Pacer::per_second(opts.calls_per_second),
             opts,
@@ -672,6 +701,36 @@ impl<'a> Portal<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn endpoints_prefer_the_service_variable_then_the_global_one() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        let e = Endpoints::from_lookup(env(&[
+            ("AWS_ENDPOINT_URL", "http://127.0.0.1:1"),
+            ("AWS_ENDPOINT_URL_SSO_OIDC", "http://127.0.0.1:2"),
+        ]));
+        assert_eq!(e.oidc.as_deref(), Some("http://127.0.0.1:2"));
+        assert_eq!(e.portal.as_deref(), Some("http://127.0.0.1:1"));
+        let e = Endpoints::from_lookup(env(&[("AWS_ENDPOINT_URL_SSO", "http://127.0.0.1:3")]));
+        assert_eq!(e.oidc, None);
+        assert_eq!(e.portal_name("eu-west-1"), "http://127.0.0.1:3");
+        assert_eq!(
+            e.oidc_name("eu-west-1"),
+            "https://oidc.eu-west-1.amazonaws.com"
+        );
+        let e = Endpoints::from_lookup(env(&[("AWS_ENDPOINT_URL_SSO", "")]));
+        assert_eq!(
+            e.portal_name("us-east-1"),
+            "https://portal.sso.us-east-1.amazonaws.com"
+        );
+    }
 
     #[tokio::test(flavor = "current_thread")]
     async fn pacer_keeps_calls_at_or_under_the_rate() {
