@@ -39,7 +39,8 @@ Control (tests):
 
 Knobs (flags at start, ``/_control`` later): accounts, roles, page_size,
 interval, slow_down, device_code_ttl, token_ttl, role_ttl, rate_limit
-(portal calls per second above which 429), latency_ms (per portal call),
+(portal calls per second, a token bucket of one second's worth; above it
+429), latency_ms (per portal call),
 fail_next ({"op": name or "*", "status": 429|401|500, "count": K}),
 revoke (true: every access token issued so far answers 401), on_visit
 ("approve" or "deny").
@@ -121,7 +122,7 @@ class State:
         self.tokens: dict[str, dict] = {}  # access token -> record
         self.refresh: dict[str, dict] = {}  # refresh token -> record
         self.fail_next: list[dict] = []
-        self.window: list[float] = []
+        self.bucket: tuple[float, float] | None = None
         self.counts: dict[str, int] = {}
         self.requests: list[dict] = []
         self.issued = 0
@@ -295,11 +296,15 @@ class State:
                     raise portal_error(status, "InternalServerException", "injected failure")
             rate = float(self.knobs["rate_limit"] or 0)
             if rate > 0:
+                # A token bucket holding one second's worth: a steady `rate`
+                # calls/s never sees 429, a burst above it does.
                 now = time.monotonic()
-                self.window = [t for t in self.window if now - t < 1.0]
-                if len(self.window) >= rate:
+                level, last = self.bucket if self.bucket else (rate, now)
+                level = min(rate, level + (now - last) * rate)
+                if level < 1:
+                    self.bucket = (level, now)
                     raise portal_error(429, "TooManyRequestsException", "Rate exceeded")
-                self.window.append(now)
+                self.bucket = (level - 1, now)
             t = self.tokens.get(token or "")
             if t is None or t["revoked"] or time.time() >= t["expires"]:
                 raise portal_error(401, "UnauthorizedException",

@@ -271,10 +271,10 @@ async fn device_sign_in(
         Some(r) => r,
         None => sso::register_client(&client, &endpoint, CLIENT_NAME, &scopes(s)).await?,
     };
-    let auth = sso::start_device_authorization(&client, &endpoint, &reg, &s.start_url).await?;
+    let auth =
+        sso::start_device_authorization(&client, &endpoint, &reg, &s.start_url, st.clock).await?;
     ui.show(&auth);
-    let clock = st.clock;
-    let g = sso::poll_for_token(&client, &endpoint, &reg, &auth, &|| clock.now()).await?;
+    let g = sso::poll_for_token(&client, &endpoint, &reg, &auth, st.clock).await?;
     let token = CachedToken {
         start_url: Some(s.start_url.clone()),
         region: Some(s.region.clone()),

@@ -361,7 +361,11 @@ fn six_threads_needing_a_token_at_once_start_one_device_authorization() {
 
 #[test]
 fn portal_discovery_is_paginated_and_paced_at_20_calls_a_second() {
-    let standin = Standin::start(None, &["--accounts", "30", "--page-size", "7"]);
+    // The stand-in throttles above 20 calls a second, as the portal does.
+    let standin = Standin::start(
+        None,
+        &["--accounts", "30", "--page-size", "7", "--rate-limit", "20"],
+    );
     let home = SsoHome::new("http://127.0.0.1:9", standin.endpoint());
     home.boto3("sign-in", &standin);
     let rp = Rp::new(&home, &standin);
@@ -383,6 +387,12 @@ fn portal_discovery_is_paginated_and_paced_at_20_calls_a_second() {
     assert_eq!(found[0].roles, ["AdministratorAccess", "ReadOnlyAccess"]);
     assert_eq!(standin.count("ListAccounts"), 5, "30 accounts, 7 a page");
     assert_eq!(standin.count("ListAccountRoles"), 30);
+    assert_eq!(
+        standin.count("ListAccountRoles:429"),
+        0,
+        "paced under the limit"
+    );
+    assert_eq!(standin.count("ListAccounts:429"), 0);
     // 35 calls at 20 a second: at least 34 gaps of 50 ms.
     assert!(took >= Duration::from_millis(1700), "{took:?}");
     let mut times: Vec<f64> = standin.stats()["requests"]
@@ -450,6 +460,35 @@ fn a_429_backs_off_and_retries_without_a_sign_in() {
     );
     assert_eq!(standin.count("StartDeviceAuthorization"), 1);
     assert_eq!(rolepick::error::Error::from(e).exit_code(), 4);
+}
+
+#[test]
+fn a_burst_above_the_portal_limit_is_throttled_and_recovers_by_backoff() {
+    let standin = Standin::start(None, &["--accounts", "40", "--rate-limit", "20"]);
+    let home = SsoHome::new("http://127.0.0.1:9", standin.endpoint());
+    home.boto3("sign-in", &standin);
+    let rp = Rp::new(&home, &standin);
+    let t = rp.token(SignIn::Never).unwrap();
+    // Far above the pace on purpose: the stand-in must throttle it.
+    let unpaced = PortalOptions {
+        calls_per_second: 1000.0,
+        initial_backoff: Duration::from_millis(200),
+        max_attempts: 10,
+        ..PortalOptions::default()
+    };
+    let found = block_on(rp.portal(&t, unpaced).discover(&|_| {})).unwrap();
+    assert_eq!(found.len(), 40);
+    assert!(
+        standin.count("ListAccountRoles:429") > 0,
+        "the burst was throttled"
+    );
+    assert_eq!(standin.count("ListAccountRoles:200"), 40);
+    assert_eq!(
+        standin.count("StartDeviceAuthorization"),
+        1,
+        "only boto3's sign-in"
+    );
+    assert_eq!(standin.count("RegisterClient"), 1);
 }
 
 #[test]

@@ -11,6 +11,7 @@
 //! a 429 is never reported as an invalid token, a 401 always is.
 
 use super::Credentials;
+use crate::clock::Clock;
 use crate::vault::secret::SecretString;
 use aws_sdk_sso::error::{ProvideErrorMetadata, SdkError};
 use std::sync::Mutex;
@@ -267,12 +268,13 @@ pub struct DeviceAuthorization {
     pub interval: Duration,
 }
 
-/// `StartDeviceAuthorization` for `start_url`.
+/// `StartDeviceAuthorization` for `start_url`; `clock` dates the code's expiry.
 pub async fn start_device_authorization(
     client: &aws_sdk_ssooidc::Client,
     endpoint: &str,
     reg: &Registration,
     start_url: &str,
+    clock: &dyn Clock,
 ) -> Result<DeviceAuthorization, SsoError> {
     let out = client
         .start_device_authorization()
@@ -300,7 +302,7 @@ pub async fn start_device_authorization(
             .verification_uri_complete()
             .map_or_else(|| uri.clone(), str::to_string),
         verification_uri: uri,
-        expires_at: Instant::now() + secs(out.expires_in()),
+        expires_at: clock.instant() + secs(out.expires_in()),
         // RFC 8628: 5 s when the server names none.
         interval: if out.interval() > 0 {
             secs(out.interval())
@@ -340,17 +342,17 @@ fn grant(
 /// Polls `CreateToken` with the device code until the user approves
 /// (AuthorizationPending: wait; SlowDown: wait 5 s longer from then on;
 /// AccessDenied → [`SsoError::Denied`]; ExpiredToken or the code running
-/// out → [`SsoError::DeviceCodeExpired`]). `now` stamps the expiry.
+/// out → [`SsoError::DeviceCodeExpired`]). `clock` stamps the expiry.
 pub async fn poll_for_token(
     client: &aws_sdk_ssooidc::Client,
     endpoint: &str,
     reg: &Registration,
     auth: &DeviceAuthorization,
-    now: &(dyn Fn() -> SystemTime + Sync),
+    clock: &dyn Clock,
 ) -> Result<TokenGrant, SsoError> {
     let mut interval = auth.interval;
     loop {
-        if Instant::now() + interval > auth.expires_at + Duration::from_secs(1) {
+        if clock.instant() + interval > auth.expires_at + Duration::from_secs(1) {
             return Err(SsoError::DeviceCodeExpired);
         }
         tokio::time::sleep(interval).await;
@@ -363,7 +365,7 @@ pub async fn poll_for_token(
             .send()
             .await;
         match res {
-            Ok(out) => return grant(&out, now(), endpoint),
+            Ok(out) => return grant(&out, clock.now(), endpoint),
             Err(e) => match failure(e) {
                 Failure::Code { code, .. } if code == "AuthorizationPendingException" => {}
                 Failure::Code { code, .. } if code == "SlowDownException" => {
