@@ -11,7 +11,7 @@
 //! at once start one device authorization and open one browser tab.
 //!
 //! This sits where the engine sits (above `aws/` and the caches); the engine
-//! will call [`token`] for an Identity Center source.
+//! will call [`token`](crate::sso_token::token) for an Identity Center source.
 
 use crate::aws::sso::{
     self, DeviceAuthorization, Endpoints, Registration, SsoError, ACCOUNT_ACCESS_SCOPE,
