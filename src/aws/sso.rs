@@ -10,6 +10,7 @@
 //! ([`Pacer`], 20 per second by default) and back off on 429 by themselves;
 //! a 429 is never reported as an invalid token, a 401 always is.
 
+use super::sts::root_cause;
 use super::Credentials;
 use crate::clock::Clock;
 use crate::vault::secret::SecretString;
@@ -173,14 +174,6 @@ where
         }
         _ => Failure::Other(root_cause(&e).unwrap_or_else(|| "malformed response".into())),
     }
-}
-
-fn root_cause(e: &(dyn std::error::Error + 'static)) -> Option<String> {
-    let mut cur: &dyn std::error::Error = e.source()?;
-    while let Some(next) = cur.source() {
-        cur = next;
-    }
-    Some(cur.to_string())
 }
 
 fn to_error(op: &'static str, f: Failure, endpoint: &str) -> SsoError {
