@@ -37,6 +37,10 @@ pub mod prompt;
 pub mod rotate;
 /// The only place that spawns processes.
 pub mod shell;
+/// The IAM Identity Center token cache shared with the AWS CLI (~/.aws/sso/cache).
+pub mod sso_cache;
+/// A usable Identity Center token: cache, refresh, device sign-in, one at a time.
+pub mod sso_token;
 /// The picker's terminal edges: raw mode and alternate screen, input and signals.
 pub mod tui;
 /// Drawing the picker (ratatui); read-only over `app::state::State`.

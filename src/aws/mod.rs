@@ -1,9 +1,11 @@
 //! Talking to AWS. `sts` wraps the three STS calls rolepick makes, `iam`
-//! the access-key calls of rotation, `federation` the console sign-in, with
+//! the access-key calls of rotation, `federation` the console sign-in,
+//! `sso` the IAM Identity Center OIDC device flow and portal calls, with
 //! typed errors; nothing here knows about the UI, the cache or the vault.
 
 pub mod federation;
 pub mod iam;
+pub mod sso;
 pub mod sts;
 
 use crate::vault::secret::SecretString;

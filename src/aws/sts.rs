@@ -139,7 +139,7 @@ where
 }
 
 /// The innermost error's message: "Connection refused (os error 111)".
-fn root_cause(e: &(dyn std::error::Error + 'static)) -> Option<String> {
+pub(super) fn root_cause(e: &(dyn std::error::Error + 'static)) -> Option<String> {
     let mut cur: &dyn std::error::Error = e.source()?;
     while let Some(next) = cur.source() {
         cur = next;

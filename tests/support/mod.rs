@@ -10,6 +10,9 @@
 
 #![allow(dead_code)] // each test binary uses a different part of this module
 
+/// The IAM Identity Center stand-in and a sandbox HOME for the AWS tools.
+pub mod sso;
+
 use std::collections::HashMap;
 use std::ffi::OsString;
 use std::fmt::Write as _;
