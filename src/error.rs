@@ -11,6 +11,8 @@ pub mod exit {
     pub const AUTH: u8 = 3;
     pub const NETWORK: u8 = 4;
     pub const NOT_FOUND: u8 = 127;
+    /// The command exists but cannot be run (not executable), as a shell says.
+    pub const NOT_EXECUTABLE: u8 = 126;
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -33,6 +35,9 @@ pub enum Error {
     /// The child command could not be started (exit 127, like a shell).
     #[error("{0}")]
     Spawn(String),
+    /// The child command exists but cannot be run (exit 126, like a shell).
+    #[error("{0}")]
+    NotExecutable(String),
     /// Anything else (I/O on our own files, a child that cannot start).
     #[error("{0}")]
     Other(String),
@@ -45,6 +50,7 @@ impl Error {
             Error::MfaRejected(_) | Error::Auth(_) => exit::AUTH,
             Error::Network(_) => exit::NETWORK,
             Error::Spawn(_) => exit::NOT_FOUND,
+            Error::NotExecutable(_) => exit::NOT_EXECUTABLE,
             Error::Other(_) => exit::OTHER,
         }
     }

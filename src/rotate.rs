@@ -166,6 +166,7 @@ fn with_note(e: Error, note: &str) -> Error {
         Error::Auth(m) => Error::Auth(add(m)),
         Error::Network(m) => Error::Network(add(m)),
         Error::Spawn(m) => Error::Spawn(add(m)),
+        Error::NotExecutable(m) => Error::NotExecutable(add(m)),
         Error::Other(m) => Error::Other(add(m)),
     }
 }

@@ -166,7 +166,7 @@ pub fn run(
     if let Some(b) = banner {
         eprintln!("{b}");
     }
-    let mut child = command.spawn().map_err(|e| spawn_error(&prog, &e))?;
+    let mut child = command.spawn().map_err(|e| start_error(&prog, &e))?;
     let pid = rustix::process::Pid::from_child(&child);
     let handle = signals.handle();
     let forwarder = std::thread::spawn(move || {
@@ -192,15 +192,38 @@ pub fn run(
     })
 }
 
-fn spawn_error(prog: &OsStr, e: &std::io::Error) -> Error {
+/// The error for a command that cannot be started, with the status a
+/// shell gives: 127 when it is not found, 126 when it cannot be run.
+fn start_error(prog: &OsStr, e: &std::io::Error) -> Error {
     let p = prog.to_string_lossy();
-    if e.kind() == std::io::ErrorKind::NotFound {
-        Error::Spawn(format!(
+    match e.kind() {
+        std::io::ErrorKind::NotFound => Error::Spawn(format!(
             "cannot run {p:?}: command not found. Check the name and your PATH."
-        ))
-    } else {
-        Error::Spawn(format!("cannot run {p:?}: {e}"))
+        )),
+        std::io::ErrorKind::PermissionDenied => Error::NotExecutable(format!(
+            "cannot run {p:?}: permission denied. Check that it is an executable file (chmod +x) on a file system that allows running programs."
+        )),
+        _ => Error::Spawn(format!("cannot run {p:?}: {e}")),
     }
+}
+
+/// Becomes `cmd` (execve), run with exactly `env`: no fork, no wait. The
+/// command keeps rolepick's pid, its standard streams and terminal, and
+/// gets its signals (Ctrl-C, Ctrl-Z) directly; its exit status, or its
+/// death by a signal, is what the caller sees. Every file rolepick opened
+/// is close-on-exec, so none leaks into it. Returns only when the command
+/// cannot be started (127 not found, 126 not runnable).
+pub fn exec(cmd: &[OsString], env: &[(OsString, OsString)]) -> Error {
+    use std::os::unix::process::CommandExt;
+    let Some((prog, args)) = cmd.split_first() else {
+        return Error::Usage("no command to run".into());
+    };
+    let e = Command::new(prog)
+        .args(args)
+        .env_clear()
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .exec();
+    start_error(prog, &e)
 }
 
 /// Runs `command` with `sh -c` and returns its trimmed stdout
