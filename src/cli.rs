@@ -6,14 +6,17 @@ use std::path::PathBuf;
 
 const EXIT_CODES: &str = "\
 Exit codes:
-  0     success (exec: the command's own status is passed through; a command
-        killed by signal N gives 128+N)
+  0     success (exec -- CMD: rolepick becomes CMD, so its exit status, or
+        its death by a signal, is the caller's own to see (a shell shows
+        128+N); an interactive or --server shell's status is passed through,
+        a death by signal N as 128+N)
   1     other error (cache or file I/O)
   2     usage or configuration error: unknown profile, malformed config,
         MFA code not 6 digits, nested rolepick shell
   3     AWS refused: MFA code rejected, access denied, invalid or expired key,
         role cannot be assumed, duration above the role's maximum
   4     AWS unreachable, or still throttling after retries
+  126   the command to run is not executable
   127   the command to run was not found
 
 Files: ~/.aws/config and ~/.aws/credentials (AWS_CONFIG_FILE,

@@ -371,25 +371,38 @@ impl Snapshot {
         m
     }
 
-    /// The whole model.
+    /// The whole model. Records are read through a small buffer, one at a
+    /// time: no copy of the whole file is held.
     pub fn model(&self) -> Option<Model> {
-        let records = read_at(&self.file, self.records_off, self.records_len)?;
-        if fnv(&records) != self.records_sum {
-            return None;
-        }
+        use std::io::{BufReader, Read, Seek, SeekFrom};
+        let mut file = &self.file;
+        file.seek(SeekFrom::Start(self.records_off)).ok()?;
+        let mut rd = BufReader::with_capacity(64 * 1024, file.take(self.records_len));
+        let mut sum = Fnv::new();
+        let mut body = Vec::new();
         let mut m = self.base();
-        m.profiles.reserve(self.profiles.min(records.len()));
-        let mut r = Reader::new(&records);
-        while !r.is_empty() {
-            let body = r.bytes()?;
-            match Record::decode(body)? {
+        m.profiles.reserve(self.profiles.min(1 << 20));
+        let mut left = self.records_len;
+        while left > 0 {
+            let mut len = [0u8; 4];
+            rd.read_exact(&mut len).ok()?;
+            let n = u64::from(u32::from_le_bytes(len));
+            left = left.checked_sub(4 + n)?;
+            body.resize(usize::try_from(n).ok()?, 0);
+            rd.read_exact(&mut body).ok()?;
+            sum.bytes(&len);
+            sum.bytes(&body);
+            match Record::decode(&body)? {
                 Record::Profile(p) => m.profiles.push(*p),
                 Record::Broken(name, why) => {
                     m.broken.insert(name, why);
                 }
             }
         }
-        if m.profiles.len() != self.profiles || m.broken.len() != self.broken {
+        if sum.0 != self.records_sum
+            || m.profiles.len() != self.profiles
+            || m.broken.len() != self.broken
+        {
             return None;
         }
         m.reindex();
@@ -705,9 +718,6 @@ struct Reader<'a> {
 impl<'a> Reader<'a> {
     fn new(b: &'a [u8]) -> Reader<'a> {
         Reader { b }
-    }
-    fn is_empty(&self) -> bool {
-        self.b.is_empty()
     }
     fn end(&self) -> Option<()> {
         self.b.is_empty().then_some(())
