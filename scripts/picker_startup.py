@@ -118,6 +118,13 @@ def main():
     a = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="rolepick-picker-bench-") as home:
         write_home(home, a.roles, a.accounts)
+        # rolepick snapshots a configuration only once its files are 2 s
+        # old; one untimed run then writes the snapshot, as any first run
+        # after an edit does.
+        time.sleep(2.2)
+        if run_once(os.path.abspath(a.binary), home, 0)[0] is None:
+            print("picker did not draw its first frame within 10 s")
+            return
         firsts, rsss, idles = [], [], []
         for i in range(a.runs):
             first, rss, idle = run_once(os.path.abspath(a.binary), home, a.idle if i == 0 else 0.2)

@@ -301,6 +301,28 @@ impl Cache {
     }
 }
 
+impl Cache {
+    /// Opens `name` in the cache directory for reading if it is a private
+    /// regular file of this user (not following a symlink); None otherwise.
+    pub fn open_private(&self, name: &str) -> Option<File> {
+        let path = self.dir.join(name);
+        let f = OpenOptions::new()
+            .read(true)
+            .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
+            .open(&path)
+            .ok()?;
+        let m = f.metadata().ok()?;
+        (m.is_file() && m.uid() == uid() && m.permissions().mode() & 0o077 == 0).then_some(f)
+    }
+
+    /// Writes `name` in the (checked, private) cache directory atomically,
+    /// 0600.
+    pub fn write_private(&self, name: &str, data: &[u8]) -> Result<(), Error> {
+        let dir = self.ensure_dir()?;
+        write_atomic(dir, &dir.join(name), data)
+    }
+}
+
 /// Takes an exclusive lock on `path` (created 0600), released when the
 /// returned file is dropped. Says so when it has to wait for `doing`.
 pub fn lock_exclusive(path: &Path, doing: &str) -> Result<File, Error> {

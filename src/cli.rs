@@ -6,8 +6,10 @@ use std::path::PathBuf;
 
 const EXIT_CODES: &str = "\
 Exit codes:
-  0     success (exec: the command's own status is passed through; a command
-        killed by signal N gives 128+N)
+  0     success (exec -- CMD: rolepick becomes CMD, so its exit status, or
+        its death by a signal, is the caller's own to see (a shell shows
+        128+N); an interactive or --server shell's status is passed through,
+        a death by signal N as 128+N)
   1     other error (cache or file I/O)
   2     usage or configuration error: unknown profile, malformed or invalid
         config (with file:line), MFA code not 6 digits, bad AWS_ENDPOINT_URL,

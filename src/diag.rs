@@ -13,6 +13,45 @@ static CAPTURED: Mutex<Vec<String>> = Mutex::new(Vec::new());
 /// several readers in one run (a damaged vault index is read by the config
 /// loader, each key store and `list`): the user is told once.
 static PRINTED: Mutex<Option<HashSet<String>>> = Mutex::new(None);
+/// While `Some`, every warning and note (shown or not) is also kept here.
+static RECORDING: Mutex<Option<Vec<Note>>> = Mutex::new(None);
+
+/// A warning or a `-v` note, as said (for saying it again later: the
+/// configuration snapshot replays what its full parse said).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Note {
+    Warn(String),
+    Debug(String),
+}
+
+impl Note {
+    /// Says it again, as [`warn`] or [`debug`] would.
+    pub fn replay(&self) {
+        match self {
+            Note::Warn(m) => warn(m),
+            Note::Debug(m) => debug(m),
+        }
+    }
+}
+
+/// Runs `f` and returns, with its result, every warning and note said
+/// meanwhile (`-v` notes too, whether shown or not). They are still said.
+pub fn record<T>(f: impl FnOnce() -> T) -> (T, Vec<Note>) {
+    let lock = || RECORDING.lock().unwrap_or_else(|e| e.into_inner());
+    let outer = lock().replace(Vec::new());
+    let out = f();
+    let notes = std::mem::replace(&mut *lock(), outer).unwrap_or_default();
+    if let Some(outer) = lock().as_mut() {
+        outer.extend(notes.iter().cloned());
+    }
+    (out, notes)
+}
+
+fn keep(note: impl FnOnce() -> Note) {
+    if let Some(v) = RECORDING.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
+        v.push(note());
+    }
+}
 
 pub fn set_verbose(v: bool) {
     VERBOSE.store(v, Ordering::Relaxed);
@@ -59,11 +98,13 @@ fn first_time(line: &str) -> bool {
 
 /// Something the user should know and may want to fix.
 pub fn warn(msg: &str) {
+    keep(|| Note::Warn(msg.to_string()));
     emit(format!("warning: {msg}"));
 }
 
 /// A note shown only with `-v`.
 pub fn debug(msg: &str) {
+    keep(|| Note::Debug(msg.to_string()));
     if VERBOSE.load(Ordering::Relaxed) {
         emit(msg.to_string());
     }

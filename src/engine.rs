@@ -81,6 +81,49 @@ fn check_endpoint_vars(vars: &[&'static str]) -> Result<(), Error> {
     }
 }
 
+/// The merged configuration: from its snapshot in the cache directory when
+/// that is still valid (whole, or only what `name` needs), else by a full
+/// parse, whose result then becomes the snapshot. Either way the same
+/// model, errors and warnings.
+fn load_model(
+    paths: &Paths,
+    cache: &Cache,
+    now: SystemTime,
+    name: Option<&str>,
+) -> Result<Model, Error> {
+    use config::snapshot::{self, Snapshot};
+    let file_name = snapshot::file_name(paths);
+    if let Some(snap) = cache
+        .open_private(&file_name)
+        .and_then(|f| Snapshot::open(f, paths))
+    {
+        let model = name
+            .and_then(|n| snap.model_for(n))
+            .or_else(|| snap.model());
+        if let Some(model) = model {
+            diag::debug(&format!(
+                "configuration read from its snapshot {}",
+                cache.dir().join(&file_name).display()
+            ));
+            for n in snap.notes() {
+                n.replay();
+            }
+            return Ok(model);
+        }
+    }
+    let (loaded, notes) = diag::record(|| config::load_full(paths));
+    let (model, read) = loaded?;
+    if let Some(bytes) = read
+        .as_ref()
+        .and_then(|read| snapshot::encode(paths, read, &notes, &model, now))
+    {
+        if let Err(e) = cache.write_private(&file_name, &bytes) {
+            diag::debug(&format!("cannot write the configuration snapshot: {e}"));
+        }
+    }
+    Ok(model)
+}
+
 pub struct Engine {
     model: Model,
     paths: Paths,
@@ -92,16 +135,30 @@ pub struct Engine {
 impl Engine {
     /// Reads the configuration. Touches neither AWS nor any key.
     pub fn load(opts: &LoadOptions) -> Result<Engine, Error> {
+        Self::load_inner(opts, None)
+    }
+
+    /// [`Engine::load`] for work on the one profile `name` (and the
+    /// profiles its role chain goes through): from a valid snapshot of the
+    /// configuration it reads only those, so its cost does not grow with
+    /// the configuration. The answer is the same as [`Engine::load`]'s.
+    pub fn load_for(opts: &LoadOptions, name: &str) -> Result<Engine, Error> {
+        Self::load_inner(opts, Some(name))
+    }
+
+    fn load_inner(opts: &LoadOptions, name: Option<&str>) -> Result<Engine, Error> {
         diag::set_verbose(opts.verbose);
         let paths = Paths::discover(opts.config_path.as_deref());
-        let model = config::load(&paths)?;
+        let cache = Cache::discover();
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let model = load_model(&paths, &cache, clock.now(), name)?;
         let keys = crate::vault::keys::stores(&model.settings.vault, &paths.aws_credentials);
         Ok(Engine {
             model,
-            cache: Cache::discover(),
+            cache,
             paths,
             keys,
-            clock: Arc::new(SystemClock),
+            clock,
         })
     }
 

@@ -289,6 +289,25 @@ pub fn open_browser(target: &str, quiet: bool) -> Result<std::process::Child, Er
     })
 }
 
+/// Becomes `cmd` (execve), run with exactly `env`: no fork, no wait. The
+/// command keeps rolepick's pid, its standard streams and terminal, and
+/// gets its signals (Ctrl-C, Ctrl-Z) directly; its exit status, or its
+/// death by a signal, is what the caller sees. Every file rolepick opened
+/// is close-on-exec, so none leaks into it. Returns only when the command
+/// cannot be started (127 not found, 126 not runnable).
+pub fn exec(cmd: &[OsString], env: &[(OsString, OsString)]) -> Error {
+    use std::os::unix::process::CommandExt;
+    let Some((prog, args)) = cmd.split_first() else {
+        return Error::Usage("no command to run".into());
+    };
+    let e = Command::new(prog)
+        .args(args)
+        .env_clear()
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .exec();
+    spawn_error(prog, &e)
+}
+
 /// Runs `command` with `sh -c` and returns its trimmed stdout
 /// (for `mfa_process`). Its stderr and stdin are the terminal's.
 pub fn capture(command: &str) -> Result<String, String> {

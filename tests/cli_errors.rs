@@ -384,6 +384,23 @@ fn missing_command_exits_127() {
 }
 
 #[test]
+fn command_that_is_not_executable_exits_126() {
+    let stack = Stack::start();
+    let file = stack.sb.root().join("not-executable.sh");
+    std::fs::write(&file, "#!/bin/sh\necho ran\n").unwrap();
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let path = file.to_str().unwrap();
+    let out = run(&stack.sb, &exec_args("admin", Some(MFA_CODE), &[path]));
+    assert_eq!(out.status.code(), Some(126), "{}", show(&out));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("not-executable.sh") && err.contains("permission denied"),
+        "{err}"
+    );
+    assert!(!text(&out.stdout).contains("ran"), "{}", show(&out));
+}
+
+#[test]
 fn help_documents_exit_codes_and_that_env_prints_secrets() {
     let stack = Stack::start();
     let out = run(&stack.sb, &["exec", "--help"]);

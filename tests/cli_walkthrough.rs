@@ -279,10 +279,139 @@ fn exec_exits_with_the_childs_status() {
 }
 
 #[test]
-fn exec_maps_a_child_killed_by_sigterm_to_143() {
+fn exec_command_killed_by_sigterm_dies_of_sigterm_as_the_caller_sees_it() {
+    use std::os::unix::process::ExitStatusExt;
     let stack = Stack::start();
+    // rolepick became the command: the caller sees the signal itself ...
     let out = exec(&stack, "admin", true, &["sh", "-c", "kill -TERM $$"]);
-    assert_eq!(out.status.code(), Some(143), "{}", show(&out));
+    assert_eq!(out.status.signal(), Some(15), "{}", show(&out));
+    // ... and a shell that ran it reports 128+15, as for any command.
+    let script = format!(
+        "{} exec admin -- sh -c 'kill -TERM $$'; echo status=$?",
+        env!("CARGO_BIN_EXE_rolepick")
+    );
+    let out = std::process::Command::new("sh")
+        .args(["-c", &script])
+        .env_clear()
+        .envs(stack.sb.base_env())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_ok(&out);
+    assert!(text(&out.stdout).contains("status=143"), "{}", show(&out));
+}
+
+#[test]
+fn exec_replaces_rolepick_with_the_command() {
+    let stack = Stack::start();
+    assert_ok(&exec(&stack, "admin", true, &["true"]));
+    // Warm (static credentials): the command runs in rolepick's own process.
+    let child = stack
+        .sb
+        .std_cmd()
+        .args(["exec", "admin", "--", "sh", "-c", "echo $$"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let out = child.wait_with_output().unwrap();
+    assert_ok(&out);
+    assert_eq!(text(&out.stdout).trim(), pid.to_string(), "{}", show(&out));
+    // Cold too (MFA session, role, cache write, lock): still one process.
+    let cache = stack.sb.cache.clone();
+    std::fs::remove_dir_all(&cache).unwrap();
+    let child = stack
+        .sb
+        .std_cmd()
+        .args([
+            "exec",
+            "admin",
+            "--mfa-code",
+            MFA_CODE,
+            "--",
+            "sh",
+            "-c",
+            "echo $$",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let out = child.wait_with_output().unwrap();
+    assert_ok(&out);
+    assert_eq!(text(&out.stdout).trim(), pid.to_string(), "{}", show(&out));
+}
+
+#[test]
+fn exec_command_gets_only_the_standard_descriptors() {
+    let stack = Stack::start();
+    let list_fds = ["sh", "-c", "ls /proc/$$/fd"];
+    // What the same command gets started by this test directly (with any
+    // descriptor the test harness itself passes on).
+    let baseline = std::process::Command::new(list_fds[0])
+        .args(&list_fds[1..])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let baseline = text(&baseline.stdout);
+    assert!(
+        baseline.split_whitespace().any(|fd| fd == "2"),
+        "{baseline}"
+    );
+    // The cold path opens the cache, its lock and sockets to STS.
+    for code in [true, false] {
+        let out = exec(&stack, "admin", code, &list_fds);
+        assert_ok(&out);
+        assert_eq!(text(&out.stdout), baseline, "{}", show(&out));
+    }
+}
+
+#[test]
+fn exec_command_reads_stdin_and_writes_stdout_and_the_terminal_is_its_own() {
+    let stack = Stack::start();
+    assert_ok(&exec(&stack, "admin", true, &["true"]));
+    let mut child = stack
+        .sb
+        .std_cmd()
+        .args([
+            "exec",
+            "admin",
+            "--",
+            "sh",
+            "-c",
+            "read line; echo \"got $line\"; echo err >&2",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(child.stdin.as_mut().unwrap(), b"hello\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_ok(&out);
+    assert_eq!(text(&out.stdout), "got hello\n", "{}", show(&out));
+    assert_eq!(text(&out.stderr), "err\n", "{}", show(&out));
+    // In a terminal (script(1) gives one): the command's stdin and stdout
+    // are that terminal, and it is the terminal's foreground process.
+    let inner = format!(
+        "{} exec admin -- sh -c 'test -t 0 && test -t 1 && echo TTY-OK; ps -o stat= -p $$'",
+        env!("CARGO_BIN_EXE_rolepick")
+    );
+    let out = std::process::Command::new("script")
+        .args(["-qec", &inner, "/dev/null"])
+        .env_clear()
+        .envs(stack.sb.base_env())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let said = text(&out.stdout);
+    assert!(said.contains("TTY-OK"), "{}", show(&out));
+    let stat = said.lines().last().unwrap_or_default().trim().to_string();
+    assert!(
+        stat.contains('+'),
+        "the command is in the foreground group: {stat:?}\n{}",
+        show(&out)
+    );
 }
 
 #[test]

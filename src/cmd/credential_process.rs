@@ -10,7 +10,7 @@ use std::io::Write;
 
 pub fn run(args: &ProfileArgs, global: &Global) -> Result<u8, Error> {
     let mfa = CliMfa::from_args(&args.mfa)?;
-    let engine = super::load(global)?;
+    let engine = super::load_for(global, &args.profile)?;
     let c = engine.credentials(&args.profile, &mfa, Refresh::IfNeeded)?;
     let doc = serde_json::json!({
         "Version": 1,

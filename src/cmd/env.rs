@@ -48,7 +48,7 @@ pub fn render(format: EnvFormat, vars: &[(&str, String)]) -> String {
 
 pub fn run(args: &EnvArgs, global: &Global) -> Result<u8, Error> {
     let mfa = CliMfa::from_args(&args.mfa)?;
-    let engine = super::load(global)?;
+    let engine = super::load_for(global, &args.profile)?;
     let creds = engine.credentials(&args.profile, &mfa, Refresh::IfNeeded)?;
     let profile = engine.profile(&args.profile)?;
     let vars = shell::credential_vars(profile, args.region.as_deref(), &creds);

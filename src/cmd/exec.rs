@@ -17,7 +17,7 @@ use std::time::SystemTime;
 pub fn run(args: &ExecArgs, global: &Global) -> Result<u8, Error> {
     super::nesting_guard(args.nest)?;
     let mfa = CliMfa::from_args(&args.mfa)?;
-    let engine = super::load(global)?;
+    let engine = super::load_for(global, &args.profile)?;
     let creds = engine.credentials(&args.profile, &mfa, Refresh::IfNeeded)?;
     let profile = engine.profile(&args.profile)?;
     crate::rotate::remind_if_old(&engine, &profile.source);
@@ -58,7 +58,16 @@ pub fn run(args: &ExecArgs, global: &Global) -> Result<u8, Error> {
         // (this is the warm path scripts take on every call).
         let env = shell::child_env(profile, plan.region.as_deref(), &creds, std::env::vars_os());
         drop(creds);
-        return shell::run(&args.command, &env, banner.as_deref());
+        if interactive {
+            return shell::run(&args.command, &env, banner.as_deref());
+        }
+        // Nothing of rolepick has to outlive this point: the reminder is
+        // said, the cache written, the source's lock released (with the
+        // cold path); no shell is registered for a command. So rolepick
+        // becomes the command instead of waiting for it.
+        drop(live);
+        drop(engine);
+        return Err(shell::exec(&args.command, &env));
     }
     run_child(
         &engine,

@@ -23,19 +23,21 @@ pub fn remaining(now: SystemTime, exp: SystemTime) -> String {
     }
 }
 
-struct Row {
-    profile: String,
-    account_id: Option<String>,
-    account_name: Option<String>,
-    role: Option<String>,
-    role_arn: Option<String>,
-    source: String,
-    region: Option<String>,
-    mfa_serial: Option<String>,
+/// One line of the listing, borrowed from the model (10,000 profiles are
+/// listed without copying their strings).
+struct Row<'a> {
+    profile: &'a str,
+    account_id: Option<&'a str>,
+    account_name: Option<&'a str>,
+    role: Option<&'a str>,
+    role_arn: Option<&'a str>,
+    source: &'a str,
+    region: Option<&'a str>,
+    mfa_serial: Option<&'a str>,
     expires: Option<SystemTime>,
 }
 
-fn rows(engine: &Engine) -> Vec<Row> {
+fn rows(engine: &Engine) -> Vec<Row<'_>> {
     let mut expiries = engine.cached_expiries();
     engine
         .model()
@@ -47,14 +49,14 @@ fn rows(engine: &Engine) -> Vec<Row> {
                 ProfileKind::Session => None,
             };
             Row {
-                profile: p.name.clone(),
-                account_id: p.account.id.clone(),
-                account_name: p.account.name.clone(),
-                role: role.map(|r| r.role_name().to_string()),
-                role_arn: role.map(|r| r.role_arn.clone()),
-                source: p.source.clone(),
-                region: p.region.clone(),
-                mfa_serial: p.mfa_serial.clone(),
+                profile: &p.name,
+                account_id: p.account.id.as_deref(),
+                account_name: p.account.name.as_deref(),
+                role: role.map(|r| r.role_name()),
+                role_arn: role.map(|r| r.role_arn.as_str()),
+                source: &p.source,
+                region: p.region.as_deref(),
+                mfa_serial: p.mfa_serial.as_deref(),
                 expires: expiries.remove(&p.name),
             }
         })
@@ -87,7 +89,7 @@ pub fn run(args: &ListArgs, global: &Global) -> Result<u8, Error> {
                     "mfa_serial": r.mfa_serial,
                     "expires": r.expires.map(rfc3339),
                     "expires_in_seconds": r.expires.map(|e| secs_until(now, e).max(0)),
-                    "key_age_days": key_age(&r.source),
+                    "key_age_days": key_age(r.source),
                 })
             })
             .collect();
@@ -103,20 +105,20 @@ pub fn run(args: &ListArgs, global: &Global) -> Result<u8, Error> {
         let table: Vec<[String; 7]> = rows
             .iter()
             .map(|r| {
-                let account = match (&r.account_name, &r.account_id) {
+                let account = match (r.account_name, r.account_id) {
                     (Some(n), Some(i)) => format!("{n} ({i})"),
-                    (None, Some(i)) => i.clone(),
-                    (Some(n), None) => n.clone(),
+                    (None, Some(i)) => i.to_string(),
+                    (Some(n), None) => n.to_string(),
                     (None, None) => "-".into(),
                 };
                 [
-                    printable(&r.profile),
+                    printable(r.profile),
                     printable(&account),
-                    printable(r.role.as_deref().unwrap_or("(session)")),
-                    printable(&r.source),
-                    printable(r.region.as_deref().unwrap_or("-")),
+                    printable(r.role.unwrap_or("(session)")),
+                    printable(r.source),
+                    printable(r.region.unwrap_or("-")),
                     r.expires.map_or_else(|| "-".into(), |e| remaining(now, e)),
-                    key_age(&r.source).map_or_else(|| "-".into(), key_age_text),
+                    key_age(r.source).map_or_else(|| "-".into(), key_age_text),
                 ]
             })
             .collect();
@@ -151,7 +153,7 @@ pub fn run(args: &ListArgs, global: &Global) -> Result<u8, Error> {
         .write_all(out.as_bytes())
         .map_err(|e| Error::Other(format!("cannot write to stdout: {e}")))?;
     if !args.json {
-        let mut sources: Vec<&str> = rows.iter().map(|r| r.source.as_str()).collect();
+        let mut sources: Vec<&str> = rows.iter().map(|r| r.source).collect();
         sources.sort_unstable();
         sources.dedup();
         for s in sources {

@@ -25,6 +25,17 @@ pub fn load(global: &Global) -> Result<Engine, Error> {
     })
 }
 
+/// [`load`] for work on one profile (see [`Engine::load_for`]).
+pub fn load_for(global: &Global, profile: &str) -> Result<Engine, Error> {
+    Engine::load_for(
+        &LoadOptions {
+            config_path: global.config.clone(),
+            verbose: global.verbose,
+        },
+        profile,
+    )
+}
+
 /// Refuses to start inside a rolepick shell unless `--nest`.
 pub fn nesting_guard(nest: bool) -> Result<(), Error> {
     match std::env::var("ROLEPICK_PROFILE") {

@@ -4,6 +4,7 @@
 
 pub mod ini;
 pub mod rolepick_toml;
+pub mod snapshot;
 
 use crate::diag;
 use crate::error::Error;
@@ -97,6 +98,24 @@ fn read_optional(path: &Path) -> Result<Option<String>, Error> {
 
 /// Reads and merges all configuration files.
 pub fn load(paths: &Paths) -> Result<Model, Error> {
+    load_full(paths).map(|(model, _)| model)
+}
+
+/// What a full parse read, each identity taken before the file was read
+/// (so a change during the parse shows as a difference next time): the
+/// key of a [`snapshot`] of its result.
+#[derive(Debug, Clone)]
+pub struct Snapshotted {
+    /// AWS config, AWS credentials and rolepick config files.
+    pub ids: [snapshot::FileId; 3],
+    pub index_file: PathBuf,
+    pub index_id: snapshot::FileId,
+}
+
+/// [`load`], also saying what it read (None when some identity could not
+/// be told: then nothing is snapshotted).
+pub fn load_full(paths: &Paths) -> Result<(Model, Option<Snapshotted>), Error> {
+    let ids = snapshot::config_ids(paths);
     let config = read_optional(&paths.aws_config)?;
     // The credentials file holds secrets: only the section names and which
     // of them hold a key are kept; the text is wiped after parsing.
@@ -116,6 +135,8 @@ pub fn load(paths: &Paths) -> Result<Model, Error> {
         .as_ref()
         .map(|t| t.settings.vault.location())
         .unwrap_or_else(|| crate::vault::store::Location::discover(None));
+    let index_file = loc.index_file();
+    let index_id = snapshot::FileId::of(&index_file);
     let backend = toml
         .as_ref()
         .map_or(crate::vault::store::Backend::File, |t| {
@@ -134,7 +155,7 @@ pub fn load(paths: &Paths) -> Result<Model, Error> {
             (BTreeSet::new(), lost)
         }
     };
-    build(
+    let model = build(
         paths,
         config.as_deref(),
         credentials.as_ref().map(|c| c.as_str()),
@@ -148,7 +169,16 @@ pub fn load(paths: &Paths) -> Result<Model, Error> {
                 loc.index_file()
             },
         },
-    )
+    )?;
+    let read = match (ids, index_id) {
+        (Some(ids), Some(index_id)) => Some(Snapshotted {
+            ids,
+            index_file,
+            index_id,
+        }),
+        _ => None,
+    };
+    Ok((model, read))
 }
 
 /// What the vault's index says about which sources have a key in it.
