@@ -378,7 +378,12 @@ fn a_cache_dir_others_can_write_keeps_its_mode_and_the_cache_goes_private_inside
             .unwrap()
             .flatten()
             .map(|e| e.path())
-            .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("rolepick-"))
+            .filter(|p| {
+                p.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with("rolepick-")
+            })
             .collect();
         assert_eq!(private.len(), 1, "one private subdirectory: {private:?}");
         assert_eq!(mode(&private[0]) & 0o777, 0o700);
