@@ -11,7 +11,8 @@
 //! connect to a loopback port, so nobody may be able to stall it: HTTP is
 //! hyper's (the same hyper the AWS SDK's client uses), connections are
 //! served concurrently on a small tokio runtime, each must send its request
-//! head within [`HEADER_TIMEOUT`], at most [`MAX_CONNECTIONS`] are open at
+//! head within [`HEADER_TIMEOUT`](crate::credserver::HEADER_TIMEOUT), at most
+//! [`MAX_CONNECTIONS`](crate::credserver::MAX_CONNECTIONS) are open at
 //! once (more are closed at once), and one request per connection. Requests
 //! that pass the path and token checks are answered by one worker thread
 //! that holds the credentials (a few microseconds from memory; a refresh is

@@ -1,6 +1,6 @@
 //! File safety, in one place: every file rolepick writes goes through here.
 //!
-//! * [`PrivateDir`]: a directory checked to be a directory of the current
+//! * [`PrivateDir`](crate::fsutil::PrivateDir): a directory checked to be a directory of the current
 //!   user that neither its group nor others can write, held open so that
 //!   every later step works on that very directory (`openat`, `renameat`),
 //!   not on a path someone could swap. A missing one is created 0700; an
@@ -13,7 +13,7 @@
 //! * Lock files are opened with `O_NOFOLLOW`: a symlink in a lock's place
 //!   (dangling or not) is removed, never followed, so it cannot make
 //!   rolepick create or lock its target.
-//! * Reading: [`open_private`] opens a file only if it is a regular file of
+//! * Reading: [`open_private`](crate::fsutil::open_private) opens a file only if it is a regular file of
 //!   the user that nobody else can read, without following a symlink.
 
 use crate::diag;

@@ -360,14 +360,13 @@ pub fn live_shells(cache_dir: &Path) -> std::collections::HashMap<String, usize>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::os::unix::fs::{symlink, PermissionsExt};
+    use std::os::unix::fs::{symlink, DirBuilderExt, PermissionsExt};
 
     fn cache_dir(tmp: &Path) -> PathBuf {
         let dir = tmp.join("cache");
         std::fs::DirBuilder::new().mode(0o700).create(&dir).unwrap();
         dir
     }
-    use std::os::unix::fs::DirBuilderExt;
 
     #[test]
     fn planted_symlinks_in_an_open_shells_dir_overwrite_nothing() {
