@@ -579,6 +579,29 @@ mod tests {
     }
 
     #[test]
+    fn a_symlink_to_the_cache_dir_is_followed_only_where_nobody_else_could_plant_it() {
+        let tmp = tempfile::tempdir().unwrap();
+        let real = tmp.path().join("real");
+        std::fs::create_dir(&real).unwrap();
+        chmod(&real, 0o700);
+        // The user's own link, in a directory only they write: followed.
+        let mine = tmp.path().join("mine");
+        std::os::unix::fs::symlink(&real, &mine).unwrap();
+        let p = profile("arn:aws:iam::111122223333:role/a");
+        Cache::at(mine).write_role(&p, &creds()).unwrap();
+        assert!(real.join("role-team_admin.json").exists());
+        // The same link in a directory others can write: refused.
+        let shared = tmp.path().join("shared");
+        std::fs::create_dir(&shared).unwrap();
+        chmod(&shared, 0o1777);
+        let planted = shared.join("rolepick-cache");
+        std::os::unix::fs::symlink(&real, &planted).unwrap();
+        let e = Cache::at(planted).write_role(&p, &creds()).unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        assert!(e.to_string().contains("symbolic link"), "{e}");
+    }
+
+    #[test]
     fn a_dangling_lock_symlink_does_not_create_its_target() {
         let tmp = tempfile::tempdir().unwrap();
         let cache = Cache::at(tmp.path().join("c"));

@@ -254,9 +254,9 @@ impl LiveShell {
     /// directory cannot take it: the mark in the picker is a nicety. The
     /// cache directory and its `shells/` must be private directories of the
     /// user (see [`crate::fsutil`]); one that is not is refused with a note.
-    pub fn register(cache_dir: &Path, profile: &str) -> Option<LiveShell> {
-        use crate::fsutil::{Links, PrivateDir};
-        let dir = PrivateDir::ensure(cache_dir, Links::Refuse, "the cache directory")
+    pub fn register(cache: &crate::cache::Cache, profile: &str) -> Option<LiveShell> {
+        let dir = cache
+            .private_dir()
             .and_then(|d| d.subdir("shells", "the live-shell directory"));
         let dir = match dir {
             Ok(d) => d,
@@ -378,7 +378,7 @@ mod tests {
         let victim = tmp.path().join("victim");
         std::fs::write(&victim, "precious").unwrap();
         symlink(&victim, shells.join(std::process::id().to_string())).unwrap();
-        let live = LiveShell::register(&cache, "prod-admin");
+        let live = LiveShell::register(&crate::cache::Cache::at(cache.clone()), "prod-admin");
         assert!(live.is_none(), "a shells/ dir others can write is refused");
         assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
         assert_eq!(
@@ -401,7 +401,8 @@ mod tests {
         std::fs::write(&victim, "precious").unwrap();
         let ours = shells.join(std::process::id().to_string());
         symlink(&victim, &ours).unwrap();
-        let live = LiveShell::register(&cache, "prod-admin").expect("registered");
+        let live = LiveShell::register(&crate::cache::Cache::at(cache.clone()), "prod-admin")
+            .expect("registered");
         live.set_until(SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(2_000_000_000));
         assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
         assert!(std::fs::symlink_metadata(&ours).unwrap().is_file());

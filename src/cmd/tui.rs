@@ -345,7 +345,7 @@ impl CredentialService for EngineService {
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(said.to_string());
         };
-        let live = LiveShell::register(self.engine.cache().dir(), profile);
+        let live = LiveShell::register(self.engine.cache(), profile);
         let status = super::exec::run_child(
             &self.engine,
             p,
