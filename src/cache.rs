@@ -1,22 +1,30 @@
 //! The temporary-credential cache: MFA sessions (`session-<source>.json`)
 //! and role credentials (`role-<profile>.json`). Never the long-lived key.
 //!
-//! Files are created 0600 in a 0700 directory, written to a temp file,
-//! fsynced and renamed. A file that is corrupt, not ours, or readable by
-//! others is ignored with a warning. `<source>.lock` serialises the cold
-//! path so that concurrent `rolepick` runs share one MFA session.
+//! Every write goes through [`crate::fsutil`]: files are created 0600 in a
+//! checked directory (created 0700 when missing), written to a temp file,
+//! fsynced and renamed; nothing is opened through a symlink. A cache
+//! directory that others can write (say `ROLEPICK_CACHE_DIR=/tmp`) is never
+//! written to, nor `chmod`ed: the cache goes into rolepick's own private
+//! subdirectory `rolepick-<uid>` in it. One of another user, or a symlink
+//! in a directory others can write, is refused (exit 2). A file that is
+//! corrupt, a symlink, not ours, or readable by others is ignored with a
+//! warning. `<source>.lock` serialises the cold path so that concurrent
+//! `rolepick` runs share one MFA session.
 
 use crate::aws::{rfc3339, Credentials};
 use crate::diag;
 use crate::error::Error;
+use crate::fsutil::{self, uid, Links, Private, PrivateDir, Unfit};
 use crate::model::{Profile, ProfileKind};
 use crate::vault::secret::SecretString;
 use serde::{Deserialize, Serialize};
-use std::fs::{DirBuilder, File, OpenOptions};
-use std::io::{Read, Write};
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::fs::File;
+use std::io::Read;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
+use std::time::SystemTime;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 const VERSION: u32 = 1;
@@ -40,11 +48,76 @@ struct Entry {
 
 #[derive(Debug, Clone)]
 pub struct Cache {
-    dir: PathBuf,
+    /// Where the environment (or the default) points.
+    configured: PathBuf,
+    /// Where the files go, decided on first use (one `lstat`).
+    place: OnceLock<Place>,
 }
 
-fn uid() -> u32 {
-    rustix::process::getuid().as_raw()
+/// Where the cache lives, given what is at the configured path.
+#[derive(Debug, Clone)]
+enum Place {
+    /// The configured directory itself (created 0700 if missing); `Follow`
+    /// when it is a symlink the user made in a directory only they write.
+    Dir(PathBuf, Links),
+    /// The configured directory can be written by others (`/tmp`, a
+    /// group-shared 2775 directory): rolepick's own private subdirectory
+    /// `rolepick-<uid>` in it.
+    Sub(PathBuf),
+    /// Not usable; the message says why and what to do.
+    Refused(String),
+}
+
+/// rolepick's subdirectory of a cache directory that others can write.
+fn shared_subdir_name() -> String {
+    format!("rolepick-{}", uid())
+}
+
+const WHAT: &str = "the cache directory";
+
+impl Place {
+    fn resolve(configured: &Path) -> Place {
+        let refused = |unfit| Place::Refused(fsutil::refusal(WHAT, configured, unfit).to_string());
+        let mut links = Links::Refuse;
+        let meta = match std::fs::symlink_metadata(configured) {
+            // Created 0700 on the first write.
+            Err(_) => return Place::Dir(configured.to_path_buf(), links),
+            Ok(m) if m.file_type().is_symlink() => {
+                // The user's own link is followed; one in a directory others
+                // can write could have been planted, and is not.
+                let parent_open = configured
+                    .parent()
+                    .and_then(|p| std::fs::metadata(p).ok())
+                    .is_none_or(|m| fsutil::writable_by_others(m.mode()));
+                if parent_open {
+                    return refused(Unfit::Symlink);
+                }
+                links = Links::Follow;
+                match std::fs::metadata(configured) {
+                    Ok(m) => m,
+                    Err(_) => return Place::Dir(configured.to_path_buf(), links),
+                }
+            }
+            Ok(m) => m,
+        };
+        if meta.is_dir() && fsutil::writable_by_others(meta.mode()) {
+            let sub = configured.join(shared_subdir_name());
+            return match std::fs::symlink_metadata(&sub) {
+                Err(_) => Place::Sub(sub),
+                Ok(m) if m.file_type().is_symlink() => {
+                    Place::Refused(fsutil::refusal(WHAT, &sub, Unfit::Symlink).to_string())
+                }
+                Ok(m) => match fsutil::judge(m.uid(), m.mode()) {
+                    Ok(()) => Place::Sub(sub),
+                    Err(u) => Place::Refused(fsutil::refusal(WHAT, &sub, u).to_string()),
+                },
+            };
+        }
+        match fsutil::judge(meta.uid(), meta.mode()) {
+            Ok(()) => Place::Dir(configured.to_path_buf(), links),
+            Err(u) => refused(u),
+        }
+    }
 }
 
 /// Longest readable part of a cache file name (bytes, all ASCII).
@@ -111,53 +184,62 @@ impl Cache {
                     .map(|d| d.cache_dir().to_path_buf())
             })
             .unwrap_or_else(|| std::env::temp_dir().join(format!("rolepick-{}", uid())));
-        Cache { dir }
+        Cache::at(dir)
     }
 
     pub fn at(dir: PathBuf) -> Cache {
-        Cache { dir }
-    }
-
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
-    /// Creates the directory 0700 if needed, and checks an existing one.
-    fn ensure_dir(&self) -> Result<&Path, Error> {
-        match std::fs::symlink_metadata(&self.dir) {
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                DirBuilder::new()
-                    .recursive(true)
-                    .mode(0o700)
-                    .create(&self.dir)
-                    .map_err(|e| Error::io("create the cache directory", &self.dir, &e))?;
-                Ok(&self.dir)
-            }
-            Err(e) => Err(Error::io("read the cache directory", &self.dir, &e)),
-            Ok(m) => {
-                if !m.is_dir() || m.uid() != uid() {
-                    return Err(Error::Other(format!(
-                        "cache directory {} is not a directory owned by you; rolepick will not use it. Remove it or set ROLEPICK_CACHE_DIR.",
-                        self.dir.display()
-                    )));
-                }
-                if m.permissions().mode() & 0o077 != 0 {
-                    std::fs::set_permissions(&self.dir, std::fs::Permissions::from_mode(0o700))
-                        .map_err(|e| Error::io("restrict", &self.dir, &e))?;
-                    diag::warn(&format!(
-                        "cache directory {} was open to others; set it to 0700",
-                        self.dir.display()
-                    ));
-                }
-                Ok(&self.dir)
-            }
+        Cache {
+            configured: dir,
+            place: OnceLock::new(),
         }
+    }
+
+    fn place(&self) -> &Place {
+        self.place.get_or_init(|| {
+            let place = Place::resolve(&self.configured);
+            if let Place::Sub(sub) = &place {
+                diag::debug(&format!(
+                    "{} can be written by other users; using rolepick's private {} in it",
+                    self.configured.display(),
+                    sub.display()
+                ));
+            }
+            place
+        })
+    }
+
+    /// Where the cache files are: the configured directory, or rolepick's
+    /// private subdirectory of it when others can write the configured one.
+    pub fn dir(&self) -> &Path {
+        match self.place() {
+            Place::Dir(p, _) | Place::Sub(p) => p,
+            Place::Refused(_) => &self.configured,
+        }
+    }
+
+    /// The cache directory, opened and checked (created 0700 if missing):
+    /// everything written into the cache goes through it.
+    pub fn private_dir(&self) -> Result<PrivateDir, Error> {
+        match self.place() {
+            Place::Dir(p, links) => PrivateDir::ensure(p, *links, WHAT),
+            Place::Sub(_) => {
+                PrivateDir::ensure_in_shared(&self.configured, &shared_subdir_name(), WHAT)
+            }
+            Place::Refused(m) => Err(Error::Config(m.clone())),
+        }
+    }
+
+    fn usable(&self) -> bool {
+        !matches!(self.place(), Place::Refused(_))
     }
 
     /// Names of the files in the cache directory (empty when there is none):
     /// one directory read instead of one failed open per profile.
     pub fn file_names(&self) -> std::collections::HashSet<std::ffi::OsString> {
-        std::fs::read_dir(&self.dir)
+        if !self.usable() {
+            return std::collections::HashSet::new();
+        }
+        std::fs::read_dir(self.dir())
             .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.file_name())).collect())
             .unwrap_or_default()
     }
@@ -168,29 +250,22 @@ impl Cache {
     }
 
     fn path(&self, kind: &str, name: &str) -> PathBuf {
-        self.dir.join(format!("{kind}-{}.json", file_stem(name)))
+        self.dir().join(format!("{kind}-{}.json", file_stem(name)))
     }
 
     fn read(&self, kind: &str, name: &str, binding: &str) -> Option<Credentials> {
+        if !self.usable() {
+            return None;
+        }
         let path = self.path(kind, name);
-        let mut f = match File::open(&path) {
-            Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
-            Err(e) => {
-                diag::warn(&format!("ignoring cache file {}: {e}", path.display()));
+        let mut f = match fsutil::open_private(&path) {
+            Private::File(f) => f,
+            Private::Missing => return None,
+            Private::Refused(why) => {
+                diag::warn(&format!("ignoring cache file {}: {why}", path.display()));
                 return None;
             }
         };
-        let meta = f.metadata().ok()?;
-        if !meta.is_file() || meta.uid() != uid() || meta.permissions().mode() & 0o077 != 0 {
-            diag::warn(&format!(
-                "ignoring cache file {}: it is not a private file of yours (mode {:04o}, owner uid {})",
-                path.display(),
-                meta.permissions().mode() & 0o7777,
-                meta.uid()
-            ));
-            return None;
-        }
         let mut text = zeroize::Zeroizing::new(String::new());
         if f.read_to_string(&mut text).is_err() {
             diag::warn(&format!(
@@ -243,7 +318,7 @@ impl Cache {
     }
 
     fn write(&self, kind: &str, name: &str, binding: &str, c: &Credentials) -> Result<(), Error> {
-        let dir = self.ensure_dir()?;
+        let dir = self.private_dir()?;
         let entry = Entry {
             version: VERSION,
             kind: kind.to_string(),
@@ -257,7 +332,7 @@ impl Cache {
         let json = zeroize::Zeroizing::new(
             serde_json::to_vec(&entry).map_err(|e| Error::Other(e.to_string()))?,
         );
-        write_atomic(dir, &self.path(kind, name), &json)
+        dir.write_atomic(file_name(&self.path(kind, name)), &json)
     }
 
     /// The cached session of `source`. With `serial`, only a session made
@@ -280,7 +355,9 @@ impl Cache {
     }
 
     pub fn remove_session(&self, source: &str) {
-        let _ = std::fs::remove_file(self.path("session", source));
+        if self.usable() {
+            let _ = std::fs::remove_file(self.path("session", source));
+        }
     }
 
     pub fn read_role(&self, p: &Profile) -> Option<Credentials> {
@@ -293,92 +370,57 @@ impl Cache {
 
     /// Exclusive lock for `source`'s cold path; released on drop.
     pub fn lock(&self, source: &str) -> Result<File, Error> {
-        let dir = self.ensure_dir()?;
-        lock_exclusive(
-            &dir.join(format!("{}.lock", file_stem(source))),
+        self.private_dir()?.lock(
+            &format!("{}.lock", file_stem(source)),
             &format!("signing in source {source:?}"),
         )
     }
-}
 
-impl Cache {
+    /// When the stamp file `name` in the cache was last touched, if it is a
+    /// regular file (a symlink in its place does not count).
+    pub fn stamped(&self, name: &str) -> Option<SystemTime> {
+        if !self.usable() {
+            return None;
+        }
+        let m = std::fs::symlink_metadata(self.dir().join(name)).ok()?;
+        m.is_file().then(|| m.modified().ok()).flatten()
+    }
+
+    /// Replaces the stamp file `name` with an empty one dated `when`.
+    pub fn stamp(&self, name: &str, when: SystemTime) -> Result<(), Error> {
+        self.private_dir()?
+            .write_atomic_stamped(name, b"", Some(when))
+    }
+
     /// Opens `name` in the cache directory for reading if it is a private
     /// regular file of this user (not following a symlink); None otherwise.
     pub fn open_private(&self, name: &str) -> Option<File> {
-        let path = self.dir.join(name);
-        let f = OpenOptions::new()
-            .read(true)
-            .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
-            .open(&path)
-            .ok()?;
-        let m = f.metadata().ok()?;
-        (m.is_file() && m.uid() == uid() && m.permissions().mode() & 0o077 == 0).then_some(f)
+        if !self.usable() {
+            return None;
+        }
+        match fsutil::open_private(&self.dir().join(name)) {
+            Private::File(f) => Some(f),
+            Private::Missing | Private::Refused(_) => None,
+        }
     }
 
     /// Writes `name` in the (checked, private) cache directory atomically,
     /// 0600.
     pub fn write_private(&self, name: &str, data: &[u8]) -> Result<(), Error> {
-        let dir = self.ensure_dir()?;
-        write_atomic(dir, &dir.join(name), data)
+        self.private_dir()?.write_atomic(name, data)
     }
 }
 
-/// Takes an exclusive lock on `path` (created 0600), released when the
-/// returned file is dropped. Says so when it has to wait for `doing`.
-pub fn lock_exclusive(path: &Path, doing: &str) -> Result<File, Error> {
-    let f = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .mode(0o600)
-        .open(path)
-        .map_err(|e| Error::io("open the lock file", path, &e))?;
-    match f.try_lock() {
-        Ok(()) => {}
-        Err(std::fs::TryLockError::WouldBlock) => {
-            diag::warn(&format!(
-                "waiting for another rolepick to finish {doing}..."
-            ));
-            f.lock().map_err(|e| Error::io("lock", path, &e))?;
-        }
-        Err(std::fs::TryLockError::Error(e)) => return Err(Error::io("lock", path, &e)),
-    }
-    Ok(f)
-}
-
-/// Writes `data` to `target` via a 0600 temp file in `dir`, fsync, rename.
-pub fn write_atomic(dir: &Path, target: &Path, data: &[u8]) -> Result<(), Error> {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let nonce = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let tmp = dir.join(format!(
-        ".{}.{}.{nonce}.tmp",
-        target
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or("entry"),
-        std::process::id()
-    ));
-    let result = (|| {
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        f.write_all(data)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, target)?;
-        File::open(dir)?.sync_all()
-    })();
-    result.map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        Error::io("write", target, &e)
-    })
+/// The last component of a path this module built in the cache directory.
+fn file_name(path: &Path) -> std::ffi::OsString {
+    path.file_name().map(Into::into).unwrap_or_default()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::model::{Account, Origin, Parent, RoleSpec};
+    use std::os::unix::fs::PermissionsExt;
     use std::time::{Duration, SystemTime};
 
     fn creds() -> Credentials {
@@ -485,17 +527,144 @@ mod tests {
             .is_none());
     }
 
+    fn chmod(p: &Path, m: u32) {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap();
+    }
+
+    fn full_mode(p: &Path) -> u32 {
+        std::fs::symlink_metadata(p).unwrap().mode() & 0o7777
+    }
+
     #[test]
-    fn open_cache_dir_is_tightened() {
+    fn a_cache_dir_others_can_write_keeps_its_mode_and_gets_a_private_subdir() {
+        let tmp = tempfile::tempdir().unwrap();
+        for m in [0o1777, 0o2775] {
+            let dir = tmp.path().join(format!("shared-{m:o}"));
+            std::fs::create_dir(&dir).unwrap();
+            chmod(&dir, m);
+            std::fs::write(dir.join("someone-elses-file"), "x").unwrap();
+            let cache = Cache::at(dir.clone());
+            let p = profile("arn:aws:iam::111122223333:role/a");
+            cache.write_role(&p, &creds()).unwrap();
+            drop(cache.lock("primary").unwrap());
+            assert_eq!(
+                full_mode(&dir),
+                m,
+                "a directory rolepick did not create keeps its mode"
+            );
+            let sub = dir.join(format!("rolepick-{}", uid()));
+            assert_eq!(cache.dir(), sub);
+            // (A setgid parent passes its setgid bit on: 2700.)
+            assert_eq!(full_mode(&sub) & 0o777, 0o700);
+            assert_eq!(
+                full_mode(&sub.join(cache.role_file_name("team/admin"))),
+                0o600
+            );
+            assert!(Cache::at(dir.clone()).read_role(&p).is_some());
+        }
+    }
+
+    #[test]
+    fn a_cache_dir_only_we_can_write_is_used_as_it_is() {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("c");
         std::fs::create_dir(&dir).unwrap();
-        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        chmod(&dir, 0o755);
         let cache = Cache::at(dir.clone());
         cache
             .write_role(&profile("arn:aws:iam::111122223333:role/a"), &creds())
             .unwrap();
-        assert_eq!(mode(&dir), 0o700);
+        assert_eq!(cache.dir(), dir);
+        assert_eq!(full_mode(&dir), 0o755);
+    }
+
+    #[test]
+    fn a_private_subdir_open_to_others_is_refused_and_left_alone() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("shared");
+        std::fs::create_dir(&dir).unwrap();
+        chmod(&dir, 0o1777);
+        let sub = dir.join(format!("rolepick-{}", uid()));
+        std::fs::create_dir(&sub).unwrap();
+        chmod(&sub, 0o777);
+        let cache = Cache::at(dir.clone());
+        let e = cache
+            .write_role(&profile("arn:aws:iam::111122223333:role/a"), &creds())
+            .unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        assert!(e.to_string().contains("mode 0777"), "{e}");
+        assert_eq!(full_mode(&sub), 0o777);
+        assert_eq!(std::fs::read_dir(&sub).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn a_planted_symlink_as_the_private_subdir_is_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("shared");
+        let elsewhere = tmp.path().join("elsewhere");
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::create_dir(&elsewhere).unwrap();
+        chmod(&dir, 0o1777);
+        std::os::unix::fs::symlink(&elsewhere, dir.join(format!("rolepick-{}", uid()))).unwrap();
+        let cache = Cache::at(dir);
+        let e = cache.lock("primary").unwrap_err();
+        assert!(e.to_string().contains("symbolic link"), "{e}");
+        assert_eq!(std::fs::read_dir(&elsewhere).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn a_symlink_to_the_cache_dir_is_followed_only_where_nobody_else_could_plant_it() {
+        let tmp = tempfile::tempdir().unwrap();
+        let real = tmp.path().join("real");
+        std::fs::create_dir(&real).unwrap();
+        chmod(&real, 0o700);
+        // The user's own link, in a directory only they write: followed.
+        let mine = tmp.path().join("mine");
+        std::os::unix::fs::symlink(&real, &mine).unwrap();
+        let p = profile("arn:aws:iam::111122223333:role/a");
+        Cache::at(mine).write_role(&p, &creds()).unwrap();
+        assert!(real
+            .join(format!("role-{}.json", file_stem("team/admin")))
+            .exists());
+        // The same link in a directory others can write: refused.
+        let shared = tmp.path().join("shared");
+        std::fs::create_dir(&shared).unwrap();
+        chmod(&shared, 0o1777);
+        let planted = shared.join("rolepick-cache");
+        std::os::unix::fs::symlink(&real, &planted).unwrap();
+        let e = Cache::at(planted).write_role(&p, &creds()).unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        assert!(e.to_string().contains("symbolic link"), "{e}");
+    }
+
+    #[test]
+    fn a_dangling_lock_symlink_does_not_create_its_target() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cache = Cache::at(tmp.path().join("c"));
+        cache
+            .write_role(&profile("arn:aws:iam::111122223333:role/a"), &creds())
+            .unwrap();
+        let target = tmp.path().join("made-through-the-link");
+        std::os::unix::fs::symlink(&target, cache.dir().join("primary.lock")).unwrap();
+        drop(cache.lock("primary").unwrap());
+        assert!(!target.exists(), "the lock's symlink was followed");
+    }
+
+    #[test]
+    fn a_planted_symlink_as_a_cache_file_is_replaced_not_followed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let victim = tmp.path().join("victim");
+        std::fs::write(&victim, "precious").unwrap();
+        let cache = Cache::at(tmp.path().join("c"));
+        let p = profile("arn:aws:iam::111122223333:role/admin");
+        cache.write_role(&p, &creds()).unwrap();
+        let file = cache.path("role", &p.name);
+        std::fs::remove_file(&file).unwrap();
+        std::os::unix::fs::symlink(&victim, &file).unwrap();
+        assert!(cache.read_role(&p).is_none());
+        cache.write_role(&p, &creds()).unwrap();
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+        assert!(cache.read_role(&p).is_some());
     }
 
     #[test]

@@ -18,11 +18,11 @@
 use crate::aws::federation::{self, FederationError, Partition};
 use crate::engine::{Engine, MfaPrompt, Refresh};
 use crate::error::Error;
+use crate::fsutil::PrivateDir;
 use crate::shell;
 use crate::vault::secret::SecretString;
-use std::fs::File;
 use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::Child;
 use std::time::{Duration, Instant, SystemTime};
@@ -171,44 +171,6 @@ fn js_string(s: &str, out: &mut String) {
     }
 }
 
-/// Checks that `dir` is a directory of ours that nobody else can write
-/// to, creating it 0700 if missing. Never changes an existing one.
-// TODO(fsutil): use crate::fsutil's private-directory check once it lands.
-fn private_dir(dir: &Path) -> Result<(), Error> {
-    match std::fs::symlink_metadata(dir) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
-            .map_err(|e| Error::io("create the directory", dir, &e)),
-        Err(e) => Err(Error::io("read the directory", dir, &e)),
-        Ok(m) => {
-            let ours = m.is_dir() && m.uid() == rustix::process::getuid().as_raw();
-            if ours && m.permissions().mode() & 0o022 == 0 {
-                Ok(())
-            } else {
-                Err(Error::Other(format!(
-                    "{} is not a directory of yours closed to others, so rolepick will not put a sign-in page there. Fix its owner or mode, or set ROLEPICK_CACHE_DIR to a private directory.",
-                    dir.display()
-                )))
-            }
-        }
-    }
-}
-
-/// Creates `path` with mode 0600: never an existing file, never through a
-/// symlink.
-// TODO(fsutil): use crate::fsutil's exclusive create once it lands.
-fn create_private(path: &Path) -> std::io::Result<File> {
-    use rustix::fs::{Mode, OFlags};
-    let fd = rustix::fs::open(
-        path,
-        OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-        Mode::from_raw_mode(0o600),
-    )?;
-    Ok(File::from(fd))
-}
-
 /// A one-time page in a private directory, removed when dropped.
 #[derive(Debug)]
 pub struct OneTimePage {
@@ -216,15 +178,17 @@ pub struct OneTimePage {
 }
 
 impl OneTimePage {
-    /// Writes a page leading to `url` in `dir` (checked, created if missing).
-    pub fn write(dir: &Path, url: &SecretString) -> Result<OneTimePage, Error> {
-        private_dir(dir)?;
+    /// Writes a page leading to `url` in `private`.
+    pub fn write(private: &PrivateDir, url: &SecretString) -> Result<OneTimePage, Error> {
         let mut name = [0u8; 16];
         getrandom::fill(&mut name)
             .map_err(|e| Error::Other(format!("no randomness for a page name: {e}")))?;
         let hex: String = name.iter().map(|b| format!("{b:02x}")).collect();
-        let path = dir.join(format!("{PAGE_PREFIX}{hex}{PAGE_SUFFIX}"));
-        let mut f = create_private(&path).map_err(|e| Error::io("create", &path, &e))?;
+        let file_name = format!("{PAGE_PREFIX}{hex}{PAGE_SUFFIX}");
+        let path = private.path().join(&file_name);
+        let mut f = private
+            .create_new(&file_name)
+            .map_err(|e| Error::io("create", &path, &e))?;
         let page = OneTimePage { path };
         let html = page_html(url);
         f.write_all(html.as_bytes())
@@ -284,10 +248,11 @@ pub struct Opened {
     opener: Option<Child>,
 }
 
-/// Writes the one-time page for `url` in `dir` and starts the browser on
-/// it (see [`shell::open_browser`]; `quiet`: no terminal for it).
-pub fn open_in_browser(dir: &Path, url: &SecretString, quiet: bool) -> Result<Opened, Error> {
-    sweep(dir);
+/// Writes the one-time page for `url` in `dir` (the cache directory, checked
+/// by [`crate::fsutil`]) and starts the browser on it (see
+/// [`shell::open_browser`]; `quiet`: no terminal for it).
+pub fn open_in_browser(dir: &PrivateDir, url: &SecretString, quiet: bool) -> Result<Opened, Error> {
+    sweep(dir.path());
     let page = OneTimePage::write(dir, url)?;
     let written = Instant::now();
     let opener = shell::open_browser(&page.file_url(), quiet)?;
@@ -353,6 +318,9 @@ impl Opened {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fsutil::Links;
+    use std::fs::File;
+    use std::os::unix::fs::PermissionsExt;
 
     fn mode(p: &Path) -> u32 {
         std::fs::metadata(p).unwrap().permissions().mode() & 0o777
@@ -365,7 +333,8 @@ mod tests {
         let url = SecretString::new(
             "https://signin.aws.amazon.com/federation?Action=login&Issuer=rolepick&SigninToken=a%2Bb".into(),
         );
-        let page = OneTimePage::write(&dir, &url).unwrap();
+        let private = PrivateDir::ensure(&dir, Links::Follow, "test").unwrap();
+        let page = OneTimePage::write(&private, &url).unwrap();
         assert_eq!(mode(&dir), 0o700);
         assert_eq!(mode(page.path()), 0o600);
         let html = std::fs::read_to_string(page.path()).unwrap();
@@ -388,21 +357,21 @@ mod tests {
         let open = tmp.path().join("open");
         std::fs::create_dir(&open).unwrap();
         std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
-        let e = OneTimePage::write(&open, &url).unwrap_err();
-        assert!(e.to_string().contains("not a directory of yours"), "{e}");
+        let e = PrivateDir::ensure(&open, Links::Follow, "the cache directory").unwrap_err();
+        assert!(
+            e.to_string().contains("can be written by other users"),
+            "{e}"
+        );
         assert_eq!(mode(&open), 0o777);
         // A symlink where the page goes is not followed.
+        let dir = tmp.path().join("rt");
+        let private = PrivateDir::ensure(&dir, Links::Follow, "test").unwrap();
         let target = tmp.path().join("target");
-        let link = tmp.path().join("link");
-        std::os::unix::fs::symlink(&target, &link).unwrap();
-        assert!(create_private(&link).is_err());
+        std::os::unix::fs::symlink(&target, dir.join("link")).unwrap();
+        assert!(private.create_new("link").is_err());
         assert!(!target.exists());
-        // Nor is a symlinked directory used.
-        let real = tmp.path().join("real");
-        std::fs::create_dir(&real).unwrap();
-        let dirlink = tmp.path().join("dirlink");
-        std::os::unix::fs::symlink(&real, &dirlink).unwrap();
-        assert!(OneTimePage::write(&dirlink, &url).is_err());
+        let page = OneTimePage::write(&private, &url).unwrap();
+        assert_eq!(page.path().parent(), Some(dir.as_path()));
     }
 
     #[test]

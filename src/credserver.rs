@@ -6,10 +6,17 @@
 //! they expire.
 //!
 //! One endpoint per shell: its own random path and token, bound to
-//! 127.0.0.1 on a port the kernel picks, served by one thread that lives
-//! exactly as long as the shell (see [`serve`](crate::credserver::serve)). Requests are answered one
-//! at a time (each is a few microseconds from memory; a refresh is one STS
-//! call), with a short read timeout so a stuck client cannot hold it.
+//! 127.0.0.1 on a port the kernel picks, living exactly as long as the
+//! shell (see [`serve`](crate::credserver::serve)). Any local user can
+//! connect to a loopback port, so nobody may be able to stall it: HTTP is
+//! hyper's (the same hyper the AWS SDK's client uses), connections are
+//! served concurrently on a small tokio runtime, each must send its request
+//! head within [`HEADER_TIMEOUT`](crate::credserver::HEADER_TIMEOUT), at most
+//! [`MAX_CONNECTIONS`](crate::credserver::MAX_CONNECTIONS) are open at
+//! once (more are closed at once), and one request per connection. Requests
+//! that pass the path and token checks are answered by one worker thread
+//! that holds the credentials (a few microseconds from memory; a refresh is
+//! one STS call), so concurrent requests share one refresh.
 //!
 //! Answers: `GET /<path>` with the right `Authorization` header: 200 and the
 //! credentials JSON; wrong or missing token: 403; any other path: 404;
@@ -18,14 +25,20 @@
 //! terminal, see [`crate::foreground`]), then 200, or 503 with a message
 //! saying what to do. Credentials are never logged.
 
-use std::io::{self, BufRead, BufReader, Read, Write};
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::convert::Infallible;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
+use std::sync::{mpsc, Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime};
 
+use hyper::body::{Buf, Frame, Incoming, SizeHint};
+use hyper::{header, Method, Request, Response, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
 use subtle::ConstantTimeEq;
-use zeroize::Zeroize;
+use tokio::sync::oneshot;
+use zeroize::{Zeroize, Zeroizing};
 
 use crate::aws::{rfc3339, Credentials};
 use crate::clock::secs_until;
@@ -35,9 +48,18 @@ use crate::error::Error;
 use crate::model::Source;
 use crate::vault::secret::SecretString;
 
-/// How long a client may take to send its request line and headers.
-const READ_TIMEOUT: Duration = Duration::from_secs(2);
-/// Longest request head accepted (SDKs send a few hundred bytes).
+/// How long a client may take to send its request line and headers (SDKs
+/// send them at once; an idle or trickling connection is closed after this).
+pub const HEADER_TIMEOUT: Duration = Duration::from_secs(2);
+/// Most connections one endpoint keeps open at once; more are closed as soon
+/// as they are accepted. Far above what the programs of one shell open, far
+/// below the usual 1,024 file descriptors.
+pub const MAX_CONNECTIONS: usize = 256;
+/// Pending connections the kernel queues for accept (a burst of connects
+/// waits in it instead of being retried a second later).
+const BACKLOG: u32 = 1024;
+/// Longest request head accepted (SDKs send a few hundred bytes; hyper's
+/// smallest buffer).
 const MAX_HEAD: usize = 8 * 1024;
 
 /// Why credentials cannot be served right now.
@@ -109,185 +131,211 @@ fn random_hex(bytes: usize) -> Result<String, Error> {
 /// returns. The listener is bound before `body` runs, so the shell's first
 /// request never races the server.
 pub fn serve<R>(provider: &dyn Provider, body: impl FnOnce(&Endpoint) -> R) -> Result<R, Error> {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).map_err(|e| {
-        Error::Other(format!(
-            "cannot listen on 127.0.0.1 for the credential endpoint: {e}"
-        ))
-    })?;
+    let failed = |what: &str, e: &dyn std::fmt::Display| {
+        Error::Other(format!("cannot {what} for the credential endpoint: {e}"))
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .enable_time()
+        .build()
+        .map_err(|e| failed("start the async runtime", &e))?;
+    let listener = {
+        let _in = runtime.enter();
+        tokio::net::TcpSocket::new_v4()
+            .and_then(|s| {
+                s.bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))?;
+                s.listen(BACKLOG)
+            })
+            .map_err(|e| failed("listen on 127.0.0.1", &e))?
+    };
     let addr = listener
         .local_addr()
-        .map_err(|e| Error::Other(format!("credential endpoint: {e}")))?;
+        .map_err(|e| failed("set up the socket", &e))?;
     let path = format!("/{}", random_hex(16)?);
     let endpoint = Endpoint {
         url: format!("http://{addr}{path}"),
         token: SecretString::new(random_hex(32)?),
         addr,
     };
-    let server = Server {
-        provider,
+    let (jobs, queue) = mpsc::channel::<Job>();
+    let front = Arc::new(Front {
         path,
         token: endpoint.token.clone(),
+        jobs,
+    });
+    let worker = Worker {
+        provider,
         held: Mutex::new(None),
-        stop: AtomicBool::new(false),
     };
+    let (stop, stopped) = oneshot::channel::<()>();
     std::thread::scope(|s| {
         std::thread::Builder::new()
             .name("rolepick-credserver".into())
-            .spawn_scoped(s, || server.accept_loop(&listener, addr))
-            .map_err(|e| {
-                Error::Other(format!("cannot start the credential endpoint thread: {e}"))
-            })?;
+            .spawn_scoped(s, move || {
+                block_sigttou();
+                runtime.block_on(accept_loop(listener, front, stopped));
+                // Dropping the runtime closes the listener and every
+                // connection, and with them the worker's queue.
+            })
+            .map_err(|e| failed("start a thread", &e))?;
+        std::thread::Builder::new()
+            .name("rolepick-credfetch".into())
+            .spawn_scoped(s, move || {
+                block_sigttou();
+                worker.run(&queue);
+            })
+            .map_err(|e| failed("start a thread", &e))?;
         let out = body(&endpoint);
-        server.stop.store(true, Ordering::SeqCst);
-        // Wake `accept` at once; the loop also looks at the flag every
-        // STOP_POLL, so it ends even if this connect fails.
-        let _ = TcpStream::connect_timeout(&addr, Duration::from_millis(200));
+        let _ = stop.send(());
         Ok(out)
     })
 }
 
-/// How often the accept loop checks whether its shell has exited.
-const STOP_POLL: Duration = Duration::from_millis(250);
+/// The endpoint's threads write to the terminal (notes, `-v` lines,
+/// prompts) while a shell owns its foreground; with `stty tostop` that
+/// would stop all of rolepick, the endpoint with it, unless SIGTTOU is
+/// blocked in them.
+fn block_sigttou() {
+    let mut ttou = nix::sys::signal::SigSet::empty();
+    ttou.add(nix::sys::signal::Signal::SIGTTOU);
+    let _ = ttou.thread_block();
+}
 
-struct Server<'p> {
-    provider: &'p dyn Provider,
+/// A request that passed the path and token checks, for the worker.
+struct Job {
+    client: Client,
+    reply: oneshot::Sender<Result<Credentials, Unavailable>>,
+}
+
+/// What the connections share: the checks, and the way to the worker.
+struct Front {
     path: String,
     token: SecretString,
+    jobs: mpsc::Sender<Job>,
+}
+
+/// The one thread that answers authorised requests: it holds the
+/// credentials and may block (an STS call, a person at the terminal).
+struct Worker<'p> {
+    provider: &'p dyn Provider,
     /// The credentials last served; reused while fresh.
     held: Mutex<Option<Credentials>>,
-    stop: AtomicBool,
 }
 
-struct Response {
-    status: u16,
-    body: String,
-}
-
-impl Drop for Response {
-    fn drop(&mut self) {
-        self.body.zeroize();
+async fn accept_loop(
+    listener: tokio::net::TcpListener,
+    front: Arc<Front>,
+    mut stop: oneshot::Receiver<()>,
+) {
+    let Ok(local) = listener.local_addr() else {
+        return;
+    };
+    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(HEADER_TIMEOUT)
+        .keep_alive(false)
+        .max_buf_size(MAX_HEAD);
+    loop {
+        let (stream, peer) = tokio::select! {
+            _ = &mut stop => break,
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // Out of file descriptors and the like: do not spin.
+                    diag::debug(&format!("credential endpoint: accept failed: {e}"));
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    continue;
+                }
+            },
+        };
+        let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
+            diag::debug(&format!(
+                "credential endpoint: {MAX_CONNECTIONS} connections open; closed a new one from {peer}"
+            ));
+            continue; // `stream` is dropped: closed at once
+        };
+        let _ = stream.set_nodelay(true);
+        let client = Client { peer, local };
+        let front = Arc::clone(&front);
+        let service = hyper::service::service_fn(move |req| {
+            let front = Arc::clone(&front);
+            async move { Ok::<_, Infallible>(front.answer(&req, client).await) }
+        });
+        let conn = http.serve_connection(TokioIo::new(stream), service);
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                diag::debug(&format!("credential endpoint: a client went away: {e}"));
+            }
+            drop(slot);
+        });
     }
 }
 
-fn reason(status: u16) -> &'static str {
-    match status {
-        200 => "OK",
-        400 => "Bad Request",
-        403 => "Forbidden",
-        404 => "Not Found",
-        405 => "Method Not Allowed",
-        502 => "Bad Gateway",
-        503 => "Service Unavailable",
-        _ => "Internal Server Error",
-    }
+fn reply(status: u16, body: String) -> Response<WipedBody> {
+    let mut r = Response::new(WipedBody::new(body.into_bytes()));
+    *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/json"),
+    );
+    h.insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
+    r
 }
 
 fn error_body(code: &str, message: &str) -> String {
     serde_json::json!({ "Code": code, "Message": message }).to_string()
 }
 
-impl Server<'_> {
-    fn accept_loop(&self, listener: &TcpListener, local: SocketAddr) {
-        // This thread writes to the terminal (notes, `-v` lines, prompts)
-        // while a shell owns its foreground; with `stty tostop` that would
-        // stop all of rolepick, the endpoint with it, unless SIGTTOU is
-        // blocked here.
-        let mut ttou = nix::sys::signal::SigSet::empty();
-        ttou.add(nix::sys::signal::Signal::SIGTTOU);
-        let _ = ttou.thread_block();
-        use rustix::event::{poll, PollFd, PollFlags, Timespec};
-        // STOP_POLL
-        let timeout = Timespec {
-            tv_sec: 0,
-            tv_nsec: 250_000_000,
-        };
-        while !self.stop.load(Ordering::SeqCst) {
-            let mut fds = [PollFd::new(listener, PollFlags::IN)];
-            match poll(&mut fds, Some(&timeout)) {
-                Ok(0) => continue,
-                Ok(_) => {}
-                Err(rustix::io::Errno::INTR) => continue,
-                Err(e) => {
-                    diag::warn(&format!("credential endpoint: poll failed: {e}"));
-                    std::thread::sleep(STOP_POLL);
-                    continue;
-                }
-            }
-            if self.stop.load(Ordering::SeqCst) {
-                break;
-            }
-            match listener.accept() {
-                Ok((stream, peer)) => {
-                    let client = Client { peer, local };
-                    if let Err(e) = self.handle(stream, &client) {
-                        diag::debug(&format!("credential endpoint: a client went away: {e}"));
-                    }
-                }
-                // Out of file descriptors and the like: do not spin.
-                Err(_) => std::thread::sleep(Duration::from_millis(10)),
-            }
-        }
-    }
-
-    fn handle(&self, mut stream: TcpStream, client: &Client) -> io::Result<()> {
-        stream.set_read_timeout(Some(READ_TIMEOUT))?;
-        stream.set_write_timeout(Some(READ_TIMEOUT))?;
-        let resp = match read_head(&stream) {
-            Ok(head) => self.answer(&head, client),
-            Err(e) if e.kind() == io::ErrorKind::InvalidData => Response {
-                status: 400,
-                body: error_body("BadRequest", "malformed HTTP request"),
-            },
-            Err(e) => return Err(e),
-        };
-        let mut out = format!(
-            "HTTP/1.1 {} {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n",
-            resp.status,
-            reason(resp.status),
-            resp.body.len()
-        )
-        .into_bytes();
-        out.extend_from_slice(resp.body.as_bytes());
-        let r = stream.write_all(&out).and_then(|()| stream.flush());
-        out.zeroize();
-        r
-    }
-
-    fn answer(&self, head: &Head, client: &Client) -> Response {
+impl Front {
+    async fn answer(&self, req: &Request<Incoming>, client: Client) -> Response<WipedBody> {
         // The path is checked first: a wrong path learns nothing about tokens.
-        let path = head.target.split('?').next().unwrap_or_default();
-        if path != self.path {
-            return Response {
-                status: 404,
-                body: error_body("NotFound", "no such path"),
-            };
+        if req.uri().path() != self.path {
+            return reply(404, error_body("NotFound", "no such path"));
         }
-        if head.method != "GET" {
-            return Response {
-                status: 405,
-                body: error_body("MethodNotAllowed", "only GET is served"),
-            };
+        if req.method() != Method::GET {
+            return reply(405, error_body("MethodNotAllowed", "only GET is served"));
         }
-        let given = head.authorization.as_deref().unwrap_or_default();
-        if !bool::from(given.as_bytes().ct_eq(self.token.expose().as_bytes())) {
+        let given = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .map(header::HeaderValue::as_bytes)
+            .unwrap_or_default();
+        if !bool::from(given.trim_ascii().ct_eq(self.token.expose().as_bytes())) {
             diag::debug("credential endpoint: refused a request without the right token");
-            return Response {
-                status: 403,
-                body: error_body(
+            return reply(
+                403,
+                error_body(
                     "Forbidden",
                     "missing or wrong Authorization token (AWS_CONTAINER_AUTHORIZATION_TOKEN)",
                 ),
-            };
+            );
         }
-        match self.current(client) {
-            Ok(c) => Response {
-                status: 200,
-                body: credentials_json(&c),
-            },
-            Err(u) => Response {
-                status: u.status,
-                body: error_body(u.code, &u.message),
-            },
+        let (tx, rx) = oneshot::channel();
+        let sent = self.jobs.send(Job { client, reply: tx });
+        match (sent, rx.await) {
+            (Ok(()), Ok(Ok(c))) => reply(200, credentials_json(&c)),
+            (Ok(()), Ok(Err(u))) => reply(u.status, error_body(u.code, &u.message)),
+            _ => reply(
+                503,
+                error_body("Stopping", "the credential endpoint is stopping"),
+            ),
+        }
+    }
+}
+
+impl Worker<'_> {
+    fn run(&self, queue: &mpsc::Receiver<Job>) {
+        for job in queue {
+            // A client that gave up while queued is not asked about.
+            if job.reply.is_closed() {
+                continue;
+            }
+            let _ = job.reply.send(self.current(&job.client));
         }
     }
 
@@ -320,57 +368,55 @@ pub fn credentials_json(c: &Credentials) -> String {
     .to_string()
 }
 
-/// The parts of a request head the endpoint looks at.
-struct Head {
-    method: String,
-    target: String,
-    authorization: Option<String>,
+/// A response body (which may hold credentials) whose bytes are wiped once
+/// written; hyper queues it for a vectored write without copying it.
+pub struct WipedBody(Option<Chunk>);
+
+/// The one chunk of a [`WipedBody`].
+pub struct Chunk {
+    bytes: Zeroizing<Vec<u8>>,
+    pos: usize,
 }
 
-impl Drop for Head {
-    fn drop(&mut self) {
-        if let Some(a) = self.authorization.as_mut() {
-            a.zeroize();
-        }
+impl WipedBody {
+    fn new(bytes: Vec<u8>) -> WipedBody {
+        WipedBody(Some(Chunk {
+            bytes: Zeroizing::new(bytes),
+            pos: 0,
+        }))
     }
 }
 
-fn read_head(stream: &TcpStream) -> io::Result<Head> {
-    let bad = || io::Error::new(io::ErrorKind::InvalidData, "malformed request");
-    let mut reader = BufReader::new(stream.take(MAX_HEAD as u64));
-    let mut line = String::new();
-    reader.read_line(&mut line)?;
-    let mut parts = line.split_whitespace();
-    let (Some(method), Some(target), Some(version)) = (parts.next(), parts.next(), parts.next())
-    else {
-        return Err(bad());
-    };
-    if !version.starts_with("HTTP/1.") {
-        return Err(bad());
+impl Buf for Chunk {
+    fn remaining(&self) -> usize {
+        self.bytes.len() - self.pos
     }
-    let mut head = Head {
-        method: method.to_string(),
-        target: target.to_string(),
-        authorization: None,
-    };
-    loop {
-        let mut h = String::new();
-        if reader.read_line(&mut h)? == 0 {
-            h.zeroize();
-            return Err(bad()); // ended (or hit MAX_HEAD) before the blank line
-        }
-        let t = h.trim_end_matches(['\r', '\n']);
-        if t.is_empty() {
-            break;
-        }
-        if let Some((name, value)) = t.split_once(':') {
-            if name.trim().eq_ignore_ascii_case("authorization") {
-                head.authorization = Some(value.trim().to_string());
-            }
-        }
-        h.zeroize();
+    fn chunk(&self) -> &[u8] {
+        &self.bytes[self.pos..]
     }
-    Ok(head)
+    fn advance(&mut self, n: usize) {
+        self.pos = (self.pos + n).min(self.bytes.len());
+    }
+}
+
+impl hyper::body::Body for WipedBody {
+    type Data = Chunk;
+    type Error = Infallible;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Chunk>, Infallible>>> {
+        Poll::Ready(self.get_mut().0.take().map(|c| Ok(Frame::data(c))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.0.is_none()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::with_exact(self.0.as_ref().map_or(0, |c| c.remaining() as u64))
+    }
 }
 
 /// An MFA prompt that never asks: it notes that a person was needed.
@@ -590,8 +636,10 @@ impl Shadowing {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::{self, Read, Write};
+    use std::net::TcpStream;
     use std::sync::atomic::AtomicUsize;
-    use std::time::UNIX_EPOCH;
+    use std::time::{Instant, UNIX_EPOCH};
 
     const T0: u64 = 1_800_000_000;
 
@@ -749,6 +797,136 @@ mod tests {
             s.read_to_string(&mut text).unwrap();
             assert!(text.starts_with("HTTP/1.1 400"), "{text}");
             assert_eq!(get(e.addr, &path_of(e), Some(e.token.expose())).0, 200);
+        })
+        .unwrap();
+    }
+
+    /// Connections that never send a request head.
+    fn idle(addr: SocketAddr, n: usize) -> Vec<TcpStream> {
+        (0..n).map(|_| TcpStream::connect(addr).unwrap()).collect()
+    }
+
+    /// A slow-loris client: the start of a request head, then one byte
+    /// every `every` until the server hangs up or `stop` is set.
+    fn slow_loris(addr: SocketAddr, every: Duration, stop: &AtomicBool) {
+        let mut s = TcpStream::connect(addr).unwrap();
+        let _ = s.write_all(b"GET / HTTP/1.1\r\nX-Slow: ");
+        while !stop.load(Ordering::SeqCst) {
+            if s.write_all(b"a").is_err() {
+                return;
+            }
+            std::thread::sleep(every);
+        }
+    }
+
+    /// `get` that gives up after `limit` instead of waiting forever.
+    fn get_within(e: &Endpoint, limit: Duration) -> io::Result<u16> {
+        let mut s = TcpStream::connect(e.addr)?;
+        s.set_read_timeout(Some(limit))?;
+        write!(
+            s,
+            "GET {} HTTP/1.1\r\nHost: x\r\nAuthorization: {}\r\n\r\n",
+            path_of(e),
+            e.token.expose()
+        )?;
+        let mut text = String::new();
+        s.read_to_string(&mut text)?;
+        Ok(text.get(9..12).and_then(|t| t.parse().ok()).unwrap_or(0))
+    }
+
+    #[test]
+    fn a_request_is_answered_while_idle_and_slow_loris_connections_are_open() {
+        let fake = Fake::new("ASIA");
+        let stop = AtomicBool::new(false);
+        serve(&fake, |e| {
+            std::thread::scope(|s| {
+                let _idle = idle(e.addr, 20);
+                for _ in 0..5 {
+                    s.spawn(|| slow_loris(e.addr, Duration::from_millis(500), &stop));
+                }
+                std::thread::sleep(Duration::from_millis(100));
+                // Served one at a time with a 2 s read timeout, this took
+                // 20 x 2 s; a generous bound, not a speed target (see
+                // benches/credserver.rs).
+                let got = get_within(e, Duration::from_secs(5));
+                stop.store(true, Ordering::SeqCst);
+                assert_eq!(got.expect("answered within 5 s"), 200);
+            });
+        })
+        .unwrap();
+    }
+
+    #[test]
+    fn idle_and_slow_loris_connections_are_closed_at_the_header_deadline() {
+        let fake = Fake::new("ASIA");
+        serve(&fake, |e| {
+            let start = Instant::now();
+            let mut quiet = TcpStream::connect(e.addr).unwrap();
+            quiet
+                .set_read_timeout(Some(Duration::from_secs(10)))
+                .unwrap();
+            let mut buf = [0u8; 64];
+            // Closed by the server: EOF (or a reset), not the 10 s timeout.
+            match quiet.read(&mut buf) {
+                Ok(0) => {}
+                Err(e) if e.kind() == io::ErrorKind::ConnectionReset => {}
+                other => panic!("idle connection not closed: {other:?}"),
+            }
+            assert!(start.elapsed() >= HEADER_TIMEOUT - Duration::from_millis(100));
+            // A client that keeps sending, but never a whole head, is cut
+            // off all the same.
+            let stop = AtomicBool::new(false);
+            let start = Instant::now();
+            slow_loris(e.addr, Duration::from_millis(200), &stop);
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "{:?}",
+                start.elapsed()
+            );
+        })
+        .unwrap();
+    }
+
+    #[test]
+    fn connections_beyond_the_cap_are_closed_at_once() {
+        let fake = Fake::new("ASIA");
+        serve(&fake, |e| {
+            let mut held = idle(e.addr, MAX_CONNECTIONS);
+            let mut extra = TcpStream::connect(e.addr).unwrap();
+            // Well before the header deadline would close it.
+            extra.set_read_timeout(Some(HEADER_TIMEOUT / 2)).unwrap();
+            let mut buf = [0u8; 64];
+            match extra.read(&mut buf) {
+                Ok(0) => {}
+                Err(e) if e.kind() == io::ErrorKind::ConnectionReset => {}
+                other => panic!("connection over the cap was kept: {other:?}"),
+            }
+            // Room again once some go away.
+            held.truncate(MAX_CONNECTIONS - 10);
+            std::thread::sleep(Duration::from_millis(200));
+            assert_eq!(get_within(e, Duration::from_secs(5)).unwrap(), 200);
+        })
+        .unwrap();
+    }
+
+    #[test]
+    fn requests_are_not_kept_alive_and_non_get_is_405() {
+        let fake = Fake::new("ASIA");
+        serve(&fake, |e| {
+            let mut s = TcpStream::connect(e.addr).unwrap();
+            write!(
+                s,
+                "POST {} HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n",
+                path_of(e)
+            )
+            .unwrap();
+            let mut text = String::new();
+            s.read_to_string(&mut text).unwrap();
+            assert!(text.starts_with("HTTP/1.1 405"), "{text}");
+            assert!(
+                text.to_ascii_lowercase().contains("connection: close"),
+                "{text}"
+            );
         })
         .unwrap();
     }

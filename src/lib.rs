@@ -7,7 +7,7 @@
 pub mod app;
 /// Talking to AWS STS, with typed errors.
 pub mod aws;
-/// Temporary-credential cache: private files, atomic writes, a lock.
+/// Temporary-credential cache, written through `fsutil`.
 pub mod cache;
 /// Command-line interface definitions.
 pub mod cli;
@@ -29,6 +29,9 @@ pub mod engine;
 pub mod error;
 /// Borrowing the terminal from a job of rolepick's shell to ask for a code.
 pub mod foreground;
+/// File safety: checked private directories, 0600 files without following
+/// symlinks, atomic replacement, locks.
+pub mod fsutil;
 /// Plain data: sources, accounts, profiles, settings.
 pub mod model;
 /// Asking the user for an MFA code or the vault passphrase.

@@ -45,9 +45,9 @@ pub fn remind_if_old(engine: &Engine, source: &str) {
             }
         })
         .collect();
-    let stamp = engine.cache().dir().join(format!("key-age-checked-{safe}"));
+    let stamp = format!("key-age-checked-{safe}");
     let now = engine.now();
-    if let Ok(m) = std::fs::metadata(&stamp).and_then(|m| m.modified()) {
+    if let Some(m) = engine.cache().stamped(&stamp) {
         // Checked within a day (or stamped in the future: clock moved back).
         if now
             .duration_since(m)
@@ -56,15 +56,10 @@ pub fn remind_if_old(engine: &Engine, source: &str) {
             return;
         }
     }
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        let _ = std::fs::OpenOptions::new()
-            .create(true)
-            .write(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&stamp)
-            .and_then(|f| f.set_modified(now));
+    // Replaced through a temp file: a symlink planted as the stamp is
+    // replaced, never followed.
+    if let Err(e) = engine.cache().stamp(&stamp, now) {
+        crate::diag::debug(&e.to_string());
     }
     let index = engine.model().settings.vault.location().read_index();
     let Some(days) = index.sources.get(source).and_then(|e| e.age_days(now)) else {
@@ -777,5 +772,56 @@ fn bare(r: &KeyRecord) -> KeyRecord {
         added: r.added.clone(),
         previous: None,
         rotation: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cache::Cache;
+    use crate::clock::FixedClock;
+    use crate::config::{self, Paths};
+    use std::sync::Arc;
+    use std::time::SystemTime;
+
+    #[test]
+    fn a_planted_key_age_stamp_symlink_leaves_its_target_intact() {
+        let tmp = tempfile::tempdir().unwrap();
+        let now = SystemTime::now();
+        // The victim: the user's AWS config, last changed two days ago.
+        let victim = tmp.path().join("aws-config");
+        std::fs::write(&victim, "[profile keep]\nregion = eu-west-1\n").unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(&victim)
+            .unwrap()
+            .set_modified(now - Duration::from_secs(2 * 86_400))
+            .unwrap();
+        let cache = tmp.path().join("cache");
+        std::fs::create_dir(&cache).unwrap();
+        let stamp = cache.join("key-age-checked-primary");
+        std::os::unix::fs::symlink(&victim, &stamp).unwrap();
+        let paths = Paths {
+            aws_config: tmp.path().join("config"),
+            aws_credentials: tmp.path().join("credentials"),
+            rolepick: tmp.path().join("config.toml"),
+            rolepick_explicit: false,
+        };
+        let model = config::from_texts(&paths, Some("[profile primary]\n"), None, None).unwrap();
+        let engine = Engine::from_parts(model, paths, Cache::at(cache), Vec::new())
+            .with_clock(Arc::new(FixedClock::new(now)));
+        remind_if_old(&engine, "primary");
+        assert_eq!(
+            std::fs::read_to_string(&victim).unwrap(),
+            "[profile keep]\nregion = eu-west-1\n"
+        );
+        let m = std::fs::symlink_metadata(&stamp).unwrap();
+        assert!(m.is_file(), "the stamp replaced the link");
+        let off = m
+            .modified()
+            .unwrap()
+            .duration_since(now)
+            .unwrap_or_default();
+        assert!(off < Duration::from_secs(1), "dated by the engine's clock");
     }
 }

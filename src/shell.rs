@@ -336,6 +336,10 @@ pub fn capture(command: &str) -> Result<String, String> {
 /// is gone (rolepick was killed) is ignored and cleaned up by
 /// [`live_shells`].
 pub struct LiveShell {
+    /// `shells/`, checked and held open: the file is only ever replaced
+    /// in it (temp file + rename), never opened through a symlink.
+    dir: crate::fsutil::PrivateDir,
+    name: String,
     path: PathBuf,
     profile: String,
     /// What the file says now (it is rewritten only when this changes).
@@ -352,26 +356,29 @@ fn shells_dir(cache_dir: &Path) -> PathBuf {
 
 impl LiveShell {
     /// Registers a shell for `profile`; `None` (and no error) if the cache
-    /// directory cannot take it: the mark in the picker is a nicety.
-    pub fn register(cache_dir: &Path, profile: &str) -> Option<LiveShell> {
-        use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
-        let dir = shells_dir(cache_dir);
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(&dir)
-            .ok()?;
-        let path = dir.join(std::process::id().to_string());
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&path)
-            .ok()?;
-        std::io::Write::write_all(&mut f, profile.as_bytes()).ok()?;
+    /// directory cannot take it: the mark in the picker is a nicety. The
+    /// cache directory and its `shells/` must be private directories of the
+    /// user (see [`crate::fsutil`]); one that is not is refused with a note.
+    pub fn register(cache: &crate::cache::Cache, profile: &str) -> Option<LiveShell> {
+        let dir = cache
+            .private_dir()
+            .and_then(|d| d.subdir("shells", "the live-shell directory"));
+        let dir = match dir {
+            Ok(d) => d,
+            Err(e) => {
+                crate::diag::warn(&format!("the picker will not mark this shell: {e}"));
+                return None;
+            }
+        };
+        let name = std::process::id().to_string();
+        if let Err(e) = dir.write_atomic(&name, profile.as_bytes()) {
+            crate::diag::debug(&e.to_string());
+            return None;
+        }
         Some(LiveShell {
-            path,
+            path: dir.path().join(&name),
+            dir,
+            name,
             profile: profile.to_string(),
             until: std::sync::Mutex::new(None),
         })
@@ -392,9 +399,8 @@ impl LiveShell {
             return;
         }
         *said = Some(until);
-        let dir = self.path.parent().unwrap_or(Path::new("."));
         let text = format!("{}\n{}\n", self.profile, rfc3339(until));
-        if let Err(e) = crate::cache::write_atomic(dir, &self.path, text.as_bytes()) {
+        if let Err(e) = self.dir.write_atomic(&self.name, text.as_bytes()) {
             crate::diag::debug(&format!("cannot update {}: {e}", self.path.display()));
         }
     }
@@ -410,15 +416,22 @@ pub fn shell_state_until(path: &Path) -> Option<SystemTime> {
 
 impl Drop for LiveShell {
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
+        self.dir.remove(&self.name);
     }
 }
 
 /// Profiles with a live rolepick shell (from any rolepick process of this
 /// user), with how many.
 pub fn live_shells(cache_dir: &Path) -> std::collections::HashMap<String, usize> {
+    use std::os::unix::fs::MetadataExt;
     let mut out = std::collections::HashMap::new();
-    let Ok(rd) = std::fs::read_dir(shells_dir(cache_dir)) else {
+    let dir = shells_dir(cache_dir);
+    // Only a private `shells/` of the user's is read (and cleaned up).
+    match std::fs::symlink_metadata(&dir) {
+        Ok(m) if crate::fsutil::judge(m.uid(), m.mode()).is_ok() => {}
+        _ => return out,
+    }
+    let Ok(rd) = std::fs::read_dir(&dir) else {
         return out;
     };
     for e in rd.flatten() {
@@ -438,9 +451,12 @@ pub fn live_shells(cache_dir: &Path) -> std::collections::HashMap<String, usize>
             let _ = std::fs::remove_file(e.path());
             continue;
         }
-        if let Ok(text) = std::fs::read_to_string(e.path()) {
-            let profile = text.lines().next().unwrap_or_default().trim();
-            *out.entry(profile.to_string()).or_insert(0) += 1;
+        if let crate::fsutil::Private::File(mut f) = crate::fsutil::open_private(&e.path()) {
+            let mut text = String::new();
+            if std::io::Read::read_to_string(&mut f, &mut text).is_ok() {
+                let profile = text.lines().next().unwrap_or_default().trim();
+                *out.entry(profile.to_string()).or_insert(0) += 1;
+            }
         }
     }
     out
@@ -448,8 +464,9 @@ pub fn live_shells(cache_dir: &Path) -> std::collections::HashMap<String, usize>
 
 #[cfg(test)]
 mod tests {
-    use super::browser_command;
-    use std::ffi::{OsStr, OsString};
+    use super::*;
+    use std::ffi::OsStr;
+    use std::os::unix::fs::{symlink, DirBuilderExt, PermissionsExt};
 
     fn argv(browser: Option<&str>) -> Vec<String> {
         browser_command(
@@ -491,5 +508,54 @@ mod tests {
         assert_eq!(argv(None)[0], opener);
         assert_eq!(argv(Some(":"))[0], opener);
         assert_eq!(argv(None).len(), 2);
+    }
+
+    fn cache_dir(tmp: &Path) -> PathBuf {
+        let dir = tmp.join("cache");
+        std::fs::DirBuilder::new().mode(0o700).create(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn planted_symlinks_in_an_open_shells_dir_overwrite_nothing() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cache = cache_dir(tmp.path());
+        let shells = cache.join("shells");
+        std::fs::create_dir(&shells).unwrap();
+        std::fs::set_permissions(&shells, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let victim = tmp.path().join("victim");
+        std::fs::write(&victim, "precious").unwrap();
+        symlink(&victim, shells.join(std::process::id().to_string())).unwrap();
+        let live = LiveShell::register(&crate::cache::Cache::at(cache.clone()), "prod-admin");
+        assert!(live.is_none(), "a shells/ dir others can write is refused");
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+        assert_eq!(
+            std::fs::metadata(&shells).unwrap().permissions().mode() & 0o7777,
+            0o777,
+            "and left as it was"
+        );
+    }
+
+    #[test]
+    fn a_planted_symlink_for_our_pid_in_shells_is_replaced_not_followed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cache = cache_dir(tmp.path());
+        let shells = cache.join("shells");
+        std::fs::DirBuilder::new()
+            .mode(0o700)
+            .create(&shells)
+            .unwrap();
+        let victim = tmp.path().join("victim");
+        std::fs::write(&victim, "precious").unwrap();
+        let ours = shells.join(std::process::id().to_string());
+        symlink(&victim, &ours).unwrap();
+        let live = LiveShell::register(&crate::cache::Cache::at(cache.clone()), "prod-admin")
+            .expect("registered");
+        live.set_until(SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(2_000_000_000));
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+        assert!(std::fs::symlink_metadata(&ours).unwrap().is_file());
+        assert_eq!(live_shells(&cache).get("prod-admin"), Some(&1));
+        drop(live);
+        assert!(!ours.exists());
     }
 }

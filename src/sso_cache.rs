@@ -11,15 +11,15 @@
 //! file and a rename in a directory that was checked (ours, not writable by
 //! others); a directory rolepick did not create is never chmodded.
 
-use crate::cache::write_atomic;
 use crate::error::Error;
+use crate::fsutil::{Links, PrivateDir};
 use crate::vault::secret::SecretString;
 use serde_json::{Map, Value};
 use sha1::{Digest, Sha1};
 use std::fmt;
-use std::fs::{DirBuilder, File};
+use std::fs::File;
 use std::io::Read;
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use zeroize::Zeroizing;
@@ -178,9 +178,9 @@ impl TokenCache {
 
     /// Writes `token` for `identifier` atomically, mode 0600, keeping its extra fields.
     pub fn write(&self, identifier: &str, token: &CachedToken) -> Result<(), Error> {
-        self.ensure_dir()?;
+        let dir = PrivateDir::ensure(&self.dir, Links::Follow, "the SSO token cache directory")?;
         let json = Zeroizing::new(to_json(token));
-        write_atomic(&self.dir, &self.path(identifier), json.as_bytes())
+        dir.write_atomic(format!("{}.json", cache_key(identifier)), json.as_bytes())
     }
 
     /// Removes the token of `identifier` (sign-out). Missing is fine.
@@ -191,35 +191,6 @@ impl TokenCache {
                 Err(Error::io("remove", &path, &e))
             }
             _ => Ok(()),
-        }
-    }
-
-    /// Creates the directory (each new level 0700) or checks the existing one:
-    /// a directory, owned by us, not writable by group or others. Never chmods.
-    fn ensure_dir(&self) -> Result<(), Error> {
-        match std::fs::symlink_metadata(&self.dir) {
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(&self.dir)
-                .map_err(|e| Error::io("create the SSO token cache directory", &self.dir, &e)),
-            Err(e) => Err(Error::io(
-                "read the SSO token cache directory",
-                &self.dir,
-                &e,
-            )),
-            Ok(m) => {
-                if !m.is_dir() || m.uid() != uid() || m.permissions().mode() & 0o022 != 0 {
-                    return Err(Error::Other(format!(
-                        "{} is not a directory owned by you and closed to others (mode {:04o}); \
-                         rolepick will not write tokens there. Run `chmod 700 {}` if it is yours.",
-                        self.dir.display(),
-                        m.permissions().mode() & 0o7777,
-                        self.dir.display()
-                    )));
-                }
-                Ok(())
-            }
         }
     }
 }

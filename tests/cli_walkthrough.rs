@@ -477,6 +477,52 @@ fn cache_is_private_and_holds_no_long_lived_key() {
 }
 
 #[test]
+fn a_cache_dir_others_can_write_keeps_its_mode_and_the_cache_goes_private_inside() {
+    let stack = Stack::start();
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o7777;
+    for m in [0o1777, 0o2775] {
+        // Like /tmp (1777) or a group-shared directory (2775), with
+        // somebody else's file in it.
+        let shared = stack.sb.root().join(format!("shared-{m:o}"));
+        std::fs::create_dir(&shared).unwrap();
+        std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(m)).unwrap();
+        std::fs::write(shared.join("theirs.txt"), "not rolepick's").unwrap();
+        let run = |code: bool| {
+            let mut args = vec!["exec", "admin"];
+            if code {
+                args.extend(["--mfa-code", MFA_CODE]);
+            }
+            args.extend(["--", "true"]);
+            stack
+                .sb
+                .cmd()
+                .env("ROLEPICK_CACHE_DIR", &shared)
+                .args(&args)
+                .output()
+                .unwrap()
+        };
+        assert_ok(&run(true));
+        assert_eq!(mode(&shared), m, "{} was chmodded", shared.display());
+        let private: Vec<_> = std::fs::read_dir(&shared)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| {
+                p.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with("rolepick-")
+            })
+            .collect();
+        assert_eq!(private.len(), 1, "one private subdirectory: {private:?}");
+        assert_eq!(mode(&private[0]) & 0o777, 0o700);
+        // The next run finds its cached credentials there (no code needed).
+        assert_ok(&run(false));
+        assert_eq!(mode(&shared), m);
+    }
+}
+
+#[test]
 fn two_concurrent_cold_execs_make_one_get_session_token() {
     let stack = Stack::start();
     let spawn = || {

@@ -36,7 +36,7 @@ pub fn run(args: &ConsoleArgs, global: &Global) -> Result<u8, Error> {
         signal_hook::flag::register_usize(sig, Arc::clone(&signal), sig as usize)
             .map_err(|e| Error::Other(format!("cannot set up signal handling: {e}")))?;
     }
-    let mut opened = console::open_in_browser(engine.cache().dir(), &url, false)?;
+    let mut opened = console::open_in_browser(&engine.cache().private_dir()?, &url, false)?;
     drop(url);
     opened.settle()?;
     eprintln!(

@@ -32,7 +32,7 @@ pub fn run(args: &ExecArgs, global: &Global) -> Result<u8, Error> {
     let mut plan = plan(&engine, want_server);
     plan.region = args.region.clone();
     let live = interactive
-        .then(|| LiveShell::register(engine.cache().dir(), &profile.name))
+        .then(|| LiveShell::register(engine.cache(), &profile.name))
         .flatten();
     let banner = interactive.then(|| {
         if plan.server {

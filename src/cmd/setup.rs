@@ -12,15 +12,15 @@ use super::vault::{read_tty_line, store_record};
 use crate::aws::iam;
 use crate::aws::rfc3339;
 use crate::aws::sts::{self, Signer, StsError};
-use crate::cache::write_atomic;
 use crate::cli::{Global, SetupArgs};
 use crate::engine::{validate_mfa_code, Engine};
 use crate::error::Error;
+use crate::fsutil::{Links, PrivateDir};
 use crate::vault::keys::CredentialsFile;
 use crate::vault::secret::{LongLivedKey, SecretString};
 use crate::vault::store::KeyRecord;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// Trust policy of the roles: only the user, only with MFA.
 pub const TRUST_POLICY: &str = include_str!("../../assets/trust-policy.json");
@@ -325,19 +325,10 @@ impl Setup<'_> {
 
     /// The QR code PNG, created 0600 (never over an existing file).
     fn write_png(&self, path: &Path, png: Option<&[u8]>) -> Result<(), Error> {
-        use std::os::unix::fs::OpenOptionsExt;
         let png = png.ok_or_else(|| {
             Error::Other("AWS sent no QR code PNG for the new MFA device.".into())
         })?;
-        std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(path)
-            .and_then(|mut f| {
-                f.write_all(png)?;
-                f.sync_all()
-            })
+        crate::fsutil::write_new(path, png)
             .map_err(|e| Error::io("write the QR code to", path, &e))?;
         say(&format!(
             "QR code written to {} (mode 0600; it holds the device's secret: delete it once scanned)",
@@ -569,18 +560,12 @@ impl Setup<'_> {
             add.remove(0);
         }
         text.push_str(&add);
-        let dir = path
-            .parent()
-            .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
-        {
-            use std::os::unix::fs::DirBuilderExt;
-            std::fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(&dir)
-                .map_err(|e| Error::io("create", &dir, &e))?;
-        }
-        write_atomic(&dir, &path, text.as_bytes())
+        let dir = PrivateDir::ensure(
+            path.parent().unwrap_or(Path::new(".")),
+            Links::Follow,
+            "the directory of the AWS config file",
+        )?;
+        dir.write_atomic(path.file_name().unwrap_or_default(), text.as_bytes())
     }
 }
 

@@ -352,7 +352,7 @@ impl CredentialService for EngineService {
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(said.to_string());
         };
-        let live = LiveShell::register(self.engine.cache().dir(), profile);
+        let live = LiveShell::register(self.engine.cache(), profile);
         let status = super::exec::run_child(
             &self.engine,
             p,
@@ -415,8 +415,12 @@ impl CredentialService for EngineService {
         };
         let url =
             console::sign_in_url(&self.engine, &target, &prompt).map_err(|e| e.to_string())?;
-        let mut opened = console::open_in_browser(self.engine.cache().dir(), &url, true)
+        let dir = self
+            .engine
+            .cache()
+            .private_dir()
             .map_err(|e| e.to_string())?;
+        let mut opened = console::open_in_browser(&dir, &url, true).map_err(|e| e.to_string())?;
         drop(url);
         opened.settle().map_err(|e| e.to_string())?;
         if self.closing.load(Ordering::SeqCst) {

@@ -2,17 +2,16 @@
 
 use super::mfa::{ask_secret, CliMfa};
 use crate::aws::rfc3339;
-use crate::cache::write_atomic;
 use crate::cli::{Global, ListArgs, VaultAddArgs, VaultCmd, VaultImportArgs, VaultRemoveArgs};
 use crate::diag;
 use crate::engine::{caller_identity, Engine};
 use crate::error::Error;
+use crate::fsutil::{Links, PrivateDir};
 use crate::vault::keys::CredentialsFile;
 use crate::vault::secret::{LongLivedKey, SecretString};
 use crate::vault::store::{self, Backend, Document, KeyRecord, Location};
 use crate::vault::{passphrase, VaultSettings};
 use std::io::{BufRead, Read, Write};
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use zeroize::Zeroizing;
 
@@ -350,7 +349,7 @@ fn backup_path(path: &Path) -> PathBuf {
     let base = format!("{}.rolepick-backup", path.display());
     let mut p = PathBuf::from(&base);
     let mut n = 1;
-    while p.exists() {
+    while std::fs::symlink_metadata(&p).is_ok() {
         p = PathBuf::from(format!("{base}.{n}"));
         n += 1;
     }
@@ -382,6 +381,14 @@ fn import(engine: &Engine, args: &VaultImportArgs) -> Result<u8, Error> {
         previous: None,
         rotation: None,
     };
+    // The directory the credentials file is rewritten in, checked before
+    // anything changes.
+    let dir = PrivateDir::ensure(
+        creds_path.parent().unwrap_or(Path::new(".")),
+        Links::Follow,
+        "the directory of the credentials file",
+    )?;
+    let creds_name = creds_path.file_name().unwrap_or_default();
     // 1. Into the vault (written, then read back and compared).
     store_record(engine, &args.profile, &rec, false)?;
     // 2. A private backup of the credentials file, then the file without the key.
@@ -389,21 +396,14 @@ fn import(engine: &Engine, args: &VaultImportArgs) -> Result<u8, Error> {
         Zeroizing::new(std::fs::read(&creds_path).map_err(|e| Error::io("read", &creds_path, &e))?);
     let text = String::from_utf8_lossy(&original).into_owned();
     let backup = backup_path(&creds_path);
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&backup)
+    dir.create_new(backup.file_name().unwrap_or_default())
         .and_then(|mut f| {
             f.write_all(&original)?;
             f.sync_all()
         })
         .map_err(|e| Error::io("write the backup", &backup, &e))?;
     let stripped = Zeroizing::new(strip_key(&text, &args.profile));
-    let dir = creds_path
-        .parent()
-        .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
-    write_atomic(&dir, &creds_path, stripped.as_bytes())?;
+    dir.write_atomic(creds_name, stripped.as_bytes())?;
     eprintln!(
         "rolepick: moved key {} of [{}] from {} into the {} vault",
         key.access_key_id,

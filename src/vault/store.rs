@@ -13,13 +13,12 @@
 //!   unlocking anything.
 
 use super::secret::{LongLivedKey, SecretString};
-use crate::cache::write_atomic;
 use crate::diag;
 use crate::error::Error;
+use crate::fsutil::{Links, PrivateDir};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::fs::{DirBuilder, File};
-use std::os::unix::fs::DirBuilderExt;
+use std::fs::File;
 use std::path::{Path, PathBuf};
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
@@ -211,18 +210,15 @@ impl Location {
         self.dir.join("vault-index.json")
     }
 
-    fn ensure_dir(&self) -> Result<(), Error> {
-        DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(&self.dir)
-            .map_err(|e| Error::io("create the vault directory", &self.dir, &e))
+    /// The vault's directory, checked (created 0700 if missing; one that
+    /// others can write is refused, never `chmod`ed).
+    fn private_dir(&self) -> Result<PrivateDir, Error> {
+        PrivateDir::ensure(&self.dir, Links::Follow, "the vault directory")
     }
 
     /// Exclusive writer lock, released on drop.
     pub fn lock(&self) -> Result<File, Error> {
-        self.ensure_dir()?;
-        crate::cache::lock_exclusive(&self.dir.join("vault.lock"), "writing the vault")
+        self.private_dir()?.lock("vault.lock", "writing the vault")
     }
 
     pub fn exists(&self) -> bool {
@@ -280,9 +276,9 @@ impl Location {
     }
 
     pub fn write_index(&self, index: &Index) -> Result<(), Error> {
-        self.ensure_dir()?;
+        let dir = self.private_dir()?;
         let json = serde_json::to_vec_pretty(index).map_err(|e| Error::Other(e.to_string()))?;
-        write_atomic(&self.dir, &self.index_file(), &json)
+        dir.write_atomic("vault-index.json", &json)
     }
 }
 
@@ -346,13 +342,14 @@ pub fn is_wrong_passphrase(e: &Error) -> bool {
 /// Encrypts `doc` and atomically replaces the vault file. Call with the
 /// lock held.
 pub fn save(loc: &Location, doc: &Document, passphrase: &SecretString) -> Result<(), Error> {
-    loc.ensure_dir()?;
+    let dir = loc.private_dir()?;
     let json = Zeroizing::new(serde_json::to_vec(doc).map_err(|e| Error::Other(e.to_string()))?);
     let mut recipient = age::scrypt::Recipient::new(age_secret(passphrase));
     recipient.set_work_factor(work_factor());
     let ct = age::encrypt(&recipient, &json)
         .map_err(|e| Error::Other(format!("cannot encrypt the vault: {e}")))?;
-    write_atomic(&loc.dir, &loc.file, &ct)
+    let name = loc.file.file_name().unwrap_or("vault.age".as_ref());
+    dir.write_atomic(name, &ct)
 }
 
 /// Rebuilds the index entries of the file backend from `doc`, keeping
