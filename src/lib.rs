@@ -27,6 +27,8 @@ pub mod engine;
 pub mod error;
 /// Borrowing the terminal from a job of rolepick's shell to ask for a code.
 pub mod foreground;
+/// The rolepick(1) manual page, rendered from the clap definitions.
+pub mod manpage;
 /// Plain data: sources, accounts, profiles, settings.
 pub mod model;
 /// Asking the user for an MFA code or the vault passphrase.
@@ -60,6 +62,7 @@ pub fn run(mut cli: Cli) -> Result<u8, Error> {
         Some(Cmd::Rotate(a)) => cmd::rotate::run(a, &cli.global),
         Some(Cmd::Setup(a)) => cmd::setup::run(a, &cli.global),
         Some(Cmd::Completions(a)) => cmd::completions::run(a),
+        Some(Cmd::Man) => cmd::man::run(),
         Some(Cmd::Prompt(a)) => cmd::prompt::run(a),
         None => cmd::tui::run(&cli.global, cli.nest, cli.env_creds),
     }
