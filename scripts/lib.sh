@@ -107,6 +107,17 @@ ensure_rust_components() {
     fi
 }
 
+# cargo-deb, for scripts/package: installed once, then only checked.
+ensure_cargo_deb() {
+    cargo deb --version >/dev/null 2>&1 && return 0
+    log "cargo install --locked cargo-deb"
+    cargo install --locked --quiet cargo-deb </dev/null
+    cargo deb --version >/dev/null 2>&1 || die "cargo deb still missing after cargo install"
+}
+
+# man (man-db), to render the packaged man page.
+ensure_man() { have man || apt_install man-db; have man || die "man still missing after apt-get"; }
+
 free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }

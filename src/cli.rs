@@ -30,7 +30,8 @@ $XDG_RUNTIME_DIR/rolepick, else ~/.cache/rolepick).";
 #[derive(Parser, Debug)]
 #[command(
     name = "rolepick",
-    version,
+    // "0.1.0 (commit 0123456789ab)", from build.rs.
+    version = env!("ROLEPICK_VERSION"),
     about = "One MFA, many roles: pick an AWS role and work in a shell with its temporary credentials",
     long_about = "rolepick keeps one long-lived IAM user key, turns it into an MFA session \
 (sts:GetSessionToken) and assumes roles across accounts (sts:AssumeRole). Credentials reach \
@@ -124,6 +125,11 @@ content kept). Rerunning finds what exists and does only what is missing.",
         long_about = "Print a completion script for your shell:\n  bash: source <(rolepick completions bash)\n  zsh:  rolepick completions zsh > \"${fpath[1]}/_rolepick\"\n  fish: rolepick completions fish > ~/.config/fish/completions/rolepick.fish"
     )]
     Completions(CompletionsArgs),
+    /// Print the rolepick(1) man page (roff), e.g. into ~/.local/share/man/man1/rolepick.1
+    #[command(
+        long_about = "Print the rolepick(1) manual page as roff, generated from the same definitions as --help:\n  rolepick man > ~/.local/share/man/man1/rolepick.1\n  rolepick man | man -l -"
+    )]
+    Man,
     /// Print the active role and time left, for your shell prompt (fast: the environment and the shell's state file only)
     #[command(
         long_about = "Print the active rolepick profile and the time its credentials have left, e.g. \"dev 42m\", from ROLEPICK_PROFILE and AWS_CREDENTIAL_EXPIRATION. Prints nothing outside a rolepick shell. Reads no file and calls nothing, so it is fast enough for a prompt."

@@ -32,6 +32,8 @@ pub mod foreground;
 /// File safety: checked private directories, 0600 files without following
 /// symlinks, atomic replacement, locks.
 pub mod fsutil;
+/// The rolepick(1) manual page, rendered from the clap definitions.
+pub mod manpage;
 /// Plain data: sources, accounts, profiles, settings.
 pub mod model;
 /// Asking the user for an MFA code or the vault passphrase.
@@ -70,6 +72,7 @@ pub fn run(mut cli: Cli) -> Result<u8, Error> {
         Some(Cmd::Rotate(a)) => cmd::rotate::run(a, &cli.global),
         Some(Cmd::Setup(a)) => cmd::setup::run(a, &cli.global),
         Some(Cmd::Completions(a)) => cmd::completions::run(a),
+        Some(Cmd::Man) => cmd::man::run(),
         Some(Cmd::Prompt(a)) => cmd::prompt::run(a),
         None => cmd::tui::run(&cli.global, cli.nest, cli.env_creds),
     }

@@ -6,6 +6,7 @@ pub mod credential_process;
 pub mod env;
 pub mod exec;
 pub mod list;
+pub mod man;
 pub mod mfa;
 pub mod person;
 pub mod prompt;
