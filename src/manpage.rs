@@ -55,6 +55,16 @@ the shell's credentials last until, which rolepick prompt reads.",
 real credentials file, for a rolepick run inside that shell.",
     ),
     (
+        "ROLEPICK_SIGNIN_ENDPOINT",
+        "The console federation endpoint rolepick console uses (the full URL up to /federation), \
+instead of the one of the role ARN's partition: a local stand-in in tests and the demo.",
+    ),
+    (
+        "BROWSER",
+        "The browser rolepick console opens (its first :-separated entry; %s is replaced by the \
+page, else it is appended); without it, xdg-open (open on macOS).",
+    ),
+    (
         "AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN",
         "Set by rolepick for a command run with static credentials (exec -- COMMAND, --env-creds, \
 env). Inherited ones, AWS_PROFILE and AWS_DEFAULT_PROFILE are removed from what a command gets.",
