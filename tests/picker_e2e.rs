@@ -821,11 +821,18 @@ fn an_interactive_exec_shell_asks_for_a_new_code_while_the_command_waits() {
         3,
         "the rejected code and the new session"
     );
-    // The state file now gives the new session's end.
-    tmux.line("clear; echo state=$(sed -n 2p \"$ROLEPICK_SHELL_STATE\")");
-    let after_state = state(&tmux.wait_for("the state file", |s| {
-        s.lines().any(|l| l.starts_with("state=2"))
-    }));
+    // The state file now gives the new session's end. (Read under another
+    // name: the screen may still show the first `state=` line until the
+    // `clear` has run, and matching that was a race.)
+    tmux.line("clear; echo after=$(sed -n 2p \"$ROLEPICK_SHELL_STATE\")");
+    let after_state = tmux
+        .wait_for("the state file", |s| {
+            s.lines().any(|l| l.starts_with("after=2"))
+        })
+        .lines()
+        .find_map(|l| l.strip_prefix("after="))
+        .unwrap_or_default()
+        .to_string();
     assert!(
         after_state > before_state,
         "{before_state:?} -> {after_state:?}"
