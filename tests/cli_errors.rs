@@ -394,7 +394,7 @@ fn command_that_is_not_executable_exits_126() {
     assert_eq!(out.status.code(), Some(126), "{}", show(&out));
     let err = text(&out.stderr);
     assert!(
-        err.contains("not-executable.sh") && err.contains("permission denied"),
+        err.contains("not-executable.sh") && err.to_lowercase().contains("permission denied"),
         "{err}"
     );
     assert!(!text(&out.stdout).contains("ran"), "{}", show(&out));
