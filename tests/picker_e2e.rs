@@ -205,6 +205,27 @@ fn countdown_on(screen: &str, profile: &str) -> Option<String> {
         })
 }
 
+/// A resized terminal is redrawn at once, with no key pressed: the idle
+/// picker waits on the terminal itself, so the resize comes from SIGWINCH.
+#[test]
+fn a_resized_terminal_is_redrawn_without_a_key() {
+    require_tmux!();
+    let stack = Stack::start();
+    let tmux = Tmux::start(stack.sb.root(), &stack.sb.aws_env());
+    tmux.line(&picker_cmd());
+    let s = tmux.wait_for("the picker", is_picker);
+    assert!(
+        s.contains("jk move"),
+        "the full footer at 100 columns:\n{s}"
+    );
+    tmux.run(&["resize-window", "-t", "e2e", "-x", "60", "-y", "20"]);
+    tmux.wait_for("the picker redrawn at 60 columns", |s| {
+        is_picker(s) && !s.contains("jk move") && s.contains("q quit")
+    });
+    tmux.keys(&["q"]);
+    tmux.wait_for("the picker's exit", |s| s.contains("picker-exit-0"));
+}
+
 #[test]
 fn picker_walkthrough_against_moto() {
     require_tmux!();

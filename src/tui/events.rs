@@ -1,7 +1,7 @@
 //! One channel of [`Msg`]s for the runtime: terminal input (read on its own
 //! thread, which can be paused while a subshell owns the terminal), signals
 //! (SIGTERM/SIGHUP/SIGINT/SIGQUIT become `Msg::Terminate`, SIGTSTP becomes
-//! `Msg::Suspend`), and, from the runtime's
+//! `Msg::Suspend`, SIGWINCH `Msg::Resize`), and, from the runtime's
 //! workers, credential results. Ticks are made by the runtime's
 //! `recv_timeout`, aligned to the wall-clock second.
 
@@ -12,13 +12,17 @@ use std::thread;
 use std::time::Duration;
 
 use crossterm::event::{self, Event, KeyEventKind};
-use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGTSTP};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGTSTP, SIGWINCH};
 use signal_hook::iterator::Signals;
 
 use crate::app::msg::Msg;
 
 /// How often the input thread checks whether it was paused.
 const POLL: Duration = Duration::from_millis(200);
+
+/// How long crossterm may wait for the rest of an event once the terminal
+/// has input (and for more events already read with it).
+const DRAIN: Duration = Duration::from_millis(1);
 
 #[derive(Default)]
 struct Gate {
@@ -48,7 +52,7 @@ impl Input {
             .name("rolepick-input".into())
             .spawn(move || me.read_loop(&tx_in))?;
 
-        let mut signals = Signals::new([SIGTERM, SIGHUP, SIGINT, SIGQUIT, SIGTSTP])?;
+        let mut signals = Signals::new([SIGTERM, SIGHUP, SIGINT, SIGQUIT, SIGTSTP, SIGWINCH])?;
         let tx_sig = tx.clone();
         let in_shell = input.in_shell.clone();
         thread::Builder::new()
@@ -60,10 +64,15 @@ impl Input {
                     if (sig == SIGINT || sig == SIGTSTP) && in_shell.load(Ordering::SeqCst) {
                         continue;
                     }
-                    let msg = if sig == SIGTSTP {
-                        Msg::Suspend
-                    } else {
-                        Msg::Terminate { signal: sig }
+                    let msg = match sig {
+                        SIGTSTP => Msg::Suspend,
+                        // The input thread waits on the terminal, not on
+                        // crossterm, so a resize is told from here.
+                        SIGWINCH => match crossterm::terminal::size() {
+                            Ok((width, height)) => Msg::Resize { width, height },
+                            Err(_) => continue,
+                        },
+                        _ => Msg::Terminate { signal: sig },
                     };
                     if tx_sig.send(msg).is_err() {
                         break;
@@ -74,6 +83,9 @@ impl Input {
     }
 
     fn read_loop(&self, tx: &Sender<Msg>) {
+        // Only to wait for input on; crossterm reads through its own handle
+        // of the same terminal. Without one, crossterm's wait is used.
+        let tty = std::fs::File::open("/dev/tty").ok();
         let (lock, cv) = &*self.gate;
         loop {
             {
@@ -83,26 +95,45 @@ impl Input {
                 }
                 g.reading = true;
             }
-            let msg = match event::poll(POLL) {
-                Ok(true) => match event::read() {
-                    Ok(Event::Key(k)) if k.kind != KeyEventKind::Release => Some(Msg::Key(k)),
-                    Ok(Event::Mouse(m)) => Some(Msg::Mouse(m)),
-                    Ok(Event::Resize(width, height)) => Some(Msg::Resize { width, height }),
-                    Ok(Event::Paste(text)) => Some(Msg::Paste(text)),
-                    _ => None,
-                },
-                Ok(false) => None,
-                Err(_) => {
-                    thread::sleep(POLL);
-                    None
+            // Idle, wait on the terminal ourselves: crossterm's own wait
+            // (with its /dev/tty reader) spins through the last
+            // millisecond of every timeout, which cost ~20 ms of CPU every
+            // 3 s. Once there is input, crossterm reads it, and every event
+            // that came with it (a paste), at once.
+            let mut msgs = Vec::new();
+            let ready = tty.as_ref().is_none_or(|t| readable(t, POLL));
+            let wait = if tty.is_some() { DRAIN } else { POLL };
+            if ready {
+                loop {
+                    match event::poll(wait) {
+                        Ok(true) => match event::read() {
+                            Ok(Event::Key(k)) if k.kind != KeyEventKind::Release => {
+                                msgs.push(Msg::Key(k));
+                            }
+                            Ok(Event::Mouse(m)) => msgs.push(Msg::Mouse(m)),
+                            Ok(Event::Resize(width, height)) => {
+                                msgs.push(Msg::Resize { width, height });
+                            }
+                            Ok(Event::Paste(text)) => msgs.push(Msg::Paste(text)),
+                            _ => {}
+                        },
+                        Ok(false) => break,
+                        Err(_) => {
+                            thread::sleep(POLL);
+                            break;
+                        }
+                    }
+                    if tty.is_none() {
+                        break;
+                    }
                 }
-            };
+            }
             {
                 let mut g = lock.lock().unwrap_or_else(|e| e.into_inner());
                 g.reading = false;
                 cv.notify_all();
             }
-            if let Some(m) = msg {
+            for m in msgs {
                 if tx.send(m).is_err() {
                     return;
                 }
@@ -145,4 +176,16 @@ impl Input {
         self.stop.store(true, Ordering::SeqCst);
         self.resume();
     }
+}
+
+/// Whether `tty` has input within `timeout` (an interrupted wait counts as
+/// none: the caller comes back soon).
+fn readable(tty: &std::fs::File, timeout: Duration) -> bool {
+    use rustix::event::{PollFd, PollFlags, Timespec};
+    let mut fds = [PollFd::new(tty, PollFlags::IN)];
+    let t = Timespec {
+        tv_sec: i64::try_from(timeout.as_secs()).unwrap_or(i64::MAX),
+        tv_nsec: i64::from(timeout.subsec_nanos()),
+    };
+    rustix::event::poll(&mut fds, Some(&t)).is_ok_and(|n| n > 0)
 }
