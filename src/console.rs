@@ -219,7 +219,7 @@ fn sweep(dir: &Path) {
     let Ok(rd) = std::fs::read_dir(dir) else {
         return;
     };
-    let me = rustix::process::getuid().as_raw();
+    let me = crate::fsutil::uid();
     for e in rd.flatten() {
         let name = e.file_name();
         let Some(name) = name.to_str() else { continue };

@@ -12,14 +12,12 @@
 //! others); a directory rolepick did not create is never chmodded.
 
 use crate::error::Error;
-use crate::fsutil::{Links, PrivateDir};
+use crate::fsutil::{self, Links, Private, PrivateDir};
 use crate::vault::secret::SecretString;
 use serde_json::{Map, Value};
 use sha1::{Digest, Sha1};
 use std::fmt;
-use std::fs::File;
 use std::io::Read;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use zeroize::Zeroizing;
@@ -111,10 +109,6 @@ pub struct TokenCache {
     dir: PathBuf,
 }
 
-fn uid() -> u32 {
-    rustix::process::getuid().as_raw()
-}
-
 impl TokenCache {
     /// `$HOME/.aws/sso/cache`, as every AWS tool has it.
     pub fn discover() -> Result<TokenCache, Error> {
@@ -147,24 +141,18 @@ impl TokenCache {
     /// A file readable by others or not ours is refused with what to do.
     pub fn read(&self, identifier: &str) -> Result<Option<CachedToken>, Error> {
         let path = self.path(identifier);
-        let mut f = match File::open(&path) {
-            Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(Error::io("read the SSO token cache", &path, &e)),
+        let mut f = match fsutil::open_private(&path) {
+            Private::File(f) => f,
+            Private::Missing => return Ok(None),
+            Private::Refused(why) => {
+                return Err(Error::Auth(format!(
+                    "SSO token cache {} is not usable: {why}; rolepick will not use it. \
+                     Run `chmod 600 {}` if it is yours, or remove it and sign in again.",
+                    path.display(),
+                    path.display()
+                )))
+            }
         };
-        let meta = f
-            .metadata()
-            .map_err(|e| Error::io("read the SSO token cache", &path, &e))?;
-        let mode = meta.permissions().mode() & 0o7777;
-        if !meta.is_file() || meta.uid() != uid() || mode & 0o077 != 0 {
-            return Err(Error::Auth(format!(
-                "SSO token cache {} is not a private file of yours (mode {mode:04o}, owner uid {}); \
-                 rolepick will not use it. Run `chmod 600 {}` if it is yours, or remove it and sign in again.",
-                path.display(),
-                meta.uid(),
-                path.display()
-            )));
-        }
         let mut text = Zeroizing::new(String::new());
         f.read_to_string(&mut text)
             .map_err(|e| Error::io("read the SSO token cache", &path, &e))?;
@@ -279,6 +267,7 @@ pub fn from_epoch_secs(secs: i64) -> SystemTime {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt;
 
     const BOTOCORE: &str = r#"{"startUrl": "https://d-1234.awsapps.com/start", "region": "eu-west-1", "accessToken": "aoa-secret", "expiresAt": "2026-01-02T03:04:05Z", "clientId": "cid", "clientSecret": "csec", "registrationExpiresAt": "2026-03-01T00:00:00Z", "refreshToken": "aor-secret", "somethingNew": {"kept": true}}"#;
 
