@@ -15,7 +15,7 @@ use std::time::{Duration, Instant, SystemTime};
 use criterion::{criterion_group, criterion_main, Criterion};
 use rolepick::aws::Credentials;
 use rolepick::credserver::{serve, Client, Provider, Unavailable};
-use rolepick::vault::secret::SecretString;
+use rolepick::secret::SecretString;
 
 struct Fixed;
 

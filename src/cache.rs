@@ -17,7 +17,7 @@ use crate::diag;
 use crate::error::Error;
 use crate::fsutil::{self, uid, Links, Private, PrivateDir, Unfit};
 use crate::model::{Profile, ProfileKind};
-use crate::vault::secret::SecretString;
+use crate::secret::SecretString;
 use serde::{Deserialize, Serialize};
 use std::fs::File;
 use std::io::Read;

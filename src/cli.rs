@@ -142,10 +142,13 @@ pub struct CompletionsArgs {
     pub shell: clap_complete::Shell,
 }
 
+/// `rolepick prompt --format` default.
+pub const DEFAULT_PROMPT_FORMAT: &str = "{profile} {left}";
+
 #[derive(Args, Debug)]
 pub struct PromptArgs {
     /// Output template: {profile} and {left} are replaced
-    #[arg(long, default_value = crate::cmd::prompt::DEFAULT_FORMAT)]
+    #[arg(long, default_value = DEFAULT_PROMPT_FORMAT)]
     pub format: String,
 }
 

@@ -46,7 +46,7 @@ use crate::diag;
 use crate::engine::{Engine, MfaPrompt, Refresh};
 use crate::error::Error;
 use crate::model::Source;
-use crate::vault::secret::SecretString;
+use crate::secret::SecretString;
 
 /// How long a client may take to send its request line and headers (SDKs
 /// send them at once; an idle or trickling connection is closed after this).
@@ -433,6 +433,9 @@ impl MfaPrompt for NoPerson {
             source.name
         )))
     }
+}
+
+impl crate::vault::Unlock for NoPerson {
     fn passphrase(&self, vault: &std::path::Path) -> Result<SecretString, Error> {
         self.asked.store(true, Ordering::SeqCst);
         Err(Error::Usage(format!(

@@ -16,6 +16,7 @@ use crate::error::Error;
 use crate::model::{Model, Parent, Profile, ProfileKind, Source};
 use crate::shell;
 use crate::vault::keys::{find_key, KeyStore};
+use crate::vault::SettingsExt as _;
 use std::future::Future;
 use std::path::PathBuf;
 use std::pin::Pin;
@@ -280,6 +281,16 @@ impl Engine {
         self.cache.read_session(source, None).map(|c| c.expiration)
     }
 
+    /// When a shell on the endpoint stops getting credentials without a new
+    /// code: the MFA session's end (or the credentials' own, without one).
+    pub fn session_end(&self, profile: &Profile, creds: &Credentials) -> SystemTime {
+        profile
+            .mfa_serial
+            .as_ref()
+            .and_then(|_| self.session_expiry(&profile.source))
+            .map_or(creds.expiration, |s| s.max(creds.expiration))
+    }
+
     /// Whether getting credentials for `name` now would need a code typed
     /// by the user.
     pub fn needs_mfa_code(&self, name: &str) -> bool {
@@ -538,8 +549,8 @@ impl Engine {
     async fn assume(
         &self,
         id: &str,
-        secret: &crate::vault::secret::SecretString,
-        token: Option<&crate::vault::secret::SecretString>,
+        secret: &crate::secret::SecretString,
+        token: Option<&crate::secret::SecretString>,
         region: &str,
         endpoint: &str,
         params: &AssumeParams<'_>,
@@ -691,7 +702,7 @@ fn session_error(src: &Source, serial: Option<&str>, key_id: &str, e: StsError) 
 
 /// `sts:GetCallerIdentity` with a long-lived key: who it belongs to.
 pub fn caller_identity(
-    key: &crate::vault::secret::LongLivedKey,
+    key: &crate::secret::LongLivedKey,
     region: &str,
 ) -> Result<sts::Identity, Error> {
     check_endpoint()?;
@@ -741,7 +752,7 @@ pub fn default_session_name(src: &Source, serial: Option<&str>) -> String {
 mod tests {
     use super::*;
     use crate::clock::FixedClock;
-    use crate::vault::secret::SecretString;
+    use crate::secret::SecretString;
     use std::time::Duration;
 
     const CONFIG: &str = "\

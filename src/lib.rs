@@ -32,6 +32,8 @@ pub mod foreground;
 /// File safety: checked private directories, 0600 files without following
 /// symlinks, atomic replacement, locks.
 pub mod fsutil;
+/// The registry of live rolepick shells (`<cache>/shells/<pid>`).
+pub mod live;
 /// The rolepick(1) manual page, rendered from the clap definitions.
 pub mod manpage;
 /// Plain data: sources, accounts, profiles, settings.
@@ -40,6 +42,8 @@ pub mod model;
 pub mod prompt;
 /// Rotating a source's long-lived key, resumable at every stage.
 pub mod rotate;
+/// Secret types: zeroized on drop, redacted in `Debug`, never serialized.
+pub mod secret;
 /// The only place that spawns processes.
 pub mod shell;
 /// The IAM Identity Center token cache shared with the AWS CLI (~/.aws/sso/cache).
@@ -50,7 +54,7 @@ pub mod sso_token;
 pub mod tui;
 /// Drawing the picker (ratatui); read-only over `app::state::State`.
 pub mod ui;
-/// Long-lived keys: secret types and key stores.
+/// Long-lived keys: the encrypted vault, the OS keychain, the credentials file.
 pub mod vault;
 
 use cli::{Cli, Cmd};

@@ -14,7 +14,7 @@ fn main() -> ExitCode {
     let result = match fast {
         Some(format) => rolepick::cmd::prompt::run(&rolepick::cli::PromptArgs {
             format: format
-                .unwrap_or(rolepick::cmd::prompt::DEFAULT_FORMAT)
+                .unwrap_or(rolepick::cli::DEFAULT_PROMPT_FORMAT)
                 .to_string(),
         }),
         None => rolepick::run(rolepick::cli::Cli::parse()),

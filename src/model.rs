@@ -115,9 +115,66 @@ pub struct Settings {
     pub refresh_before: Duration,
     pub default_region: Option<String>,
     /// Where long-lived keys are kept (`[vault]`).
-    pub vault: crate::vault::VaultSettings,
+    pub vault: VaultSettings,
     /// How interactive subshells get credentials (`subshell_credentials`).
     pub subshell_credentials: SubshellCredentials,
+}
+
+/// Vault settings (config.toml `[vault]`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VaultSettings {
+    pub backend: Backend,
+    pub path: Option<PathBuf>,
+    /// Command whose stdout is the vault passphrase.
+    pub passphrase_command: Option<String>,
+}
+
+/// Which backend holds the keys (config.toml `[vault] backend`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Backend {
+    #[default]
+    File,
+    Keyring,
+    CredentialsFile,
+}
+
+impl Backend {
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::File => "file",
+            Backend::Keyring => "keyring",
+            Backend::CredentialsFile => "credentials-file",
+        }
+    }
+}
+
+/// The key-age policy: a long-lived key is rotated at least every 90 days.
+pub mod key_age {
+    /// Key age (days) from which rolepick says "rotate soon".
+    pub const WARN_DAYS: i64 = 80;
+    /// Key age (days) from which rolepick says "rotate now".
+    pub const ALERT_DAYS: i64 = 90;
+
+    /// How urgent rotating a key of some age is.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Urgency {
+        Fine,
+        /// From [`WARN_DAYS`].
+        Soon,
+        /// From [`ALERT_DAYS`].
+        Now,
+    }
+
+    pub fn urgency(days: i64) -> Urgency {
+        if days >= ALERT_DAYS {
+            Urgency::Now
+        } else if days >= WARN_DAYS {
+            Urgency::Soon
+        } else {
+            Urgency::Fine
+        }
+    }
 }
 
 /// How an interactive subshell gets its credentials.
@@ -137,7 +194,7 @@ impl Default for Settings {
             session_duration: Duration::from_secs(12 * 3600),
             refresh_before: Duration::from_secs(5 * 60),
             default_region: None,
-            vault: crate::vault::VaultSettings::default(),
+            vault: VaultSettings::default(),
             subshell_credentials: SubshellCredentials::default(),
         }
     }

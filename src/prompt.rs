@@ -3,28 +3,14 @@
 
 use crate::error::Error;
 use crate::model::Source;
-use crate::vault::secret::SecretString;
-use crate::vault::store::Document;
+use crate::secret::SecretString;
+use crate::vault::Unlock;
 use std::path::Path;
 
-pub trait MfaPrompt: Send + Sync {
+/// A person who can give an MFA code (and, through [`Unlock`], the vault passphrase).
+pub trait MfaPrompt: Unlock {
     /// The current code of MFA device `serial` for `source`.
     fn code(&self, source: &Source, serial: &str) -> Result<String, Error>;
-
-    /// The vault file at `vault`, already decrypted by the caller moments
-    /// ago (the picker tries a typed passphrase before asking for the code),
-    /// so that it is not decrypted (and its passphrase stretched) twice.
-    fn unlocked_vault(&self, _vault: &Path) -> Option<&Document> {
-        None
-    }
-
-    /// The passphrase of the vault file at `vault`.
-    fn passphrase(&self, vault: &Path) -> Result<SecretString, Error> {
-        Err(Error::Usage(format!(
-            "the vault {} is locked and there is no way to ask for its passphrase here. Set passphrase_command in config.toml, or ROLEPICK_VAULT_PASSPHRASE (for automation only).",
-            vault.display()
-        )))
-    }
 }
 
 /// A code the caller already has (the picker's modal, `--mfa-code`).
@@ -35,6 +21,8 @@ impl MfaPrompt for GivenCode {
         Ok(self.0.clone())
     }
 }
+
+impl Unlock for GivenCode {}
 
 /// Secrets the caller already has: an MFA code and/or a vault passphrase.
 #[derive(Default)]
@@ -52,7 +40,9 @@ impl MfaPrompt for Given {
             ))
         })
     }
+}
 
+impl Unlock for Given {
     fn passphrase(&self, vault: &Path) -> Result<SecretString, Error> {
         match &self.passphrase {
             Some(p) => Ok(p.clone()),

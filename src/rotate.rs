@@ -23,15 +23,17 @@ use crate::aws::Credentials;
 use crate::clock::{Clock, SystemClock};
 use crate::engine::{Engine, MfaPrompt};
 use crate::error::Error;
+use crate::model::key_age;
 use crate::model::Source;
+use crate::secret::LongLivedKey;
 use crate::vault::keys::CredentialsFile;
-use crate::vault::secret::LongLivedKey;
-use crate::vault::store::{Backend, KeyRecord, Rotation, Slot, ALERT_DAYS};
+use crate::vault::store::{Backend, KeyRecord, Rotation, Slot};
+use crate::vault::SettingsExt as _;
 use std::cell::RefCell;
 use std::time::Duration;
 
 /// A one-line reminder on stderr when `source`'s key (as the vault index
-/// dates it) is [`ALERT_DAYS`] old or more; checked at most once a day per
+/// dates it) is [`key_age::ALERT_DAYS`] old or more; checked at most once a day per
 /// source. Costs one `stat` of a stamp file in the cache dir on other runs,
 /// so warm `exec` stays fast.
 pub fn remind_if_old(engine: &Engine, source: &str) {
@@ -65,7 +67,7 @@ pub fn remind_if_old(engine: &Engine, source: &str) {
     let Some(days) = index.sources.get(source).and_then(|e| e.age_days(now)) else {
         return;
     };
-    if days >= ALERT_DAYS {
+    if key_age::urgency(days) == key_age::Urgency::Now {
         crate::diag::warn(&format!(
             "the access key of source {source:?} is {days} days old; rotate it with `rolepick rotate {source}` (reminder shown once a day)"
         ));

@@ -13,7 +13,7 @@
 
 use crate::error::Error;
 use crate::fsutil::{self, Links, Private, PrivateDir};
-use crate::vault::secret::SecretString;
+use crate::secret::SecretString;
 use serde_json::{Map, Value};
 use sha1::{Digest, Sha1};
 use std::fmt;

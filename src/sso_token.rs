@@ -20,8 +20,8 @@ use crate::aws::sso::{
 use crate::cache::Cache;
 use crate::clock::Clock;
 use crate::error::Error;
+use crate::secret::SecretString;
 use crate::sso_cache::{cache_key, CachedToken, TokenCache};
-use crate::vault::secret::SecretString;
 use std::time::{Duration, SystemTime};
 
 /// A token closer than this to its expiry is not handed out.

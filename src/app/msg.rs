@@ -9,7 +9,7 @@ use std::time::SystemTime;
 use crossterm::event::{KeyEvent, MouseEvent};
 
 use crate::app::state::Refresh;
-use crate::vault::secret::SecretString;
+use crate::secret::SecretString;
 
 /// Credentials were obtained; when they and the source's session expire.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -19,9 +19,9 @@ use crate::app::state::{Refresh, State};
 use crate::app::update::update;
 use crate::clock::Clock;
 use crate::model::Model;
+use crate::secret::SecretString;
 use crate::tui::events::Input;
 use crate::tui::terminal::TerminalGuard;
-use crate::vault::secret::SecretString;
 
 /// What the picker needs from the credential engine. Blocking calls; the
 /// runtime makes them off the UI thread (except `open_shell`, which owns the

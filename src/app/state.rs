@@ -14,9 +14,9 @@ use nucleo_matcher::pattern::{CaseMatching, Normalization, Pattern};
 use nucleo_matcher::{Matcher, Utf32String};
 
 use crate::clock::secs_until;
+use crate::model::key_age::{self, ALERT_DAYS};
 use crate::model::{arn_account, Model, ProfileKind};
-use crate::vault::secret::SecretString;
-use crate::vault::store::{ALERT_DAYS, WARN_DAYS};
+use crate::secret::SecretString;
 
 /// How hard to refresh; mirrors the engine's `Refresh` so the core does not
 /// depend on the engine.
@@ -279,15 +279,13 @@ pub enum Urgency {
     Expired,
 }
 
-/// How a key's age is shown: plain, "rotate soon" from [`WARN_DAYS`],
+/// How a key's age is shown: plain, "rotate soon" from [`key_age::WARN_DAYS`],
 /// "rotate now" from [`ALERT_DAYS`].
 pub fn key_age_urgency(days: i64) -> Urgency {
-    if days >= ALERT_DAYS {
-        Urgency::Critical
-    } else if days >= WARN_DAYS {
-        Urgency::Soon
-    } else {
-        Urgency::Fine
+    match key_age::urgency(days) {
+        key_age::Urgency::Now => Urgency::Critical,
+        key_age::Urgency::Soon => Urgency::Soon,
+        key_age::Urgency::Fine => Urgency::Fine,
     }
 }
 

@@ -11,7 +11,7 @@
 //! open the AWS console with them in a browser; the picker stays open and
 //! the status line says how it went.
 //!
-//! From [`ALERT_DAYS`](crate::vault::store::ALERT_DAYS) the selected role's
+//! From [`ALERT_DAYS`](crate::model::key_age::ALERT_DAYS) the selected role's
 //! source key can be rotated (`R`, then `y`): the runtime runs
 //! `rolepick rotate SOURCE` with the terminal handed over.
 
@@ -24,7 +24,7 @@ use crate::app::state::{
     countdown, Intent, MfaModal, Modal, PassphraseModal, Pending, Refresh, RotateModal, State,
     PASSPHRASE_CAPACITY, SPINNER,
 };
-use crate::vault::secret::SecretString;
+use crate::secret::SecretString;
 
 /// Rows the mouse wheel scrolls per notch.
 const WHEEL_STEP: isize = 3;

@@ -15,7 +15,7 @@
 //! the partition's endpoint, for tests and the demo.
 
 use super::Credentials;
-use crate::vault::secret::SecretString;
+use crate::secret::SecretString;
 use aws_smithy_runtime_api::client::http::HttpConnector;
 use std::time::Duration;
 use zeroize::Zeroizing;

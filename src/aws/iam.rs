@@ -7,7 +7,7 @@
 //! IAM is a global service, signed for `us-east-1`.
 
 use super::sts::{classify, retry_config, sdk_credentials, timeout_config, Signer};
-use crate::vault::secret::{LongLivedKey, SecretString};
+use crate::secret::{LongLivedKey, SecretString};
 use aws_sdk_iam::config::{BehaviorVersion, Region};
 use std::time::SystemTime;
 

@@ -8,7 +8,7 @@ pub mod iam;
 pub mod sso;
 pub mod sts;
 
-use crate::vault::secret::SecretString;
+use crate::secret::SecretString;
 use std::time::SystemTime;
 
 /// Temporary credentials (an MFA session or an assumed role).

@@ -13,7 +13,7 @@
 use super::sts::root_cause;
 use super::Credentials;
 use crate::clock::Clock;
-use crate::vault::secret::SecretString;
+use crate::secret::SecretString;
 use aws_sdk_sso::error::{ProvideErrorMetadata, SdkError};
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};

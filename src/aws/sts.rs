@@ -7,7 +7,7 @@
 //! from `AWS_ENDPOINT_URL_STS` / `AWS_ENDPOINT_URL` when set.
 
 use super::Credentials;
-use crate::vault::secret::SecretString;
+use crate::secret::SecretString;
 use aws_sdk_sts::config::retry::RetryConfig;
 use aws_sdk_sts::config::timeout::TimeoutConfig;
 use aws_sdk_sts::config::{BehaviorVersion, Region};

@@ -9,10 +9,10 @@ use crate::cli::{ExecArgs, Global};
 use crate::credserver::{self, EngineProvider, Shadowing};
 use crate::engine::{Engine, Refresh};
 use crate::error::Error;
+use crate::live::{self, LiveShell};
 use crate::model::{Profile, SubshellCredentials};
-use crate::shell::{self, Handoff, LiveShell};
+use crate::shell::{self, Handoff};
 use std::ffi::OsString;
-use std::time::SystemTime;
 
 pub fn run(args: &ExecArgs, global: &Global) -> Result<u8, Error> {
     super::nesting_guard(args.nest)?;
@@ -39,7 +39,7 @@ pub fn run(args: &ExecArgs, global: &Global) -> Result<u8, Error> {
             format!(
                 "rolepick: shell for {} (credentials kept fresh by rolepick; the MFA session expires {}, then rolepick asks for a new code); exit to leave",
                 profile.name,
-                rfc3339(session_end(&engine, profile, &creds))
+                rfc3339(engine.session_end(profile, &creds))
             )
         } else {
             format!(
@@ -135,16 +135,6 @@ pub fn plan(engine: &Engine, want_server: bool) -> Plan {
     }
 }
 
-/// When a shell on the endpoint stops getting credentials without a new
-/// code: the MFA session's end (or the credentials' own, without one).
-pub fn session_end(engine: &Engine, profile: &Profile, creds: &Credentials) -> SystemTime {
-    profile
-        .mfa_serial
-        .as_ref()
-        .and_then(|_| engine.session_expiry(&profile.source))
-        .map_or(creds.expiration, |s| s.max(creds.expiration))
-}
-
 /// Runs `cmd` (or the user's shell) for `profile` as `plan` says: with an
 /// endpoint serving fresh credentials while it runs, or static variables.
 /// When the MFA session runs out, the endpoint asks for a new code on the
@@ -167,14 +157,14 @@ pub fn run_child(
         drop(creds);
         return shell::run(cmd, &env, banner);
     }
-    let expiration = session_end(engine, profile, &creds);
+    let expiration = engine.session_end(profile, &creds);
     drop(creds);
     let mut extra = plan.extra.clone();
     if let Some(live) = live {
         // `rolepick prompt` follows new sessions through this file; the
         // shell's AWS_CREDENTIAL_EXPIRATION cannot change once it runs.
         live.set_until(expiration);
-        extra.push((shell::SHELL_STATE_VAR, live.path().display().to_string()));
+        extra.push((live::SHELL_STATE_VAR, live.path().display().to_string()));
     }
     let person = TerminalPerson::new(engine, &profile.name, hint.clone(), unanswered, live);
     let provider = EngineProvider::new(engine, &profile.name, hint, &person);

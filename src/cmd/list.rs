@@ -6,8 +6,9 @@ use crate::clock::secs_until;
 use crate::diag;
 use crate::engine::Engine;
 use crate::error::Error;
+use crate::model::key_age::{self, Urgency, WARN_DAYS};
 use crate::model::ProfileKind;
-use crate::vault::store::{ALERT_DAYS, WARN_DAYS};
+use crate::vault::SettingsExt as _;
 use std::io::Write;
 use std::time::SystemTime;
 
@@ -184,11 +185,9 @@ fn printable(s: &str) -> String {
 
 /// `12d`, `85d (rotate soon)`, `95d (ROTATE)`.
 fn key_age_text(days: i64) -> String {
-    if days >= ALERT_DAYS {
-        format!("{days}d (ROTATE)")
-    } else if days >= WARN_DAYS {
-        format!("{days}d (rotate soon)")
-    } else {
-        format!("{days}d")
+    match key_age::urgency(days) {
+        Urgency::Now => format!("{days}d (ROTATE)"),
+        Urgency::Soon => format!("{days}d (rotate soon)"),
+        Urgency::Fine => format!("{days}d"),
     }
 }

@@ -5,7 +5,8 @@ use crate::cli::MfaArgs;
 use crate::engine::{validate_mfa_code, MfaPrompt};
 use crate::error::Error;
 use crate::model::Source;
-use crate::vault::secret::SecretString;
+use crate::secret::SecretString;
+use crate::vault::Unlock;
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 
@@ -37,14 +38,16 @@ impl CliMfa {
     }
 }
 
-impl MfaPrompt for CliMfa {
+impl Unlock for CliMfa {
     fn passphrase(&self, vault: &Path) -> Result<SecretString, Error> {
         ask_secret(&format!(
             "Passphrase for the rolepick vault {}: ",
             vault.display()
         ))
     }
+}
 
+impl MfaPrompt for CliMfa {
     fn code(&self, source: &Source, serial: &str) -> Result<String, Error> {
         match self {
             CliMfa::Given(c) => Ok(c.clone()),

@@ -13,10 +13,11 @@ use crate::credserver::{Client, Person};
 use crate::engine::{validate_mfa_code, Engine, MfaPrompt, Refresh};
 use crate::error::Error;
 use crate::foreground::{self, Borrowed, Typed};
+use crate::live::LiveShell;
 use crate::model::Source;
-use crate::shell::LiveShell;
-use crate::vault::secret::SecretString;
+use crate::secret::SecretString;
 use crate::vault::store;
+use crate::vault::Unlock;
 
 /// After the user skips a prompt, the retries of the same command (SDKs
 /// retry a failed credentials request a few times) are not asked again.
@@ -65,7 +66,7 @@ impl<'a> TerminalPerson<'a> {
 impl Person for TerminalPerson<'_> {
     fn refreshed(&self, c: &Credentials) {
         if let (Some(live), Ok(p)) = (self.live, self.engine.profile(self.profile)) {
-            live.set_until(super::exec::session_end(self.engine, p, c));
+            live.set_until(self.engine.session_end(p, c));
         }
         self.told.store(false, Ordering::SeqCst);
         *self
@@ -112,9 +113,10 @@ impl Person for TerminalPerson<'_> {
                 (Ok(c), _) => {
                     // (The endpoint's next fetch calls `refreshed`, which
                     // resets what was told and updates the state file.)
-                    let until = self.engine.profile(self.profile).map_or(c.expiration, |p| {
-                        super::exec::session_end(self.engine, p, &c)
-                    });
+                    let until = self
+                        .engine
+                        .profile(self.profile)
+                        .map_or(c.expiration, |p| self.engine.session_end(p, &c));
                     tty.say(&format!(
                         "rolepick: new MFA session until {}; {} has fresh credentials again.\n",
                         crate::aws::rfc3339(until),
@@ -205,7 +207,9 @@ impl MfaPrompt for TtyPrompt<'_> {
             }
         }
     }
+}
 
+impl Unlock for TtyPrompt<'_> {
     fn passphrase(&self, vault: &Path) -> Result<SecretString, Error> {
         self.read(
             &format!("Passphrase for the rolepick vault {}: ", vault.display()),

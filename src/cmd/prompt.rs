@@ -11,9 +11,6 @@ use crate::error::Error;
 use std::io::Write;
 use std::time::SystemTime;
 
-/// The `--format` default.
-pub const DEFAULT_FORMAT: &str = "{profile} {left}";
-
 pub fn run(args: &PromptArgs) -> Result<u8, Error> {
     let Some(profile) = std::env::var("ROLEPICK_PROFILE")
         .ok()
@@ -21,8 +18,8 @@ pub fn run(args: &PromptArgs) -> Result<u8, Error> {
     else {
         return Ok(0); // not in a rolepick shell: print nothing
     };
-    let from_state = std::env::var_os(crate::shell::SHELL_STATE_VAR)
-        .and_then(|p| crate::shell::shell_state_until(std::path::Path::new(&p)));
+    let from_state = std::env::var_os(crate::live::SHELL_STATE_VAR)
+        .and_then(|p| crate::live::shell_state_until(std::path::Path::new(&p)));
     let expiry = from_state.or_else(|| {
         std::env::var("AWS_CREDENTIAL_EXPIRATION")
             .ok()

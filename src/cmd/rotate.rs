@@ -4,6 +4,7 @@ use super::mfa::CliMfa;
 use crate::cli::{Global, RotateArgs};
 use crate::error::Error;
 use crate::rotate::{plan, Options, Rotator};
+use crate::vault::SettingsExt as _;
 use std::io::Write;
 
 pub fn run(args: &RotateArgs, global: &Global) -> Result<u8, Error> {

@@ -16,9 +16,10 @@ use crate::cli::{Global, SetupArgs};
 use crate::engine::{validate_mfa_code, Engine};
 use crate::error::Error;
 use crate::fsutil::{Links, PrivateDir};
+use crate::secret::{LongLivedKey, SecretString};
 use crate::vault::keys::CredentialsFile;
-use crate::vault::secret::{LongLivedKey, SecretString};
 use crate::vault::store::KeyRecord;
+use crate::vault::SettingsExt as _;
 use std::io::Write;
 use std::path::Path;
 

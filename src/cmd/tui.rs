@@ -17,10 +17,13 @@ use crate::clock::SystemClock;
 use crate::console;
 use crate::engine::{self, Engine, Given, MfaPrompt};
 use crate::error::Error;
+use crate::live::{self, LiveShell};
 use crate::model::{Model, Source, SubshellCredentials};
-use crate::shell::{self, LiveShell};
-use crate::vault::secret::SecretString;
+use crate::secret::SecretString;
+use crate::shell;
 use crate::vault::store::{self, Document};
+use crate::vault::SettingsExt as _;
+use crate::vault::Unlock;
 
 pub fn run(global: &Global, nest: bool, env_creds: bool) -> Result<u8, Error> {
     super::nesting_guard(nest)?;
@@ -192,7 +195,9 @@ impl MfaPrompt for PickerPrompt {
         }
         r
     }
+}
 
+impl Unlock for PickerPrompt {
     fn unlocked_vault(&self, vault: &Path) -> Option<&Document> {
         self.unlocked
             .as_ref()
@@ -321,7 +326,7 @@ impl CredentialService for EngineService {
             && self.engine.model().settings.subshell_credentials == SubshellCredentials::Server;
         let plan = super::exec::plan(&self.engine, want_server);
         let shown = if plan.server {
-            super::exec::session_end(&self.engine, p, &creds)
+            self.engine.session_end(p, &creds)
         } else {
             creds.expiration
         };
@@ -377,7 +382,7 @@ impl CredentialService for EngineService {
         // Asked every few seconds: a good moment to wipe an opened vault
         // whose code never came.
         self.forget_stale_unlocked();
-        shell::live_shells(self.engine.cache().dir())
+        live::live_shells(self.engine.cache().dir())
     }
 
     fn key_age_days(&self, source: &str) -> Option<i64> {

@@ -7,15 +7,16 @@ use crate::diag;
 use crate::engine::{caller_identity, Engine};
 use crate::error::Error;
 use crate::fsutil::{Links, PrivateDir};
+use crate::secret::{LongLivedKey, SecretString};
 use crate::vault::keys::CredentialsFile;
-use crate::vault::secret::{LongLivedKey, SecretString};
 use crate::vault::store::{self, Backend, Document, KeyRecord, Location};
+use crate::vault::SettingsExt as _;
 use crate::vault::{passphrase, VaultSettings};
 use std::io::{BufRead, Read, Write};
 use std::path::{Path, PathBuf};
 use zeroize::Zeroizing;
 
-pub use crate::vault::store::{ALERT_DAYS, WARN_DAYS};
+use crate::model::key_age::{self, Urgency, WARN_DAYS};
 
 pub fn run(cmd: &VaultCmd, global: &Global) -> Result<u8, Error> {
     let engine = super::load(global)?;
@@ -481,9 +482,9 @@ fn list(engine: &Engine, args: &ListArgs) -> Result<u8, Error> {
             }
         }
     }
-    let status = |d: Option<i64>| match d {
-        Some(d) if d >= ALERT_DAYS => "ROTATE NOW (90+ days)",
-        Some(d) if d >= WARN_DAYS => "rotate soon (80+ days)",
+    let status = |d: Option<i64>| match d.map(key_age::urgency) {
+        Some(Urgency::Now) => "ROTATE NOW (90+ days)",
+        Some(Urgency::Soon) => "rotate soon (80+ days)",
         _ => "ok",
     };
     if args.json {

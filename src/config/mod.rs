@@ -11,6 +11,7 @@ use crate::error::Error;
 use crate::model::{
     arn_account, Account, Model, Origin, Parent, Profile, ProfileKind, RoleSpec, Settings, Source,
 };
+use crate::vault::SettingsExt as _;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

@@ -3,14 +3,15 @@
 //! has the key wins. A key is looked up only when a new MFA session (or a
 //! role straight from the key) is needed, never for cached credentials.
 
-use super::secret::{LongLivedKey, SecretString};
 use super::store::{self, Backend, Location};
+use super::Unlock;
 use super::VaultSettings;
 use crate::config::ini;
 use crate::diag;
 use crate::error::Error;
 use crate::model::Source;
-use crate::prompt::MfaPrompt;
+use crate::secret::{LongLivedKey, SecretString};
+use crate::vault::SettingsExt as _;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use zeroize::Zeroizing;
@@ -22,11 +23,7 @@ pub trait KeyStore: Send + Sync {
     /// unlocking anything (None: it cannot tell).
     fn holds(&self, source: &Source) -> Option<bool>;
     /// The key of `source`, or `None` when this store does not hold it.
-    fn lookup(
-        &self,
-        source: &Source,
-        prompt: &dyn MfaPrompt,
-    ) -> Result<Option<LongLivedKey>, Error>;
+    fn lookup(&self, source: &Source, prompt: &dyn Unlock) -> Result<Option<LongLivedKey>, Error>;
 }
 
 /// `~/.aws/credentials` (or `AWS_SHARED_CREDENTIALS_FILE`).
@@ -95,7 +92,7 @@ impl KeyStore for CredentialsFile {
         None
     }
 
-    fn lookup(&self, source: &Source, _: &dyn MfaPrompt) -> Result<Option<LongLivedKey>, Error> {
+    fn lookup(&self, source: &Source, _: &dyn Unlock) -> Result<Option<LongLivedKey>, Error> {
         self.read_key(&source.credentials_profile)
     }
 }
@@ -127,11 +124,7 @@ impl KeyStore for FileVault {
         )
     }
 
-    fn lookup(
-        &self,
-        source: &Source,
-        prompt: &dyn MfaPrompt,
-    ) -> Result<Option<LongLivedKey>, Error> {
+    fn lookup(&self, source: &Source, prompt: &dyn Unlock) -> Result<Option<LongLivedKey>, Error> {
         if self.holds(source) == Some(false) {
             return Ok(None);
         }
@@ -178,7 +171,7 @@ impl KeyStore for Keyring {
         }
     }
 
-    fn lookup(&self, source: &Source, _: &dyn MfaPrompt) -> Result<Option<LongLivedKey>, Error> {
+    fn lookup(&self, source: &Source, _: &dyn Unlock) -> Result<Option<LongLivedKey>, Error> {
         match self.holds(source) {
             Some(false) => Ok(None),
             Some(true) => Ok(store::keyring_get(&source.name)?.map(|r| r.usable_key())),
@@ -221,7 +214,7 @@ pub fn stores(settings: &VaultSettings, credentials: &Path) -> Vec<Box<dyn KeySt
 pub fn find_key(
     stores: &[Box<dyn KeyStore>],
     source: &Source,
-    prompt: &dyn MfaPrompt,
+    prompt: &dyn Unlock,
 ) -> Result<LongLivedKey, Error> {
     for s in stores {
         if let Some(k) = s.lookup(source, prompt)? {
@@ -253,10 +246,7 @@ mod tests {
     /// the test.
     struct Opened(PathBuf, Document);
 
-    impl MfaPrompt for Opened {
-        fn code(&self, _: &Source, _: &str) -> Result<String, Error> {
-            unreachable!("no code is asked for a key lookup")
-        }
+    impl Unlock for Opened {
         fn unlocked_vault(&self, vault: &Path) -> Option<&Document> {
             (vault == self.0).then_some(&self.1)
         }

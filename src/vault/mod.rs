@@ -1,33 +1,50 @@
-//! Where long-lived keys live. `secret` holds the zeroizing secret types;
-//! `store` the encrypted file vault, the OS keychain backend and the index;
+//! Where long-lived keys live. `store` the encrypted file vault, the OS keychain backend and the index;
 //! `keys` the lookup of a source's key across the stores in order.
 
 pub mod keys;
-pub mod secret;
 pub mod store;
 
 use crate::error::Error;
-use crate::prompt::MfaPrompt;
-use secret::SecretString;
+use crate::secret::SecretString;
+use std::path::Path;
 use store::Location;
 
-/// Vault settings (config.toml `[vault]`).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct VaultSettings {
-    pub backend: store::Backend,
-    pub path: Option<std::path::PathBuf>,
-    /// Command whose stdout is the vault passphrase.
-    pub passphrase_command: Option<String>,
+pub use crate::model::VaultSettings;
+
+/// What the vault reads from its settings (kept here so that `model` stays plain data).
+pub trait SettingsExt {
+    /// Where the vault file and its index are.
+    fn location(&self) -> Location;
+    /// Whether the passphrase comes without asking the user.
+    fn passphrase_is_automatic(&self) -> bool;
 }
 
-impl VaultSettings {
-    pub fn location(&self) -> Location {
+impl SettingsExt for VaultSettings {
+    fn location(&self) -> Location {
         Location::discover(self.path.as_deref())
     }
 
-    /// Whether the passphrase comes without asking the user.
-    pub fn passphrase_is_automatic(&self) -> bool {
+    fn passphrase_is_automatic(&self) -> bool {
         self.passphrase_command.is_some() || env_passphrase().is_some()
+    }
+}
+
+/// How the vault gets its passphrase from a person: a terminal prompt, the
+/// picker's modal, or a value the caller already has.
+pub trait Unlock: Send + Sync {
+    /// The vault file at `vault`, already decrypted by the caller moments
+    /// ago (the picker tries a typed passphrase before asking for the code),
+    /// so that it is not decrypted (and its passphrase stretched) twice.
+    fn unlocked_vault(&self, _vault: &Path) -> Option<&store::Document> {
+        None
+    }
+
+    /// The passphrase of the vault file at `vault`.
+    fn passphrase(&self, vault: &Path) -> Result<SecretString, Error> {
+        Err(Error::Usage(format!(
+            "the vault {} is locked and there is no way to ask for its passphrase here. Set passphrase_command in config.toml, or ROLEPICK_VAULT_PASSPHRASE (for automation only).",
+            vault.display()
+        )))
     }
 }
 
@@ -43,7 +60,7 @@ fn env_passphrase() -> Option<SecretString> {
 pub fn passphrase(
     loc: &Location,
     settings: &VaultSettings,
-    prompt: &dyn MfaPrompt,
+    prompt: &dyn Unlock,
 ) -> Result<SecretString, Error> {
     if let Some(p) = env_passphrase() {
         return Ok(p);

@@ -12,10 +12,10 @@
 //!   the key was added, so that the config and `list` know them without
 //!   unlocking anything.
 
-use super::secret::{LongLivedKey, SecretString};
 use crate::diag;
 use crate::error::Error;
 use crate::fsutil::{Links, PrivateDir};
+use crate::secret::{LongLivedKey, SecretString};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -135,10 +135,6 @@ pub struct Index {
     pub sources: BTreeMap<String, IndexEntry>,
 }
 
-/// Key age (days) from which rolepick says "rotate soon", and "rotate now".
-pub const WARN_DAYS: i64 = 80;
-pub const ALERT_DAYS: i64 = 90;
-
 /// Whole days since `added` (RFC 3339); `None` when it cannot be parsed.
 pub fn age_days(added: &str, now: std::time::SystemTime) -> Option<i64> {
     let t = humantime::parse_rfc3339(added).ok()?;
@@ -151,25 +147,7 @@ impl IndexEntry {
     }
 }
 
-/// Which backend holds the keys (config.toml `[vault] backend`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Backend {
-    #[default]
-    File,
-    Keyring,
-    CredentialsFile,
-}
-
-impl Backend {
-    pub fn name(self) -> &'static str {
-        match self {
-            Backend::File => "file",
-            Backend::Keyring => "keyring",
-            Backend::CredentialsFile => "credentials-file",
-        }
-    }
-}
+pub use crate::model::Backend;
 
 /// Where the vault lives.
 #[derive(Debug, Clone)]
