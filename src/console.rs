@@ -105,13 +105,20 @@ pub fn sign_in_url(
     let token = rt
         .block_on(federation::get_signin_token(&plan.endpoint, &creds))
         .map_err(|e| match e {
-            FederationError::Refused { endpoint, detail } => Error::Auth(format!(
-                "the AWS federation endpoint {endpoint} refused the role credentials of {:?} ({detail}). Check that the role session is good (`rolepick exec {} -- aws sts get-caller-identity`), that this machine's clock is right, and that {} is unset or names the federation endpoint of the role's partition.",
-                t.profile, t.profile, federation::ENDPOINT_VAR
-            )),
-            FederationError::Unreachable { endpoint, detail } => Error::Network(format!(
-                "cannot reach the AWS federation endpoint {endpoint}: {detail}. Check your network connection (and proxy), then try again."
-            )),
+            FederationError::Refused { endpoint, detail } => Error::Refused {
+                call: "federation:getSigninToken".into(),
+                code: detail.clone(),
+                message: format!(
+                    "the AWS federation endpoint {endpoint} refused the role credentials of {:?} ({detail}). Check that the role session is good (`rolepick exec {} -- aws sts get-caller-identity`), that this machine's clock is right, and that {} is unset or names the federation endpoint of the role's partition.",
+                    t.profile, t.profile, federation::ENDPOINT_VAR
+                ),
+            },
+            FederationError::Unreachable { endpoint, detail } => Error::Unreachable {
+                call: "federation:getSigninToken".into(),
+                message: format!(
+                    "cannot reach the AWS federation endpoint {endpoint}: {detail}. Check your network connection (and proxy), then try again."
+                ),
+            },
         })?;
     Ok(federation::login_url(
         &plan.endpoint,

@@ -428,20 +428,19 @@ struct NoPerson {
 impl MfaPrompt for NoPerson {
     fn code(&self, source: &Source, serial: &str) -> Result<String, Error> {
         self.asked.store(true, Ordering::SeqCst);
-        Err(Error::Usage(format!(
-            "an MFA code for {serial} (source {:?}) is needed",
-            source.name
-        )))
+        Err(Error::MfaCodeNeeded {
+            source_name: source.name.clone(),
+            serial: serial.to_string(),
+        })
     }
 }
 
 impl crate::vault::Unlock for NoPerson {
     fn passphrase(&self, vault: &std::path::Path) -> Result<SecretString, Error> {
         self.asked.store(true, Ordering::SeqCst);
-        Err(Error::Usage(format!(
-            "the vault passphrase for {} is needed",
-            vault.display()
-        )))
+        Err(Error::PassphraseNeeded {
+            vault: vault.to_path_buf(),
+        })
     }
 }
 
@@ -531,8 +530,11 @@ impl<'a> EngineProvider<'a> {
 
     fn failed(&self, e: &Error) -> Unavailable {
         Unavailable {
-            status: match e {
-                Error::Network(_) | Error::Auth(_) | Error::MfaRejected(_) => 502,
+            status: match e.root() {
+                Error::Unreachable { .. }
+                | Error::Refused { .. }
+                | Error::Auth(_)
+                | Error::MfaRejected { .. } => 502,
                 _ => 500,
             },
             code: "RefreshFailed",

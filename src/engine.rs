@@ -637,66 +637,65 @@ impl Engine {
     }
 
     fn assume_error(&self, p: &Profile, arn: &str, duration: Option<u32>, e: StsError) -> Error {
-        match e {
-            StsError::Service { code, message } => {
-                if code == "ValidationError" && message.contains("DurationSeconds") {
-                    return Error::Auth(format!(
-                        "duration_seconds = {} of profile {:?} ({}) is more than role {arn} allows: {message} Lower duration_seconds, or raise the role's maximum session duration.",
-                        duration.unwrap_or(3600),
-                        p.name,
-                        p.origin
-                    ));
-                }
-                Error::Auth(format!(
-                    "cannot assume role {arn} (profile {:?}): {code}: {message} Check that the role exists, that its trust policy allows your IAM user (with MFA if it requires aws:MultiFactorAuth), and that your user may call sts:AssumeRole on it.",
-                    p.name
-                ))
-            }
-            other => network_error(other),
+        const CALL: &str = "sts:AssumeRole";
+        let StsError::Service { code, message } = e else {
+            return Error::aws(CALL, e);
+        };
+        let message = if code == "ValidationError" && message.contains("DurationSeconds") {
+            format!(
+                "duration_seconds = {} of profile {:?} ({}) is more than role {arn} allows: {message} Lower duration_seconds, or raise the role's maximum session duration.",
+                duration.unwrap_or(3600),
+                p.name,
+                p.origin
+            )
+        } else {
+            format!(
+                "cannot assume role {arn} (profile {:?}): {code}: {message} Check that the role exists, that its trust policy allows your IAM user (with MFA if it requires aws:MultiFactorAuth), and that your user may call sts:AssumeRole on it.",
+                p.name
+            )
+        };
+        Error::Refused {
+            call: CALL.into(),
+            code,
+            message,
         }
-    }
-}
-
-fn network_error(e: StsError) -> Error {
-    match e {
-        StsError::Throttled { code, message } => Error::Network(format!(
-            "AWS STS is throttling requests ({code}: {message}) and still was after {} attempts with backoff. Wait a minute and try again.",
-            sts::MAX_ATTEMPTS
-        )),
-        StsError::Unreachable { endpoint, detail } => Error::Network(format!(
-            "cannot reach AWS STS at {endpoint}: {detail}. Check your network connection (and AWS_ENDPOINT_URL if you set it), then try again."
-        )),
-        StsError::Other { endpoint, detail } => Error::Network(format!(
-            "unexpected reply from AWS STS at {endpoint}: {detail}. Try again; if it persists, check AWS_ENDPOINT_URL."
-        )),
-        StsError::Service { code, message } => Error::Auth(format!("AWS STS refused: {code}: {message}")),
     }
 }
 
 fn session_error(src: &Source, serial: Option<&str>, key_id: &str, e: StsError) -> Error {
+    const CALL: &str = "sts:GetSessionToken";
     let StsError::Service { code, message } = e else {
-        return network_error(e);
+        return Error::aws(CALL, e);
     };
     let name = &src.name;
-    match code.as_str() {
-        "AccessDenied" if serial.is_some() && (message.contains("MultiFactor") || message.contains("MFA")) => {
-            Error::MfaRejected(format!(
-                "AWS rejected the MFA code for {} (source {name:?}): {message} Wait for the next code and try again; check the device is the one registered for your user.",
-                serial.unwrap_or_default()
-            ))
-        }
-        "InvalidClientTokenId" => Error::Auth(format!(
+    if let Some(serial) = serial.filter(|_| {
+        code == "AccessDenied" && (message.contains("MultiFactor") || message.contains("MFA"))
+    }) {
+        return Error::MfaRejected {
+            serial: serial.to_string(),
+            message: format!(
+                "AWS rejected the MFA code for {serial} (source {name:?}): {message} Wait for the next code and try again; check the device is the one registered for your user."
+            ),
+        };
+    }
+    let message = match code.as_str() {
+        "InvalidClientTokenId" => format!(
             "the access key {key_id} of source {name:?} is not valid (InvalidClientTokenId): it was deleted, deactivated or mistyped. Store your current key and try again."
-        )),
-        "SignatureDoesNotMatch" => Error::Auth(format!(
+        ),
+        "SignatureDoesNotMatch" => format!(
             "the secret key stored for access key {key_id} (source {name:?}) does not match it (SignatureDoesNotMatch). Store the right secret and try again."
-        )),
-        "ExpiredToken" | "ExpiredTokenException" => Error::Auth(format!(
+        ),
+        "ExpiredToken" | "ExpiredTokenException" => format!(
             "the credentials of source {name:?} (access key {key_id}) have expired ({code}: {message}). Store a current access key and try again."
-        )),
-        _ => Error::Auth(format!(
+        ),
+        _ => format!(
             "AWS refused sts:GetSessionToken for source {name:?} (access key {key_id}): {code}: {message} Check that your user may call sts:GetSessionToken and that mfa_serial is your MFA device."
-        )),
+        ),
+    };
+    Error::Refused {
+        call: CALL.into(),
+        code,
+        message,
     }
 }
 
@@ -719,11 +718,15 @@ pub fn caller_identity(
     let client = sts::client(&signer, region);
     rt.block_on(sts::get_caller_identity(&client, &endpoint))
         .map_err(|e| match e {
-            StsError::Service { code, message } => Error::Auth(format!(
-                "AWS does not accept the access key {} ({code}: {message}). Check that you copied the current key of your IAM user.",
-                key.access_key_id
-            )),
-            other => network_error(other),
+            StsError::Service { code, message } => Error::Refused {
+                call: "sts:GetCallerIdentity".into(),
+                message: format!(
+                    "AWS does not accept the access key {} ({code}: {message}). Check that you copied the current key of your IAM user.",
+                    key.access_key_id
+                ),
+                code,
+            },
+            other => Error::aws("sts:GetCallerIdentity", other),
         })
 }
 

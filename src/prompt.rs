@@ -33,11 +33,9 @@ pub struct Given {
 
 impl MfaPrompt for Given {
     fn code(&self, source: &Source, serial: &str) -> Result<String, Error> {
-        self.code.clone().ok_or_else(|| {
-            Error::Usage(format!(
-                "an MFA code for {serial} (source {:?}) is needed",
-                source.name
-            ))
+        self.code.clone().ok_or_else(|| Error::MfaCodeNeeded {
+            source_name: source.name.clone(),
+            serial: serial.to_string(),
         })
     }
 }

@@ -152,41 +152,6 @@ fn not_in_vault(engine: &Engine, source: &str) -> Error {
     ))
 }
 
-/// Appends `note` (the state of IAM and the vault, and what to run) to the
-/// message, keeping the exit code.
-fn with_note(e: Error, note: &str) -> Error {
-    let add = |m: String| format!("{m}\n{note}");
-    match e {
-        Error::Config(m) => Error::Config(add(m)),
-        Error::Usage(m) => Error::Usage(add(m)),
-        Error::MfaRejected(m) => Error::MfaRejected(add(m)),
-        Error::Auth(m) => Error::Auth(add(m)),
-        Error::Network(m) => Error::Network(add(m)),
-        Error::Passphrase(m) => Error::Passphrase(add(m)),
-        Error::Spawn(m) => Error::Spawn(add(m)),
-        Error::NotExecutable(m) => Error::NotExecutable(add(m)),
-        Error::Other(m) => Error::Other(add(m)),
-    }
-}
-
-fn aws_error(call: &str, e: IamError) -> Error {
-    match e {
-        StsError::Service { code, message } => {
-            Error::Auth(format!("AWS refused {call}: {code}: {message}"))
-        }
-        StsError::Throttled { code, message } => Error::Network(format!(
-            "AWS kept throttling {call} ({code}: {message}) after {} attempts.",
-            sts::MAX_ATTEMPTS
-        )),
-        StsError::Unreachable { endpoint, detail } => {
-            Error::Network(format!("{call}: cannot reach {endpoint}: {detail}."))
-        }
-        StsError::Other { endpoint, detail } => Error::Network(format!(
-            "{call}: unexpected reply from {endpoint}: {detail}."
-        )),
-    }
-}
-
 fn progress(msg: &str) {
     eprintln!("rolepick: {msg}");
 }
@@ -294,8 +259,7 @@ impl<'a> Rotator<'a> {
 
     /// The user ARN and name the key belongs to.
     fn identify(&self, key: &LongLivedKey, note: &str) -> Result<(String, String), Error> {
-        let id =
-            crate::engine::caller_identity(key, &self.region()).map_err(|e| with_note(e, note))?;
+        let id = crate::engine::caller_identity(key, &self.region()).map_err(|e| e.noted(note))?;
         let name = iam::user_name_of(&id.arn).ok_or_else(|| {
             Error::Usage(format!(
                 "access key {} belongs to {}, not to an IAM user; only an IAM user's key can be rotated.",
@@ -321,7 +285,7 @@ impl<'a> Rotator<'a> {
             old.access_key_id, self.source
         ));
         let (arn, user) = self.identify(&old, &note)?;
-        let keys = self.list(&old, &user).map_err(|e| with_note(e, &note))?;
+        let keys = self.list(&old, &user).map_err(|e| e.noted(&note))?;
         if !keys.iter().any(|k| k.access_key_id == old.access_key_id) {
             return Err(Error::Auth(format!(
                 "IAM lists no key {} for user {user} (it lists: {}); the vault's key does not belong to this user as far as IAM says. Nothing was changed.",
@@ -355,7 +319,7 @@ impl<'a> Rotator<'a> {
                 other.access_key_id
             ));
             self.delete(&old, &user, &other.access_key_id)
-                .map_err(|e| with_note(e, &note))?;
+                .map_err(|e| e.noted(&note))?;
         }
         known.sort();
         self.create(rec, &arn, &user, known)
@@ -374,7 +338,7 @@ impl<'a> Rotator<'a> {
             user: user.to_string(),
             known,
         });
-        self.save(&rec).map_err(|e| with_note(e, &note))?;
+        self.save(&rec).map_err(|e| e.noted(&note))?;
         progress(&format!("creating a new access key for IAM user {user}"));
         let new = match self.iam(&old, "iam:CreateAccessKey", |c| {
             self.rt.block_on(iam::create_access_key(c, user))
@@ -406,7 +370,7 @@ impl<'a> Rotator<'a> {
                         self.resume_cmd()
                     ),
                 };
-                return Err(with_note(e, &note));
+                return Err(e.noted(&note));
             }
         };
         let next = KeyRecord {
@@ -437,7 +401,7 @@ impl<'a> Rotator<'a> {
                     self.resume_cmd()
                 ),
             };
-            return Err(with_note(e, &note));
+            return Err(e.noted(&note));
         }
         progress(&format!(
             "stored the new key {} in {} (the old key {} is kept until the end)",
@@ -461,12 +425,11 @@ impl<'a> Rotator<'a> {
     fn verify_and_finish(&self, mut rec: KeyRecord, user: &str) -> Result<Outcome, Error> {
         let note = self.created_note(&rec, user);
         let arn = rec.user_arn.clone().unwrap_or_default();
-        self.verify(&rec.key(), &arn)
-            .map_err(|e| with_note(e, &note))?;
+        self.verify(&rec.key(), &arn).map_err(|e| e.noted(&note))?;
         rec.rotation = Some(Rotation::Verified {
             user: user.to_string(),
         });
-        self.save(&rec).map_err(|e| with_note(e, &note))?;
+        self.save(&rec).map_err(|e| e.noted(&note))?;
         self.finish(rec, user)
     }
 
@@ -508,11 +471,14 @@ impl<'a> Rotator<'a> {
             };
             let spent = clock.instant().saturating_duration_since(start);
             if spent + wait > bound {
-                return Err(Error::Network(format!(
-                    "AWS did not accept the new key {} within {}s ({attempt} attempts; last: {why}).",
-                    key.access_key_id,
-                    bound.as_secs()
-                )));
+                return Err(Error::Unreachable {
+                    call: "sts:GetCallerIdentity".into(),
+                    message: format!(
+                        "AWS did not accept the new key {} within {}s ({attempt} attempts; last: {why}).",
+                        key.access_key_id,
+                        bound.as_secs()
+                    ),
+                });
             }
             progress(&format!(
                 "waiting for AWS to accept the new key {} (attempt {attempt}, {}s of {}s): {why}",
@@ -541,19 +507,18 @@ impl<'a> Rotator<'a> {
             self.resume_cmd()
         );
         if !old_id.is_empty() {
-            let keys = self.list(&new, user).map_err(|e| with_note(e, &note))?;
+            let keys = self.list(&new, user).map_err(|e| e.noted(&note))?;
             if keys.iter().any(|k| k.access_key_id == old_id) {
                 progress(&format!("deleting the old key {old_id} of IAM user {user}"));
                 self.delete(&new, user, &old_id)
-                    .map_err(|e| with_note(e, &note))?;
+                    .map_err(|e| e.noted(&note))?;
             }
         }
         let arn = rec.user_arn.clone().unwrap_or_default();
         rec.previous = None;
         rec.rotation = None;
         self.save(&rec).map_err(|e| {
-            with_note(
-                e,
+            e.noted(
                 &format!(
                     "IAM has only the new key {} for {user}, and it is the current key in {}; the vault still holds a copy of the deleted key {old_id}. Run `{}` to drop it.",
                     new.access_key_id,
@@ -591,9 +556,9 @@ impl<'a> Rotator<'a> {
             self.source
         ));
         self.delete_orphans(&old, user, known)
-            .map_err(|e| with_note(e, &note))?;
+            .map_err(|e| e.noted(&note))?;
         rec.rotation = None;
-        self.save(&rec).map_err(|e| with_note(e, &note))?;
+        self.save(&rec).map_err(|e| e.noted(&note))?;
         self.start(rec)
     }
 
@@ -629,9 +594,7 @@ impl<'a> Rotator<'a> {
         let Some(prev) = rec.previous.clone() else {
             return self.verify_and_finish(rec, user);
         };
-        let keys = self
-            .list(&prev.key(), user)
-            .map_err(|e| with_note(e, &note))?;
+        let keys = self.list(&prev.key(), user).map_err(|e| e.noted(&note))?;
         if keys.iter().any(|k| k.access_key_id == rec.access_key_id) {
             return self.verify_and_finish(rec, user);
         }
@@ -641,7 +604,7 @@ impl<'a> Rotator<'a> {
             rec.access_key_id, prev.access_key_id
         ));
         let back = bare(&prev);
-        self.save(&back).map_err(|e| with_note(e, &note))?;
+        self.save(&back).map_err(|e| e.noted(&note))?;
         self.start(back)
     }
 
@@ -688,11 +651,14 @@ impl<'a> Rotator<'a> {
             ))
             .map_err(|e| match e {
                 StsError::Service { code, message } if code == "AccessDenied" => {
-                    Error::MfaRejected(format!(
-                        "AWS rejected the MFA code for {serial}: {message} Wait for the next code and try again."
-                    ))
+                    Error::MfaRejected {
+                        message: format!(
+                            "AWS rejected the MFA code for {serial}: {message} Wait for the next code and try again."
+                        ),
+                        serial: serial.clone(),
+                    }
                 }
-                other => aws_error("sts:GetSessionToken", other),
+                other => Error::aws("sts:GetSessionToken", other),
             })
     }
 
@@ -724,9 +690,9 @@ impl<'a> Rotator<'a> {
             {
                 let s = self.mfa_session(key)?;
                 *self.session.borrow_mut() = Some(s);
-                f(&client(&self.session.borrow())).map_err(|e| aws_error(call, e))
+                f(&client(&self.session.borrow())).map_err(|e| Error::aws(call, e))
             }
-            Err(e) => Err(aws_error(call, e)),
+            Err(e) => Err(Error::aws(call, e)),
         }
     }
 

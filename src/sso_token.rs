@@ -89,12 +89,30 @@ impl From<TokenError> for Error {
 
 impl From<SsoError> for Error {
     fn from(e: SsoError) -> Error {
-        match e {
-            SsoError::Unreachable { .. } | SsoError::Throttled { .. } => {
-                Error::Network(e.to_string())
+        let message = e.to_string();
+        let refused = |call: &str, code: &str| Error::Refused {
+            call: call.to_string(),
+            code: code.to_string(),
+            message: message.clone(),
+        };
+        match &e {
+            SsoError::Throttled { op, .. } => Error::Unreachable {
+                call: (*op).to_string(),
+                message,
+            },
+            SsoError::Unreachable { .. } => Error::Unreachable {
+                call: "IAM Identity Center".into(),
+                message,
+            },
+            SsoError::Other { .. } => Error::Other(message),
+            SsoError::NoAccess { op, code, .. } | SsoError::Service { op, code, .. } => {
+                refused(op, code)
             }
-            SsoError::Other { .. } => Error::Other(e.to_string()),
-            _ => Error::Auth(e.to_string()),
+            SsoError::Denied => refused("sso-oidc:CreateToken", "AccessDeniedException"),
+            SsoError::DeviceCodeExpired => refused("sso-oidc:CreateToken", "ExpiredTokenException"),
+            SsoError::RefreshRefused { code } => refused("sso-oidc:CreateToken", code),
+            SsoError::TokenInvalid => refused("IAM Identity Center", "UnauthorizedException"),
+            SsoError::SignInRequired { .. } => Error::Auth(message),
         }
     }
 }

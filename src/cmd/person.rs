@@ -16,7 +16,6 @@ use crate::foreground::{self, Borrowed, Typed};
 use crate::live::LiveShell;
 use crate::model::Source;
 use crate::secret::SecretString;
-use crate::vault::store;
 use crate::vault::Unlock;
 
 /// After the user skips a prompt, the retries of the same command (SDKs
@@ -140,7 +139,10 @@ impl Person for TerminalPerson<'_> {
                 (Err(e), None) => {
                     tty.say(&format!("rolepick: {e}\n"));
                     // A rejected code or a mistyped passphrase: again.
-                    if !e.is_mfa_rejected() && !store::is_wrong_passphrase(&e) {
+                    if !matches!(
+                        e.root(),
+                        Error::MfaRejected { .. } | Error::WrongPassphrase { .. }
+                    ) {
                         self.give_up(need);
                         return false;
                     }

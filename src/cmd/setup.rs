@@ -92,22 +92,11 @@ fn bootstrap(engine: &Engine, args: &SetupArgs) -> Result<Bootstrap, Error> {
     }
 }
 
+/// `e` from `call`, saying that rerunning setup continues where it stopped.
 fn aws_error(call: &str, e: StsError) -> Error {
-    let stopped = "setup stopped here; what it made so far stays, and rerunning the same command continues from here.";
-    match e {
-        StsError::Service { code, message } => {
-            Error::Auth(format!("AWS refused {call}: {code}: {message} ({stopped})"))
-        }
-        StsError::Throttled { code, message } => Error::Network(format!(
-            "AWS kept throttling {call} ({code}: {message}); {stopped}"
-        )),
-        StsError::Unreachable { endpoint, detail } => Error::Network(format!(
-            "{call}: cannot reach {endpoint}: {detail}; {stopped}"
-        )),
-        StsError::Other { endpoint, detail } => Error::Network(format!(
-            "{call}: unexpected reply from {endpoint}: {detail}; {stopped}"
-        )),
-    }
+    Error::aws(call, e).noted(
+        "setup stopped here; what it made so far stays, and rerunning the same command continues from here.",
+    )
 }
 
 struct Setup<'a> {
@@ -161,10 +150,14 @@ impl Setup<'_> {
             .rt
             .block_on(sts::get_caller_identity(&sts::client(&signer, region), &endpoint))
             .map_err(|e| match e {
-                StsError::Service { code, message } => Error::Auth(format!(
-                    "AWS rejected the bootstrap credentials from {} (access key {}): {code}: {message} Check that they are current admin credentials; nothing was created.",
-                    boot.origin, boot.key.access_key_id
-                )),
+                StsError::Service { code, message } => Error::Refused {
+                    call: "sts:GetCallerIdentity".into(),
+                    message: format!(
+                        "AWS rejected the bootstrap credentials from {} (access key {}): {code}: {message} Check that they are current admin credentials; nothing was created.",
+                        boot.origin, boot.key.access_key_id
+                    ),
+                    code,
+                },
                 other => aws_error("sts:GetCallerIdentity", other),
             })?;
         let account = id.account.clone();
@@ -313,12 +306,15 @@ impl Setup<'_> {
             "iam:EnableMFADevice",
             iam::enable_mfa_device(&self.client, user, &dev.serial, (&codes.0, &codes.1)),
         )
-        .map_err(|e| match e {
-            Error::Auth(m) => Error::MfaRejected(format!(
-                "{m}\nThe device {} exists but is not enabled. Rerun setup: it replaces the device with a new one (remove this one from your authenticator app).",
-                dev.serial
-            )),
-            other => other,
+        .map_err(|e| match e.root() {
+            Error::Refused { .. } => Error::MfaRejected {
+                message: format!(
+                    "{e}\nThe device {} exists but is not enabled. Rerun setup: it replaces the device with a new one (remove this one from your authenticator app).",
+                    dev.serial
+                ),
+                serial: dev.serial.clone(),
+            },
+            _ => e,
         })?;
         say(&format!("MFA device {} enabled for {user}", dev.serial));
         Ok(dev.serial)

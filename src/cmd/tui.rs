@@ -142,58 +142,34 @@ impl EngineService {
     }
 }
 
-/// What was typed in the modals (MFA code, vault passphrase), if anything;
-/// notes what the engine asked for that was not there, so the picker can
-/// open the right modal.
+/// What was typed in the modals (MFA code, vault passphrase), if anything.
+/// What the engine asked for and did not get comes back as a typed error
+/// ([`Error::MfaCodeNeeded`], [`Error::PassphraseNeeded`]), which [`kind`]
+/// turns into the modal to open.
 struct PickerPrompt {
     given: Given,
-    code_missing: AtomicBool,
-    /// The vault whose passphrase was asked for and not given.
-    passphrase_missing: Mutex<Option<PathBuf>>,
-    /// The given passphrase was handed to the engine.
-    passphrase_used: AtomicBool,
     /// The vault the passphrase modal opened just before (see [`Unlocked`]).
     unlocked: Option<(PathBuf, Document)>,
 }
 
-impl PickerPrompt {
-    fn new(code: Option<String>, passphrase: Option<SecretString>) -> Self {
-        PickerPrompt {
-            given: Given { code, passphrase },
-            code_missing: AtomicBool::new(false),
-            passphrase_missing: Mutex::new(None),
-            passphrase_used: AtomicBool::new(false),
-            unlocked: None,
-        }
-    }
-
-    /// What kind of failure `e` is, for the picker.
-    fn kind(&self, e: &Error) -> FailureKind {
-        let missing = self
-            .passphrase_missing
-            .lock()
-            .map_or(None, |mut m| m.take());
-        if let Some(vault) = missing {
-            FailureKind::PassphraseRequired { vault }
-        } else if self.passphrase_used.load(Ordering::SeqCst) && store::is_wrong_passphrase(e) {
-            FailureKind::PassphraseRejected
-        } else if e.is_mfa_rejected() {
-            FailureKind::MfaRejected
-        } else if self.code_missing.load(Ordering::SeqCst) {
-            FailureKind::MfaRequired
-        } else {
-            FailureKind::Other
-        }
+/// What kind of failure `e` is, for the picker. A wrong passphrase is the
+/// user's to retype only when they typed one (`typed_passphrase`); one from
+/// `passphrase_command` or the environment is not asked for in a modal.
+fn kind(e: &Error, typed_passphrase: bool) -> FailureKind {
+    match e.root() {
+        Error::PassphraseNeeded { vault } => FailureKind::PassphraseRequired {
+            vault: vault.clone(),
+        },
+        Error::WrongPassphrase { .. } if typed_passphrase => FailureKind::PassphraseRejected,
+        Error::MfaRejected { .. } => FailureKind::MfaRejected,
+        Error::MfaCodeNeeded { .. } => FailureKind::MfaRequired,
+        _ => FailureKind::Other,
     }
 }
 
 impl MfaPrompt for PickerPrompt {
     fn code(&self, source: &Source, serial: &str) -> Result<String, Error> {
-        let r = self.given.code(source, serial);
-        if r.is_err() {
-            self.code_missing.store(true, Ordering::SeqCst);
-        }
-        r
+        self.given.code(source, serial)
     }
 }
 
@@ -206,13 +182,7 @@ impl Unlock for PickerPrompt {
     }
 
     fn passphrase(&self, vault: &Path) -> Result<SecretString, Error> {
-        let r = self.given.passphrase(vault);
-        if r.is_ok() {
-            self.passphrase_used.store(true, Ordering::SeqCst);
-        } else if let Ok(mut m) = self.passphrase_missing.lock() {
-            *m = Some(vault.to_path_buf());
-        }
-        r
+        self.given.passphrase(vault)
     }
 }
 
@@ -269,11 +239,7 @@ impl CredentialService for EngineService {
             Err(e) => {
                 *slot = None;
                 Err(Failure {
-                    kind: if store::is_wrong_passphrase(&e) {
-                        FailureKind::PassphraseRejected
-                    } else {
-                        FailureKind::Other
-                    },
+                    kind: kind(&e, true),
                     message: e.to_string(),
                 })
             }
@@ -288,8 +254,13 @@ impl CredentialService for EngineService {
         refresh: Refresh,
     ) -> Result<Fetched, Failure> {
         let unlocked = self.take_unlocked(passphrase.as_ref());
-        let mut prompt = PickerPrompt::new(mfa_code, passphrase);
-        prompt.unlocked = unlocked;
+        let prompt = PickerPrompt {
+            given: Given {
+                code: mfa_code,
+                passphrase,
+            },
+            unlocked,
+        };
         match self
             .engine
             .credentials(profile, &prompt, engine_refresh(refresh))
@@ -306,7 +277,7 @@ impl CredentialService for EngineService {
                 })
             }
             Err(e) => Err(Failure {
-                kind: prompt.kind(&e),
+                kind: kind(&e, prompt.given.passphrase.is_some()),
                 message: e.to_string(),
             }),
         }
@@ -316,7 +287,10 @@ impl CredentialService for EngineService {
         // `credentials` never returns credentials within `refresh_before` of
         // expiry, so a shell never starts with expired ones. No code here: the
         // picker only opens a shell once credentials are cached and fresh.
-        let prompt = PickerPrompt::new(None, None);
+        let prompt = PickerPrompt {
+            given: Given::default(),
+            unlocked: None,
+        };
         let creds = self
             .engine
             .credentials(profile, &prompt, engine::Refresh::IfNeeded)
@@ -413,7 +387,10 @@ impl CredentialService for EngineService {
     fn open_console(&self, profile: &str) -> Result<String, String> {
         // No code here: the picker asks for the console once the role's
         // credentials are cached and fresh, as for a shell.
-        let prompt = PickerPrompt::new(None, None);
+        let prompt = PickerPrompt {
+            given: Given::default(),
+            unlocked: None,
+        };
         let target = console::Target {
             profile,
             ..console::Target::default()
@@ -469,6 +446,56 @@ impl CredentialService for EngineService {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_picker_opens_the_modal_the_engine_error_asks_for() {
+        let vault = PathBuf::from("/v/vault.age");
+        let cases = [
+            (
+                Error::PassphraseNeeded {
+                    vault: vault.clone(),
+                },
+                FailureKind::PassphraseRequired {
+                    vault: vault.clone(),
+                },
+            ),
+            (
+                Error::MfaCodeNeeded {
+                    source_name: "work".into(),
+                    serial: "GAHT12345678".into(),
+                },
+                FailureKind::MfaRequired,
+            ),
+            (
+                Error::MfaRejected {
+                    serial: "GAHT12345678".into(),
+                    message: "rejected".into(),
+                }
+                .noted("note"),
+                FailureKind::MfaRejected,
+            ),
+            (
+                Error::WrongPassphrase {
+                    vault: vault.clone(),
+                },
+                FailureKind::PassphraseRejected,
+            ),
+            (Error::Other("disk full".into()), FailureKind::Other),
+        ];
+        for (e, want) in cases {
+            assert_eq!(kind(&e, true), want, "{e:?}");
+        }
+    }
+
+    #[test]
+    fn a_wrong_passphrase_nobody_typed_does_not_reopen_the_passphrase_modal() {
+        // From passphrase_command or ROLEPICK_VAULT_PASSPHRASE: retyping in
+        // a modal would not help.
+        let e = Error::WrongPassphrase {
+            vault: "/v/vault.age".into(),
+        };
+        assert_eq!(kind(&e, false), FailureKind::Other);
+    }
 
     fn unlocked(dir: &Path, pass: &str, age: Duration) -> Unlocked {
         let file = dir.join("vault.age");

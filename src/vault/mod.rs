@@ -41,10 +41,9 @@ pub trait Unlock: Send + Sync {
 
     /// The passphrase of the vault file at `vault`.
     fn passphrase(&self, vault: &Path) -> Result<SecretString, Error> {
-        Err(Error::Usage(format!(
-            "the vault {} is locked and there is no way to ask for its passphrase here. Set passphrase_command in config.toml, or ROLEPICK_VAULT_PASSPHRASE (for automation only).",
-            vault.display()
-        )))
+        Err(Error::PassphraseNeeded {
+            vault: vault.to_path_buf(),
+        })
     }
 }
 

@@ -298,10 +298,11 @@ pub fn open(loc: &Location, passphrase: &SecretString) -> Result<Document, Error
 fn decrypt_error(loc: &Location, e: &age::DecryptError) -> Error {
     use age::DecryptError as D;
     match e {
-        D::DecryptionFailed | D::KeyDecryptionFailed | D::NoMatchingKeys => Error::Passphrase(format!(
-            "wrong passphrase for the vault {}; nothing was changed. Try again.",
-            loc.file.display()
-        )),
+        D::DecryptionFailed | D::KeyDecryptionFailed | D::NoMatchingKeys => {
+            Error::WrongPassphrase {
+                vault: loc.file.clone(),
+            }
+        }
         other => Error::Other(format!(
             "the vault {} cannot be read ({other}). rolepick will not overwrite it: restore it from a backup, or move it aside (mv {} {}.broken) and add your key again.",
             loc.file.display(),
@@ -309,12 +310,6 @@ fn decrypt_error(loc: &Location, e: &age::DecryptError) -> Error {
             loc.file.display()
         )),
     }
-}
-
-/// Whether `e` is [`open`]'s answer to a wrong passphrase (which changes
-/// nothing, so the user may simply try again).
-pub fn is_wrong_passphrase(e: &Error) -> bool {
-    matches!(e, Error::Passphrase(_))
 }
 
 /// Encrypts `doc` and atomically replaces the vault file. Call with the
