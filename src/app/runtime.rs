@@ -449,19 +449,14 @@ fn back(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::app::fixture::{self, at, T0};
     use crate::app::msg::FailureKind;
     use crate::clock::FixedClock;
-    use crate::model::{Account, Origin, Parent, Profile, ProfileKind, RoleSpec, Source};
+    use crate::clock::SystemClock;
     use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
     use ratatui::backend::TestBackend;
     use ratatui::Terminal;
     use std::sync::Mutex;
-
-    const T0: u64 = 1_800_000_000;
-
-    fn at(s: u64) -> SystemTime {
-        UNIX_EPOCH + Duration::from_secs(s)
-    }
 
     /// Profile, MFA code, passphrase (exposed, to check what was sent), refresh.
     type Call = (String, Option<String>, Option<String>, Refresh);
@@ -595,38 +590,18 @@ mod tests {
     }
 
     fn fake_with(vault: Option<(PathBuf, &'static str)>) -> Arc<Fake> {
-        let origin = Origin {
-            file: "c".into(),
-            line: 1,
-        };
+        // One role of the shared test model's source `alice`.
         let mut model = Model::default();
-        model.sources.insert(
-            "alice".into(),
-            Source {
-                name: "alice".into(),
-                mfa_serial: Some("arn:aws:iam::000000000000:mfa/alice".into()),
-                mfa_process: None,
-                region: None,
-                session_duration: Duration::from_secs(43200),
-                credentials_profile: "alice".into(),
-                origin: origin.clone(),
-            },
-        );
-        model.profiles.push(Profile {
-            name: "dev".into(),
-            source: "alice".into(),
-            region: None,
-            kind: ProfileKind::Role(RoleSpec {
-                role_arn: "arn:aws:iam::111111111111:role/Admin".into(),
-                external_id: None,
-                session_name: None,
-                duration_seconds: None,
-                parent: Parent::Source,
-            }),
-            account: Account::default(),
-            mfa_serial: Some("arn:aws:iam::000000000000:mfa/alice".into()),
-            origin,
-        });
+        model
+            .sources
+            .insert("alice".into(), fixture::source("alice", false));
+        model.profiles.push(fixture::role(
+            "dev",
+            "alice",
+            "111111111111",
+            "dev",
+            "Admin",
+        ));
         Arc::new(Fake {
             model,
             roles: Mutex::default(),
@@ -778,9 +753,8 @@ mod tests {
         tx.send(key(KeyCode::Enter)).unwrap();
         let (tx2, fake2) = (tx.clone(), Arc::clone(&fake));
         let feeder = thread::spawn(move || {
-            let deadline = std::time::Instant::now() + Duration::from_secs(30);
-            while fake2.consoles.lock().unwrap().is_empty() && std::time::Instant::now() < deadline
-            {
+            let deadline = SystemClock.instant() + Duration::from_secs(30);
+            while fake2.consoles.lock().unwrap().is_empty() && SystemClock.instant() < deadline {
                 thread::sleep(Duration::from_millis(20));
             }
             // Its answer is sent right after; let the loop take it.
