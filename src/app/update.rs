@@ -36,8 +36,8 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
         Msg::Mouse(m) => {
             if state.modal.is_none() && !state.help {
                 match m.kind {
-                    MouseEventKind::ScrollDown => state.move_by(WHEEL_STEP),
-                    MouseEventKind::ScrollUp => state.move_by(-WHEEL_STEP),
+                    MouseEventKind::ScrollDown => move_by(state, WHEEL_STEP),
+                    MouseEventKind::ScrollUp => move_by(state, -WHEEL_STEP),
                     _ => {}
                 }
             }
@@ -53,7 +53,8 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
         Msg::Resize { width, height } => {
             state.width = width;
             state.height = height;
-            state.ensure_visible();
+            let page = state.list_rows();
+            state.list.ensure_visible(page);
             vec![]
         }
         Msg::CredsDone {
@@ -145,8 +146,8 @@ fn on_paste(state: &mut State, text: &str) -> Vec<Effect> {
             }
         }
         Some(_) => {}
-        None if state.filter.editing => {
-            let mut t = state.filter.text.clone();
+        None if state.list.filter().editing => {
+            let mut t = state.list.filter().text.clone();
             t.extend(text.chars().filter(|c| !c.is_control()));
             set_filter_capped(state, t);
         }
@@ -165,7 +166,7 @@ fn set_filter_capped(state: &mut State, mut t: String) {
         t.truncate(cut);
         state.warn(capped_note());
     }
-    state.set_filter(t);
+    set_filter(state, t);
 }
 
 fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
@@ -193,34 +194,34 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
     if navigate(state, key) {
         return vec![];
     }
-    if state.filter.editing {
+    if state.list.filter().editing {
         match key.code {
             KeyCode::Esc => {
-                state.filter.editing = false;
-                state.set_filter(String::new());
+                state.list.set_editing(false);
+                set_filter(state, String::new());
             }
             KeyCode::Enter => {
                 // Keys go back to commands (q, j/k) when the user returns;
                 // the filter text stays, `/` edits it again.
-                state.filter.editing = false;
+                state.list.set_editing(false);
                 return open_selected(state);
             }
             KeyCode::Backspace => {
-                let mut t = state.filter.text.clone();
+                let mut t = state.list.filter().text.clone();
                 t.pop();
-                state.set_filter(t);
+                set_filter(state, t);
             }
-            KeyCode::Char('u') if ctrl => state.set_filter(String::new()),
+            KeyCode::Char('u') if ctrl => set_filter(state, String::new()),
             KeyCode::Char(c) if !ctrl => {
-                if state.filter.text.chars().count() >= FILTER_MAX {
+                if state.list.filter().text.chars().count() >= FILTER_MAX {
                     // Keys past the cap (a long unbracketed paste) are
                     // dropped without re-filtering thousands of times.
                     state.warn(capped_note());
                     return vec![];
                 }
-                let mut t = state.filter.text.clone();
+                let mut t = state.list.filter().text.clone();
                 t.push(c);
-                state.set_filter(t);
+                set_filter(state, t);
             }
             _ => {}
         }
@@ -228,13 +229,13 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
     }
     match key.code {
         KeyCode::Char('q') => return vec![Effect::Quit],
-        KeyCode::Esc if !state.filter.text.is_empty() => state.set_filter(String::new()),
+        KeyCode::Esc if !state.list.filter().text.is_empty() => set_filter(state, String::new()),
         KeyCode::Char('?') => state.help = true,
-        KeyCode::Char('/') => state.filter.editing = true,
-        KeyCode::Char('j') => state.move_by(1),
-        KeyCode::Char('k') => state.move_by(-1),
-        KeyCode::Char('g') => state.move_to_end(false),
-        KeyCode::Char('G') => state.move_to_end(true),
+        KeyCode::Char('/') => state.list.set_editing(true),
+        KeyCode::Char('j') => move_by(state, 1),
+        KeyCode::Char('k') => move_by(state, -1),
+        KeyCode::Char('g') => move_to_end(state, false),
+        KeyCode::Char('G') => move_to_end(state, true),
         KeyCode::Enter => return open_selected(state),
         KeyCode::Char('r') => return reauth_selected(state),
         KeyCode::Char('o') => return console_selected(state),
@@ -278,16 +279,34 @@ fn on_rotate_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
     }
 }
 
+/// Moves the list's cursor by `delta` role rows, keeping it on screen.
+fn move_by(state: &mut State, delta: isize) {
+    let page = state.list_rows();
+    state.list.move_by(delta, page);
+}
+
+/// Moves the list's cursor to the first (`end == false`) or last role row.
+fn move_to_end(state: &mut State, end: bool) {
+    let page = state.list_rows();
+    state.list.move_to_end(end, page);
+}
+
+/// Sets the filter text and re-filters the list.
+fn set_filter(state: &mut State, text: String) {
+    let page = state.list_rows();
+    state.list.set_filter(text, page);
+}
+
 /// Keys that move the cursor in every mode but the modal. True when handled.
 fn navigate(state: &mut State, key: KeyEvent) -> bool {
     let page = isize::try_from(state.list_rows()).unwrap_or(1).max(1);
     match key.code {
-        KeyCode::Up => state.move_by(-1),
-        KeyCode::Down => state.move_by(1),
-        KeyCode::PageUp => state.move_by(-page),
-        KeyCode::PageDown => state.move_by(page),
-        KeyCode::Home => state.move_to_end(false),
-        KeyCode::End => state.move_to_end(true),
+        KeyCode::Up => move_by(state, -1),
+        KeyCode::Down => move_by(state, 1),
+        KeyCode::PageUp => move_by(state, -page),
+        KeyCode::PageDown => move_by(state, page),
+        KeyCode::Home => move_to_end(state, false),
+        KeyCode::End => move_to_end(state, true),
         _ => return false,
     }
     true
@@ -351,7 +370,10 @@ fn on_passphrase_key(state: &mut State, key: KeyEvent, ctrl: bool) -> Vec<Effect
         KeyCode::Enter if !modal.input.is_empty() => {
             let (profile, refresh, intent) = (modal.profile.clone(), modal.refresh, modal.intent);
             let passphrase = modal.input.clone();
-            let code_next = row_of(state, &profile).is_some_and(|r| needs_code(state, r, refresh));
+            let code_next = state
+                .list
+                .row_of(&profile)
+                .is_some_and(|r| needs_code(state, r, refresh));
             let (req_id, effect) = if code_next {
                 // Try it now, so that a typo is caught here and not after
                 // the user has also typed an MFA code.
@@ -371,13 +393,9 @@ fn on_passphrase_key(state: &mut State, key: KeyEvent, ctrl: bool) -> Vec<Effect
     vec![]
 }
 
-fn row_of(state: &State, profile: &str) -> Option<usize> {
-    state.rows.iter().position(|r| r.profile == profile)
-}
-
 /// True when getting credentials for the row needs a code typed by the user.
 fn needs_code(state: &State, row: usize, refresh: Refresh) -> bool {
-    let r = &state.rows[row];
+    let r = &state.list.rows()[row];
     let src = &state.sources[r.source];
     r.mfa_serial.is_some()
         && !src.mfa_process
@@ -388,7 +406,7 @@ fn needs_code(state: &State, row: usize, refresh: Refresh) -> bool {
 /// for the row (whose cached ones are not good): a new session, or a role
 /// assumed straight from the key, needs the long-lived key.
 fn needs_passphrase(state: &State, row: usize, refresh: Refresh) -> Option<PathBuf> {
-    let r = &state.rows[row];
+    let r = &state.list.rows()[row];
     let src = &state.sources[r.source];
     let key_needed =
         refresh == Refresh::Session || r.mfa_serial.is_none() || !state.session_valid(&src.name);
@@ -402,7 +420,7 @@ fn open_mfa_modal(
     intent: Intent,
     passphrase: Option<SecretString>,
 ) {
-    let r = &state.rows[row];
+    let r = &state.list.rows()[row];
     state.modal = Some(Modal::Mfa(MfaModal {
         profile: r.profile.clone(),
         source: state.sources[r.source].name.clone(),
@@ -425,7 +443,7 @@ fn open_passphrase_modal(
     intent: Intent,
     error: Option<String>,
 ) {
-    let r = &state.rows[row];
+    let r = &state.list.rows()[row];
     state.modal = Some(Modal::Passphrase(PassphraseModal {
         profile: r.profile.clone(),
         source: state.sources[r.source].name.clone(),
@@ -449,15 +467,15 @@ fn begin(state: &mut State, row: usize, refresh: Refresh, intent: Intent) -> Vec
         open_mfa_modal(state, row, refresh, intent, None);
         return vec![];
     }
-    let profile = state.rows[row].profile.clone();
+    let profile = state.list.rows()[row].profile.clone();
     vec![start_fetch(state, &profile, None, None, refresh, intent).1]
 }
 
 fn open_selected(state: &mut State) -> Vec<Effect> {
-    let Some(row) = state.selected_row() else {
+    let Some(row) = state.list.selected_row() else {
         return vec![];
     };
-    let profile = state.rows[row].profile.clone();
+    let profile = state.list.rows()[row].profile.clone();
     if state.creds_valid(&profile) {
         state.info(format!("Opening a shell for {profile}"));
         return vec![Effect::OpenShell { profile }];
@@ -474,7 +492,7 @@ fn on_notice(state: &mut State, profile: Option<&str>, text: String) -> Vec<Effe
     if state.modal.is_some() || state.pending.is_some() || state.help {
         return vec![];
     }
-    let Some(row) = profile.and_then(|p| row_of(state, p)) else {
+    let Some(row) = profile.and_then(|p| state.list.row_of(p)) else {
         return vec![];
     };
     let effects = begin(state, row, Refresh::Session, Intent::Reauth);
@@ -487,10 +505,10 @@ fn on_notice(state: &mut State, profile: Option<&str>, text: String) -> Vec<Effe
 /// `o`: the AWS console for the selected role, once its credentials are
 /// good (asking for what must be typed first, as Enter does).
 fn console_selected(state: &mut State) -> Vec<Effect> {
-    let Some(row) = state.selected_row() else {
+    let Some(row) = state.list.selected_row() else {
         return vec![];
     };
-    let r = &state.rows[row];
+    let r = &state.list.rows()[row];
     if !r.is_role {
         let text = format!(
             "Console sign-in needs a role: {} is the MFA session of source {}",
@@ -516,7 +534,7 @@ fn open_console(state: &mut State, profile: &str) -> Effect {
 }
 
 fn reauth_selected(state: &mut State) -> Vec<Effect> {
-    let Some(row) = state.selected_row() else {
+    let Some(row) = state.list.selected_row() else {
         return vec![];
     };
     begin(state, row, Refresh::Session, Intent::Reauth)
@@ -567,7 +585,7 @@ fn on_passphrase_checked(
     };
     match result {
         Ok(()) => {
-            let Some(row) = row_of(state, &m.profile) else {
+            let Some(row) = state.list.row_of(&m.profile) else {
                 return vec![];
             };
             let (refresh, intent) = (m.refresh, m.intent);
@@ -597,8 +615,8 @@ fn on_creds(
     };
     // The modal that submitted this request, if it is still open.
     let modal = state.modal.take_if(|m| m.submitted() == Some(req_id));
-    let row = row_of(state, profile);
-    let source = row.map(|r| state.sources[state.rows[r].source].name.clone());
+    let row = state.list.row_of(profile);
+    let source = row.map(|r| state.sources[state.list.rows()[r].source].name.clone());
     match result {
         Ok(f) => {
             drop(modal); // zeroizes the passphrase it held
@@ -663,7 +681,7 @@ fn on_failure(
     };
     match (e.kind, modal) {
         (FailureKind::PassphraseRejected, modal) => {
-            let src = state.rows[row].source;
+            let src = state.list.rows()[row].source;
             let vault = match modal {
                 Some(Modal::Passphrase(m)) => Some(m.vault),
                 _ => state.sources[src].vault.clone(),
@@ -677,7 +695,7 @@ fn on_failure(
         }
         (FailureKind::PassphraseRequired { vault }, _) => {
             // The engine knows better than our guess: ask for the passphrase.
-            let src = state.rows[row].source;
+            let src = state.list.rows()[row].source;
             state.sources[src].vault = Some(vault.clone());
             open_passphrase_modal(state, row, vault, refresh, intent, None);
             state.info("The vault is locked: type its passphrase");

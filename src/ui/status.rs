@@ -50,7 +50,7 @@ fn hints_width(keys: &[(&str, &str)]) -> usize {
 }
 
 pub fn render_footer(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
-    let mut keys: Vec<(&str, &str)> = if state.filter.editing {
+    let mut keys: Vec<(&str, &str)> = if state.list.filter().editing {
         vec![
             ("type", "filter"),
             ("⏎", "open"),
@@ -68,7 +68,7 @@ pub fn render_footer(state: &State, theme: &Theme, frame: &mut Frame, area: Rect
             ("q", "quit"),
         ]
     };
-    if !state.filter.editing && state.rotate_offered().is_some() {
+    if !state.list.filter().editing && state.rotate_offered().is_some() {
         keys.insert(5, ("R", "rotate key"));
     }
     // Too narrow for every hint: the least needed go first.

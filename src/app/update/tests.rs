@@ -3,8 +3,9 @@
 
 use super::*;
 use crate::app::fixture::{at, model, role, state, T0};
+use crate::app::list::Line;
 use crate::app::msg::{Failure, FailureKind};
-use crate::app::state::{Line, StatusKind};
+use crate::app::state::StatusKind;
 use crate::model::ProfileKind;
 use crossterm::event::{MouseButton, MouseEvent};
 use std::collections::HashMap;
@@ -63,8 +64,8 @@ fn ok(expires: u64, session: Option<u64>) -> Result<Fetched, Failure> {
 fn starts_on_the_first_role_with_account_headers_between_groups() {
     let s = state();
     assert_eq!(selected(&s), "dev-admin");
-    assert_eq!(s.lines[0], Line::Header(0));
-    assert_eq!(s.lines.len(), 5 + 3);
+    assert_eq!(s.list.lines()[0], Line::Header(0));
+    assert_eq!(s.list.lines().len(), 5 + 3);
 }
 
 #[test]
@@ -116,13 +117,16 @@ fn page_keys_move_by_a_screen_and_scroll_follows() {
     );
     let page = s.list_rows();
     update(&mut s, key(KeyCode::PageDown));
-    let cur = s.cursor.unwrap();
+    let cur = s.list.cursor().unwrap();
     assert!(cur >= page, "moved a page: {cur}");
-    assert!(s.scroll <= cur && cur < s.scroll + page, "cursor visible");
+    assert!(
+        s.list.scroll() <= cur && cur < s.list.scroll() + page,
+        "cursor visible"
+    );
     update(&mut s, key(KeyCode::End));
-    assert_eq!(s.scroll, s.lines.len() - page);
+    assert_eq!(s.list.scroll(), s.list.lines().len() - page);
     update(&mut s, key(KeyCode::PageUp));
-    assert!(s.cursor.unwrap() >= s.scroll);
+    assert!(s.list.cursor().unwrap() >= s.list.scroll());
 }
 
 #[test]
@@ -148,12 +152,12 @@ fn mouse_wheel_moves_the_cursor() {
 fn filter_narrows_as_you_type_and_selects_the_best_match() {
     let mut s = state();
     update(&mut s, ch('/'));
-    assert!(s.filter.editing);
+    assert!(s.list.filter().editing);
     typed(&mut s, "prodread");
     assert_eq!(selected(&s), "prod-read");
-    assert!(s.lines.iter().all(|l| match l {
-        Line::Role(r) => s.rows[*r].profile.starts_with("prod"),
-        Line::Header(g) => s.groups[*g].name.as_deref() == Some("prod"),
+    assert!(s.list.lines().iter().all(|l| match l {
+        Line::Role(r) => s.list.rows()[*r].profile.starts_with("prod"),
+        Line::Header(g) => s.list.groups()[*g].name.as_deref() == Some("prod"),
     }));
 }
 
@@ -177,7 +181,7 @@ fn filter_matches_the_account_group() {
     update(&mut s, ch('/'));
     typed(&mut s, "automation");
     assert_eq!(selected(&s), "ops-deploy");
-    assert_eq!(s.lines.len(), 2);
+    assert_eq!(s.list.lines().len(), 2);
 }
 
 #[test]
@@ -186,7 +190,7 @@ fn filter_keys_are_text_not_commands() {
     update(&mut s, ch('/'));
     let fx = typed(&mut s, "qjk?r");
     assert!(fx.is_empty(), "q does not quit while typing a filter");
-    assert_eq!(s.filter.text, "qjk?r");
+    assert_eq!(s.list.filter().text, "qjk?r");
     assert!(!s.help);
 }
 
@@ -196,7 +200,11 @@ fn a_paste_goes_into_the_filter_in_one_piece() {
     update(&mut s, ch('/'));
     let fx = update(&mut s, Msg::Paste("prod\nread\u{1b}".into()));
     assert!(fx.is_empty());
-    assert_eq!(s.filter.text, "prodread", "one line, no control characters");
+    assert_eq!(
+        s.list.filter().text,
+        "prodread",
+        "one line, no control characters"
+    );
     assert_eq!(selected(&s), "prod-read");
     assert!(s.status.is_none(), "nothing was cut");
 }
@@ -206,15 +214,15 @@ fn a_long_paste_is_capped_with_a_note_and_keys_still_work() {
     let mut s = state();
     update(&mut s, ch('/'));
     update(&mut s, Msg::Paste("x".repeat(5000)));
-    assert_eq!(s.filter.text.chars().count(), FILTER_MAX);
+    assert_eq!(s.list.filter().text.chars().count(), FILTER_MAX);
     let note = s.status.as_ref().expect("a note");
     assert_eq!(note.kind, StatusKind::Warning);
     assert!(note.text.contains("first 200 characters"), "{}", note.text);
     // The same paste as keys (no bracketed paste): the same cap.
     typed(&mut s, "yyy");
-    assert_eq!(s.filter.text.chars().count(), FILTER_MAX);
+    assert_eq!(s.list.filter().text.chars().count(), FILTER_MAX);
     update(&mut s, key(KeyCode::Esc));
-    assert!(s.filter.text.is_empty() && !s.filter.editing);
+    assert!(s.list.filter().text.is_empty() && !s.list.filter().editing);
 }
 
 #[test]
@@ -261,9 +269,9 @@ fn esc_clears_the_filter_and_keeps_the_selection() {
     update(&mut s, ch('/'));
     typed(&mut s, "prodread");
     update(&mut s, key(KeyCode::Esc));
-    assert!(!s.filter.editing);
-    assert!(s.filter.text.is_empty());
-    assert_eq!(s.lines.len(), 8);
+    assert!(!s.list.filter().editing);
+    assert!(s.list.filter().text.is_empty());
+    assert_eq!(s.list.lines().len(), 8);
     assert_eq!(selected(&s), "prod-read");
 }
 
@@ -637,11 +645,11 @@ fn filter_enter_opens_the_highlighted_role() {
             profile: "prod-read".into()
         }]
     );
-    assert!(!s.filter.editing, "q quits again after the shell");
-    assert_eq!(s.filter.text, "prodread", "the filter stays");
+    assert!(!s.list.filter().editing, "q quits again after the shell");
+    assert_eq!(s.list.filter().text, "prodread", "the filter stays");
     update(&mut s, ch('/'));
     typed(&mut s, "x");
-    assert_eq!(s.filter.text, "prodreadx", "/ edits the same filter");
+    assert_eq!(s.list.filter().text, "prodreadx", "/ edits the same filter");
 }
 
 const VAULT: &str = "/home/u/.local/share/rolepick/vault.age";
@@ -1290,5 +1298,5 @@ fn o_is_filter_text_while_typing_a_filter() {
     s.role_expiry.insert("dev-admin".into(), at(T0 + 3600));
     update(&mut s, ch('/'));
     assert!(update(&mut s, ch('o')).is_empty());
-    assert_eq!(s.filter.text, "o");
+    assert_eq!(s.list.filter().text, "o");
 }
