@@ -4,7 +4,7 @@
 //! [`CredentialService`], so tests use a fake and the engine is plugged in
 //! by `cmd::tui`), subshells with the terminal handed over, and quitting.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::path::PathBuf;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, TryRecvError};
@@ -221,27 +221,29 @@ pub fn run(
     clock: Arc<dyn Clock>,
     opts: Options,
 ) -> anyhow::Result<Exit> {
-    // Sessions (one per source) now, so Enter knows whether to ask for a
-    // code; role expiries (one cache file per profile) after the first frame.
+    let mut state =
+        State::new(svc.model(), HashMap::new(), HashMap::new(), clock.now()).with_color(opts.color);
+    let (tx, rx) = mpsc::channel();
+    // Sessions (one per source), vaults and key ages now, as the first
+    // message, so Enter knows whether to ask for a passphrase or a code;
+    // role expiries (one cache file per profile) after the first frame.
     let sessions = svc
         .model()
         .sources
         .keys()
         .filter_map(|s| svc.session_expiry(s).map(|e| (s.clone(), e)))
         .collect();
-    let mut state = State::new(svc.model(), HashMap::new(), sessions, clock.now());
-    let vaults = vaults(svc.as_ref());
-    let ages = key_ages(svc.as_ref());
-    for s in &mut state.sources {
-        s.vault = vaults.get(&s.name).cloned();
-        s.key_age = ages.get(&s.name).copied();
-    }
-    state.color = opts.color;
-    let (tx, rx) = mpsc::channel();
+    let _ = tx.send(Msg::Expiries(Expiries {
+        roles: HashMap::new(),
+        sessions,
+        vaults: vaults(svc.as_ref()),
+        key_ages: key_ages(svc.as_ref()),
+    }));
     let guard = TerminalGuard::enter(opts.mouse)?;
-    let input = Input::start(&tx)?; // on error, `guard` restores the terminal
-                                    // From here until `Tty` drops, warnings and `-v` notes (lock waits,
-                                    // retries, store notes) go to the status line, not over the screen.
+    // On error, `guard` restores the terminal.
+    let input = Input::start(&tx)?;
+    // From here until `Tty` drops, warnings and `-v` notes (lock waits,
+    // retries, store notes) go to the status line, not over the screen.
     crate::diag::set_capture(true);
     let (svc2, tx2) = (Arc::clone(&svc), tx.clone());
     thread::Builder::new()
@@ -272,6 +274,12 @@ fn until_tick(now: SystemTime, busy: bool) -> Duration {
 
 /// The event loop, on any [`Screen`]. Returns when an `Effect::Quit` comes
 /// out of `update` or every sender is gone.
+///
+/// Every change to `state` is a [`Msg`] given to `update`, and every
+/// [`Effect`] it returns is performed. Messages the loop makes itself (the
+/// size and time after a child had the terminal, a rotation's outcome,
+/// captured warnings) go through `queue`, ahead of the channel, so they
+/// are applied before anything else and before the next frame.
 pub fn run_loop(
     screen: &mut dyn Screen,
     svc: &Arc<dyn CredentialService>,
@@ -282,26 +290,27 @@ pub fn run_loop(
 ) -> anyhow::Result<Exit> {
     let mut exit = Exit::Quit;
     let (w, h) = screen.size()?;
-    update(
-        state,
-        Msg::Resize {
-            width: w,
-            height: h,
-        },
-    );
+    let mut queue = VecDeque::from([Msg::Resize {
+        width: w,
+        height: h,
+    }]);
     let mut dirty = true;
     let mut live_read = clock.instant();
     loop {
         // Everything already queued is applied before the next frame: a
         // paste of thousands of keys is one redraw, not thousands.
-        let msg = match rx.try_recv() {
+        let next = match queue.pop_front() {
+            Some(m) => Ok(m),
+            None => rx.try_recv(),
+        };
+        let msg = match next {
             Ok(m) => m,
             Err(TryRecvError::Disconnected) => return Ok(exit),
             Err(TryRecvError::Empty) => {
                 let noted = crate::diag::take_captured();
                 if !noted.is_empty() {
-                    update(state, Msg::Diag(noted));
-                    dirty = true;
+                    queue.push_back(Msg::Diag(noted));
+                    continue;
                 }
                 if dirty {
                     screen.draw(state)?;
@@ -329,7 +338,7 @@ pub fn run_loop(
             // we are stopped; `fg` brings raw mode and a full redraw back.
             screen.suspend()?;
             screen.stop();
-            back(screen, svc, clock, state)?;
+            queue.extend(back(screen, svc, clock)?);
             dirty = true;
             continue;
         }
@@ -394,7 +403,7 @@ pub fn run_loop(
                 Effect::OpenShell { profile } => {
                     screen.suspend()?;
                     let result = svc.open_shell(&profile);
-                    back(screen, svc, clock, state)?;
+                    queue.extend(back(screen, svc, clock)?);
                     // Through the channel, so that what the notice starts
                     // (a request, for a source whose code comes by command)
                     // is run like any key's effects.
@@ -414,8 +423,8 @@ pub fn run_loop(
                 Effect::RotateKey { source } => {
                     screen.suspend()?;
                     let result = svc.rotate(&source);
-                    back(screen, svc, clock, state)?;
-                    update(state, Msg::Rotated { source, result });
+                    queue.extend(back(screen, svc, clock)?);
+                    queue.push_back(Msg::Rotated { source, result });
                     dirty = true;
                 }
             }
@@ -423,27 +432,25 @@ pub fn run_loop(
     }
 }
 
-/// After a child had the terminal: takes it back and re-reads what the
-/// child may have changed (size, time, expiries, key ages, live shells).
+/// After a child had the terminal: takes it back; returns the messages
+/// that tell `update` what the child may have changed (size, time,
+/// expiries, key ages, live shells).
 fn back(
     screen: &mut dyn Screen,
     svc: &Arc<dyn CredentialService>,
     clock: &dyn Clock,
-    state: &mut State,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<[Msg; 4]> {
     screen.resume()?;
     let (w, h) = screen.size()?;
-    update(
-        state,
+    Ok([
         Msg::Resize {
             width: w,
             height: h,
         },
-    );
-    update(state, Msg::Tick { now: clock.now() });
-    update(state, Msg::Expiries(expiries(svc.as_ref())));
-    update(state, Msg::LiveShells(svc.live_shells()));
-    Ok(())
+        Msg::Tick { now: clock.now() },
+        Msg::Expiries(expiries(svc.as_ref())),
+        Msg::LiveShells(svc.live_shells()),
+    ])
 }
 
 #[cfg(test)]

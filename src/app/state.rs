@@ -320,6 +320,14 @@ impl State {
         }
     }
 
+    /// The same state drawn in colour or not (`NO_COLOR`): decided once,
+    /// at the edge, before the picker starts.
+    #[must_use]
+    pub fn with_color(mut self, color: bool) -> State {
+        self.color = color;
+        self
+    }
+
     /// The row under the cursor.
     pub fn selected(&self) -> Option<&RoleRow> {
         self.list.selected()
