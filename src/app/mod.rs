@@ -4,6 +4,7 @@
 
 #[cfg(test)]
 pub(crate) mod fixture;
+pub mod flow;
 pub mod list;
 pub mod msg;
 pub mod runtime;

@@ -316,7 +316,7 @@ pub fn run_loop(
                     screen.draw(state)?;
                     dirty = false;
                 }
-                match rx.recv_timeout(until_tick(clock.now(), state.pending.is_some())) {
+                match rx.recv_timeout(until_tick(clock.now(), state.pending().is_some())) {
                     Ok(m) => m,
                     Err(RecvTimeoutError::Timeout) => {
                         // Shells opened elsewhere come and go: look every few seconds.
@@ -724,7 +724,7 @@ mod tests {
         );
         assert_eq!(fake.shells.lock().unwrap().len(), 1);
         assert!(
-            state.modal.is_none(),
+            state.modal().is_none(),
             "the passphrase is gone with the modal"
         );
     }

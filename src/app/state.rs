@@ -1,7 +1,8 @@
 //! The picker's own model: the sources with their MFA sessions, the list of
 //! roles (a [`RoleList`]: accounts as groups, their roles beneath, the filter,
-//! what is selected), the modal and overlay, the request in flight and the
-//! last message.
+//! what is selected), the passphrase → code → fetch [`Flow`] under way (its
+//! modals and its request in flight), the rotation confirmation, the help
+//! overlay and the last message.
 //!
 //! Built once from [`crate::model::Model`] plus the expiry stamps the cache
 //! knows; changed only by [`crate::app::update::update`]; read by `ui`.
@@ -11,10 +12,10 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
+use crate::app::flow::{CodeStep, Flow, PassphraseStep, Pending};
 use crate::app::list::{RoleList, RoleRow};
 use crate::clock::secs_until;
 use crate::model::Model;
-use crate::vault::secret::SecretString;
 use crate::vault::store::{ALERT_DAYS, WARN_DAYS};
 
 /// How hard to refresh; mirrors the engine's `Refresh` so the core does not
@@ -27,17 +28,6 @@ pub enum Refresh {
     Role,
     /// A new MFA session and new role credentials.
     Session,
-}
-
-/// Why a credential request was made: what to do when it succeeds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Intent {
-    /// Open a subshell for the role afterwards.
-    Open,
-    /// `r`: re-authenticate only.
-    Reauth,
-    /// `o`: open the AWS console for the role in a browser afterwards.
-    Console,
 }
 
 /// A source (holder of a long-lived key) as the header shows it.
@@ -55,48 +45,6 @@ pub struct SourceView {
     pub key_age: Option<i64>,
 }
 
-/// The MFA code modal.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MfaModal {
-    pub profile: String,
-    pub source: String,
-    pub serial: String,
-    pub code: String,
-    /// Why the last code did not work.
-    pub error: Option<String>,
-    /// Why the modal opened by itself (the MFA session ran out while a
-    /// shell ran), shown above the code.
-    pub note: Option<String>,
-    pub refresh: Refresh,
-    pub intent: Intent,
-    /// Request id of the submitted code, while it is being checked.
-    pub submitted: Option<u64>,
-    /// The vault passphrase from the passphrase modal, sent with the code.
-    pub passphrase: Option<SecretString>,
-}
-
-/// Longest vault passphrase the modal takes, in bytes. The input buffer is
-/// allocated this big up front so it never moves while typed into.
-pub const PASSPHRASE_CAPACITY: usize = 1024;
-
-/// The vault passphrase modal: comes before the MFA modal when the source's
-/// long-lived key is in a vault that only a typed passphrase opens.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PassphraseModal {
-    pub profile: String,
-    pub source: String,
-    /// The vault file, shown so the user knows what they unlock.
-    pub vault: PathBuf,
-    /// What has been typed. Drawn masked, never in clear; redacted in `Debug`.
-    pub input: SecretString,
-    /// Why the last passphrase did not work.
-    pub error: Option<String>,
-    pub refresh: Refresh,
-    pub intent: Intent,
-    /// Request id of the submitted passphrase, while it is being tried.
-    pub submitted: Option<u64>,
-}
-
 /// `R`: "Rotate the key of source X now? y/n".
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RotateModal {
@@ -107,47 +55,13 @@ pub struct RotateModal {
     pub age: i64,
 }
 
-/// The modal over the list, if any.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Modal {
-    Passphrase(PassphraseModal),
-    Mfa(MfaModal),
-    Rotate(RotateModal),
-}
-
-impl Modal {
-    /// Request id of what the modal submitted, while it is being checked.
-    pub fn submitted(&self) -> Option<u64> {
-        match self {
-            Modal::Passphrase(m) => m.submitted,
-            Modal::Mfa(m) => m.submitted,
-            Modal::Rotate(_) => None,
-        }
-    }
-
-    pub fn profile(&self) -> &str {
-        match self {
-            Modal::Passphrase(m) => &m.profile,
-            Modal::Mfa(m) => &m.profile,
-            Modal::Rotate(m) => &m.profile,
-        }
-    }
-
-    pub fn refresh(&self) -> Refresh {
-        match self {
-            Modal::Passphrase(m) => m.refresh,
-            Modal::Mfa(m) => m.refresh,
-            Modal::Rotate(_) => Refresh::IfNeeded,
-        }
-    }
-}
-
-/// A credential request in flight.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Pending {
-    pub req_id: u64,
-    pub profile: String,
-    pub intent: Intent,
+/// The modal over the list, if any: an asking step of the [`Flow`], or
+/// the rotation confirmation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Modal<'a> {
+    Passphrase(&'a PassphraseStep),
+    Mfa(&'a CodeStep),
+    Rotate(&'a RotateModal),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -258,9 +172,11 @@ pub struct State {
     pub refresh_before: Duration,
     pub width: u16,
     pub height: u16,
-    pub modal: Option<Modal>,
+    /// The passphrase → code → fetch flow under way, if any.
+    pub flow: Option<Flow>,
+    /// `R`'s confirmation, when open.
+    pub rotate: Option<RotateModal>,
     pub help: bool,
-    pub pending: Option<Pending>,
     pub next_req_id: u64,
     pub status: Option<Status>,
     pub spinner: usize,
@@ -311,9 +227,9 @@ impl State {
             refresh_before: model.settings.refresh_before,
             width,
             height,
-            modal: None,
+            flow: None,
+            rotate: None,
             help: false,
-            pending: None,
             next_req_id: 1,
             status: None,
             spinner: 0,
@@ -326,6 +242,20 @@ impl State {
     pub fn with_color(mut self, color: bool) -> State {
         self.color = color;
         self
+    }
+
+    /// The modal over the list, if any.
+    pub fn modal(&self) -> Option<Modal<'_>> {
+        match &self.flow {
+            Some(Flow::Passphrase(s)) => Some(Modal::Passphrase(s)),
+            Some(Flow::Code(s)) => Some(Modal::Mfa(s)),
+            _ => self.rotate.as_ref().map(Modal::Rotate),
+        }
+    }
+
+    /// The request in flight (the spinner shows), if any.
+    pub fn pending(&self) -> Option<Pending<'_>> {
+        self.flow.as_ref()?.pending()
     }
 
     /// The row under the cursor.
@@ -376,7 +306,7 @@ impl State {
 
     /// True when anything on screen changes as time passes (a countdown or the spinner).
     pub fn has_live_countdowns(&self) -> bool {
-        self.pending.is_some() || !self.role_expiry.is_empty() || !self.session_expiry.is_empty()
+        self.pending().is_some() || !self.role_expiry.is_empty() || !self.session_expiry.is_empty()
     }
 
     /// Sets a status message.

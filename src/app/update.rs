@@ -1,11 +1,13 @@
 //! The picker's behaviour: `update(&mut State, Msg) -> Vec<Effect>`.
 //! Pure: no I/O, no clock (time arrives as `Msg::Tick`), never blocks.
 //!
-//! Opening a role (`Enter`) or re-authenticating (`r`) walks, as needed:
-//! the vault passphrase modal (when the source's key is in a vault that only
-//! a typed passphrase opens; the passphrase is tried before going on), the
-//! MFA modal (when a new MFA session needs a code), then one credential
-//! request carrying both secrets, then the subshell.
+//! Opening a role (`Enter`) or re-authenticating (`r`) starts a
+//! [`Flow`] that walks, as needed: the vault passphrase step (when the
+//! source's key is in a vault that only a typed passphrase opens; the
+//! passphrase is tried before going on), the MFA code step (when a new MFA
+//! session needs a code), then one credential request carrying both
+//! secrets, then the subshell. Each message that answers a step is matched
+//! against the flow's step and request id; anything else is stale.
 //!
 //! `o` walks the same way to the role's credentials, then asks the runtime to
 //! open the AWS console with them in a browser; the picker stays open and
@@ -19,11 +21,9 @@ use std::path::PathBuf;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEventKind};
 
+use crate::app::flow::{CodeStep, Flow, Intent, PassphraseStep, Request, PASSPHRASE_CAPACITY};
 use crate::app::msg::{Effect, Failure, FailureKind, Fetched, Msg};
-use crate::app::state::{
-    countdown, Intent, MfaModal, Modal, PassphraseModal, Pending, Refresh, RotateModal, State,
-    PASSPHRASE_CAPACITY, SPINNER,
-};
+use crate::app::state::{countdown, Refresh, RotateModal, State, SPINNER};
 use crate::vault::secret::SecretString;
 
 /// Rows the mouse wheel scrolls per notch.
@@ -34,7 +34,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
     match msg {
         Msg::Key(key) => on_key(state, key),
         Msg::Mouse(m) => {
-            if state.modal.is_none() && !state.help {
+            if state.modal().is_none() && !state.help {
                 match m.kind {
                     MouseEventKind::ScrollDown => move_by(state, WHEEL_STEP),
                     MouseEventKind::ScrollUp => move_by(state, -WHEEL_STEP),
@@ -45,7 +45,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
         }
         Msg::Tick { now } => {
             state.now = now;
-            if state.pending.is_some() {
+            if state.pending().is_some() {
                 state.spinner = (state.spinner + 1) % SPINNER.len();
             }
             vec![]
@@ -85,7 +85,8 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             profile: _,
             result,
         } => {
-            if state.pending.take_if(|p| p.req_id == req_id).is_some() {
+            let console = |f: &mut Flow| matches!(f, Flow::Console(r) if r.req_id == req_id);
+            if state.flow.take_if(console).is_some() {
                 match result {
                     Ok(text) => state.info(text),
                     Err(e) => state.error(e),
@@ -132,26 +133,28 @@ pub const FILTER_MAX: usize = 200;
 /// characters dropped, capped at [`FILTER_MAX`]), the MFA code (its digits)
 /// or the passphrase. Elsewhere it is ignored.
 fn on_paste(state: &mut State, text: &str) -> Vec<Effect> {
-    match state.modal.as_mut() {
-        Some(Modal::Mfa(m)) if m.submitted.is_none() => {
+    match state.flow.as_mut() {
+        Some(Flow::Code(m)) if m.submitted.is_none() => {
             for c in text.chars().filter(char::is_ascii_digit) {
                 if m.code.len() < 6 {
                     m.code.push(c);
                 }
             }
         }
-        Some(Modal::Passphrase(m)) if m.submitted.is_none() => {
+        Some(Flow::Passphrase(m)) if m.submitted.is_none() => {
             for c in text.chars().filter(|c| !c.is_control()) {
                 let _ = m.input.push(c);
             }
         }
-        Some(_) => {}
-        None if state.list.filter().editing => {
+        // A modal checking what was typed takes no more.
+        Some(Flow::Code(_) | Flow::Passphrase(_)) => {}
+        _ if state.rotate.is_some() => {}
+        _ if state.list.filter().editing => {
             let mut t = state.list.filter().text.clone();
             t.extend(text.chars().filter(|c| !c.is_control()));
             set_filter_capped(state, t);
         }
-        None => {}
+        _ => {}
     }
     vec![]
 }
@@ -177,11 +180,11 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
     if ctrl && matches!(key.code, KeyCode::Char('c' | 'C')) {
         return vec![Effect::Quit];
     }
-    match state.modal {
-        Some(Modal::Mfa(_)) => return on_mfa_key(state, key),
-        Some(Modal::Passphrase(_)) => return on_passphrase_key(state, key, ctrl),
-        Some(Modal::Rotate(_)) => return on_rotate_key(state, key),
-        None => {}
+    match &state.flow {
+        Some(Flow::Code(_)) => return on_mfa_key(state, key),
+        Some(Flow::Passphrase(_)) => return on_passphrase_key(state, key, ctrl),
+        _ if state.rotate.is_some() => return on_rotate_key(state, key),
+        _ => {}
     }
     if state.help {
         match key.code {
@@ -255,24 +258,25 @@ fn ask_rotate(state: &mut State) {
         .selected()
         .map(|r| r.profile.clone())
         .unwrap_or_default();
-    state.modal = Some(Modal::Rotate(RotateModal {
+    state.rotate = Some(RotateModal {
         profile,
         source,
         age,
-    }));
+    });
 }
 
 fn on_rotate_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
     match key.code {
         KeyCode::Char('y' | 'Y') => {
-            let Some(Modal::Rotate(m)) = state.modal.take() else {
+            let Some(m) = state.rotate.take() else {
                 return vec![];
             };
             state.info(format!("Rotating the access key of source {}…", m.source));
             vec![Effect::RotateKey { source: m.source }]
         }
         KeyCode::Char('n' | 'N') | KeyCode::Esc => {
-            cancel_modal(state, "Rotation");
+            state.rotate = None;
+            state.info("Rotation cancelled");
             vec![]
         }
         _ => vec![],
@@ -312,42 +316,38 @@ fn navigate(state: &mut State, key: KeyEvent) -> bool {
     true
 }
 
-/// Closes the modal (its secrets are zeroized as it drops); a request it
-/// submitted is abandoned, so its answer will be stale.
-fn cancel_modal(state: &mut State, what: &str) {
-    if state.modal.as_ref().and_then(Modal::submitted).is_some() {
-        state.pending = None;
-    }
-    state.modal = None;
+/// Ends the flow at the user's word (its secrets are zeroized as it
+/// drops); a request it submitted is abandoned, so its answer will be stale.
+fn cancel_flow(state: &mut State, what: &str) {
+    state.flow = None;
     state.info(format!("{what} cancelled"));
 }
 
 fn on_mfa_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
-    let Some(Modal::Mfa(modal)) = state.modal.as_mut() else {
+    let Some(Flow::Code(step)) = state.flow.as_mut() else {
         return vec![];
     };
     match key.code {
-        KeyCode::Esc => cancel_modal(state, "MFA"),
-        _ if modal.submitted.is_some() => {}
-        KeyCode::Char(c) if c.is_ascii_digit() && modal.code.len() < 6 => modal.code.push(c),
+        KeyCode::Esc => cancel_flow(state, "MFA"),
+        _ if step.submitted.is_some() => {}
+        KeyCode::Char(c) if c.is_ascii_digit() && step.code.len() < 6 => step.code.push(c),
         KeyCode::Backspace => {
-            modal.code.pop();
+            step.code.pop();
         }
-        KeyCode::Enter if modal.code.len() == 6 => {
-            let (profile, code, passphrase, refresh, intent) = (
-                modal.profile.clone(),
-                modal.code.clone(),
-                modal.passphrase.clone(),
-                modal.refresh,
-                modal.intent,
-            );
-            let (req_id, effect) =
-                start_fetch(state, &profile, Some(code), passphrase, refresh, intent);
-            if let Some(Modal::Mfa(m)) = state.modal.as_mut() {
-                m.submitted = Some(req_id);
-                m.error = None;
-            }
-            return vec![effect];
+        KeyCode::Enter if step.code.len() == 6 => {
+            let req_id = new_request(state);
+            let Some(Flow::Code(step)) = state.flow.as_mut() else {
+                return vec![];
+            };
+            step.submitted = Some(req_id);
+            step.error = None;
+            return vec![Effect::FetchCredentials {
+                req_id,
+                profile: step.profile.clone(),
+                mfa_code: Some(step.code.clone()),
+                passphrase: step.passphrase.clone(),
+                refresh: step.refresh,
+            }];
         }
         _ => {}
     }
@@ -355,38 +355,44 @@ fn on_mfa_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
 }
 
 fn on_passphrase_key(state: &mut State, key: KeyEvent, ctrl: bool) -> Vec<Effect> {
-    let Some(Modal::Passphrase(modal)) = state.modal.as_mut() else {
+    let Some(Flow::Passphrase(step)) = state.flow.as_mut() else {
         return vec![];
     };
     match key.code {
-        KeyCode::Esc => cancel_modal(state, "Unlocking the vault"),
-        _ if modal.submitted.is_some() => {}
-        KeyCode::Backspace => modal.input.pop(),
-        KeyCode::Char('u') if ctrl => modal.input.clear(),
+        KeyCode::Esc => cancel_flow(state, "Unlocking the vault"),
+        _ if step.submitted.is_some() => {}
+        KeyCode::Backspace => step.input.pop(),
+        KeyCode::Char('u') if ctrl => step.input.clear(),
         KeyCode::Char(c) if !ctrl && !c.is_control() => {
             // Past the capacity the key is ignored, like a seventh MFA digit.
-            let _ = modal.input.push(c);
+            let _ = step.input.push(c);
         }
-        KeyCode::Enter if !modal.input.is_empty() => {
-            let (profile, refresh, intent) = (modal.profile.clone(), modal.refresh, modal.intent);
-            let passphrase = modal.input.clone();
+        KeyCode::Enter if !step.input.is_empty() => {
+            let (profile, refresh) = (step.profile.clone(), step.refresh);
             let code_next = state
                 .list
                 .row_of(&profile)
                 .is_some_and(|r| needs_code(state, r, refresh));
-            let (req_id, effect) = if code_next {
+            let req_id = new_request(state);
+            let Some(Flow::Passphrase(step)) = state.flow.as_mut() else {
+                return vec![];
+            };
+            step.submitted = Some(req_id);
+            step.error = None;
+            let passphrase = step.input.clone();
+            return vec![if code_next {
                 // Try it now, so that a typo is caught here and not after
                 // the user has also typed an MFA code.
-                let req_id = new_pending(state, &profile, intent);
-                (req_id, Effect::CheckPassphrase { req_id, passphrase })
+                Effect::CheckPassphrase { req_id, passphrase }
             } else {
-                start_fetch(state, &profile, None, Some(passphrase), refresh, intent)
-            };
-            if let Some(Modal::Passphrase(m)) = state.modal.as_mut() {
-                m.submitted = Some(req_id);
-                m.error = None;
-            }
-            return vec![effect];
+                Effect::FetchCredentials {
+                    req_id,
+                    profile,
+                    mfa_code: None,
+                    passphrase: Some(passphrase),
+                    refresh,
+                }
+            }];
         }
         _ => {}
     }
@@ -413,7 +419,14 @@ fn needs_passphrase(state: &State, row: usize, refresh: Refresh) -> Option<PathB
     src.vault.clone().filter(|_| key_needed)
 }
 
-fn open_mfa_modal(
+/// Opens a modal step of the flow, over anything else.
+fn ask(state: &mut State, step: Flow) {
+    state.rotate = None;
+    state.flow = Some(step);
+}
+
+/// The flow's step that asks the MFA code for the row.
+fn ask_code(
     state: &mut State,
     row: usize,
     refresh: Refresh,
@@ -421,7 +434,7 @@ fn open_mfa_modal(
     passphrase: Option<SecretString>,
 ) {
     let r = &state.list.rows()[row];
-    state.modal = Some(Modal::Mfa(MfaModal {
+    let step = Flow::Code(CodeStep {
         profile: r.profile.clone(),
         source: state.sources[r.source].name.clone(),
         serial: r.mfa_serial.clone().unwrap_or_default(),
@@ -432,10 +445,12 @@ fn open_mfa_modal(
         intent,
         submitted: None,
         passphrase,
-    }));
+    });
+    ask(state, step);
 }
 
-fn open_passphrase_modal(
+/// The flow's step that asks the vault passphrase for the row.
+fn ask_passphrase(
     state: &mut State,
     row: usize,
     vault: PathBuf,
@@ -444,7 +459,7 @@ fn open_passphrase_modal(
     error: Option<String>,
 ) {
     let r = &state.list.rows()[row];
-    state.modal = Some(Modal::Passphrase(PassphraseModal {
+    let step = Flow::Passphrase(PassphraseStep {
         profile: r.profile.clone(),
         source: state.sources[r.source].name.clone(),
         vault,
@@ -453,22 +468,23 @@ fn open_passphrase_modal(
         refresh,
         intent,
         submitted: None,
-    }));
+    });
+    ask(state, step);
 }
 
-/// Asks for what the user must type (vault passphrase, then MFA code), or
-/// fetches straight away when nothing is needed.
+/// Starts the flow for the row: asks for what the user must type (vault
+/// passphrase, then MFA code), or fetches straight away when nothing is needed.
 fn begin(state: &mut State, row: usize, refresh: Refresh, intent: Intent) -> Vec<Effect> {
     if let Some(vault) = needs_passphrase(state, row, refresh) {
-        open_passphrase_modal(state, row, vault, refresh, intent, None);
+        ask_passphrase(state, row, vault, refresh, intent, None);
         return vec![];
     }
     if needs_code(state, row, refresh) {
-        open_mfa_modal(state, row, refresh, intent, None);
+        ask_code(state, row, refresh, intent, None);
         return vec![];
     }
     let profile = state.list.rows()[row].profile.clone();
-    vec![start_fetch(state, &profile, None, None, refresh, intent).1]
+    vec![fetch(state, profile, refresh, intent)]
 }
 
 fn open_selected(state: &mut State) -> Vec<Effect> {
@@ -489,15 +505,15 @@ fn open_selected(state: &mut State) -> Vec<Effect> {
 /// a request in flight.
 fn on_notice(state: &mut State, profile: Option<&str>, text: String) -> Vec<Effect> {
     state.error(text.clone());
-    if state.modal.is_some() || state.pending.is_some() || state.help {
+    if state.flow.is_some() || state.rotate.is_some() || state.help {
         return vec![];
     }
     let Some(row) = profile.and_then(|p| state.list.row_of(p)) else {
         return vec![];
     };
     let effects = begin(state, row, Refresh::Session, Intent::Reauth);
-    if let Some(Modal::Mfa(m)) = state.modal.as_mut() {
-        m.note = Some(text);
+    if let Some(Flow::Code(step)) = state.flow.as_mut() {
+        step.note = Some(text);
     }
     effects
 }
@@ -519,18 +535,22 @@ fn console_selected(state: &mut State) -> Vec<Effect> {
     }
     let profile = r.profile.clone();
     if state.creds_valid(&profile) {
-        return vec![open_console(state, &profile)];
+        return vec![open_console(state, profile)];
     }
     begin(state, row, Refresh::IfNeeded, Intent::Console)
 }
 
-/// The request to open the console for `profile` (credentials are good).
-fn open_console(state: &mut State, profile: &str) -> Effect {
-    let req_id = new_pending(state, profile, Intent::Console);
-    Effect::OpenConsole {
+/// The flow's last step for `o`: the console for `profile`, whose
+/// credentials are good.
+fn open_console(state: &mut State, profile: String) -> Effect {
+    let req_id = new_request(state);
+    state.flow = Some(Flow::Console(Request {
         req_id,
-        profile: profile.to_string(),
-    }
+        profile: profile.clone(),
+        intent: Intent::Console,
+        refresh: Refresh::IfNeeded,
+    }));
+    Effect::OpenConsole { req_id, profile }
 }
 
 fn reauth_selected(state: &mut State) -> Vec<Effect> {
@@ -540,36 +560,30 @@ fn reauth_selected(state: &mut State) -> Vec<Effect> {
     begin(state, row, Refresh::Session, Intent::Reauth)
 }
 
-/// Records a request in flight (the spinner shows); returns its id.
-fn new_pending(state: &mut State, profile: &str, intent: Intent) -> u64 {
+/// A new request id; the status line gives way to the spinner.
+fn new_request(state: &mut State) -> u64 {
     let req_id = state.next_req_id;
     state.next_req_id += 1;
-    state.pending = Some(Pending {
-        req_id,
-        profile: profile.to_string(),
-        intent,
-    });
     state.status = None;
     req_id
 }
 
-fn start_fetch(
-    state: &mut State,
-    profile: &str,
-    mfa_code: Option<String>,
-    passphrase: Option<SecretString>,
-    refresh: Refresh,
-    intent: Intent,
-) -> (u64, Effect) {
-    let req_id = new_pending(state, profile, intent);
-    let effect = Effect::FetchCredentials {
+/// The flow's step that fetches with nothing typed (no modal).
+fn fetch(state: &mut State, profile: String, refresh: Refresh, intent: Intent) -> Effect {
+    let req_id = new_request(state);
+    state.flow = Some(Flow::Fetching(Request {
         req_id,
-        profile: profile.to_string(),
-        mfa_code,
-        passphrase,
+        profile: profile.clone(),
+        intent,
         refresh,
-    };
-    (req_id, effect)
+    }));
+    Effect::FetchCredentials {
+        req_id,
+        profile,
+        mfa_code: None,
+        passphrase: None,
+        refresh,
+    }
 }
 
 fn on_passphrase_checked(
@@ -577,27 +591,23 @@ fn on_passphrase_checked(
     req_id: u64,
     result: Result<(), Failure>,
 ) -> Vec<Effect> {
-    if state.pending.take_if(|p| p.req_id == req_id).is_none() {
+    let tried = |f: &mut Flow| matches!(f, Flow::Passphrase(s) if s.submitted == Some(req_id));
+    let Some(Flow::Passphrase(mut step)) = state.flow.take_if(tried) else {
         return vec![]; // stale: the modal was cancelled
-    }
-    let Some(Modal::Passphrase(m)) = state.modal.take_if(|m| m.submitted() == Some(req_id)) else {
-        return vec![];
     };
     match result {
         Ok(()) => {
-            let Some(row) = state.list.row_of(&m.profile) else {
+            let Some(row) = state.list.row_of(&step.profile) else {
                 return vec![];
             };
-            let (refresh, intent) = (m.refresh, m.intent);
-            open_mfa_modal(state, row, refresh, intent, Some(m.input));
+            ask_code(state, row, step.refresh, step.intent, Some(step.input));
             state.info("Vault unlocked");
         }
         Err(e) => {
-            let mut m = m;
-            m.submitted = None;
-            m.input.clear();
-            m.error = Some(e.message.clone());
-            state.modal = Some(Modal::Passphrase(m));
+            step.submitted = None;
+            step.input.clear();
+            step.error = Some(e.message.clone());
+            state.flow = Some(Flow::Passphrase(step));
             state.error(e.message);
         }
     }
@@ -610,16 +620,16 @@ fn on_creds(
     profile: &str,
     result: Result<Fetched, Failure>,
 ) -> Vec<Effect> {
-    let Some(pending) = state.pending.take_if(|p| p.req_id == req_id) else {
+    let fetched = |f: &mut Flow| !matches!(f, Flow::Console(_)) && f.request() == Some(req_id);
+    let Some(flow) = state.flow.take_if(fetched) else {
         return vec![]; // stale: the user moved on
     };
-    // The modal that submitted this request, if it is still open.
-    let modal = state.modal.take_if(|m| m.submitted() == Some(req_id));
+    let intent = flow.intent();
     let row = state.list.row_of(profile);
     let source = row.map(|r| state.sources[state.list.rows()[r].source].name.clone());
     match result {
         Ok(f) => {
-            drop(modal); // zeroizes the passphrase it held
+            drop(flow); // zeroizes the passphrase it held
             state.role_expiry.insert(profile.to_string(), f.expires);
             if let (Some(se), Some(src)) = (f.session_expires, source.as_ref()) {
                 state.session_expiry.insert(src.clone(), se);
@@ -627,7 +637,7 @@ fn on_creds(
             let left = countdown(state.now, Some(f.expires))
                 .map(|c| c.text)
                 .unwrap_or_default();
-            match pending.intent {
+            match intent {
                 Intent::Open => {
                     if f.expires > state.now {
                         state.info(format!("Opening a shell for {profile} ({left} left)"));
@@ -641,7 +651,7 @@ fn on_creds(
                 }
                 Intent::Console => {
                     if f.expires > state.now {
-                        return vec![open_console(state, profile)];
+                        return vec![open_console(state, profile.to_string())];
                     }
                     state.error(format!(
                         "Credentials for {profile} came back already expired"
@@ -653,72 +663,59 @@ fn on_creds(
                 )),
             }
         }
-        Err(e) => on_failure(state, row, pending.intent, modal, e),
+        Err(e) => on_failure(state, row, flow, e),
     }
     vec![]
 }
 
 /// A credential request failed. Whatever the user must type again is asked
-/// in the right modal, with the reason; anything else goes to the status line.
-fn on_failure(
-    state: &mut State,
-    row: Option<usize>,
-    intent: Intent,
-    modal: Option<Modal>,
-    e: Failure,
-) {
-    let refresh = modal.as_ref().map_or(
-        if intent == Intent::Reauth {
-            Refresh::Session
-        } else {
-            Refresh::IfNeeded
-        },
-        Modal::refresh,
-    );
+/// in the right step, with the reason; anything else goes to the status line.
+fn on_failure(state: &mut State, row: Option<usize>, flow: Flow, e: Failure) {
+    let (refresh, intent) = (flow.refresh(), flow.intent());
     let Some(row) = row else {
         state.error(e.message);
         return;
     };
-    match (e.kind, modal) {
-        (FailureKind::PassphraseRejected, modal) => {
+    match (e.kind, flow) {
+        (FailureKind::PassphraseRejected, flow) => {
             let src = state.list.rows()[row].source;
-            let vault = match modal {
-                Some(Modal::Passphrase(m)) => Some(m.vault),
+            let vault = match flow {
+                Flow::Passphrase(step) => Some(step.vault),
                 _ => state.sources[src].vault.clone(),
             };
             match vault {
                 Some(v) => {
-                    open_passphrase_modal(state, row, v, refresh, intent, Some(e.message.clone()));
+                    ask_passphrase(state, row, v, refresh, intent, Some(e.message.clone()));
                 }
-                None => state.modal = None,
+                None => state.rotate = None,
             }
         }
         (FailureKind::PassphraseRequired { vault }, _) => {
             // The engine knows better than our guess: ask for the passphrase.
             let src = state.list.rows()[row].source;
             state.sources[src].vault = Some(vault.clone());
-            open_passphrase_modal(state, row, vault, refresh, intent, None);
+            ask_passphrase(state, row, vault, refresh, intent, None);
             state.info("The vault is locked: type its passphrase");
             return;
         }
-        (FailureKind::MfaRequired, Some(Modal::Passphrase(m))) => {
-            open_mfa_modal(state, row, refresh, intent, Some(m.input));
+        (FailureKind::MfaRequired, Flow::Passphrase(step)) => {
+            ask_code(state, row, refresh, intent, Some(step.input));
         }
-        (_, Some(Modal::Mfa(mut m))) => {
-            m.submitted = None;
-            m.code.clear();
-            m.error = Some(e.message.clone());
-            state.modal = Some(Modal::Mfa(m));
+        (_, Flow::Code(mut step)) => {
+            step.submitted = None;
+            step.code.clear();
+            step.error = Some(e.message.clone());
+            state.flow = Some(Flow::Code(step));
         }
         // The passphrase was good; the failure is elsewhere (AWS refused):
         // asking for it again would mislead. The modal closes.
-        (_, Some(Modal::Passphrase(_))) => {}
-        (FailureKind::MfaRequired, None) => {
+        (_, Flow::Passphrase(_)) => {}
+        (FailureKind::MfaRequired, Flow::Fetching(_)) => {
             // The engine knows better than our guess: ask for a code.
-            open_mfa_modal(state, row, refresh, intent, None);
+            ask_code(state, row, refresh, intent, None);
         }
-        // A rotation confirmation never submits a request.
-        (_, None | Some(Modal::Rotate(_))) => {}
+        // Nothing to ask again: the status line says what failed.
+        (_, Flow::Fetching(_) | Flow::Console(_)) => {}
     }
     state.error(e.message);
 }

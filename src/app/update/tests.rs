@@ -5,7 +5,7 @@ use super::*;
 use crate::app::fixture::{at, model, role, state, T0};
 use crate::app::list::Line;
 use crate::app::msg::{Failure, FailureKind};
-use crate::app::state::StatusKind;
+use crate::app::state::{Modal, StatusKind};
 use crate::model::ProfileKind;
 use crossterm::event::{MouseButton, MouseEvent};
 use std::collections::HashMap;
@@ -26,15 +26,15 @@ fn typed(s: &mut State, text: &str) -> Vec<Effect> {
     out
 }
 
-fn mfa(s: &State) -> &MfaModal {
-    match &s.modal {
+fn mfa(s: &State) -> &CodeStep {
+    match s.modal() {
         Some(Modal::Mfa(m)) => m,
         other => panic!("expected the MFA modal, got {other:?}"),
     }
 }
 
-fn passphrase_modal(s: &State) -> &PassphraseModal {
-    match &s.modal {
+fn passphrase_modal(s: &State) -> &PassphraseStep {
+    match s.modal() {
         Some(Modal::Passphrase(m)) => m,
         other => panic!("expected the passphrase modal, got {other:?}"),
     }
@@ -229,9 +229,9 @@ fn a_long_paste_is_capped_with_a_note_and_keys_still_work() {
 fn a_paste_into_the_mfa_modal_keeps_its_digits() {
     let mut s = state();
     update(&mut s, key(KeyCode::Enter));
-    assert!(matches!(s.modal, Some(Modal::Mfa(_))));
+    assert!(matches!(s.modal(), Some(Modal::Mfa(_))));
     update(&mut s, Msg::Paste(" 123 456\n".into()));
-    let Some(Modal::Mfa(m)) = &s.modal else {
+    let Some(Modal::Mfa(m)) = s.modal() else {
         panic!("the MFA modal")
     };
     assert_eq!(m.code, "123456");
@@ -290,7 +290,7 @@ fn q_and_ctrl_c_quit() {
     let ctrl_c = Msg::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL));
     assert_eq!(update(&mut s, ctrl_c.clone()), vec![Effect::Quit]);
     update(&mut s, key(KeyCode::Enter)); // modal open
-    assert!(s.modal.is_some());
+    assert!(s.modal().is_some());
     assert_eq!(update(&mut s, ctrl_c), vec![Effect::Quit]);
 }
 
@@ -354,8 +354,8 @@ fn enter_with_a_valid_session_fetches_without_a_code() {
             refresh: Refresh::IfNeeded
         }]
     );
-    assert!(s.modal.is_none());
-    assert!(s.pending.is_some(), "spinner shows");
+    assert!(s.modal().is_none());
+    assert!(s.pending().is_some(), "spinner shows");
 }
 
 #[test]
@@ -391,8 +391,8 @@ fn enter_without_a_session_opens_the_mfa_modal_then_the_shell() {
             profile: "dev-admin".into()
         }]
     );
-    assert!(s.modal.is_none());
-    assert!(s.pending.is_none());
+    assert!(s.modal().is_none());
+    assert!(s.pending().is_none());
     assert_eq!(s.role_expiry["dev-admin"], at(T0 + 3600));
     assert_eq!(s.session_expiry["alice"], at(T0 + 43200));
 }
@@ -453,7 +453,7 @@ fn esc_cancels_the_modal_and_drops_its_answer() {
     typed(&mut s, "123456");
     update(&mut s, key(KeyCode::Enter));
     update(&mut s, key(KeyCode::Esc));
-    assert!(s.modal.is_none());
+    assert!(s.modal().is_none());
     let fx = update(&mut s, done(1, "dev-admin", ok(T0 + 3600, None)));
     assert!(fx.is_empty(), "no shell after cancel");
 }
@@ -468,7 +468,7 @@ fn stale_responses_are_dropped() {
     let fx = update(&mut s, done(1, "dev-admin", ok(T0 + 3600, None)));
     assert!(fx.is_empty());
     assert!(!s.role_expiry.contains_key("dev-admin"));
-    assert_eq!(s.pending.as_ref().unwrap().req_id, 2);
+    assert_eq!(s.pending().unwrap().req_id, 2);
     let fx = update(&mut s, done(2, "dev-read", ok(T0 + 3600, None)));
     assert_eq!(
         fx,
@@ -483,7 +483,7 @@ fn mfa_process_sources_skip_the_modal() {
     let mut s = state();
     update(&mut s, ch('G'));
     let fx = update(&mut s, key(KeyCode::Enter));
-    assert!(s.modal.is_none());
+    assert!(s.modal().is_none());
     assert!(matches!(
         &fx[..],
         [Effect::FetchCredentials { mfa_code: None, .. }]
@@ -575,7 +575,7 @@ fn errors_show_in_the_status_line() {
     let st = s.status.as_ref().unwrap();
     assert_eq!(st.kind, StatusKind::Error);
     assert_eq!(st.text, "access denied assuming Admin");
-    assert!(s.pending.is_none());
+    assert!(s.pending().is_none());
 }
 
 #[test]
@@ -696,7 +696,7 @@ fn a_locked_vault_asks_the_passphrase_then_the_code_then_fetches_with_both() {
             passphrase: SecretString::new("open sesame".into())
         }]
     );
-    assert!(s.pending.is_some(), "spinner while the vault is tried");
+    assert!(s.pending().is_some(), "spinner while the vault is tried");
     assert!(typed(&mut s, "x").is_empty(), "no typing while it is tried");
     assert!(checked(&mut s, 1, Ok(())).is_empty());
     let m = mfa(&s);
@@ -725,7 +725,7 @@ fn a_locked_vault_asks_the_passphrase_then_the_code_then_fetches_with_both() {
         }]
     );
     assert!(
-        s.modal.is_none(),
+        s.modal().is_none(),
         "the passphrase is dropped with the modal"
     );
 }
@@ -782,10 +782,10 @@ fn esc_cancels_the_passphrase_modal_and_drops_the_answer() {
         update(&mut s, key(KeyCode::Esc)).is_empty(),
         "Esc never quits"
     );
-    assert!(s.modal.is_none());
-    assert!(s.pending.is_none());
+    assert!(s.modal().is_none());
+    assert!(s.pending().is_none());
     assert!(checked(&mut s, 1, Ok(())).is_empty());
-    assert!(s.modal.is_none(), "a late answer opens nothing");
+    assert!(s.modal().is_none(), "a late answer opens nothing");
 }
 
 #[test]
@@ -801,7 +801,7 @@ fn a_valid_session_needs_no_passphrase() {
             ..
         }]
     ));
-    assert!(s.modal.is_none());
+    assert!(s.modal().is_none());
 }
 
 #[test]
@@ -858,7 +858,7 @@ fn without_a_code_to_ask_the_passphrase_goes_straight_into_the_fetch() {
     ));
     let fx = update(&mut s, done(2, "ops-deploy", ok(T0 + 3600, None)));
     assert!(matches!(&fx[..], [Effect::OpenShell { .. }]));
-    assert!(s.modal.is_none());
+    assert!(s.modal().is_none());
 }
 
 #[test]
@@ -943,7 +943,7 @@ fn expiries_say_which_sources_are_behind_a_locked_vault() {
     assert_eq!(s.sources[0].vault, Some(PathBuf::from(VAULT)));
     assert_eq!(s.sources[1].vault, None);
     update(&mut s, key(KeyCode::Enter));
-    assert!(matches!(s.modal, Some(Modal::Passphrase(_))));
+    assert!(matches!(s.modal(), Some(Modal::Passphrase(_))));
 }
 
 /// `alice` (the first rows' source) with a key `days` old, per the vault index.
@@ -960,7 +960,7 @@ fn aged(days: i64) -> State {
 }
 
 fn rotate_modal(s: &State) -> &RotateModal {
-    match &s.modal {
+    match s.modal() {
         Some(Modal::Rotate(m)) => m,
         other => panic!("expected the rotate confirmation, got {other:?}"),
     }
@@ -990,7 +990,7 @@ fn rotating_is_offered_only_from_90_days() {
     let mut s = aged(89);
     assert_eq!(s.rotate_offered(), None);
     assert!(update(&mut s, ch('R')).is_empty());
-    assert!(s.modal.is_none(), "R does nothing below 90 days");
+    assert!(s.modal().is_none(), "R does nothing below 90 days");
 
     let mut s = aged(90);
     assert_eq!(s.rotate_offered(), Some(("alice", 90)));
@@ -1006,7 +1006,7 @@ fn rotating_is_offered_for_the_selected_roles_source_only() {
     assert_eq!(selected(&s), "ops-deploy");
     assert_eq!(s.rotate_offered(), None);
     update(&mut s, ch('R'));
-    assert!(s.modal.is_none());
+    assert!(s.modal().is_none());
 }
 
 #[test]
@@ -1020,7 +1020,7 @@ fn yes_in_the_rotate_confirmation_runs_the_rotation() {
             source: "alice".into()
         }]
     );
-    assert!(s.modal.is_none());
+    assert!(s.modal().is_none());
     assert!(s.status.as_ref().unwrap().text.contains("Rotating"));
 }
 
@@ -1033,7 +1033,7 @@ fn n_or_esc_cancels_the_rotation_and_other_keys_wait() {
         assert!(update(&mut s, key(KeyCode::Enter)).is_empty());
         rotate_modal(&s);
         assert!(update(&mut s, cancel).is_empty());
-        assert!(s.modal.is_none());
+        assert!(s.modal().is_none());
         assert_eq!(s.status.as_ref().unwrap().text, "Rotation cancelled");
     }
 }
@@ -1128,7 +1128,7 @@ fn a_session_that_ran_out_in_a_shell_opens_the_mfa_modal_with_the_notice() {
         &mut s,
         done(1, "prod-admin", ok(T0 + 3600, Some(T0 + 43200))),
     );
-    assert!(s.modal.is_none());
+    assert!(s.modal().is_none());
     assert_eq!(s.session_expiry["alice"], at(T0 + 43200));
 }
 
@@ -1138,7 +1138,7 @@ fn esc_cancels_the_modal_a_notice_opened() {
     ran_out(&mut s, "dev-read");
     assert!(mfa(&s).note.is_some());
     assert!(update(&mut s, key(KeyCode::Esc)).is_empty());
-    assert!(s.modal.is_none());
+    assert!(s.modal().is_none());
     assert_eq!(s.status.as_ref().unwrap().text, "MFA cancelled");
 }
 
@@ -1146,7 +1146,7 @@ fn esc_cancels_the_modal_a_notice_opened() {
 fn a_notice_for_an_mfa_process_source_reauthenticates_straight_away() {
     let mut s = state();
     let fx = ran_out(&mut s, "ops-deploy");
-    assert!(s.modal.is_none());
+    assert!(s.modal().is_none());
     assert!(matches!(
         fx.as_slice(),
         [Effect::FetchCredentials {
@@ -1168,7 +1168,7 @@ fn a_notice_without_a_known_role_only_shows_in_the_status_line() {
         },
     );
     assert!(fx.is_empty());
-    assert!(s.modal.is_none());
+    assert!(s.modal().is_none());
     assert_eq!(s.status.as_ref().unwrap().text, RAN_OUT);
 }
 
@@ -1192,15 +1192,15 @@ fn o_with_valid_cached_creds_opens_the_console_and_the_picker_stays() {
     let mut s = state();
     s.role_expiry.insert("dev-admin".into(), at(T0 + 3600));
     assert_eq!(update(&mut s, ch('o')), opens_console(1, "dev-admin"));
-    let p = s.pending.as_ref().expect("the spinner shows");
+    let p = s.pending().expect("the spinner shows");
     assert_eq!(p.intent, Intent::Console);
-    assert!(s.modal.is_none());
+    assert!(s.modal().is_none());
     let fx = update(
         &mut s,
         console_opened(1, "dev-admin", Ok("Opened the AWS console for dev-admin")),
     );
     assert!(fx.is_empty(), "no shell, no quit: {fx:?}");
-    assert!(s.pending.is_none());
+    assert!(s.pending().is_none());
     let st = s.status.as_ref().unwrap();
     assert_eq!(st.kind, StatusKind::Info);
     assert_eq!(st.text, "Opened the AWS console for dev-admin");
@@ -1227,7 +1227,7 @@ fn o_without_a_session_asks_for_the_code_then_opens_the_console() {
     );
     let fx = update(&mut s, done(1, "dev-read", ok(T0 + 3600, Some(T0 + 43200))));
     assert_eq!(fx, opens_console(2, "dev-read"), "the console, not a shell");
-    assert!(s.modal.is_none());
+    assert!(s.modal().is_none());
     assert_eq!(s.role_expiry["dev-read"], at(T0 + 3600));
     // The federation endpoint refused: said in the status line.
     update(
@@ -1237,7 +1237,7 @@ fn o_without_a_session_asks_for_the_code_then_opens_the_console() {
     let st = s.status.as_ref().unwrap();
     assert_eq!(st.kind, StatusKind::Error);
     assert_eq!(st.text, "the AWS federation endpoint refused");
-    assert!(s.pending.is_none());
+    assert!(s.pending().is_none());
 }
 
 #[test]
@@ -1270,7 +1270,7 @@ fn o_on_a_session_profile_says_console_sign_in_needs_a_role() {
     update(&mut s, ch('G'));
     assert_eq!(selected(&s), "alice-session");
     assert!(update(&mut s, ch('o')).is_empty());
-    assert!(s.modal.is_none() && s.pending.is_none());
+    assert!(s.modal().is_none() && s.pending().is_none());
     let st = s.status.as_ref().unwrap();
     assert_eq!(st.kind, StatusKind::Error);
     assert!(st.text.contains("needs a role"), "{}", st.text);
@@ -1287,7 +1287,7 @@ fn a_console_answer_for_an_abandoned_request_is_dropped() {
     update(&mut s, ch('o')); // req 2
     update(&mut s, console_opened(1, "dev-admin", Err("late failure")));
     assert!(s.status.is_none(), "{:?}", s.status);
-    assert_eq!(s.pending.as_ref().unwrap().req_id, 2);
+    assert_eq!(s.pending().unwrap().req_id, 2);
     update(&mut s, console_opened(2, "dev-read", Ok("Opened")));
     assert_eq!(s.status.as_ref().unwrap().text, "Opened");
 }
@@ -1299,4 +1299,19 @@ fn o_is_filter_text_while_typing_a_filter() {
     update(&mut s, ch('/'));
     assert!(update(&mut s, ch('o')).is_empty());
     assert_eq!(s.list.filter().text, "o");
+}
+
+#[test]
+fn a_request_in_flight_is_abandoned_when_a_new_flow_asks_for_a_code() {
+    let mut s = state();
+    s.session_expiry.insert("alice".into(), at(T0 + 3600));
+    update(&mut s, key(KeyCode::Enter)); // req 1: dev-admin, nothing to type
+    assert!(update(&mut s, ch('r')).is_empty(), "r asks for a code");
+    assert!(
+        s.pending().is_none(),
+        "one flow at a time: req 1 is abandoned"
+    );
+    let fx = update(&mut s, done(1, "dev-admin", ok(T0 + 3600, None)));
+    assert!(fx.is_empty(), "no shell opens under the MFA modal: {fx:?}");
+    assert_eq!(mfa(&s).intent, Intent::Reauth, "the modal stays");
 }
