@@ -2,6 +2,10 @@
 //! changes [`State`](crate::app::state::State) and returns [`Effect`](crate::app::msg::Effect)s, [`runtime`](crate::app::runtime) performs
 //! them and feeds results back as messages. Only `runtime` does I/O.
 
+#[cfg(test)]
+pub(crate) mod fixture;
+pub mod flow;
+pub mod list;
 pub mod msg;
 pub mod runtime;
 pub mod state;

@@ -4,7 +4,7 @@
 //! [`CredentialService`], so tests use a fake and the engine is plugged in
 //! by `cmd::tui`), subshells with the terminal handed over, and quitting.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::path::PathBuf;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, TryRecvError};
@@ -221,27 +221,29 @@ pub fn run(
     clock: Arc<dyn Clock>,
     opts: Options,
 ) -> anyhow::Result<Exit> {
-    // Sessions (one per source) now, so Enter knows whether to ask for a
-    // code; role expiries (one cache file per profile) after the first frame.
+    let mut state =
+        State::new(svc.model(), HashMap::new(), HashMap::new(), clock.now()).with_color(opts.color);
+    let (tx, rx) = mpsc::channel();
+    // Sessions (one per source), vaults and key ages now, as the first
+    // message, so Enter knows whether to ask for a passphrase or a code;
+    // role expiries (one cache file per profile) after the first frame.
     let sessions = svc
         .model()
         .sources
         .keys()
         .filter_map(|s| svc.session_expiry(s).map(|e| (s.clone(), e)))
         .collect();
-    let mut state = State::new(svc.model(), HashMap::new(), sessions, clock.now());
-    let vaults = vaults(svc.as_ref());
-    let ages = key_ages(svc.as_ref());
-    for s in &mut state.sources {
-        s.vault = vaults.get(&s.name).cloned();
-        s.key_age = ages.get(&s.name).copied();
-    }
-    state.color = opts.color;
-    let (tx, rx) = mpsc::channel();
+    let _ = tx.send(Msg::Expiries(Expiries {
+        roles: HashMap::new(),
+        sessions,
+        vaults: vaults(svc.as_ref()),
+        key_ages: key_ages(svc.as_ref()),
+    }));
     let guard = TerminalGuard::enter(opts.mouse)?;
-    let input = Input::start(&tx)?; // on error, `guard` restores the terminal
-                                    // From here until `Tty` drops, warnings and `-v` notes (lock waits,
-                                    // retries, store notes) go to the status line, not over the screen.
+    // On error, `guard` restores the terminal.
+    let input = Input::start(&tx)?;
+    // From here until `Tty` drops, warnings and `-v` notes (lock waits,
+    // retries, store notes) go to the status line, not over the screen.
     crate::diag::set_capture(true);
     let (svc2, tx2) = (Arc::clone(&svc), tx.clone());
     thread::Builder::new()
@@ -272,6 +274,12 @@ fn until_tick(now: SystemTime, busy: bool) -> Duration {
 
 /// The event loop, on any [`Screen`]. Returns when an `Effect::Quit` comes
 /// out of `update` or every sender is gone.
+///
+/// Every change to `state` is a [`Msg`] given to `update`, and every
+/// [`Effect`] it returns is performed. Messages the loop makes itself (the
+/// size and time after a child had the terminal, a rotation's outcome,
+/// captured warnings) go through `queue`, ahead of the channel, so they
+/// are applied before anything else and before the next frame.
 pub fn run_loop(
     screen: &mut dyn Screen,
     svc: &Arc<dyn CredentialService>,
@@ -282,32 +290,33 @@ pub fn run_loop(
 ) -> anyhow::Result<Exit> {
     let mut exit = Exit::Quit;
     let (w, h) = screen.size()?;
-    update(
-        state,
-        Msg::Resize {
-            width: w,
-            height: h,
-        },
-    );
+    let mut queue = VecDeque::from([Msg::Resize {
+        width: w,
+        height: h,
+    }]);
     let mut dirty = true;
     let mut live_read = clock.instant();
     loop {
         // Everything already queued is applied before the next frame: a
         // paste of thousands of keys is one redraw, not thousands.
-        let msg = match rx.try_recv() {
+        let next = match queue.pop_front() {
+            Some(m) => Ok(m),
+            None => rx.try_recv(),
+        };
+        let msg = match next {
             Ok(m) => m,
             Err(TryRecvError::Disconnected) => return Ok(exit),
             Err(TryRecvError::Empty) => {
                 let noted = crate::diag::take_captured();
                 if !noted.is_empty() {
-                    update(state, Msg::Diag(noted));
-                    dirty = true;
+                    queue.push_back(Msg::Diag(noted));
+                    continue;
                 }
                 if dirty {
                     screen.draw(state)?;
                     dirty = false;
                 }
-                match rx.recv_timeout(until_tick(clock.now(), state.pending.is_some())) {
+                match rx.recv_timeout(until_tick(clock.now(), state.pending().is_some())) {
                     Ok(m) => m,
                     Err(RecvTimeoutError::Timeout) => {
                         // Shells opened elsewhere come and go: look every few seconds.
@@ -329,7 +338,7 @@ pub fn run_loop(
             // we are stopped; `fg` brings raw mode and a full redraw back.
             screen.suspend()?;
             screen.stop();
-            back(screen, svc, clock, state)?;
+            queue.extend(back(screen, svc, clock)?);
             dirty = true;
             continue;
         }
@@ -394,7 +403,7 @@ pub fn run_loop(
                 Effect::OpenShell { profile } => {
                     screen.suspend()?;
                     let result = svc.open_shell(&profile);
-                    back(screen, svc, clock, state)?;
+                    queue.extend(back(screen, svc, clock)?);
                     // Through the channel, so that what the notice starts
                     // (a request, for a source whose code comes by command)
                     // is run like any key's effects.
@@ -414,8 +423,8 @@ pub fn run_loop(
                 Effect::RotateKey { source } => {
                     screen.suspend()?;
                     let result = svc.rotate(&source);
-                    back(screen, svc, clock, state)?;
-                    update(state, Msg::Rotated { source, result });
+                    queue.extend(back(screen, svc, clock)?);
+                    queue.push_back(Msg::Rotated { source, result });
                     dirty = true;
                 }
             }
@@ -423,45 +432,38 @@ pub fn run_loop(
     }
 }
 
-/// After a child had the terminal: takes it back and re-reads what the
-/// child may have changed (size, time, expiries, key ages, live shells).
+/// After a child had the terminal: takes it back; returns the messages
+/// that tell `update` what the child may have changed (size, time,
+/// expiries, key ages, live shells).
 fn back(
     screen: &mut dyn Screen,
     svc: &Arc<dyn CredentialService>,
     clock: &dyn Clock,
-    state: &mut State,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<[Msg; 4]> {
     screen.resume()?;
     let (w, h) = screen.size()?;
-    update(
-        state,
+    Ok([
         Msg::Resize {
             width: w,
             height: h,
         },
-    );
-    update(state, Msg::Tick { now: clock.now() });
-    update(state, Msg::Expiries(expiries(svc.as_ref())));
-    update(state, Msg::LiveShells(svc.live_shells()));
-    Ok(())
+        Msg::Tick { now: clock.now() },
+        Msg::Expiries(expiries(svc.as_ref())),
+        Msg::LiveShells(svc.live_shells()),
+    ])
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::app::fixture::{self, at, T0};
     use crate::app::msg::FailureKind;
     use crate::clock::FixedClock;
-    use crate::model::{Account, Origin, Parent, Profile, ProfileKind, RoleSpec, Source};
+    use crate::clock::SystemClock;
     use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
     use ratatui::backend::TestBackend;
     use ratatui::Terminal;
     use std::sync::Mutex;
-
-    const T0: u64 = 1_800_000_000;
-
-    fn at(s: u64) -> SystemTime {
-        UNIX_EPOCH + Duration::from_secs(s)
-    }
 
     /// Profile, MFA code, passphrase (exposed, to check what was sent), refresh.
     type Call = (String, Option<String>, Option<String>, Refresh);
@@ -595,38 +597,18 @@ mod tests {
     }
 
     fn fake_with(vault: Option<(PathBuf, &'static str)>) -> Arc<Fake> {
-        let origin = Origin {
-            file: "c".into(),
-            line: 1,
-        };
+        // One role of the shared test model's source `alice`.
         let mut model = Model::default();
-        model.sources.insert(
-            "alice".into(),
-            Source {
-                name: "alice".into(),
-                mfa_serial: Some("arn:aws:iam::000000000000:mfa/alice".into()),
-                mfa_process: None,
-                region: None,
-                session_duration: Duration::from_secs(43200),
-                credentials_profile: "alice".into(),
-                origin: origin.clone(),
-            },
-        );
-        model.profiles.push(Profile {
-            name: "dev".into(),
-            source: "alice".into(),
-            region: None,
-            kind: ProfileKind::Role(RoleSpec {
-                role_arn: "arn:aws:iam::111111111111:role/Admin".into(),
-                external_id: None,
-                session_name: None,
-                duration_seconds: None,
-                parent: Parent::Source,
-            }),
-            account: Account::default(),
-            mfa_serial: Some("arn:aws:iam::000000000000:mfa/alice".into()),
-            origin,
-        });
+        model
+            .sources
+            .insert("alice".into(), fixture::source("alice", false));
+        model.profiles.push(fixture::role(
+            "dev",
+            "alice",
+            "111111111111",
+            "dev",
+            "Admin",
+        ));
         Arc::new(Fake {
             model,
             roles: Mutex::default(),
@@ -742,7 +724,7 @@ mod tests {
         );
         assert_eq!(fake.shells.lock().unwrap().len(), 1);
         assert!(
-            state.modal.is_none(),
+            state.modal().is_none(),
             "the passphrase is gone with the modal"
         );
     }
@@ -778,9 +760,8 @@ mod tests {
         tx.send(key(KeyCode::Enter)).unwrap();
         let (tx2, fake2) = (tx.clone(), Arc::clone(&fake));
         let feeder = thread::spawn(move || {
-            let deadline = std::time::Instant::now() + Duration::from_secs(30);
-            while fake2.consoles.lock().unwrap().is_empty() && std::time::Instant::now() < deadline
-            {
+            let deadline = SystemClock.instant() + Duration::from_secs(30);
+            while fake2.consoles.lock().unwrap().is_empty() && SystemClock.instant() < deadline {
                 thread::sleep(Duration::from_millis(20));
             }
             // Its answer is sent right after; let the loop take it.

@@ -1,11 +1,13 @@
 //! The picker's behaviour: `update(&mut State, Msg) -> Vec<Effect>`.
 //! Pure: no I/O, no clock (time arrives as `Msg::Tick`), never blocks.
 //!
-//! Opening a role (`Enter`) or re-authenticating (`r`) walks, as needed:
-//! the vault passphrase modal (when the source's key is in a vault that only
-//! a typed passphrase opens; the passphrase is tried before going on), the
-//! MFA modal (when a new MFA session needs a code), then one credential
-//! request carrying both secrets, then the subshell.
+//! Opening a role (`Enter`) or re-authenticating (`r`) starts a
+//! [`Flow`] that walks, as needed: the vault passphrase step (when the
+//! source's key is in a vault that only a typed passphrase opens; the
+//! passphrase is tried before going on), the MFA code step (when a new MFA
+//! session needs a code), then one credential request carrying both
+//! secrets, then the subshell. Each message that answers a step is matched
+//! against the flow's step and request id; anything else is stale.
 //!
 //! `o` walks the same way to the role's credentials, then asks the runtime to
 //! open the AWS console with them in a browser; the picker stays open and
@@ -19,11 +21,9 @@ use std::path::PathBuf;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEventKind};
 
+use crate::app::flow::{CodeStep, Flow, Intent, PassphraseStep, Request, PASSPHRASE_CAPACITY};
 use crate::app::msg::{Effect, Failure, FailureKind, Fetched, Msg};
-use crate::app::state::{
-    countdown, Intent, MfaModal, Modal, PassphraseModal, Pending, Refresh, RotateModal, State,
-    PASSPHRASE_CAPACITY, SPINNER,
-};
+use crate::app::state::{countdown, Refresh, RotateModal, State, SPINNER};
 use crate::secret::SecretString;
 
 /// Rows the mouse wheel scrolls per notch.
@@ -34,10 +34,10 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
     match msg {
         Msg::Key(key) => on_key(state, key),
         Msg::Mouse(m) => {
-            if state.modal.is_none() && !state.help {
+            if state.modal().is_none() && !state.help {
                 match m.kind {
-                    MouseEventKind::ScrollDown => state.move_by(WHEEL_STEP),
-                    MouseEventKind::ScrollUp => state.move_by(-WHEEL_STEP),
+                    MouseEventKind::ScrollDown => move_by(state, WHEEL_STEP),
+                    MouseEventKind::ScrollUp => move_by(state, -WHEEL_STEP),
                     _ => {}
                 }
             }
@@ -45,7 +45,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
         }
         Msg::Tick { now } => {
             state.now = now;
-            if state.pending.is_some() {
+            if state.pending().is_some() {
                 state.spinner = (state.spinner + 1) % SPINNER.len();
             }
             vec![]
@@ -53,7 +53,8 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
         Msg::Resize { width, height } => {
             state.width = width;
             state.height = height;
-            state.ensure_visible();
+            let page = state.list_rows();
+            state.list.ensure_visible(page);
             vec![]
         }
         Msg::CredsDone {
@@ -84,7 +85,8 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             profile: _,
             result,
         } => {
-            if state.pending.take_if(|p| p.req_id == req_id).is_some() {
+            let console = |f: &mut Flow| matches!(f, Flow::Console(r) if r.req_id == req_id);
+            if state.flow.take_if(console).is_some() {
                 match result {
                     Ok(text) => state.info(text),
                     Err(e) => state.error(e),
@@ -131,26 +133,28 @@ pub const FILTER_MAX: usize = 200;
 /// characters dropped, capped at [`FILTER_MAX`]), the MFA code (its digits)
 /// or the passphrase. Elsewhere it is ignored.
 fn on_paste(state: &mut State, text: &str) -> Vec<Effect> {
-    match state.modal.as_mut() {
-        Some(Modal::Mfa(m)) if m.submitted.is_none() => {
+    match state.flow.as_mut() {
+        Some(Flow::Code(m)) if m.submitted.is_none() => {
             for c in text.chars().filter(char::is_ascii_digit) {
                 if m.code.len() < 6 {
                     m.code.push(c);
                 }
             }
         }
-        Some(Modal::Passphrase(m)) if m.submitted.is_none() => {
+        Some(Flow::Passphrase(m)) if m.submitted.is_none() => {
             for c in text.chars().filter(|c| !c.is_control()) {
                 let _ = m.input.push(c);
             }
         }
-        Some(_) => {}
-        None if state.filter.editing => {
-            let mut t = state.filter.text.clone();
+        // A modal checking what was typed takes no more.
+        Some(Flow::Code(_) | Flow::Passphrase(_)) => {}
+        _ if state.rotate.is_some() => {}
+        _ if state.list.filter().editing => {
+            let mut t = state.list.filter().text.clone();
             t.extend(text.chars().filter(|c| !c.is_control()));
             set_filter_capped(state, t);
         }
-        None => {}
+        _ => {}
     }
     vec![]
 }
@@ -165,7 +169,7 @@ fn set_filter_capped(state: &mut State, mut t: String) {
         t.truncate(cut);
         state.warn(capped_note());
     }
-    state.set_filter(t);
+    set_filter(state, t);
 }
 
 fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
@@ -176,11 +180,11 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
     if ctrl && matches!(key.code, KeyCode::Char('c' | 'C')) {
         return vec![Effect::Quit];
     }
-    match state.modal {
-        Some(Modal::Mfa(_)) => return on_mfa_key(state, key),
-        Some(Modal::Passphrase(_)) => return on_passphrase_key(state, key, ctrl),
-        Some(Modal::Rotate(_)) => return on_rotate_key(state, key),
-        None => {}
+    match &state.flow {
+        Some(Flow::Code(_)) => return on_mfa_key(state, key),
+        Some(Flow::Passphrase(_)) => return on_passphrase_key(state, key, ctrl),
+        _ if state.rotate.is_some() => return on_rotate_key(state, key),
+        _ => {}
     }
     if state.help {
         match key.code {
@@ -193,34 +197,34 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
     if navigate(state, key) {
         return vec![];
     }
-    if state.filter.editing {
+    if state.list.filter().editing {
         match key.code {
             KeyCode::Esc => {
-                state.filter.editing = false;
-                state.set_filter(String::new());
+                state.list.set_editing(false);
+                set_filter(state, String::new());
             }
             KeyCode::Enter => {
                 // Keys go back to commands (q, j/k) when the user returns;
                 // the filter text stays, `/` edits it again.
-                state.filter.editing = false;
+                state.list.set_editing(false);
                 return open_selected(state);
             }
             KeyCode::Backspace => {
-                let mut t = state.filter.text.clone();
+                let mut t = state.list.filter().text.clone();
                 t.pop();
-                state.set_filter(t);
+                set_filter(state, t);
             }
-            KeyCode::Char('u') if ctrl => state.set_filter(String::new()),
+            KeyCode::Char('u') if ctrl => set_filter(state, String::new()),
             KeyCode::Char(c) if !ctrl => {
-                if state.filter.text.chars().count() >= FILTER_MAX {
+                if state.list.filter().text.chars().count() >= FILTER_MAX {
                     // Keys past the cap (a long unbracketed paste) are
                     // dropped without re-filtering thousands of times.
                     state.warn(capped_note());
                     return vec![];
                 }
-                let mut t = state.filter.text.clone();
+                let mut t = state.list.filter().text.clone();
                 t.push(c);
-                state.set_filter(t);
+                set_filter(state, t);
             }
             _ => {}
         }
@@ -228,13 +232,13 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
     }
     match key.code {
         KeyCode::Char('q') => return vec![Effect::Quit],
-        KeyCode::Esc if !state.filter.text.is_empty() => state.set_filter(String::new()),
+        KeyCode::Esc if !state.list.filter().text.is_empty() => set_filter(state, String::new()),
         KeyCode::Char('?') => state.help = true,
-        KeyCode::Char('/') => state.filter.editing = true,
-        KeyCode::Char('j') => state.move_by(1),
-        KeyCode::Char('k') => state.move_by(-1),
-        KeyCode::Char('g') => state.move_to_end(false),
-        KeyCode::Char('G') => state.move_to_end(true),
+        KeyCode::Char('/') => state.list.set_editing(true),
+        KeyCode::Char('j') => move_by(state, 1),
+        KeyCode::Char('k') => move_by(state, -1),
+        KeyCode::Char('g') => move_to_end(state, false),
+        KeyCode::Char('G') => move_to_end(state, true),
         KeyCode::Enter => return open_selected(state),
         KeyCode::Char('r') => return reauth_selected(state),
         KeyCode::Char('o') => return console_selected(state),
@@ -254,81 +258,96 @@ fn ask_rotate(state: &mut State) {
         .selected()
         .map(|r| r.profile.clone())
         .unwrap_or_default();
-    state.modal = Some(Modal::Rotate(RotateModal {
+    state.rotate = Some(RotateModal {
         profile,
         source,
         age,
-    }));
+    });
 }
 
 fn on_rotate_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
     match key.code {
         KeyCode::Char('y' | 'Y') => {
-            let Some(Modal::Rotate(m)) = state.modal.take() else {
+            let Some(m) = state.rotate.take() else {
                 return vec![];
             };
             state.info(format!("Rotating the access key of source {}…", m.source));
             vec![Effect::RotateKey { source: m.source }]
         }
         KeyCode::Char('n' | 'N') | KeyCode::Esc => {
-            cancel_modal(state, "Rotation");
+            state.rotate = None;
+            state.info("Rotation cancelled");
             vec![]
         }
         _ => vec![],
     }
 }
 
+/// Moves the list's cursor by `delta` role rows, keeping it on screen.
+fn move_by(state: &mut State, delta: isize) {
+    let page = state.list_rows();
+    state.list.move_by(delta, page);
+}
+
+/// Moves the list's cursor to the first (`end == false`) or last role row.
+fn move_to_end(state: &mut State, end: bool) {
+    let page = state.list_rows();
+    state.list.move_to_end(end, page);
+}
+
+/// Sets the filter text and re-filters the list.
+fn set_filter(state: &mut State, text: String) {
+    let page = state.list_rows();
+    state.list.set_filter(text, page);
+}
+
 /// Keys that move the cursor in every mode but the modal. True when handled.
 fn navigate(state: &mut State, key: KeyEvent) -> bool {
     let page = isize::try_from(state.list_rows()).unwrap_or(1).max(1);
     match key.code {
-        KeyCode::Up => state.move_by(-1),
-        KeyCode::Down => state.move_by(1),
-        KeyCode::PageUp => state.move_by(-page),
-        KeyCode::PageDown => state.move_by(page),
-        KeyCode::Home => state.move_to_end(false),
-        KeyCode::End => state.move_to_end(true),
+        KeyCode::Up => move_by(state, -1),
+        KeyCode::Down => move_by(state, 1),
+        KeyCode::PageUp => move_by(state, -page),
+        KeyCode::PageDown => move_by(state, page),
+        KeyCode::Home => move_to_end(state, false),
+        KeyCode::End => move_to_end(state, true),
         _ => return false,
     }
     true
 }
 
-/// Closes the modal (its secrets are zeroized as it drops); a request it
-/// submitted is abandoned, so its answer will be stale.
-fn cancel_modal(state: &mut State, what: &str) {
-    if state.modal.as_ref().and_then(Modal::submitted).is_some() {
-        state.pending = None;
-    }
-    state.modal = None;
+/// Ends the flow at the user's word (its secrets are zeroized as it
+/// drops); a request it submitted is abandoned, so its answer will be stale.
+fn cancel_flow(state: &mut State, what: &str) {
+    state.flow = None;
     state.info(format!("{what} cancelled"));
 }
 
 fn on_mfa_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
-    let Some(Modal::Mfa(modal)) = state.modal.as_mut() else {
+    let Some(Flow::Code(step)) = state.flow.as_mut() else {
         return vec![];
     };
     match key.code {
-        KeyCode::Esc => cancel_modal(state, "MFA"),
-        _ if modal.submitted.is_some() => {}
-        KeyCode::Char(c) if c.is_ascii_digit() && modal.code.len() < 6 => modal.code.push(c),
+        KeyCode::Esc => cancel_flow(state, "MFA"),
+        _ if step.submitted.is_some() => {}
+        KeyCode::Char(c) if c.is_ascii_digit() && step.code.len() < 6 => step.code.push(c),
         KeyCode::Backspace => {
-            modal.code.pop();
+            step.code.pop();
         }
-        KeyCode::Enter if modal.code.len() == 6 => {
-            let (profile, code, passphrase, refresh, intent) = (
-                modal.profile.clone(),
-                modal.code.clone(),
-                modal.passphrase.clone(),
-                modal.refresh,
-                modal.intent,
-            );
-            let (req_id, effect) =
-                start_fetch(state, &profile, Some(code), passphrase, refresh, intent);
-            if let Some(Modal::Mfa(m)) = state.modal.as_mut() {
-                m.submitted = Some(req_id);
-                m.error = None;
-            }
-            return vec![effect];
+        KeyCode::Enter if step.code.len() == 6 => {
+            let req_id = new_request(state);
+            let Some(Flow::Code(step)) = state.flow.as_mut() else {
+                return vec![];
+            };
+            step.submitted = Some(req_id);
+            step.error = None;
+            return vec![Effect::FetchCredentials {
+                req_id,
+                profile: step.profile.clone(),
+                mfa_code: Some(step.code.clone()),
+                passphrase: step.passphrase.clone(),
+                refresh: step.refresh,
+            }];
         }
         _ => {}
     }
@@ -336,48 +355,53 @@ fn on_mfa_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
 }
 
 fn on_passphrase_key(state: &mut State, key: KeyEvent, ctrl: bool) -> Vec<Effect> {
-    let Some(Modal::Passphrase(modal)) = state.modal.as_mut() else {
+    let Some(Flow::Passphrase(step)) = state.flow.as_mut() else {
         return vec![];
     };
     match key.code {
-        KeyCode::Esc => cancel_modal(state, "Unlocking the vault"),
-        _ if modal.submitted.is_some() => {}
-        KeyCode::Backspace => modal.input.pop(),
-        KeyCode::Char('u') if ctrl => modal.input.clear(),
+        KeyCode::Esc => cancel_flow(state, "Unlocking the vault"),
+        _ if step.submitted.is_some() => {}
+        KeyCode::Backspace => step.input.pop(),
+        KeyCode::Char('u') if ctrl => step.input.clear(),
         KeyCode::Char(c) if !ctrl && !c.is_control() => {
             // Past the capacity the key is ignored, like a seventh MFA digit.
-            let _ = modal.input.push(c);
+            let _ = step.input.push(c);
         }
-        KeyCode::Enter if !modal.input.is_empty() => {
-            let (profile, refresh, intent) = (modal.profile.clone(), modal.refresh, modal.intent);
-            let passphrase = modal.input.clone();
-            let code_next = row_of(state, &profile).is_some_and(|r| needs_code(state, r, refresh));
-            let (req_id, effect) = if code_next {
+        KeyCode::Enter if !step.input.is_empty() => {
+            let (profile, refresh) = (step.profile.clone(), step.refresh);
+            let code_next = state
+                .list
+                .row_of(&profile)
+                .is_some_and(|r| needs_code(state, r, refresh));
+            let req_id = new_request(state);
+            let Some(Flow::Passphrase(step)) = state.flow.as_mut() else {
+                return vec![];
+            };
+            step.submitted = Some(req_id);
+            step.error = None;
+            let passphrase = step.input.clone();
+            return vec![if code_next {
                 // Try it now, so that a typo is caught here and not after
                 // the user has also typed an MFA code.
-                let req_id = new_pending(state, &profile, intent);
-                (req_id, Effect::CheckPassphrase { req_id, passphrase })
+                Effect::CheckPassphrase { req_id, passphrase }
             } else {
-                start_fetch(state, &profile, None, Some(passphrase), refresh, intent)
-            };
-            if let Some(Modal::Passphrase(m)) = state.modal.as_mut() {
-                m.submitted = Some(req_id);
-                m.error = None;
-            }
-            return vec![effect];
+                Effect::FetchCredentials {
+                    req_id,
+                    profile,
+                    mfa_code: None,
+                    passphrase: Some(passphrase),
+                    refresh,
+                }
+            }];
         }
         _ => {}
     }
     vec![]
 }
 
-fn row_of(state: &State, profile: &str) -> Option<usize> {
-    state.rows.iter().position(|r| r.profile == profile)
-}
-
 /// True when getting credentials for the row needs a code typed by the user.
 fn needs_code(state: &State, row: usize, refresh: Refresh) -> bool {
-    let r = &state.rows[row];
+    let r = &state.list.rows()[row];
     let src = &state.sources[r.source];
     r.mfa_serial.is_some()
         && !src.mfa_process
@@ -388,22 +412,29 @@ fn needs_code(state: &State, row: usize, refresh: Refresh) -> bool {
 /// for the row (whose cached ones are not good): a new session, or a role
 /// assumed straight from the key, needs the long-lived key.
 fn needs_passphrase(state: &State, row: usize, refresh: Refresh) -> Option<PathBuf> {
-    let r = &state.rows[row];
+    let r = &state.list.rows()[row];
     let src = &state.sources[r.source];
     let key_needed =
         refresh == Refresh::Session || r.mfa_serial.is_none() || !state.session_valid(&src.name);
     src.vault.clone().filter(|_| key_needed)
 }
 
-fn open_mfa_modal(
+/// Opens a modal step of the flow, over anything else.
+fn ask(state: &mut State, step: Flow) {
+    state.rotate = None;
+    state.flow = Some(step);
+}
+
+/// The flow's step that asks the MFA code for the row.
+fn ask_code(
     state: &mut State,
     row: usize,
     refresh: Refresh,
     intent: Intent,
     passphrase: Option<SecretString>,
 ) {
-    let r = &state.rows[row];
-    state.modal = Some(Modal::Mfa(MfaModal {
+    let r = &state.list.rows()[row];
+    let step = Flow::Code(CodeStep {
         profile: r.profile.clone(),
         source: state.sources[r.source].name.clone(),
         serial: r.mfa_serial.clone().unwrap_or_default(),
@@ -414,10 +445,12 @@ fn open_mfa_modal(
         intent,
         submitted: None,
         passphrase,
-    }));
+    });
+    ask(state, step);
 }
 
-fn open_passphrase_modal(
+/// The flow's step that asks the vault passphrase for the row.
+fn ask_passphrase(
     state: &mut State,
     row: usize,
     vault: PathBuf,
@@ -425,8 +458,8 @@ fn open_passphrase_modal(
     intent: Intent,
     error: Option<String>,
 ) {
-    let r = &state.rows[row];
-    state.modal = Some(Modal::Passphrase(PassphraseModal {
+    let r = &state.list.rows()[row];
+    let step = Flow::Passphrase(PassphraseStep {
         profile: r.profile.clone(),
         source: state.sources[r.source].name.clone(),
         vault,
@@ -435,29 +468,30 @@ fn open_passphrase_modal(
         refresh,
         intent,
         submitted: None,
-    }));
+    });
+    ask(state, step);
 }
 
-/// Asks for what the user must type (vault passphrase, then MFA code), or
-/// fetches straight away when nothing is needed.
+/// Starts the flow for the row: asks for what the user must type (vault
+/// passphrase, then MFA code), or fetches straight away when nothing is needed.
 fn begin(state: &mut State, row: usize, refresh: Refresh, intent: Intent) -> Vec<Effect> {
     if let Some(vault) = needs_passphrase(state, row, refresh) {
-        open_passphrase_modal(state, row, vault, refresh, intent, None);
+        ask_passphrase(state, row, vault, refresh, intent, None);
         return vec![];
     }
     if needs_code(state, row, refresh) {
-        open_mfa_modal(state, row, refresh, intent, None);
+        ask_code(state, row, refresh, intent, None);
         return vec![];
     }
-    let profile = state.rows[row].profile.clone();
-    vec![start_fetch(state, &profile, None, None, refresh, intent).1]
+    let profile = state.list.rows()[row].profile.clone();
+    vec![fetch(state, profile, refresh, intent)]
 }
 
 fn open_selected(state: &mut State) -> Vec<Effect> {
-    let Some(row) = state.selected_row() else {
+    let Some(row) = state.list.selected_row() else {
         return vec![];
     };
-    let profile = state.rows[row].profile.clone();
+    let profile = state.list.rows()[row].profile.clone();
     if state.creds_valid(&profile) {
         state.info(format!("Opening a shell for {profile}"));
         return vec![Effect::OpenShell { profile }];
@@ -471,15 +505,15 @@ fn open_selected(state: &mut State) -> Vec<Effect> {
 /// a request in flight.
 fn on_notice(state: &mut State, profile: Option<&str>, text: String) -> Vec<Effect> {
     state.error(text.clone());
-    if state.modal.is_some() || state.pending.is_some() || state.help {
+    if state.flow.is_some() || state.rotate.is_some() || state.help {
         return vec![];
     }
-    let Some(row) = profile.and_then(|p| row_of(state, p)) else {
+    let Some(row) = profile.and_then(|p| state.list.row_of(p)) else {
         return vec![];
     };
     let effects = begin(state, row, Refresh::Session, Intent::Reauth);
-    if let Some(Modal::Mfa(m)) = state.modal.as_mut() {
-        m.note = Some(text);
+    if let Some(Flow::Code(step)) = state.flow.as_mut() {
+        step.note = Some(text);
     }
     effects
 }
@@ -487,10 +521,10 @@ fn on_notice(state: &mut State, profile: Option<&str>, text: String) -> Vec<Effe
 /// `o`: the AWS console for the selected role, once its credentials are
 /// good (asking for what must be typed first, as Enter does).
 fn console_selected(state: &mut State) -> Vec<Effect> {
-    let Some(row) = state.selected_row() else {
+    let Some(row) = state.list.selected_row() else {
         return vec![];
     };
-    let r = &state.rows[row];
+    let r = &state.list.rows()[row];
     if !r.is_role {
         let text = format!(
             "Console sign-in needs a role: {} is the MFA session of source {}",
@@ -501,57 +535,55 @@ fn console_selected(state: &mut State) -> Vec<Effect> {
     }
     let profile = r.profile.clone();
     if state.creds_valid(&profile) {
-        return vec![open_console(state, &profile)];
+        return vec![open_console(state, profile)];
     }
     begin(state, row, Refresh::IfNeeded, Intent::Console)
 }
 
-/// The request to open the console for `profile` (credentials are good).
-fn open_console(state: &mut State, profile: &str) -> Effect {
-    let req_id = new_pending(state, profile, Intent::Console);
-    Effect::OpenConsole {
+/// The flow's last step for `o`: the console for `profile`, whose
+/// credentials are good.
+fn open_console(state: &mut State, profile: String) -> Effect {
+    let req_id = new_request(state);
+    state.flow = Some(Flow::Console(Request {
         req_id,
-        profile: profile.to_string(),
-    }
+        profile: profile.clone(),
+        intent: Intent::Console,
+        refresh: Refresh::IfNeeded,
+    }));
+    Effect::OpenConsole { req_id, profile }
 }
 
 fn reauth_selected(state: &mut State) -> Vec<Effect> {
-    let Some(row) = state.selected_row() else {
+    let Some(row) = state.list.selected_row() else {
         return vec![];
     };
     begin(state, row, Refresh::Session, Intent::Reauth)
 }
 
-/// Records a request in flight (the spinner shows); returns its id.
-fn new_pending(state: &mut State, profile: &str, intent: Intent) -> u64 {
+/// A new request id; the status line gives way to the spinner.
+fn new_request(state: &mut State) -> u64 {
     let req_id = state.next_req_id;
     state.next_req_id += 1;
-    state.pending = Some(Pending {
-        req_id,
-        profile: profile.to_string(),
-        intent,
-    });
     state.status = None;
     req_id
 }
 
-fn start_fetch(
-    state: &mut State,
-    profile: &str,
-    mfa_code: Option<String>,
-    passphrase: Option<SecretString>,
-    refresh: Refresh,
-    intent: Intent,
-) -> (u64, Effect) {
-    let req_id = new_pending(state, profile, intent);
-    let effect = Effect::FetchCredentials {
+/// The flow's step that fetches with nothing typed (no modal).
+fn fetch(state: &mut State, profile: String, refresh: Refresh, intent: Intent) -> Effect {
+    let req_id = new_request(state);
+    state.flow = Some(Flow::Fetching(Request {
         req_id,
-        profile: profile.to_string(),
-        mfa_code,
-        passphrase,
+        profile: profile.clone(),
+        intent,
         refresh,
-    };
-    (req_id, effect)
+    }));
+    Effect::FetchCredentials {
+        req_id,
+        profile,
+        mfa_code: None,
+        passphrase: None,
+        refresh,
+    }
 }
 
 fn on_passphrase_checked(
@@ -559,27 +591,23 @@ fn on_passphrase_checked(
     req_id: u64,
     result: Result<(), Failure>,
 ) -> Vec<Effect> {
-    if state.pending.take_if(|p| p.req_id == req_id).is_none() {
+    let tried = |f: &mut Flow| matches!(f, Flow::Passphrase(s) if s.submitted == Some(req_id));
+    let Some(Flow::Passphrase(mut step)) = state.flow.take_if(tried) else {
         return vec![]; // stale: the modal was cancelled
-    }
-    let Some(Modal::Passphrase(m)) = state.modal.take_if(|m| m.submitted() == Some(req_id)) else {
-        return vec![];
     };
     match result {
         Ok(()) => {
-            let Some(row) = row_of(state, &m.profile) else {
+            let Some(row) = state.list.row_of(&step.profile) else {
                 return vec![];
             };
-            let (refresh, intent) = (m.refresh, m.intent);
-            open_mfa_modal(state, row, refresh, intent, Some(m.input));
+            ask_code(state, row, step.refresh, step.intent, Some(step.input));
             state.info("Vault unlocked");
         }
         Err(e) => {
-            let mut m = m;
-            m.submitted = None;
-            m.input.clear();
-            m.error = Some(e.message.clone());
-            state.modal = Some(Modal::Passphrase(m));
+            step.submitted = None;
+            step.input.clear();
+            step.error = Some(e.message.clone());
+            state.flow = Some(Flow::Passphrase(step));
             state.error(e.message);
         }
     }
@@ -592,16 +620,16 @@ fn on_creds(
     profile: &str,
     result: Result<Fetched, Failure>,
 ) -> Vec<Effect> {
-    let Some(pending) = state.pending.take_if(|p| p.req_id == req_id) else {
+    let fetched = |f: &mut Flow| !matches!(f, Flow::Console(_)) && f.request() == Some(req_id);
+    let Some(flow) = state.flow.take_if(fetched) else {
         return vec![]; // stale: the user moved on
     };
-    // The modal that submitted this request, if it is still open.
-    let modal = state.modal.take_if(|m| m.submitted() == Some(req_id));
-    let row = row_of(state, profile);
-    let source = row.map(|r| state.sources[state.rows[r].source].name.clone());
+    let intent = flow.intent();
+    let row = state.list.row_of(profile);
+    let source = row.map(|r| state.sources[state.list.rows()[r].source].name.clone());
     match result {
         Ok(f) => {
-            drop(modal); // zeroizes the passphrase it held
+            drop(flow); // zeroizes the passphrase it held
             state.role_expiry.insert(profile.to_string(), f.expires);
             if let (Some(se), Some(src)) = (f.session_expires, source.as_ref()) {
                 state.session_expiry.insert(src.clone(), se);
@@ -609,7 +637,7 @@ fn on_creds(
             let left = countdown(state.now, Some(f.expires))
                 .map(|c| c.text)
                 .unwrap_or_default();
-            match pending.intent {
+            match intent {
                 Intent::Open => {
                     if f.expires > state.now {
                         state.info(format!("Opening a shell for {profile} ({left} left)"));
@@ -623,7 +651,7 @@ fn on_creds(
                 }
                 Intent::Console => {
                     if f.expires > state.now {
-                        return vec![open_console(state, profile)];
+                        return vec![open_console(state, profile.to_string())];
                     }
                     state.error(format!(
                         "Credentials for {profile} came back already expired"
@@ -635,1438 +663,62 @@ fn on_creds(
                 )),
             }
         }
-        Err(e) => on_failure(state, row, pending.intent, modal, e),
+        Err(e) => on_failure(state, row, flow, e),
     }
     vec![]
 }
 
 /// A credential request failed. Whatever the user must type again is asked
-/// in the right modal, with the reason; anything else goes to the status line.
-fn on_failure(
-    state: &mut State,
-    row: Option<usize>,
-    intent: Intent,
-    modal: Option<Modal>,
-    e: Failure,
-) {
-    let refresh = modal.as_ref().map_or(
-        if intent == Intent::Reauth {
-            Refresh::Session
-        } else {
-            Refresh::IfNeeded
-        },
-        Modal::refresh,
-    );
+/// in the right step, with the reason; anything else goes to the status line.
+fn on_failure(state: &mut State, row: Option<usize>, flow: Flow, e: Failure) {
+    let (refresh, intent) = (flow.refresh(), flow.intent());
     let Some(row) = row else {
         state.error(e.message);
         return;
     };
-    match (e.kind, modal) {
-        (FailureKind::PassphraseRejected, modal) => {
-            let src = state.rows[row].source;
-            let vault = match modal {
-                Some(Modal::Passphrase(m)) => Some(m.vault),
+    match (e.kind, flow) {
+        (FailureKind::PassphraseRejected, flow) => {
+            let src = state.list.rows()[row].source;
+            let vault = match flow {
+                Flow::Passphrase(step) => Some(step.vault),
                 _ => state.sources[src].vault.clone(),
             };
             match vault {
                 Some(v) => {
-                    open_passphrase_modal(state, row, v, refresh, intent, Some(e.message.clone()));
+                    ask_passphrase(state, row, v, refresh, intent, Some(e.message.clone()));
                 }
-                None => state.modal = None,
+                None => state.rotate = None,
             }
         }
         (FailureKind::PassphraseRequired { vault }, _) => {
             // The engine knows better than our guess: ask for the passphrase.
-            let src = state.rows[row].source;
+            let src = state.list.rows()[row].source;
             state.sources[src].vault = Some(vault.clone());
-            open_passphrase_modal(state, row, vault, refresh, intent, None);
+            ask_passphrase(state, row, vault, refresh, intent, None);
             state.info("The vault is locked: type its passphrase");
             return;
         }
-        (FailureKind::MfaRequired, Some(Modal::Passphrase(m))) => {
-            open_mfa_modal(state, row, refresh, intent, Some(m.input));
+        (FailureKind::MfaRequired, Flow::Passphrase(step)) => {
+            ask_code(state, row, refresh, intent, Some(step.input));
         }
-        (_, Some(Modal::Mfa(mut m))) => {
-            m.submitted = None;
-            m.code.clear();
-            m.error = Some(e.message.clone());
-            state.modal = Some(Modal::Mfa(m));
+        (_, Flow::Code(mut step)) => {
+            step.submitted = None;
+            step.code.clear();
+            step.error = Some(e.message.clone());
+            state.flow = Some(Flow::Code(step));
         }
         // The passphrase was good; the failure is elsewhere (AWS refused):
         // asking for it again would mislead. The modal closes.
-        (_, Some(Modal::Passphrase(_))) => {}
-        (FailureKind::MfaRequired, None) => {
+        (_, Flow::Passphrase(_)) => {}
+        (FailureKind::MfaRequired, Flow::Fetching(_)) => {
             // The engine knows better than our guess: ask for a code.
-            open_mfa_modal(state, row, refresh, intent, None);
+            ask_code(state, row, refresh, intent, None);
         }
-        // A rotation confirmation never submits a request.
-        (_, None | Some(Modal::Rotate(_))) => {}
+        // Nothing to ask again: the status line says what failed.
+        (_, Flow::Fetching(_) | Flow::Console(_)) => {}
     }
     state.error(e.message);
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::app::msg::{Failure, FailureKind};
-    use crate::app::state::{Line, StatusKind};
-    use crate::model::{Account, Model, Origin, Parent, Profile, ProfileKind, RoleSpec, Source};
-    use crossterm::event::{MouseButton, MouseEvent};
-    use std::collections::HashMap;
-    use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
-    const T0: u64 = 1_800_000_000;
-
-    fn at(s: u64) -> SystemTime {
-        UNIX_EPOCH + Duration::from_secs(s)
-    }
-
-    fn origin() -> Origin {
-        Origin {
-            file: "config.toml".into(),
-            line: 1,
-        }
-    }
-
-    fn source(name: &str, mfa_process: bool) -> Source {
-        Source {
-            name: name.into(),
-            mfa_serial: Some(format!("arn:aws:iam::000000000000:mfa/{name}")),
-            mfa_process: mfa_process.then(|| "echo 123456".into()),
-            region: None,
-            session_duration: Duration::from_secs(43200),
-            credentials_profile: name.into(),
-            origin: origin(),
-        }
-    }
-
-    fn role(name: &str, src: &str, id: &str, acct: &str, role: &str) -> Profile {
-        Profile {
-            name: name.into(),
-            source: src.into(),
-            region: Some("eu-west-1".into()),
-            kind: ProfileKind::Role(RoleSpec {
-                role_arn: format!("arn:aws:iam::{id}:role/{role}"),
-                external_id: None,
-                session_name: None,
-                duration_seconds: None,
-                parent: Parent::Source,
-            }),
-            account: Account {
-                id: Some(id.into()),
-                name: Some(acct.into()),
-                group: None,
-                tags: vec![format!("env:{acct}")],
-            },
-            mfa_serial: Some(format!("arn:aws:iam::000000000000:mfa/{src}")),
-            origin: origin(),
-        }
-    }
-
-    fn model() -> Model {
-        let mut m = Model::default();
-        m.sources.insert("alice".into(), source("alice", false));
-        m.sources.insert("robot".into(), source("robot", true));
-        m.profiles = vec![
-            role("dev-admin", "alice", "111111111111", "dev", "Admin"),
-            role("dev-read", "alice", "111111111111", "dev", "ReadOnly"),
-            role("prod-admin", "alice", "222222222222", "prod", "Admin"),
-            role("prod-read", "alice", "222222222222", "prod", "ReadOnly"),
-            role("ops-deploy", "robot", "333333333333", "ops", "Deployer"),
-        ];
-        m
-    }
-
-    fn state() -> State {
-        let mut s = State::new(&model(), HashMap::new(), HashMap::new(), at(T0));
-        s.width = 80;
-        s.height = 24;
-        s
-    }
-
-    fn key(code: KeyCode) -> Msg {
-        Msg::Key(KeyEvent::new(code, KeyModifiers::NONE))
-    }
-
-    fn ch(c: char) -> Msg {
-        key(KeyCode::Char(c))
-    }
-
-    fn typed(s: &mut State, text: &str) -> Vec<Effect> {
-        let mut out = vec![];
-        for c in text.chars() {
-            out.extend(update(s, ch(c)));
-        }
-        out
-    }
-
-    fn mfa(s: &State) -> &MfaModal {
-        match &s.modal {
-            Some(Modal::Mfa(m)) => m,
-            other => panic!("expected the MFA modal, got {other:?}"),
-        }
-    }
-
-    fn passphrase_modal(s: &State) -> &PassphraseModal {
-        match &s.modal {
-            Some(Modal::Passphrase(m)) => m,
-            other => panic!("expected the passphrase modal, got {other:?}"),
-        }
-    }
-
-    fn selected(s: &State) -> &str {
-        &s.selected().unwrap().profile
-    }
-
-    /// The engine's answer to request `req_id`.
-    fn done(req_id: u64, profile: &str, result: Result<Fetched, Failure>) -> Msg {
-        Msg::CredsDone {
-            req_id,
-            profile: profile.into(),
-            result,
-        }
-    }
-
-    fn ok(expires: u64, session: Option<u64>) -> Result<Fetched, Failure> {
-        Ok(Fetched {
-            expires: at(expires),
-            session_expires: session.map(at),
-        })
-    }
-
-    #[test]
-    fn starts_on_the_first_role_with_account_headers_between_groups() {
-        let s = state();
-        assert_eq!(selected(&s), "dev-admin");
-        assert_eq!(s.lines[0], Line::Header(0));
-        assert_eq!(s.lines.len(), 5 + 3);
-    }
-
-    #[test]
-    fn arrows_and_jk_move_and_skip_headers() {
-        let mut s = state();
-        update(&mut s, key(KeyCode::Down));
-        assert_eq!(selected(&s), "dev-read");
-        update(&mut s, ch('j'));
-        assert_eq!(selected(&s), "prod-admin");
-        update(&mut s, ch('k'));
-        update(&mut s, key(KeyCode::Up));
-        assert_eq!(selected(&s), "dev-admin");
-        update(&mut s, key(KeyCode::Up));
-        assert_eq!(selected(&s), "dev-admin", "stops at the top");
-    }
-
-    #[test]
-    fn g_and_shift_g_home_end_jump_to_the_ends() {
-        let mut s = state();
-        update(&mut s, ch('G'));
-        assert_eq!(selected(&s), "ops-deploy");
-        update(&mut s, ch('g'));
-        assert_eq!(selected(&s), "dev-admin");
-        update(&mut s, key(KeyCode::End));
-        assert_eq!(selected(&s), "ops-deploy");
-        update(&mut s, key(KeyCode::Home));
-        assert_eq!(selected(&s), "dev-admin");
-    }
-
-    #[test]
-    fn page_keys_move_by_a_screen_and_scroll_follows() {
-        let mut m = model();
-        for i in 0..100 {
-            m.profiles.push(role(
-                &format!("x{i:03}"),
-                "alice",
-                "444444444444",
-                "x",
-                &format!("R{i}"),
-            ));
-        }
-        let mut s = State::new(&m, HashMap::new(), HashMap::new(), at(T0));
-        update(
-            &mut s,
-            Msg::Resize {
-                width: 80,
-                height: 20,
-            },
-        );
-        let page = s.list_rows();
-        update(&mut s, key(KeyCode::PageDown));
-        let cur = s.cursor.unwrap();
-        assert!(cur >= page, "moved a page: {cur}");
-        assert!(s.scroll <= cur && cur < s.scroll + page, "cursor visible");
-        update(&mut s, key(KeyCode::End));
-        assert_eq!(s.scroll, s.lines.len() - page);
-        update(&mut s, key(KeyCode::PageUp));
-        assert!(s.cursor.unwrap() >= s.scroll);
-    }
-
-    #[test]
-    fn mouse_wheel_moves_the_cursor() {
-        let mut s = state();
-        let wheel = |kind| {
-            Msg::Mouse(MouseEvent {
-                kind,
-                column: 1,
-                row: 1,
-                modifiers: KeyModifiers::NONE,
-            })
-        };
-        update(&mut s, wheel(MouseEventKind::ScrollDown));
-        assert_eq!(selected(&s), "prod-read");
-        update(&mut s, wheel(MouseEventKind::ScrollUp));
-        assert_eq!(selected(&s), "dev-admin");
-        update(&mut s, wheel(MouseEventKind::Down(MouseButton::Left)));
-        assert_eq!(selected(&s), "dev-admin");
-    }
-
-    #[test]
-    fn filter_narrows_as_you_type_and_selects_the_best_match() {
-        let mut s = state();
-        update(&mut s, ch('/'));
-        assert!(s.filter.editing);
-        typed(&mut s, "prodread");
-        assert_eq!(selected(&s), "prod-read");
-        assert!(s.lines.iter().all(|l| match l {
-            Line::Role(r) => s.rows[*r].profile.starts_with("prod"),
-            Line::Header(g) => s.groups[*g].name.as_deref() == Some("prod"),
-        }));
-    }
-
-    #[test]
-    fn filter_matches_account_id_and_tags() {
-        let mut s = state();
-        update(&mut s, ch('/'));
-        typed(&mut s, "3333");
-        assert_eq!(selected(&s), "ops-deploy");
-        update(&mut s, key(KeyCode::Esc));
-        update(&mut s, ch('/'));
-        typed(&mut s, "env:prod");
-        assert_eq!(selected(&s), "prod-admin");
-    }
-
-    #[test]
-    fn filter_matches_the_account_group() {
-        let mut m = model();
-        m.profiles[4].account.group = Some("automation".into());
-        let mut s = State::new(&m, HashMap::new(), HashMap::new(), at(T0));
-        update(&mut s, ch('/'));
-        typed(&mut s, "automation");
-        assert_eq!(selected(&s), "ops-deploy");
-        assert_eq!(s.lines.len(), 2);
-    }
-
-    #[test]
-    fn filter_keys_are_text_not_commands() {
-        let mut s = state();
-        update(&mut s, ch('/'));
-        let fx = typed(&mut s, "qjk?r");
-        assert!(fx.is_empty(), "q does not quit while typing a filter");
-        assert_eq!(s.filter.text, "qjk?r");
-        assert!(!s.help);
-    }
-
-    #[test]
-    fn a_paste_goes_into_the_filter_in_one_piece() {
-        let mut s = state();
-        update(&mut s, ch('/'));
-        let fx = update(&mut s, Msg::Paste("prod\nread\u{1b}".into()));
-        assert!(fx.is_empty());
-        assert_eq!(s.filter.text, "prodread", "one line, no control characters");
-        assert_eq!(selected(&s), "prod-read");
-        assert!(s.status.is_none(), "nothing was cut");
-    }
-
-    #[test]
-    fn a_long_paste_is_capped_with_a_note_and_keys_still_work() {
-        let mut s = state();
-        update(&mut s, ch('/'));
-        update(&mut s, Msg::Paste("x".repeat(5000)));
-        assert_eq!(s.filter.text.chars().count(), FILTER_MAX);
-        let note = s.status.as_ref().expect("a note");
-        assert_eq!(note.kind, StatusKind::Warning);
-        assert!(note.text.contains("first 200 characters"), "{}", note.text);
-        // The same paste as keys (no bracketed paste): the same cap.
-        typed(&mut s, "yyy");
-        assert_eq!(s.filter.text.chars().count(), FILTER_MAX);
-        update(&mut s, key(KeyCode::Esc));
-        assert!(s.filter.text.is_empty() && !s.filter.editing);
-    }
-
-    #[test]
-    fn a_paste_into_the_mfa_modal_keeps_its_digits() {
-        let mut s = state();
-        update(&mut s, key(KeyCode::Enter));
-        assert!(matches!(s.modal, Some(Modal::Mfa(_))));
-        update(&mut s, Msg::Paste(" 123 456\n".into()));
-        let Some(Modal::Mfa(m)) = &s.modal else {
-            panic!("the MFA modal")
-        };
-        assert_eq!(m.code, "123456");
-    }
-
-    #[test]
-    fn warnings_written_meanwhile_go_to_the_status_line() {
-        let mut s = state();
-        update(
-            &mut s,
-            Msg::Diag(vec![
-                "warning: first".into(),
-                "warning: waiting for another rolepick".into(),
-            ]),
-        );
-        let st = s.status.as_ref().expect("a status");
-        assert_eq!(st.kind, StatusKind::Warning);
-        assert_eq!(st.text, "warning: waiting for another rolepick (+1 more)");
-        assert!(update(&mut s, Msg::Suspend).is_empty(), "the runtime's job");
-    }
-
-    #[test]
-    fn backspace_widens_the_filter() {
-        let mut s = state();
-        update(&mut s, ch('/'));
-        typed(&mut s, "deployz");
-        assert!(s.selected().is_none(), "nothing matches");
-        update(&mut s, key(KeyCode::Backspace));
-        assert_eq!(selected(&s), "ops-deploy");
-    }
-
-    #[test]
-    fn esc_clears_the_filter_and_keeps_the_selection() {
-        let mut s = state();
-        update(&mut s, ch('/'));
-        typed(&mut s, "prodread");
-        update(&mut s, key(KeyCode::Esc));
-        assert!(!s.filter.editing);
-        assert!(s.filter.text.is_empty());
-        assert_eq!(s.lines.len(), 8);
-        assert_eq!(selected(&s), "prod-read");
-    }
-
-    #[test]
-    fn esc_never_quits() {
-        let mut s = state();
-        for _ in 0..3 {
-            assert!(update(&mut s, key(KeyCode::Esc)).is_empty());
-        }
-    }
-
-    #[test]
-    fn q_and_ctrl_c_quit() {
-        let mut s = state();
-        assert_eq!(update(&mut s, ch('q')), vec![Effect::Quit]);
-        let ctrl_c = Msg::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL));
-        assert_eq!(update(&mut s, ctrl_c.clone()), vec![Effect::Quit]);
-        update(&mut s, key(KeyCode::Enter)); // modal open
-        assert!(s.modal.is_some());
-        assert_eq!(update(&mut s, ctrl_c), vec![Effect::Quit]);
-    }
-
-    #[test]
-    fn help_overlay_opens_with_question_mark_and_closes_with_esc() {
-        let mut s = state();
-        update(&mut s, ch('?'));
-        assert!(s.help);
-        assert!(update(&mut s, ch('j')).is_empty());
-        assert_eq!(
-            selected(&s),
-            "dev-admin",
-            "keys do not leak through the overlay"
-        );
-        update(&mut s, key(KeyCode::Esc));
-        assert!(!s.help);
-    }
-
-    #[test]
-    fn enter_with_valid_cached_creds_opens_a_shell() {
-        let mut s = state();
-        s.role_expiry.insert("dev-admin".into(), at(T0 + 3600));
-        let fx = update(&mut s, key(KeyCode::Enter));
-        assert_eq!(
-            fx,
-            vec![Effect::OpenShell {
-                profile: "dev-admin".into()
-            }]
-        );
-    }
-
-    #[test]
-    fn enter_with_creds_inside_the_refresh_margin_does_not_reuse_them() {
-        let mut s = state();
-        s.role_expiry.insert("dev-admin".into(), at(T0 + 60));
-        s.session_expiry.insert("alice".into(), at(T0 + 3600));
-        let fx = update(&mut s, key(KeyCode::Enter));
-        assert!(matches!(
-            &fx[..],
-            [Effect::FetchCredentials {
-                mfa_code: None,
-                passphrase: None,
-                refresh: Refresh::IfNeeded,
-                ..
-            }]
-        ));
-    }
-
-    #[test]
-    fn enter_with_a_valid_session_fetches_without_a_code() {
-        let mut s = state();
-        s.session_expiry.insert("alice".into(), at(T0 + 3600));
-        let fx = update(&mut s, key(KeyCode::Enter));
-        assert_eq!(
-            fx,
-            vec![Effect::FetchCredentials {
-                req_id: 1,
-                profile: "dev-admin".into(),
-                mfa_code: None,
-                passphrase: None,
-                refresh: Refresh::IfNeeded
-            }]
-        );
-        assert!(s.modal.is_none());
-        assert!(s.pending.is_some(), "spinner shows");
-    }
-
-    #[test]
-    fn enter_without_a_session_opens_the_mfa_modal_then_the_shell() {
-        let mut s = state();
-        assert!(update(&mut s, key(KeyCode::Enter)).is_empty());
-        let m = mfa(&s);
-        assert_eq!(m.source, "alice");
-        assert_eq!(m.serial, "arn:aws:iam::000000000000:mfa/alice");
-        assert!(
-            typed(&mut s, "12a3456789").is_empty(),
-            "letters ignored, max 6"
-        );
-        assert_eq!(mfa(&s).code, "123456");
-        let fx = update(&mut s, key(KeyCode::Enter));
-        assert_eq!(
-            fx,
-            vec![Effect::FetchCredentials {
-                req_id: 1,
-                profile: "dev-admin".into(),
-                mfa_code: Some("123456".into()),
-                passphrase: None,
-                refresh: Refresh::IfNeeded
-            }]
-        );
-        let fx = update(
-            &mut s,
-            done(1, "dev-admin", ok(T0 + 3600, Some(T0 + 43200))),
-        );
-        assert_eq!(
-            fx,
-            vec![Effect::OpenShell {
-                profile: "dev-admin".into()
-            }]
-        );
-        assert!(s.modal.is_none());
-        assert!(s.pending.is_none());
-        assert_eq!(s.role_expiry["dev-admin"], at(T0 + 3600));
-        assert_eq!(s.session_expiry["alice"], at(T0 + 43200));
-    }
-
-    #[test]
-    fn modal_enter_needs_six_digits_and_backspace_edits() {
-        let mut s = state();
-        update(&mut s, key(KeyCode::Enter));
-        typed(&mut s, "12345");
-        assert!(update(&mut s, key(KeyCode::Enter)).is_empty());
-        update(&mut s, key(KeyCode::Backspace));
-        assert_eq!(mfa(&s).code, "1234");
-    }
-
-    #[test]
-    fn rejected_code_shows_the_reason_in_the_modal_and_allows_retry() {
-        let mut s = state();
-        update(&mut s, ch('j'));
-        update(&mut s, key(KeyCode::Enter));
-        typed(&mut s, "111111");
-        update(&mut s, key(KeyCode::Enter));
-        assert!(
-            typed(&mut s, "2").is_empty(),
-            "no typing while the code is checked"
-        );
-        let fx = update(
-            &mut s,
-            Msg::CredsDone {
-                req_id: 1,
-                profile: "dev-read".into(),
-                result: Err(Failure {
-                    kind: FailureKind::MfaRejected,
-                    message: "MFA code rejected for alice: wrong or already used".into(),
-                }),
-            },
-        );
-        assert!(fx.is_empty());
-        let m = mfa(&s);
-        assert_eq!(
-            m.error.as_deref(),
-            Some("MFA code rejected for alice: wrong or already used")
-        );
-        assert!(m.code.is_empty());
-        assert_eq!(selected(&s), "dev-read", "place kept");
-        typed(&mut s, "222222");
-        let fx = update(&mut s, key(KeyCode::Enter));
-        assert!(matches!(
-            &fx[..],
-            [Effect::FetchCredentials { req_id: 2, .. }]
-        ));
-        assert_eq!(mfa(&s).error, None);
-    }
-
-    #[test]
-    fn esc_cancels_the_modal_and_drops_its_answer() {
-        let mut s = state();
-        update(&mut s, key(KeyCode::Enter));
-        typed(&mut s, "123456");
-        update(&mut s, key(KeyCode::Enter));
-        update(&mut s, key(KeyCode::Esc));
-        assert!(s.modal.is_none());
-        let fx = update(&mut s, done(1, "dev-admin", ok(T0 + 3600, None)));
-        assert!(fx.is_empty(), "no shell after cancel");
-    }
-
-    #[test]
-    fn stale_responses_are_dropped() {
-        let mut s = state();
-        s.session_expiry.insert("alice".into(), at(T0 + 3600));
-        update(&mut s, key(KeyCode::Enter)); // req 1 for dev-admin
-        update(&mut s, ch('j'));
-        update(&mut s, key(KeyCode::Enter)); // req 2 for dev-read
-        let fx = update(&mut s, done(1, "dev-admin", ok(T0 + 3600, None)));
-        assert!(fx.is_empty());
-        assert!(!s.role_expiry.contains_key("dev-admin"));
-        assert_eq!(s.pending.as_ref().unwrap().req_id, 2);
-        let fx = update(&mut s, done(2, "dev-read", ok(T0 + 3600, None)));
-        assert_eq!(
-            fx,
-            vec![Effect::OpenShell {
-                profile: "dev-read".into()
-            }]
-        );
-    }
-
-    #[test]
-    fn mfa_process_sources_skip_the_modal() {
-        let mut s = state();
-        update(&mut s, ch('G'));
-        let fx = update(&mut s, key(KeyCode::Enter));
-        assert!(s.modal.is_none());
-        assert!(matches!(
-            &fx[..],
-            [Effect::FetchCredentials { mfa_code: None, .. }]
-        ));
-    }
-
-    #[test]
-    fn r_reauthenticates_with_a_new_session_even_when_creds_are_valid() {
-        let mut s = state();
-        s.role_expiry.insert("dev-admin".into(), at(T0 + 3600));
-        s.session_expiry.insert("alice".into(), at(T0 + 40000));
-        assert!(update(&mut s, ch('r')).is_empty());
-        assert_eq!(mfa(&s).refresh, Refresh::Session);
-        typed(&mut s, "654321");
-        let fx = update(&mut s, key(KeyCode::Enter));
-        assert_eq!(
-            fx,
-            vec![Effect::FetchCredentials {
-                req_id: 1,
-                profile: "dev-admin".into(),
-                mfa_code: Some("654321".into()),
-                passphrase: None,
-                refresh: Refresh::Session
-            }]
-        );
-        let fx = update(
-            &mut s,
-            done(1, "dev-admin", ok(T0 + 3600, Some(T0 + 43200))),
-        );
-        assert!(fx.is_empty(), "r does not open a shell");
-        assert!(s
-            .status
-            .as_ref()
-            .unwrap()
-            .text
-            .contains("Re-authenticated alice"));
-    }
-
-    #[test]
-    fn r_on_an_mfa_process_source_fetches_directly() {
-        let mut s = state();
-        update(&mut s, ch('G'));
-        let fx = update(&mut s, ch('r'));
-        assert!(matches!(
-            &fx[..],
-            [Effect::FetchCredentials {
-                refresh: Refresh::Session,
-                mfa_code: None,
-                ..
-            }]
-        ));
-    }
-
-    #[test]
-    fn engine_asking_for_a_code_opens_the_modal() {
-        let mut s = state();
-        s.session_expiry.insert("alice".into(), at(T0 + 3600));
-        update(&mut s, key(KeyCode::Enter));
-        update(
-            &mut s,
-            Msg::CredsDone {
-                req_id: 1,
-                profile: "dev-admin".into(),
-                result: Err(Failure {
-                    kind: FailureKind::MfaRequired,
-                    message: "an MFA code is needed".into(),
-                }),
-            },
-        );
-        assert_eq!(mfa(&s).profile, "dev-admin");
-    }
-
-    #[test]
-    fn errors_show_in_the_status_line() {
-        let mut s = state();
-        s.session_expiry.insert("alice".into(), at(T0 + 3600));
-        update(&mut s, key(KeyCode::Enter));
-        update(
-            &mut s,
-            Msg::CredsDone {
-                req_id: 1,
-                profile: "dev-admin".into(),
-                result: Err(Failure {
-                    kind: FailureKind::Other,
-                    message: "access denied assuming Admin".into(),
-                }),
-            },
-        );
-        let st = s.status.as_ref().unwrap();
-        assert_eq!(st.kind, StatusKind::Error);
-        assert_eq!(st.text, "access denied assuming Admin");
-        assert!(s.pending.is_none());
-    }
-
-    #[test]
-    fn ticks_move_time_and_the_spinner_only() {
-        let mut s = state();
-        s.role_expiry.insert("dev-admin".into(), at(T0 + 700));
-        assert!(s.creds_valid("dev-admin"));
-        assert!(update(&mut s, Msg::Tick { now: at(T0 + 500) }).is_empty());
-        assert_eq!(s.now, at(T0 + 500));
-        assert!(!s.creds_valid("dev-admin"), "inside the 5 min margin now");
-        assert_eq!(s.spinner, 0, "no spinner when idle");
-    }
-
-    #[test]
-    fn expired_creds_are_never_handed_to_a_shell() {
-        let mut s = state();
-        s.role_expiry.insert("dev-admin".into(), at(T0 - 1));
-        s.session_expiry.insert("alice".into(), at(T0 + 3600));
-        let fx = update(&mut s, key(KeyCode::Enter));
-        assert!(matches!(&fx[..], [Effect::FetchCredentials { .. }]));
-        // A fetch that somehow returns dead creds does not open a shell either.
-        let fx = update(&mut s, done(1, "dev-admin", ok(T0 - 5, None)));
-        assert!(fx.is_empty());
-    }
-
-    #[test]
-    fn a_clock_jump_after_suspend_shows_expired() {
-        let mut s = state();
-        s.role_expiry.insert("dev-admin".into(), at(T0 + 3600));
-        update(
-            &mut s,
-            Msg::Tick {
-                now: at(T0 + 8 * 3600),
-            },
-        );
-        assert!(!s.creds_valid("dev-admin"));
-        let c = countdown(s.now, s.role_expiry.get("dev-admin").copied()).unwrap();
-        assert_eq!(c.text, "expired");
-    }
-
-    #[test]
-    fn shell_exit_is_reported() {
-        let mut s = state();
-        update(
-            &mut s,
-            Msg::ShellExited {
-                profile: "dev-admin".into(),
-                result: Ok(3),
-            },
-        );
-        assert_eq!(
-            s.status.as_ref().unwrap().text,
-            "Back from dev-admin (exit status 3)"
-        );
-    }
-
-    #[test]
-    fn filter_enter_opens_the_highlighted_role() {
-        let mut s = state();
-        s.role_expiry.insert("prod-read".into(), at(T0 + 3600));
-        update(&mut s, ch('/'));
-        typed(&mut s, "prodread");
-        let fx = update(&mut s, key(KeyCode::Enter));
-        assert_eq!(
-            fx,
-            vec![Effect::OpenShell {
-                profile: "prod-read".into()
-            }]
-        );
-        assert!(!s.filter.editing, "q quits again after the shell");
-        assert_eq!(s.filter.text, "prodread", "the filter stays");
-        update(&mut s, ch('/'));
-        typed(&mut s, "x");
-        assert_eq!(s.filter.text, "prodreadx", "/ edits the same filter");
-    }
-
-    const VAULT: &str = "/home/u/.local/share/rolepick/vault.age";
-
-    /// The state with alice's (and robot's) key in a locked vault.
-    fn locked() -> State {
-        let mut s = state();
-        for src in &mut s.sources {
-            src.vault = Some(VAULT.into());
-        }
-        s
-    }
-
-    fn secret(text: &str) -> Option<SecretString> {
-        Some(SecretString::new(text.into()))
-    }
-
-    fn checked(s: &mut State, req_id: u64, result: Result<(), Failure>) -> Vec<Effect> {
-        update(s, Msg::PassphraseChecked { req_id, result })
-    }
-
-    fn wrong_passphrase() -> Failure {
-        Failure {
-            kind: FailureKind::PassphraseRejected,
-            message: format!(
-                "wrong passphrase for the vault {VAULT}; nothing was changed. Try again."
-            ),
-        }
-    }
-
-    #[test]
-    fn a_locked_vault_asks_the_passphrase_then_the_code_then_fetches_with_both() {
-        let mut s = locked();
-        assert!(update(&mut s, key(KeyCode::Enter)).is_empty());
-        let m = passphrase_modal(&s);
-        assert_eq!(m.source, "alice");
-        assert_eq!(m.profile, "dev-admin");
-        assert_eq!(m.vault, PathBuf::from(VAULT));
-        assert!(typed(&mut s, "open sesame").is_empty());
-        assert_eq!(passphrase_modal(&s).input.chars(), 11);
-        let fx = update(&mut s, key(KeyCode::Enter));
-        assert_eq!(
-            fx,
-            vec![Effect::CheckPassphrase {
-                req_id: 1,
-                passphrase: SecretString::new("open sesame".into())
-            }]
-        );
-        assert!(s.pending.is_some(), "spinner while the vault is tried");
-        assert!(typed(&mut s, "x").is_empty(), "no typing while it is tried");
-        assert!(checked(&mut s, 1, Ok(())).is_empty());
-        let m = mfa(&s);
-        assert_eq!(m.source, "alice");
-        assert_eq!(m.passphrase, secret("open sesame"));
-        typed(&mut s, "123456");
-        let fx = update(&mut s, key(KeyCode::Enter));
-        assert_eq!(
-            fx,
-            vec![Effect::FetchCredentials {
-                req_id: 2,
-                profile: "dev-admin".into(),
-                mfa_code: Some("123456".into()),
-                passphrase: secret("open sesame"),
-                refresh: Refresh::IfNeeded
-            }]
-        );
-        let fx = update(
-            &mut s,
-            done(2, "dev-admin", ok(T0 + 3600, Some(T0 + 43200))),
-        );
-        assert_eq!(
-            fx,
-            vec![Effect::OpenShell {
-                profile: "dev-admin".into()
-            }]
-        );
-        assert!(
-            s.modal.is_none(),
-            "the passphrase is dropped with the modal"
-        );
-    }
-
-    #[test]
-    fn a_wrong_passphrase_is_explained_in_its_modal_and_can_be_retyped() {
-        let mut s = locked();
-        update(&mut s, ch('j'));
-        update(&mut s, key(KeyCode::Enter));
-        typed(&mut s, "typo");
-        update(&mut s, key(KeyCode::Enter));
-        let fx = checked(&mut s, 1, Err(wrong_passphrase()));
-        assert!(fx.is_empty());
-        let m = passphrase_modal(&s);
-        assert!(m.error.as_deref().unwrap().starts_with("wrong passphrase"));
-        assert!(m.input.is_empty(), "cleared for the retry");
-        assert_eq!(m.submitted, None);
-        assert_eq!(selected(&s), "dev-read", "place kept");
-        typed(&mut s, "right");
-        let fx = update(&mut s, key(KeyCode::Enter));
-        assert!(matches!(
-            &fx[..],
-            [Effect::CheckPassphrase { req_id: 2, .. }]
-        ));
-        assert_eq!(passphrase_modal(&s).error, None);
-        checked(&mut s, 2, Ok(()));
-        assert_eq!(mfa(&s).passphrase, secret("right"));
-    }
-
-    #[test]
-    fn passphrase_modal_edits_and_takes_any_character_as_text() {
-        let mut s = locked();
-        update(&mut s, key(KeyCode::Enter));
-        assert!(
-            update(&mut s, key(KeyCode::Enter)).is_empty(),
-            "empty: nothing to try"
-        );
-        assert!(typed(&mut s, "q?/jk r").is_empty(), "q does not quit here");
-        assert_eq!(passphrase_modal(&s).input.expose(), "q?/jk r");
-        update(&mut s, key(KeyCode::Backspace));
-        assert_eq!(passphrase_modal(&s).input.expose(), "q?/jk ");
-        let ctrl_u = Msg::Key(KeyEvent::new(KeyCode::Char('u'), KeyModifiers::CONTROL));
-        update(&mut s, ctrl_u);
-        assert!(passphrase_modal(&s).input.is_empty());
-    }
-
-    #[test]
-    fn esc_cancels_the_passphrase_modal_and_drops_the_answer() {
-        let mut s = locked();
-        update(&mut s, key(KeyCode::Enter));
-        typed(&mut s, "secret");
-        update(&mut s, key(KeyCode::Enter));
-        assert!(
-            update(&mut s, key(KeyCode::Esc)).is_empty(),
-            "Esc never quits"
-        );
-        assert!(s.modal.is_none());
-        assert!(s.pending.is_none());
-        assert!(checked(&mut s, 1, Ok(())).is_empty());
-        assert!(s.modal.is_none(), "a late answer opens nothing");
-    }
-
-    #[test]
-    fn a_valid_session_needs_no_passphrase() {
-        let mut s = locked();
-        s.session_expiry.insert("alice".into(), at(T0 + 3600));
-        let fx = update(&mut s, key(KeyCode::Enter));
-        assert!(matches!(
-            &fx[..],
-            [Effect::FetchCredentials {
-                mfa_code: None,
-                passphrase: None,
-                ..
-            }]
-        ));
-        assert!(s.modal.is_none());
-    }
-
-    #[test]
-    fn r_asks_the_passphrase_even_with_a_valid_session() {
-        let mut s = locked();
-        s.session_expiry.insert("alice".into(), at(T0 + 40000));
-        s.role_expiry.insert("dev-admin".into(), at(T0 + 3600));
-        update(&mut s, ch('r'));
-        let m = passphrase_modal(&s);
-        assert_eq!((m.refresh, m.intent), (Refresh::Session, Intent::Reauth));
-        typed(&mut s, "pw");
-        update(&mut s, key(KeyCode::Enter));
-        checked(&mut s, 1, Ok(()));
-        assert_eq!(mfa(&s).refresh, Refresh::Session);
-        typed(&mut s, "654321");
-        let fx = update(&mut s, key(KeyCode::Enter));
-        assert!(matches!(
-            &fx[..],
-            [Effect::FetchCredentials {
-                refresh: Refresh::Session,
-                passphrase: Some(_),
-                ..
-            }]
-        ));
-    }
-
-    #[test]
-    fn without_a_code_to_ask_the_passphrase_goes_straight_into_the_fetch() {
-        let mut s = locked();
-        update(&mut s, ch('G')); // robot: mfa_process
-        update(&mut s, key(KeyCode::Enter));
-        typed(&mut s, "pw");
-        let fx = update(&mut s, key(KeyCode::Enter));
-        assert_eq!(
-            fx,
-            vec![Effect::FetchCredentials {
-                req_id: 1,
-                profile: "ops-deploy".into(),
-                mfa_code: None,
-                passphrase: secret("pw"),
-                refresh: Refresh::IfNeeded
-            }]
-        );
-        // A wrong one comes back from the fetch: same modal, same retry.
-        update(&mut s, done(1, "ops-deploy", Err(wrong_passphrase())));
-        let m = passphrase_modal(&s);
-        assert!(m.error.is_some());
-        assert!(m.input.is_empty());
-        typed(&mut s, "pw2");
-        let fx = update(&mut s, key(KeyCode::Enter));
-        assert!(matches!(
-            &fx[..],
-            [Effect::FetchCredentials { req_id: 2, .. }]
-        ));
-        let fx = update(&mut s, done(2, "ops-deploy", ok(T0 + 3600, None)));
-        assert!(matches!(&fx[..], [Effect::OpenShell { .. }]));
-        assert!(s.modal.is_none());
-    }
-
-    #[test]
-    fn a_rejected_code_keeps_the_unlocked_passphrase_for_the_retry() {
-        let mut s = locked();
-        update(&mut s, key(KeyCode::Enter));
-        typed(&mut s, "pw");
-        update(&mut s, key(KeyCode::Enter));
-        checked(&mut s, 1, Ok(()));
-        typed(&mut s, "111111");
-        update(&mut s, key(KeyCode::Enter));
-        update(
-            &mut s,
-            Msg::CredsDone {
-                req_id: 2,
-                profile: "dev-admin".into(),
-                result: Err(Failure {
-                    kind: FailureKind::MfaRejected,
-                    message: "MFA code rejected".into(),
-                }),
-            },
-        );
-        assert_eq!(mfa(&s).error.as_deref(), Some("MFA code rejected"));
-        typed(&mut s, "222222");
-        let fx = update(&mut s, key(KeyCode::Enter));
-        assert!(matches!(
-            &fx[..],
-            [Effect::FetchCredentials { passphrase: Some(p), .. }] if p.expose() == "pw"
-        ));
-    }
-
-    #[test]
-    fn engine_asking_for_the_passphrase_opens_its_modal() {
-        let mut s = state(); // the picker did not know about the vault
-        s.session_expiry.insert("alice".into(), at(T0 - 1));
-        update(&mut s, ch('G'));
-        let fx = update(&mut s, key(KeyCode::Enter));
-        assert!(matches!(&fx[..], [Effect::FetchCredentials { .. }]));
-        update(
-            &mut s,
-            Msg::CredsDone {
-                req_id: 1,
-                profile: "ops-deploy".into(),
-                result: Err(Failure {
-                    kind: FailureKind::PassphraseRequired {
-                        vault: VAULT.into(),
-                    },
-                    message: "the vault is locked".into(),
-                }),
-            },
-        );
-        assert_eq!(passphrase_modal(&s).vault, PathBuf::from(VAULT));
-        assert_eq!(s.sources[1].vault, Some(PathBuf::from(VAULT)), "remembered");
-        assert_eq!(s.status.as_ref().unwrap().kind, StatusKind::Info);
-    }
-
-    #[test]
-    fn the_passphrase_never_shows_in_debug_output() {
-        let mut s = locked();
-        update(&mut s, key(KeyCode::Enter));
-        typed(&mut s, "hunter2hunter2");
-        let fx = update(&mut s, key(KeyCode::Enter));
-        checked(&mut s, 1, Ok(()));
-        typed(&mut s, "123456");
-        let fx2 = update(&mut s, key(KeyCode::Enter));
-        for shown in [format!("{s:?}"), format!("{fx:?}"), format!("{fx2:?}")] {
-            assert!(!shown.contains("hunter2"), "{shown}");
-        }
-    }
-
-    #[test]
-    fn expiries_say_which_sources_are_behind_a_locked_vault() {
-        let mut s = state();
-        let vaults = HashMap::from([("alice".to_string(), PathBuf::from(VAULT))]);
-        update(
-            &mut s,
-            Msg::Expiries(crate::app::msg::Expiries {
-                vaults,
-                ..Default::default()
-            }),
-        );
-        assert_eq!(s.sources[0].vault, Some(PathBuf::from(VAULT)));
-        assert_eq!(s.sources[1].vault, None);
-        update(&mut s, key(KeyCode::Enter));
-        assert!(matches!(s.modal, Some(Modal::Passphrase(_))));
-    }
-
-    /// `alice` (the first rows' source) with a key `days` old, per the vault index.
-    fn aged(days: i64) -> State {
-        let mut s = state();
-        update(
-            &mut s,
-            Msg::Expiries(crate::app::msg::Expiries {
-                key_ages: HashMap::from([("alice".to_string(), days), ("robot".to_string(), 3)]),
-                ..Default::default()
-            }),
-        );
-        s
-    }
-
-    fn rotate_modal(s: &State) -> &RotateModal {
-        match &s.modal {
-            Some(Modal::Rotate(m)) => m,
-            other => panic!("expected the rotate confirmation, got {other:?}"),
-        }
-    }
-
-    #[test]
-    fn key_ages_from_the_vault_index_reach_the_sources() {
-        let s = aged(83);
-        assert_eq!(s.sources[0].key_age, Some(83));
-        assert_eq!(s.sources[1].key_age, Some(3));
-        assert_eq!(
-            crate::app::state::key_age_urgency(83),
-            crate::app::state::Urgency::Soon
-        );
-        assert_eq!(
-            crate::app::state::key_age_urgency(90),
-            crate::app::state::Urgency::Critical
-        );
-        assert_eq!(
-            crate::app::state::key_age_urgency(79),
-            crate::app::state::Urgency::Fine
-        );
-    }
-
-    #[test]
-    fn rotating_is_offered_only_from_90_days() {
-        let mut s = aged(89);
-        assert_eq!(s.rotate_offered(), None);
-        assert!(update(&mut s, ch('R')).is_empty());
-        assert!(s.modal.is_none(), "R does nothing below 90 days");
-
-        let mut s = aged(90);
-        assert_eq!(s.rotate_offered(), Some(("alice", 90)));
-        assert!(update(&mut s, ch('R')).is_empty(), "R only asks");
-        let m = rotate_modal(&s);
-        assert_eq!((m.source.as_str(), m.age), ("alice", 90));
-    }
-
-    #[test]
-    fn rotating_is_offered_for_the_selected_roles_source_only() {
-        let mut s = aged(120);
-        update(&mut s, ch('G')); // ops-deploy, source robot (3 days)
-        assert_eq!(selected(&s), "ops-deploy");
-        assert_eq!(s.rotate_offered(), None);
-        update(&mut s, ch('R'));
-        assert!(s.modal.is_none());
-    }
-
-    #[test]
-    fn yes_in_the_rotate_confirmation_runs_the_rotation() {
-        let mut s = aged(95);
-        update(&mut s, ch('R'));
-        let fx = update(&mut s, ch('y'));
-        assert_eq!(
-            fx,
-            vec![Effect::RotateKey {
-                source: "alice".into()
-            }]
-        );
-        assert!(s.modal.is_none());
-        assert!(s.status.as_ref().unwrap().text.contains("Rotating"));
-    }
-
-    #[test]
-    fn n_or_esc_cancels_the_rotation_and_other_keys_wait() {
-        for cancel in [ch('n'), key(KeyCode::Esc)] {
-            let mut s = aged(95);
-            update(&mut s, ch('R'));
-            assert!(update(&mut s, ch('q')).is_empty(), "q does not quit here");
-            assert!(update(&mut s, key(KeyCode::Enter)).is_empty());
-            rotate_modal(&s);
-            assert!(update(&mut s, cancel).is_empty());
-            assert!(s.modal.is_none());
-            assert_eq!(s.status.as_ref().unwrap().text, "Rotation cancelled");
-        }
-    }
-
-    #[test]
-    fn the_rotation_result_is_reported_and_new_ages_replace_the_old() {
-        let mut s = aged(95);
-        update(
-            &mut s,
-            Msg::Rotated {
-                source: "alice".into(),
-                result: Ok(0),
-            },
-        );
-        assert_eq!(s.status.as_ref().unwrap().kind, StatusKind::Info);
-        assert!(s.status.as_ref().unwrap().text.contains("Rotated"));
-        update(
-            &mut s,
-            Msg::Rotated {
-                source: "alice".into(),
-                result: Ok(3),
-            },
-        );
-        assert_eq!(s.status.as_ref().unwrap().kind, StatusKind::Error);
-        assert!(s.status.as_ref().unwrap().text.contains("exit status 3"));
-        let s2 = {
-            let mut s = s;
-            update(
-                &mut s,
-                Msg::Expiries(crate::app::msg::Expiries {
-                    key_ages: HashMap::from([("alice".to_string(), 0)]),
-                    ..Default::default()
-                }),
-            );
-            s
-        };
-        assert_eq!(s2.sources[0].key_age, Some(0));
-        assert_eq!(s2.rotate_offered(), None);
-    }
-
-    const RAN_OUT: &str = "the MFA session of source \"alice\" has run out, so profile \"prod-admin\" cannot be refreshed without a new MFA code.";
-
-    fn ran_out(s: &mut State, profile: &str) -> Vec<Effect> {
-        update(
-            s,
-            Msg::ShellExited {
-                profile: profile.into(),
-                result: Ok(0),
-            },
-        );
-        update(
-            s,
-            Msg::Notice {
-                profile: Some(profile.into()),
-                text: RAN_OUT.into(),
-            },
-        )
-    }
-
-    #[test]
-    fn a_session_that_ran_out_in_a_shell_opens_the_mfa_modal_with_the_notice() {
-        let mut s = state();
-        s.session_expiry.insert("alice".into(), at(T0 + 3600));
-        assert!(
-            ran_out(&mut s, "prod-admin").is_empty(),
-            "the modal asks first"
-        );
-        let m = mfa(&s);
-        assert_eq!(m.profile, "prod-admin");
-        assert_eq!(m.source, "alice");
-        assert_eq!(m.note.as_deref(), Some(RAN_OUT));
-        assert_eq!(m.error, None);
-        assert_eq!(
-            (m.refresh, m.intent),
-            (Refresh::Session, Intent::Reauth),
-            "the same flow as r: a new session even if one looks valid"
-        );
-        assert_eq!(s.status.as_ref().unwrap().kind, StatusKind::Error);
-        typed(&mut s, "123456");
-        let fx = update(&mut s, key(KeyCode::Enter));
-        assert_eq!(
-            fx,
-            vec![Effect::FetchCredentials {
-                req_id: 1,
-                profile: "prod-admin".into(),
-                mfa_code: Some("123456".into()),
-                passphrase: None,
-                refresh: Refresh::Session,
-            }]
-        );
-        update(
-            &mut s,
-            done(1, "prod-admin", ok(T0 + 3600, Some(T0 + 43200))),
-        );
-        assert!(s.modal.is_none());
-        assert_eq!(s.session_expiry["alice"], at(T0 + 43200));
-    }
-
-    #[test]
-    fn esc_cancels_the_modal_a_notice_opened() {
-        let mut s = state();
-        ran_out(&mut s, "dev-read");
-        assert!(mfa(&s).note.is_some());
-        assert!(update(&mut s, key(KeyCode::Esc)).is_empty());
-        assert!(s.modal.is_none());
-        assert_eq!(s.status.as_ref().unwrap().text, "MFA cancelled");
-    }
-
-    #[test]
-    fn a_notice_for_an_mfa_process_source_reauthenticates_straight_away() {
-        let mut s = state();
-        let fx = ran_out(&mut s, "ops-deploy");
-        assert!(s.modal.is_none());
-        assert!(matches!(
-            fx.as_slice(),
-            [Effect::FetchCredentials {
-                refresh: Refresh::Session,
-                mfa_code: None,
-                ..
-            }]
-        ));
-    }
-
-    #[test]
-    fn a_notice_without_a_known_role_only_shows_in_the_status_line() {
-        let mut s = state();
-        let fx = update(
-            &mut s,
-            Msg::Notice {
-                profile: None,
-                text: RAN_OUT.into(),
-            },
-        );
-        assert!(fx.is_empty());
-        assert!(s.modal.is_none());
-        assert_eq!(s.status.as_ref().unwrap().text, RAN_OUT);
-    }
-
-    fn console_opened(req_id: u64, profile: &str, result: Result<&str, &str>) -> Msg {
-        Msg::ConsoleOpened {
-            req_id,
-            profile: profile.into(),
-            result: result.map(String::from).map_err(String::from),
-        }
-    }
-
-    fn opens_console(req_id: u64, profile: &str) -> Vec<Effect> {
-        vec![Effect::OpenConsole {
-            req_id,
-            profile: profile.into(),
-        }]
-    }
-
-    #[test]
-    fn o_with_valid_cached_creds_opens_the_console_and_the_picker_stays() {
-        let mut s = state();
-        s.role_expiry.insert("dev-admin".into(), at(T0 + 3600));
-        assert_eq!(update(&mut s, ch('o')), opens_console(1, "dev-admin"));
-        let p = s.pending.as_ref().expect("the spinner shows");
-        assert_eq!(p.intent, Intent::Console);
-        assert!(s.modal.is_none());
-        let fx = update(
-            &mut s,
-            console_opened(1, "dev-admin", Ok("Opened the AWS console for dev-admin")),
-        );
-        assert!(fx.is_empty(), "no shell, no quit: {fx:?}");
-        assert!(s.pending.is_none());
-        let st = s.status.as_ref().unwrap();
-        assert_eq!(st.kind, StatusKind::Info);
-        assert_eq!(st.text, "Opened the AWS console for dev-admin");
-        assert_eq!(selected(&s), "dev-admin", "place kept");
-    }
-
-    #[test]
-    fn o_without_a_session_asks_for_the_code_then_opens_the_console() {
-        let mut s = state();
-        update(&mut s, ch('j'));
-        assert!(update(&mut s, ch('o')).is_empty());
-        let m = mfa(&s);
-        assert_eq!((m.intent, m.refresh), (Intent::Console, Refresh::IfNeeded));
-        typed(&mut s, "123456");
-        assert_eq!(
-            update(&mut s, key(KeyCode::Enter)),
-            vec![Effect::FetchCredentials {
-                req_id: 1,
-                profile: "dev-read".into(),
-                mfa_code: Some("123456".into()),
-                passphrase: None,
-                refresh: Refresh::IfNeeded
-            }]
-        );
-        let fx = update(&mut s, done(1, "dev-read", ok(T0 + 3600, Some(T0 + 43200))));
-        assert_eq!(fx, opens_console(2, "dev-read"), "the console, not a shell");
-        assert!(s.modal.is_none());
-        assert_eq!(s.role_expiry["dev-read"], at(T0 + 3600));
-        // The federation endpoint refused: said in the status line.
-        update(
-            &mut s,
-            console_opened(2, "dev-read", Err("the AWS federation endpoint refused")),
-        );
-        let st = s.status.as_ref().unwrap();
-        assert_eq!(st.kind, StatusKind::Error);
-        assert_eq!(st.text, "the AWS federation endpoint refused");
-        assert!(s.pending.is_none());
-    }
-
-    #[test]
-    fn o_with_a_valid_session_fetches_without_a_code_then_opens_the_console() {
-        let mut s = state();
-        s.session_expiry.insert("alice".into(), at(T0 + 3600));
-        // Cached credentials inside the refresh margin are not used.
-        s.role_expiry.insert("dev-admin".into(), at(T0 + 60));
-        let fx = update(&mut s, ch('o'));
-        assert!(matches!(
-            fx.as_slice(),
-            [Effect::FetchCredentials {
-                req_id: 1,
-                mfa_code: None,
-                refresh: Refresh::IfNeeded,
-                ..
-            }]
-        ));
-        let fx = update(&mut s, done(1, "dev-admin", ok(T0 + 3600, None)));
-        assert_eq!(fx, opens_console(2, "dev-admin"));
-    }
-
-    #[test]
-    fn o_on_a_session_profile_says_console_sign_in_needs_a_role() {
-        let mut m = model();
-        let mut own = role("alice-session", "alice", "000000000000", "home", "x");
-        own.kind = ProfileKind::Session;
-        m.profiles.push(own);
-        let mut s = State::new(&m, HashMap::new(), HashMap::new(), at(T0));
-        update(&mut s, ch('G'));
-        assert_eq!(selected(&s), "alice-session");
-        assert!(update(&mut s, ch('o')).is_empty());
-        assert!(s.modal.is_none() && s.pending.is_none());
-        let st = s.status.as_ref().unwrap();
-        assert_eq!(st.kind, StatusKind::Error);
-        assert!(st.text.contains("needs a role"), "{}", st.text);
-        assert!(st.text.contains("alice-session"), "{}", st.text);
-    }
-
-    #[test]
-    fn a_console_answer_for_an_abandoned_request_is_dropped() {
-        let mut s = state();
-        s.role_expiry.insert("dev-admin".into(), at(T0 + 3600));
-        s.role_expiry.insert("dev-read".into(), at(T0 + 3600));
-        update(&mut s, ch('o')); // req 1
-        update(&mut s, ch('j'));
-        update(&mut s, ch('o')); // req 2
-        update(&mut s, console_opened(1, "dev-admin", Err("late failure")));
-        assert!(s.status.is_none(), "{:?}", s.status);
-        assert_eq!(s.pending.as_ref().unwrap().req_id, 2);
-        update(&mut s, console_opened(2, "dev-read", Ok("Opened")));
-        assert_eq!(s.status.as_ref().unwrap().text, "Opened");
-    }
-
-    #[test]
-    fn o_is_filter_text_while_typing_a_filter() {
-        let mut s = state();
-        s.role_expiry.insert("dev-admin".into(), at(T0 + 3600));
-        update(&mut s, ch('/'));
-        assert!(update(&mut s, ch('o')).is_empty());
-        assert_eq!(s.filter.text, "o");
-    }
-}
+mod tests;

@@ -16,16 +16,16 @@ pub fn render(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
         Span::styled(
             format!(
                 " {} roles in {} accounts ",
-                state.rows.len(),
-                state.groups.len()
+                state.list.rows().len(),
+                state.list.groups().len()
             ),
             theme.dim(),
         ),
     ];
-    if state.filter.editing || !state.filter.text.is_empty() {
+    if state.list.filter().editing || !state.list.filter().text.is_empty() {
         title.push(Span::styled(" / ", theme.key()));
-        title.push(Span::raw(state.filter.text.clone()));
-        if state.filter.editing {
+        title.push(Span::raw(state.list.filter().text.clone()));
+        if state.list.filter().editing {
             title.push(Span::styled("▏", theme.key()));
         }
     }

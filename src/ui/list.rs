@@ -10,7 +10,8 @@ use ratatui::Frame;
 
 use super::text::{fit, highlighted};
 use super::Theme;
-use crate::app::state::{countdown, field, Line, State};
+use crate::app::list::{field, Line};
+use crate::app::state::{countdown, State};
 
 const EXPIRES_W: usize = 8;
 const REGION_W: usize = 14;
@@ -23,6 +24,7 @@ fn columns(width: usize) -> (usize, usize, usize) {
 }
 
 pub fn render(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
+    let list = &state.list;
     let width = usize::from(area.width);
     let (role_w, prof_w, region_w) = columns(width);
     let mut lines = Vec::with_capacity(area.height.into());
@@ -37,36 +39,34 @@ pub fn render(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
         theme.dim(),
     ));
     let rows = usize::from(area.height.saturating_sub(1));
-    if state.lines.is_empty() {
-        let msg = if state.rows.is_empty() {
+    if list.lines().is_empty() {
+        let msg = if list.rows().is_empty() {
             "  No profiles configured: add roles to ~/.aws/config or config.toml"
         } else {
             "  Nothing matches the filter (Esc clears it)"
         };
         lines.push(TLine::styled(msg, theme.dim()));
     }
-    let mut matcher = state
-        .filter
+    let mut matcher = list
+        .filter()
         .is_active()
         .then(|| Matcher::new(nucleo_matcher::Config::DEFAULT));
     let mut indices = Vec::new();
-    let scroll = state.scroll.min(state.lines.len().saturating_sub(rows));
-    for (i, line) in state.lines.iter().enumerate().skip(scroll).take(rows) {
-        let is_sel = state.cursor == Some(i);
+    for (i, line) in list.visible(rows) {
+        let is_sel = list.cursor() == Some(i);
         // Indices of matched chars for this line's row (a header uses the row after it).
         indices.clear();
         if let Some(m) = matcher.as_mut() {
             let row = match line {
                 Line::Role(r) => Some(*r),
-                Line::Header(_) => match state.lines.get(i + 1) {
+                Line::Header(_) => match list.lines().get(i + 1) {
                     Some(Line::Role(r)) => Some(*r),
                     _ => None,
                 },
             };
             if let Some(r) = row {
-                let h = &state.rows[r].haystack;
-                state
-                    .filter
+                let h = &list.rows()[r].haystack;
+                list.filter()
                     .pattern
                     .indices(h.text.slice(..), m, &mut indices);
                 indices.sort_unstable();
@@ -75,12 +75,12 @@ pub fn render(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
         }
         match line {
             Line::Header(g) => {
-                let g = &state.groups[*g];
+                let g = &list.groups()[*g];
                 let base = theme.header();
                 let hl = theme.matched();
                 let mut spans = vec![Span::styled("▾ ", theme.dim())];
-                let r0 = match state.lines.get(i + 1) {
-                    Some(Line::Role(r)) => Some(&state.rows[*r].haystack),
+                let r0 = match list.lines().get(i + 1) {
+                    Some(Line::Role(r)) => Some(&list.rows()[*r].haystack),
                     _ => None,
                 };
                 let off = |f: usize| r0.map_or(0, |h| h.fields[f].0);
@@ -140,7 +140,7 @@ pub fn render(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
                 lines.push(TLine::from(spans));
             }
             Line::Role(r) => {
-                let row = &state.rows[*r];
+                let row = &list.rows()[*r];
                 let base = if is_sel {
                     theme.selected()
                 } else {

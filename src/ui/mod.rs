@@ -44,7 +44,7 @@ pub fn render(state: &State, frame: &mut Frame) {
     if state.help {
         help::render(state, &theme, frame, area);
     }
-    match &state.modal {
+    match state.modal() {
         Some(Modal::Mfa(m)) => modal::render(state, m, &theme, frame, area),
         Some(Modal::Passphrase(m)) => passphrase::render(state, m, &theme, frame, area),
         Some(Modal::Rotate(m)) => confirm::render(m, &theme, frame, area),

@@ -7,7 +7,8 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
 use super::Theme;
-use crate::app::state::{Intent, MfaModal, State, SPINNER};
+use crate::app::flow::{CodeStep, Intent};
+use crate::app::state::{State, SPINNER};
 
 /// A rectangle of at most `w`x`h` centred in `area`.
 pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
@@ -48,7 +49,7 @@ pub fn status_line(
     }
 }
 
-pub fn render(state: &State, m: &MfaModal, theme: &Theme, frame: &mut Frame, area: Rect) {
+pub fn render(state: &State, m: &CodeStep, theme: &Theme, frame: &mut Frame, area: Rect) {
     // The note wraps inside the borders; the modal grows to fit it.
     let note_rows = m.note.as_ref().map_or(0, |n| {
         u16::try_from(n.chars().count().div_ceil(62) + 1).unwrap_or(4)

@@ -8,12 +8,13 @@ use ratatui::Frame;
 
 use super::modal::{centered, draw_box, status_line};
 use super::Theme;
-use crate::app::state::{Intent, PassphraseModal, State};
+use crate::app::flow::{Intent, PassphraseStep};
+use crate::app::state::State;
 
 /// Label column, then the value.
 const LABEL: usize = 12;
 
-pub fn render(state: &State, m: &PassphraseModal, theme: &Theme, frame: &mut Frame, area: Rect) {
+pub fn render(state: &State, m: &PassphraseStep, theme: &Theme, frame: &mut Frame, area: Rect) {
     let rect = centered(area, 64, 11);
     let title = match m.intent {
         Intent::Open | Intent::Console => format!(" Unlock the vault for {} ", m.source),

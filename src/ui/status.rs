@@ -7,15 +7,16 @@ use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 use super::Theme;
-use crate::app::state::{Intent, Modal, State, StatusKind, SPINNER};
+use crate::app::flow::{Flow, Intent};
+use crate::app::state::{State, StatusKind, SPINNER};
 
 pub fn render_status(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
-    let line = if let Some(p) = &state.pending {
-        let what = match (&state.modal, &state.status) {
+    let line = if let Some(p) = state.pending() {
+        let what = match (&state.flow, &state.status) {
             // A warning from the request under way (e.g. waiting for a
             // lock) says more than "Getting credentials".
             (_, Some(s)) if s.kind == StatusKind::Warning => format!("! {}", s.text),
-            (Some(Modal::Passphrase(m)), _) if m.submitted.is_some() => {
+            (Some(Flow::Passphrase(m)), _) if m.submitted.is_some() => {
                 format!("Unlocking the vault for {}…", m.source)
             }
             _ if p.intent == Intent::Console => {
@@ -50,7 +51,7 @@ fn hints_width(keys: &[(&str, &str)]) -> usize {
 }
 
 pub fn render_footer(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
-    let mut keys: Vec<(&str, &str)> = if state.filter.editing {
+    let mut keys: Vec<(&str, &str)> = if state.list.filter().editing {
         vec![
             ("type", "filter"),
             ("⏎", "open"),
@@ -68,7 +69,7 @@ pub fn render_footer(state: &State, theme: &Theme, frame: &mut Frame, area: Rect
             ("q", "quit"),
         ]
     };
-    if !state.filter.editing && state.rotate_offered().is_some() {
+    if !state.list.filter().editing && state.rotate_offered().is_some() {
         keys.insert(5, ("R", "rotate key"));
     }
     // Too narrow for every hint: the least needed go first.

@@ -1,0 +1,91 @@
+//! The picker's test model, built once for every test under `app/` and `ui/`:
+//! source `alice` (MFA code typed in the modal) with roles in the `dev` and
+//! `prod` accounts, source `robot` (code from a command) with one role in
+//! `ops`; plus the fixed clock's start.
+
+use std::collections::HashMap;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crate::app::state::State;
+use crate::model::{Account, Model, Origin, Parent, Profile, ProfileKind, RoleSpec, Source};
+
+/// The fixed clock's start.
+pub const T0: u64 = 1_800_000_000;
+
+/// `s` seconds after the epoch.
+pub fn at(s: u64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(s)
+}
+
+fn origin() -> Origin {
+    Origin {
+        file: "config.toml".into(),
+        line: 1,
+    }
+}
+
+/// A source with an MFA device; its code comes from a command when `mfa_process`.
+pub fn source(name: &str, mfa_process: bool) -> Source {
+    Source {
+        name: name.into(),
+        mfa_serial: Some(format!("arn:aws:iam::000000000000:mfa/{name}")),
+        mfa_process: mfa_process.then(|| "echo 123456".into()),
+        region: None,
+        session_duration: Duration::from_secs(43200),
+        credentials_profile: name.into(),
+        origin: origin(),
+    }
+}
+
+/// Profile `name`: role `role` in account `id` (named `acct`, tagged
+/// `env:ACCT`), assumed from source `src` with its MFA device.
+pub fn role(name: &str, src: &str, id: &str, acct: &str, role: &str) -> Profile {
+    Profile {
+        name: name.into(),
+        source: src.into(),
+        region: Some("eu-west-1".into()),
+        kind: ProfileKind::Role(RoleSpec {
+            role_arn: format!("arn:aws:iam::{id}:role/{role}"),
+            external_id: None,
+            session_name: None,
+            duration_seconds: None,
+            parent: Parent::Source,
+        }),
+        account: Account {
+            id: Some(id.into()),
+            name: Some(acct.into()),
+            group: None,
+            tags: vec![format!("env:{acct}")],
+        },
+        mfa_serial: Some(format!("arn:aws:iam::000000000000:mfa/{src}")),
+        origin: origin(),
+    }
+}
+
+/// Two sources, three accounts, five roles (see the module doc).
+pub fn model() -> Model {
+    let mut m = Model::default();
+    m.sources.insert("alice".into(), source("alice", false));
+    m.sources.insert("robot".into(), source("robot", true));
+    m.profiles = vec![
+        role("dev-admin", "alice", "111111111111", "dev", "Admin"),
+        role("dev-read", "alice", "111111111111", "dev", "ReadOnly"),
+        role("prod-admin", "alice", "222222222222", "prod", "Admin"),
+        role("prod-read", "alice", "222222222222", "prod", "ReadOnly"),
+        role("ops-deploy", "robot", "333333333333", "ops", "Deployer"),
+    ];
+    m
+}
+
+/// The picker's state for `model` at [`T0`], nothing cached, on an 80x24 screen.
+pub fn state_of(model: &Model) -> State {
+    let mut s = State::new(model, HashMap::new(), HashMap::new(), at(T0));
+    s.width = 80;
+    s.height = 24;
+    s
+}
+
+/// The picker's state for [`model`] at [`T0`], nothing cached.
+pub fn state() -> State {
+    state_of(&model())
+}
