@@ -3,13 +3,11 @@
 //! the vault holds a key IAM knows, `exec` works, and a rerun (`--resume`)
 //! finishes with exactly one key, the one in the vault.
 
-mod support;
-
 use std::io::{BufRead, BufReader};
 use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
-use support::{show, text, Canned, Stack, MFA_CODE};
+use crate::support::{show, text, Canned, Stack, MFA_CODE};
 
 const PASS: &str = "correct horse battery";
 

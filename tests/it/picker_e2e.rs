@@ -8,8 +8,6 @@
 //! check the terminal settings are as before. Also: SIGTERM and SIGHUP
 //! restore the terminal.
 
-mod support;
-
 use std::ffi::OsString;
 use std::fs;
 use std::os::unix::process::CommandExt;
@@ -18,7 +16,7 @@ use std::process::Command;
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-use support::{Canned, Federation, Stack, MFA_CODE};
+use crate::support::{Canned, Federation, Stack, MFA_CODE};
 
 /// A private tmux server (its own socket) running one sandboxed shell.
 struct Tmux {
@@ -174,7 +172,7 @@ fn have_tmux() -> bool {
 macro_rules! require_tmux {
     () => {
         if !have_tmux() {
-            support::missing_prerequisite("tmux");
+            crate::support::missing_prerequisite("tmux");
             return;
         }
     };
@@ -992,7 +990,7 @@ fn the_code_prompt_works_under_bash_zsh_and_fish() {
     let mut ran = Vec::new();
     for (shell, status) in [("bash", "$?"), ("zsh", "$?"), ("fish", "$status")] {
         let Some(path) = which(shell) else {
-            support::missing_prerequisite(shell);
+            crate::support::missing_prerequisite(shell);
             continue;
         };
         tmux.line("clear");
@@ -1268,7 +1266,7 @@ fn panic_restores_the_terminal() {
     let before = tmux.stty("stty.before");
     let exe = std::env::current_exe().expect("test binary path");
     tmux.line(&format!(
-        "ROLEPICK_E2E_PANIC_HELPER=1 {} --exact helper_panics_in_raw_mode --ignored --nocapture --test-threads=1; echo helper-exit-$?",
+        "ROLEPICK_E2E_PANIC_HELPER=1 {} --exact picker_e2e::helper_panics_in_raw_mode --ignored --nocapture --test-threads=1; echo helper-exit-$?",
         exe.display()
     ));
     // The command line itself says `helper-exit-$?`: wait for the echo's
@@ -1397,7 +1395,7 @@ fn a_lock_wait_warning_shows_in_the_status_line_not_over_the_screen() {
         .args(["exec", "dev", "--mfa-code", MFA_CODE, "--", "true"])
         .output()
         .expect("run rolepick exec");
-    assert!(out.status.success(), "{}", support::show(&out));
+    assert!(out.status.success(), "{}", crate::support::show(&out));
     let lock_path = fs::read_dir(&stack.sb.cache)
         .expect("cache dir")
         .map(|e| e.expect("entry").path())

@@ -3,13 +3,11 @@
 //! writers, importing from ~/.aws/credentials, and `exec` against moto with
 //! the key only in the vault.
 
-mod support;
-
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::process::Output;
 
-use support::{show, text, Canned, Stack, MFA_CODE};
+use crate::support::{show, text, Canned, Stack, MFA_CODE};
 
 const PASS: &str = "correct horse battery";
 

@@ -4,7 +4,7 @@
 //! package put in place. (scripts/test builds the .deb itself and checks
 //! the unpacked files: binary, man page, completions, metadata.)
 
-#[path = "../build/version.rs"]
+#[path = "../../build/version.rs"]
 mod version;
 
 use assert_cmd::Command;
