@@ -271,7 +271,10 @@ fn a_refusing_federation_endpoint_exits_3_saying_what_to_check() {
 #[test]
 fn an_unreachable_federation_endpoint_exits_4() {
     let stack = Stack::start();
-    let endpoint = format!("http://127.0.0.1:{}/federation", crate::support::closed_port());
+    let endpoint = format!(
+        "http://127.0.0.1:{}/federation",
+        crate::support::closed_port()
+    );
     let out = console(
         &stack,
         &endpoint,

@@ -4,6 +4,8 @@
 //! (`aws::sso`, `sso_cache`, `sso_token`) against it, and interop both ways
 //! through the token cache shared with the AWS tools.
 
+use crate::support::sso::{http, SsoHome, Standin, ACCOUNT, REGION, ROLE, SESSION, START_URL};
+use crate::support::{show, text, Moto};
 use rolepick::aws::sso::{DeviceAuthorization, Endpoints, Portal, PortalOptions, SsoError};
 use rolepick::cache::Cache;
 use rolepick::clock::SystemClock;
@@ -13,8 +15,6 @@ use rolepick::vault::secret::SecretString;
 use std::os::unix::fs::PermissionsExt;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
-use crate::support::sso::{http, SsoHome, Standin, ACCOUNT, REGION, ROLE, SESSION, START_URL};
-use crate::support::{show, text, Moto};
 
 /// A browser that approves (visits `verificationUriComplete`) and counts.
 #[derive(Default)]
