@@ -34,6 +34,20 @@ fn picker_cmd() -> String {
     format!("{} ; echo picker-exit-$?", env!("CARGO_BIN_EXE_rolepick"))
 }
 
+/// Starts the picker in the pane's shell; the first screen of it.
+#[track_caller]
+fn open_picker(tmux: &Tmux) -> String {
+    tmux.line(&picker_cmd());
+    tmux.wait_for("the picker", is_picker)
+}
+
+/// `q`, and the picker exits with 0.
+#[track_caller]
+fn quit_picker(tmux: &Tmux) {
+    tmux.keys(&["q"]);
+    tmux.wait_for("the picker's exit", |s| s.contains("picker-exit-0"));
+}
+
 fn is_picker(s: &str) -> bool {
     s.contains(" rolepick ") && s.contains("roles in")
 }
@@ -62,8 +76,7 @@ fn a_resized_terminal_is_redrawn_without_a_key() {
     require_tmux!();
     let stack = Stack::start();
     let tmux = Tmux::start(stack.sb.root(), &stack.sb.aws_env());
-    tmux.line(&picker_cmd());
-    let s = tmux.wait_for("the picker", is_picker);
+    let s = open_picker(&tmux);
     assert!(
         s.contains("jk move"),
         "the full footer at 100 columns:\n{s}"
@@ -72,8 +85,7 @@ fn a_resized_terminal_is_redrawn_without_a_key() {
     tmux.wait_for("the picker redrawn at 60 columns", |s| {
         is_picker(s) && !s.contains("jk move") && s.contains("q quit")
     });
-    tmux.keys(&["q"]);
-    tmux.wait_for("the picker's exit", |s| s.contains("picker-exit-0"));
+    quit_picker(&tmux);
 }
 
 #[test]
@@ -83,8 +95,7 @@ fn picker_walkthrough_against_moto() {
     let tmux = Tmux::start(stack.sb.root(), &stack.sb.aws_env());
     let before = tmux.stty("stty.before");
 
-    tmux.line(&picker_cmd());
-    let s = tmux.wait_for("the picker", is_picker);
+    let s = open_picker(&tmux);
     assert!(s.contains("444455556666"), "accounts listed:\n{s}");
 
     // `/` filter to the role in the second account; Enter opens the MFA modal.
@@ -147,8 +158,7 @@ fn picker_walkthrough_against_moto() {
     });
 
     // q quits; the terminal is as it was.
-    tmux.keys(&["q"]);
-    tmux.wait_for("the picker's exit", |s| s.contains("picker-exit-0"));
+    quit_picker(&tmux);
     let after = tmux.stty("stty.after");
     assert_eq!(before, after, "stty settings restored after q");
 }
@@ -161,8 +171,7 @@ fn rejected_code_is_explained_in_the_modal_and_r_reauthenticates() {
         .proxy
         .inject_nth("GetSessionToken", 1, Canned::invalid_mfa());
     let tmux = Tmux::start(stack.sb.root(), &stack.sb.aws_env());
-    tmux.line(&picker_cmd());
-    tmux.wait_for("the picker", is_picker);
+    open_picker(&tmux);
     tmux.type_text("/admin");
     tmux.wait_for("the filter", |s| !s.contains("444455556666"));
     tmux.keys(&["Enter"]);
@@ -197,8 +206,7 @@ fn rejected_code_is_explained_in_the_modal_and_r_reauthenticates() {
     });
     assert_eq!(stack.proxy.count("GetSessionToken"), 3);
     assert_eq!(stack.proxy.count("AssumeRole"), 2);
-    tmux.keys(&["q"]);
-    tmux.wait_for("the picker's exit", |s| s.contains("picker-exit-0"));
+    quit_picker(&tmux);
 }
 
 /// The vault passphrase `vault_key_unlocked_in_the_picker` imports with.
@@ -239,8 +247,7 @@ fn vault_key_unlocked_in_the_picker_and_nest_inside_its_shell() {
 
     // The picker runs without ROLEPICK_VAULT_PASSPHRASE: it must ask.
     let tmux = Tmux::start(stack.sb.root(), &stack.sb.aws_env());
-    tmux.line(&picker_cmd());
-    tmux.wait_for("the picker", is_picker);
+    open_picker(&tmux);
     tmux.type_text("/dev");
     tmux.wait_for("the filter", |s| !s.contains("777788889999"));
     tmux.keys(&["Enter"]);
@@ -312,8 +319,7 @@ fn vault_key_unlocked_in_the_picker_and_nest_inside_its_shell() {
     assert!(!s.contains("Unlock the vault"), "no passphrase asked:\n{s}");
     tmux.line("exit");
     tmux.wait_for("the picker again", is_picker);
-    tmux.keys(&["q"]);
-    tmux.wait_for("the picker's exit", |s| s.contains("picker-exit-0"));
+    quit_picker(&tmux);
     assert_eq!(stack.proxy.count("GetSessionToken"), 1);
 }
 
@@ -359,8 +365,7 @@ fn sigterm_and_sighup_restore_the_terminal() {
     let tmux = Tmux::start(stack.sb.root(), &stack.sb.aws_env());
     let before = tmux.stty("stty.before");
     for (sig, name, status) in [("-TERM", "term", 143), ("-HUP", "hup", 129)] {
-        tmux.line(&picker_cmd());
-        tmux.wait_for("the picker", is_picker);
+        open_picker(&tmux);
         let pid = tmux.picker_pid();
         let ok = Command::new("kill")
             .args([sig, &pid.to_string()])
@@ -418,8 +423,7 @@ fn the_picker_marks_roles_with_a_live_shell() {
     );
     let _ = other.wait();
     tmux.wait_for("the mark gone", |s| is_picker(s) && !marked(s));
-    tmux.keys(&["q"]);
-    tmux.wait_for("the picker's exit", |s| s.contains("picker-exit-0"));
+    quit_picker(&tmux);
 }
 
 /// Moves the cursor to the first row (`g`), then down (`j`) to `profile`'s.
@@ -469,8 +473,7 @@ fn o_opens_the_console_for_the_selected_role_and_the_picker_stays() {
     ));
     env.push(("FAKE_BROWSER_DIR".into(), seen.clone().into()));
     let tmux = Tmux::start(stack.sb.root(), &env);
-    tmux.line(&picker_cmd());
-    tmux.wait_for("the picker", is_picker);
+    open_picker(&tmux);
 
     select(&tmux, "dev");
     tmux.keys(&["o"]);
@@ -538,8 +541,7 @@ fn o_opens_the_console_for_the_selected_role_and_the_picker_stays() {
         1,
         "the page of the second sign-in"
     );
-    tmux.keys(&["q"]);
-    tmux.wait_for("the picker's exit", |s| s.contains("picker-exit-0"));
+    quit_picker(&tmux);
     assert!(
         opened.elapsed() < Duration::from_secs(9),
         "before its time ran out"
@@ -962,8 +964,7 @@ fn the_picker_tells_when_the_session_ran_out_while_its_shell_ran() {
     short_lived_dev(&stack);
     let expire = stack.sb.expire_cache_script();
     let tmux = Tmux::start(stack.sb.root(), &stack.sb.aws_env());
-    tmux.line(&picker_cmd());
-    tmux.wait_for("the picker", is_picker);
+    open_picker(&tmux);
     tmux.type_text("/dev");
     tmux.wait_for("the filter", |s| !s.contains("777788889999"));
     tmux.keys(&["Enter"]);
@@ -1044,8 +1045,7 @@ fn the_picker_tells_when_the_session_ran_out_while_its_shell_ran() {
         left.ends_with('h') || left.contains(':'),
         "a fresh countdown on the session line, not {left:?}: {header:?}\n{s}"
     );
-    tmux.keys(&["q"]);
-    tmux.wait_for("the picker's exit", |s| s.contains("picker-exit-0"));
+    quit_picker(&tmux);
 }
 
 #[test]
@@ -1088,8 +1088,7 @@ fn r_rotates_a_90_day_old_key_from_the_picker_and_the_age_resets() {
     assert!(!s.contains("R rotate key"), "no longer offered:\n{s}");
     assert_eq!(stack.proxy.count("CreateAccessKey"), 1);
     assert_eq!(stack.proxy.count("DeleteAccessKey"), 1);
-    tmux.keys(&["q"]);
-    tmux.wait_for("the picker's exit", |s| s.contains("picker-exit-0"));
+    quit_picker(&tmux);
 }
 
 /// Run by `panic_restores_the_terminal` inside tmux (it re-runs this test
@@ -1144,8 +1143,7 @@ fn a_large_paste_in_the_filter_does_not_stall_the_picker() {
     let stack = Stack::start();
     let tmux = Tmux::start(stack.sb.root(), &stack.sb.aws_env());
     let before = tmux.stty("stty.before");
-    tmux.line(&picker_cmd());
-    tmux.wait_for("the picker", is_picker);
+    open_picker(&tmux);
     let paste = format!("dev{}", "x".repeat(4997));
     for bracketed in [false, true] {
         tmux.type_text("/");
@@ -1165,8 +1163,7 @@ fn a_large_paste_in_the_filter_does_not_stall_the_picker() {
             "the cap is told:\n{s}"
         );
     }
-    tmux.keys(&["q"]);
-    tmux.wait_for("the picker's exit", |s| s.contains("picker-exit-0"));
+    quit_picker(&tmux);
     let after = tmux.stty("stty.after");
     assert_eq!(before, after, "stty settings restored after the pastes");
 }
@@ -1177,8 +1174,7 @@ fn sigquit_restores_the_terminal_like_sigterm() {
     let stack = Stack::start();
     let tmux = Tmux::start(stack.sb.root(), &stack.sb.aws_env());
     let before = tmux.stty("stty.before");
-    tmux.line(&picker_cmd());
-    tmux.wait_for("the picker", is_picker);
+    open_picker(&tmux);
     let pid = tmux.picker_pid();
     let ok = Command::new("kill")
         .args(["-QUIT", &pid.to_string()])
@@ -1267,8 +1263,7 @@ fn a_lock_wait_warning_shows_in_the_status_line_not_over_the_screen() {
         .spawn()
         .expect("run flock (util-linux)");
     let tmux = Tmux::start(stack.sb.root(), &stack.sb.aws_env());
-    tmux.line(&picker_cmd());
-    tmux.wait_for("the picker", is_picker);
+    open_picker(&tmux);
     tmux.type_text("/admin");
     tmux.wait_for("the filter", |s| !s.contains("444455556666"));
     tmux.keys(&["Enter"]);
@@ -1302,6 +1297,5 @@ fn a_lock_wait_warning_shows_in_the_status_line_not_over_the_screen() {
     tmux.wait_for("the picker", |s| {
         is_picker(s) && countdown_on(s, "admin").is_some()
     });
-    tmux.keys(&["q"]);
-    tmux.wait_for("the picker's exit", |s| s.contains("picker-exit-0"));
+    quit_picker(&tmux);
 }
