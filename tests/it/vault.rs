@@ -331,7 +331,7 @@ fn keyring_backend_without_a_secret_service_says_so() {
     let stack = Stack::start();
     let cfg = stack.sb.root().join("rolepick.toml");
     std::fs::write(&cfg, "[vault]\nbackend = \"keyring\"\n").unwrap();
-    // A session bus address where nothing listens (tests/keyring.rs has a
+    // A session bus address where nothing listens (tests/it/keyring.rs has a
     // real Secret Service).
     let out = rp(&stack, PASS)
         .env("ROLEPICK_CONFIG", &cfg)
