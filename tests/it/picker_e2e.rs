@@ -309,7 +309,10 @@ fn vault_key_unlocked_in_the_picker_and_nest_inside_its_shell() {
     tmux.wait_for("the picker", |s| {
         is_picker(s) && countdown_on(s, "dev").is_some()
     });
+    // Esc handled before `/` is typed: an Esc and a key sent together read
+    // as Alt+key, and the filter kept `dev` (`/ devreadonly`) under load.
     tmux.keys(&["Escape"]);
+    tmux.wait_for("the filter cleared", |s| s.contains("777788889999"));
     tmux.type_text("/readonly");
     tmux.wait_for("the filter", |s| !s.contains("444455556666"));
     tmux.keys(&["Enter"]);
