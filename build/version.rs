@@ -1,6 +1,6 @@
 //! Which commit a build comes from, for `rolepick --version`.
 //!
-//! Used by `build.rs` (`#[path]`) and by `tests/version.rs`, which drives it
+//! Used by `build.rs` (`#[path]`) and by `tests/it/install.rs`, which drives it
 //! on scratch repositories. Plain std only: a build script has no
 //! dependencies of rolepick's.
 

@@ -73,7 +73,7 @@ ensure_aws() {
 }
 
 ensure_tmux() { have tmux || apt_install tmux; }
-# A real Secret Service for the keyring backend's tests (tests/keyring.rs):
+# A real Secret Service for the keyring backend's tests (tests/it/keyring.rs):
 # gnome-keyring-daemon on a private dbus-daemon session bus.
 # zsh and fish, for the test that asks for a code under each user shell.
 # Not fatal here: outside CI that test skips a missing shell; under CI it fails.
@@ -86,7 +86,7 @@ ensure_shells() {
 ensure_secret_service() {
     if ! have gnome-keyring-daemon || ! have dbus-daemon || ! have dbus-send; then
         ( apt_install gnome-keyring dbus-daemon dbus-bin ) ||
-            log "WARNING: could not install gnome-keyring; tests/keyring.rs skips (and fails under CI)"
+            log "WARNING: could not install gnome-keyring; tests/it/keyring.rs skips (and fails under CI)"
     fi
 }
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """boto3/botocore as the reference client of scripts/sso_standin.py.
 
-Run by tests/sso.rs in a sandbox HOME whose ~/.aws/config has profile
+Run by tests/it/sso.rs in a sandbox HOME whose ~/.aws/config has profile
 ``sso-dev`` on ``[sso-session corp]``, with AWS_ENDPOINT_URL_SSO_OIDC and
 AWS_ENDPOINT_URL_SSO at the stand-in, AWS_ENDPOINT_URL_STS at moto, and
 BROWSER set to scripts/sso_browser. Prints one JSON document; a failed

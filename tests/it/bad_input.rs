@@ -5,13 +5,11 @@
 //! does not make the vault look empty, and output that cannot flood or
 //! drive the terminal.
 
-mod support;
-
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::process::Output;
 
-use support::{show, text, Sandbox, Stack, MFA_CODE};
+use crate::support::{show, text, Sandbox, Stack, MFA_CODE};
 
 fn run(sb: &Sandbox, args: &[&str]) -> Output {
     sb.cmd().args(args).output().expect("run rolepick")

@@ -2,15 +2,13 @@
 //! moto through the recording proxy, with the real aws CLI, boto3 and Python
 //! in the child reading `AWS_CONTAINER_CREDENTIALS_FULL_URI`.
 
-mod support;
-
 use std::collections::HashMap;
 use std::fs;
 use std::net::TcpStream;
 use std::os::unix::fs::PermissionsExt;
 use std::process::Output;
 
-use support::{parse_env_lines, show, text, Stack, MFA_CODE};
+use crate::support::{parse_env_lines, show, text, Stack, MFA_CODE};
 
 #[track_caller]
 fn assert_ok(out: &Output) {

@@ -3,11 +3,9 @@
 //! role; a rerun creates nothing twice; bad bootstrap credentials are
 //! refused before anything is created.
 
-mod support;
-
 use std::process::Output;
 
-use support::{show, text, Canned, Stack, MFA_CODE};
+use crate::support::{show, text, Canned, Stack, MFA_CODE};
 
 const PASS: &str = "correct horse battery";
 const BOOT: (&str, &str) = ("AKIAMOTOBOOTSTRAP000", "moto-bootstrap-secret");

@@ -5,12 +5,10 @@
 //! getting credentials (stdin code, mfa_process, no MFA, key-only profiles,
 //! config.toml).
 
-mod support;
-
 use std::os::unix::fs::PermissionsExt;
 use std::process::Output;
 
-use support::{show, text, Canned, Sandbox, Stack, MFA_CODE};
+use crate::support::{show, text, Canned, Sandbox, Stack, MFA_CODE};
 
 fn run(sb: &Sandbox, args: &[&str]) -> Output {
     sb.cmd().args(args).output().expect("run rolepick")
@@ -299,7 +297,7 @@ fn key_only_profile_with_mfa_runs_on_a_session_token() {
     stack.sb.write_aws_file("config", &cfg);
     let out = run(&stack.sb, &exec_args("primary", Some(MFA_CODE), &["env"]));
     assert!(out.status.success(), "{}", show(&out));
-    let env = support::parse_env_lines(&text(&out.stdout));
+    let env = crate::support::parse_env_lines(&text(&out.stdout));
     let id = env.get("AWS_ACCESS_KEY_ID").cloned().unwrap_or_default();
     assert_ne!(
         id, stack.prov.access_key_id,

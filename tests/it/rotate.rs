@@ -3,13 +3,11 @@
 //! the vault holds a key IAM knows, `exec` works, and a rerun (`--resume`)
 //! finishes with exactly one key, the one in the vault.
 
-mod support;
-
 use std::io::{BufRead, BufReader};
 use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
-use support::{show, text, Canned, Stack, MFA_CODE};
+use crate::support::{show, text, Canned, Stack, MFA_CODE};
 
 const PASS: &str = "correct horse battery";
 
@@ -89,6 +87,14 @@ fn assert_working(stack: &Stack) {
     assert!(out.status.success(), "exec: {}", show(&out));
 }
 
+/// A rerun (`rotate` with `args`) succeeds and finishes the rotation.
+#[track_caller]
+fn rerun_finishes(stack: &Stack, args: &[&str], old: &str) {
+    let out = run(stack, args);
+    assert!(out.status.success(), "{}", show(&out));
+    assert_rotated(stack, old);
+}
+
 /// After a finished rotation: one key in IAM, the vault's, not `old`.
 fn assert_rotated(stack: &Stack, old: &str) -> String {
     let entry = vault_entry(stack);
@@ -121,6 +127,18 @@ fn fail_next(stack: &Stack, action: &str, n: usize, canned: &Canned) {
     let base = stack.proxy.count(action);
     for i in 1..=n {
         stack.proxy.inject_nth(action, base + i, canned.clone());
+    }
+}
+
+/// The next GetCallerIdentity (identifying the user with the old key) goes
+/// through; the ones after it (the new key's verification) fail like a key
+/// IAM has not propagated yet.
+fn fail_new_key_verification(stack: &Stack) {
+    let base = stack.proxy.count("GetCallerIdentity");
+    for n in base + 2..base + 20 {
+        stack
+            .proxy
+            .inject_nth("GetCallerIdentity", n, Canned::invalid_client_token_id());
     }
 }
 
@@ -185,9 +203,7 @@ fn list_access_keys_failure_changes_nothing() {
     );
     assert_eq!(iam_ids(&stack), vec![old.clone()]);
     assert_working(&stack);
-    let out = run(&stack, &["rotate", "primary"]);
-    assert!(out.status.success(), "{}", show(&out));
-    assert_rotated(&stack, &old);
+    rerun_finishes(&stack, &["rotate", "primary"], &old);
 }
 
 #[test]
@@ -214,24 +230,14 @@ fn create_access_key_failure_changes_nothing_and_a_rerun_finishes() {
     assert_eq!(iam_ids(&stack), vec![old.clone()]);
     assert!(vault_entry(&stack)["rotation"].is_null());
     assert_working(&stack);
-    let out = run(&stack, &["rotate", "primary"]);
-    assert!(out.status.success(), "{}", show(&out));
-    assert_rotated(&stack, &old);
+    rerun_finishes(&stack, &["rotate", "primary"], &old);
 }
 
 #[test]
 fn unverified_new_key_is_kept_next_to_the_old_one_and_resume_finishes() {
     let stack = stack_with_vault();
     let old = stack.prov.access_key_id.clone();
-    // The first GetCallerIdentity identifies the user with the old key; the
-    // ones after it (the new key's verification) fail like a key IAM has not
-    // propagated yet.
-    let base = stack.proxy.count("GetCallerIdentity");
-    for n in base + 2..base + 20 {
-        stack
-            .proxy
-            .inject_nth("GetCallerIdentity", n, Canned::invalid_client_token_id());
-    }
+    fail_new_key_verification(&stack);
     let started = Instant::now();
     let out = run(&stack, &["rotate", "primary"]);
     assert_eq!(out.status.code(), Some(4), "{}", show(&out));
@@ -249,9 +255,7 @@ fn unverified_new_key_is_kept_next_to_the_old_one_and_resume_finishes() {
     assert_eq!(iam_ids(&stack), both);
     stack.proxy.clear_failures();
     assert_working(&stack);
-    let out = run(&stack, &["rotate", "primary", "--resume"]);
-    assert!(out.status.success(), "{}", show(&out));
-    assert_rotated(&stack, &old);
+    rerun_finishes(&stack, &["rotate", "primary", "--resume"], &old);
 }
 
 #[test]
@@ -272,21 +276,14 @@ fn delete_failure_leaves_the_new_key_current_and_resume_finishes() {
     assert_eq!(iam_ids(&stack).len(), 2);
     stack.proxy.clear_failures();
     assert_working(&stack);
-    let out = run(&stack, &["rotate", "primary", "--resume"]);
-    assert!(out.status.success(), "{}", show(&out));
-    assert_rotated(&stack, &old);
+    rerun_finishes(&stack, &["rotate", "primary", "--resume"], &old);
 }
 
 #[test]
 fn killed_while_verifying_then_resume_finishes() {
     let stack = stack_with_vault();
     let old = stack.prov.access_key_id.clone();
-    let base = stack.proxy.count("GetCallerIdentity");
-    for n in base + 2..base + 20 {
-        stack
-            .proxy
-            .inject_nth("GetCallerIdentity", n, Canned::invalid_client_token_id());
-    }
+    fail_new_key_verification(&stack);
     let mut cmd = stack.sb.std_cmd();
     cmd.env("ROLEPICK_VAULT_PASSPHRASE", PASS)
         .env("ROLEPICK_VAULT_SCRYPT_LOG_N", "10")
@@ -310,9 +307,7 @@ fn killed_while_verifying_then_resume_finishes() {
     assert_eq!(vault_entry(&stack)["rotation"], "created");
     stack.proxy.clear_failures();
     assert_working(&stack);
-    let out = run(&stack, &["rotate", "primary", "--resume"]);
-    assert!(out.status.success(), "{}", show(&out));
-    assert_rotated(&stack, &old);
+    rerun_finishes(&stack, &["rotate", "primary", "--resume"], &old);
 }
 
 #[test]
@@ -446,9 +441,7 @@ fn a_lost_create_reply_leaves_no_stray_key() {
     assert_eq!(iam_ids(&stack), vec![old.clone()]);
     assert!(vault_entry(&stack)["rotation"].is_null());
     assert_working(&stack);
-    let out = run(&stack, &["rotate", "primary"]);
-    assert!(out.status.success(), "{}", show(&out));
-    assert_rotated(&stack, &old);
+    rerun_finishes(&stack, &["rotate", "primary"], &old);
 }
 
 #[test]

@@ -10,7 +10,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 use tempfile::TempDir;
@@ -113,12 +113,6 @@ impl Standin {
     pub fn control(&self, json: &str) {
         let (status, body) = self.http("POST", "/_control", json);
         assert_eq!(status, 200, "control {json}: {body}");
-    }
-
-    /// `POST /_reset`: counters and the record start again.
-    pub fn reset(&self) {
-        let (status, body) = self.http("POST", "/_reset", "");
-        assert_eq!(status, 200, "{body}");
     }
 }
 
@@ -276,9 +270,5 @@ impl SsoHome {
             .current_dir(self.dir.path())
             .stdin(Stdio::null());
         c
-    }
-
-    pub fn root(&self) -> &Path {
-        self.dir.path()
     }
 }

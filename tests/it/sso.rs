@@ -4,8 +4,8 @@
 //! (`aws::sso`, `sso_cache`, `sso_token`) against it, and interop both ways
 //! through the token cache shared with the AWS tools.
 
-mod support;
-
+use crate::support::sso::{http, SsoHome, Standin, ACCOUNT, REGION, ROLE, SESSION, START_URL};
+use crate::support::{show, text, Moto};
 use rolepick::aws::sso::{DeviceAuthorization, Endpoints, Portal, PortalOptions, SsoError};
 use rolepick::cache::Cache;
 use rolepick::clock::SystemClock;
@@ -15,8 +15,6 @@ use rolepick::sso_token::{self, SignIn, SignInUi, SsoSession, Stores, TokenError
 use std::os::unix::fs::PermissionsExt;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
-use support::sso::{http, SsoHome, Standin, ACCOUNT, REGION, ROLE, SESSION, START_URL};
-use support::{show, text, Moto};
 
 /// A browser that approves (visits `verificationUriComplete`) and counts.
 #[derive(Default)]

@@ -5,14 +5,12 @@
 //! page it was given, looks for the sign-in token in every process's argv,
 //! and follows the page's redirect like a browser.
 
-mod support;
-
 use std::fs;
 use std::path::Path;
 use std::process::Output;
 use std::time::{Duration, Instant};
 
-use support::{show, text, Federation, Stack, MFA_CODE};
+use crate::support::{show, text, Federation, Stack, MFA_CODE};
 
 fn console(stack: &Stack, fed_endpoint: &str, args: &[&str]) -> Output {
     stack
@@ -273,7 +271,10 @@ fn a_refusing_federation_endpoint_exits_3_saying_what_to_check() {
 #[test]
 fn an_unreachable_federation_endpoint_exits_4() {
     let stack = Stack::start();
-    let endpoint = format!("http://127.0.0.1:{}/federation", support::closed_port());
+    let endpoint = format!(
+        "http://127.0.0.1:{}/federation",
+        crate::support::closed_port()
+    );
     let out = console(
         &stack,
         &endpoint,

@@ -3,13 +3,11 @@
 //! writers, importing from ~/.aws/credentials, and `exec` against moto with
 //! the key only in the vault.
 
-mod support;
-
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::process::Output;
 
-use support::{show, text, Canned, Stack, MFA_CODE};
+use crate::support::{show, text, Canned, Stack, MFA_CODE};
 
 const PASS: &str = "correct horse battery";
 
@@ -333,7 +331,7 @@ fn keyring_backend_without_a_secret_service_says_so() {
     let stack = Stack::start();
     let cfg = stack.sb.root().join("rolepick.toml");
     std::fs::write(&cfg, "[vault]\nbackend = \"keyring\"\n").unwrap();
-    // A session bus address where nothing listens (tests/keyring.rs has a
+    // A session bus address where nothing listens (tests/it/keyring.rs has a
     // real Secret Service).
     let out = rp(&stack, PASS)
         .env("ROLEPICK_CONFIG", &cfg)

@@ -4,14 +4,12 @@
 //! ~/.aws/credentials, `exec` against moto with the key only in the
 //! keychain, rotation, removal.
 
-mod support;
-
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use support::{show, text, Stack, MFA_CODE};
+use crate::support::{show, text, Stack, MFA_CODE};
 
 /// dbus-daemon plus gnome-keyring-daemon, both stopped on drop.
 struct SecretService {
@@ -180,7 +178,7 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
 fn a_key_lives_in_the_os_keychain_from_import_to_rotation_and_removal() {
     let stack = Stack::start();
     let Some(svc) = SecretService::start(&stack.sb.home) else {
-        support::missing_prerequisite("dbus-daemon or gnome-keyring-daemon");
+        crate::support::missing_prerequisite("dbus-daemon or gnome-keyring-daemon");
         return;
     };
     let config = stack.sb.root().join("rolepick.toml");

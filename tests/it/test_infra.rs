@@ -2,14 +2,12 @@
 //! fault-injecting proxy, and the sandbox. They use the aws CLI, not rolepick, so
 //! they pass independently of the engine.
 
-mod support;
-
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::os::unix::fs::PermissionsExt;
 use std::process::Command;
 
-use support::{Canned, Moto, Proxy, Sandbox, Stack, MFA_CODE};
+use crate::support::{Canned, Moto, Proxy, Sandbox, Stack, MFA_CODE};
 
 fn stdout(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
@@ -143,7 +141,7 @@ fn sandbox_aws_files_match_provision_write_home() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{out:?}");
-    let prov: support::Provision = serde_json::from_slice(&out.stdout).unwrap();
+    let prov: crate::support::Provision = serde_json::from_slice(&out.stdout).unwrap();
     let sb = Sandbox::new(&moto.endpoint(), &prov);
     let read = |p: std::path::PathBuf| std::fs::read_to_string(p).unwrap();
     for name in ["config", "credentials"] {

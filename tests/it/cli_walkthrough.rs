@@ -4,14 +4,12 @@
 //! accounts). Assertions are on what a user sees: ARNs, variables, exit codes,
 //! file modes, and how many STS calls were made.
 
-mod support;
-
 use std::collections::HashMap;
 use std::os::unix::fs::PermissionsExt;
 use std::process::Output;
 use std::time::{Duration, SystemTime};
 
-use support::{parse_env_lines, parse_rfc3339, show, text, Canned, Stack, MFA_CODE};
+use crate::support::{parse_env_lines, parse_rfc3339, show, text, Canned, Stack, MFA_CODE};
 
 #[track_caller]
 fn assert_ok(out: &Output) {
