@@ -9,8 +9,19 @@
 
 use std::path::PathBuf;
 
-use crate::app::state::Refresh;
 use crate::secret::SecretString;
+
+/// How hard to refresh; mirrors the engine's `Refresh` so the core does not
+/// depend on the engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refresh {
+    /// Cached credentials if still good, else new ones.
+    IfNeeded,
+    /// New role credentials even if the cached ones are good.
+    Role,
+    /// A new MFA session and new role credentials.
+    Session,
+}
 
 /// Why a credential request was made: what to do when it succeeds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -18,17 +18,7 @@ use crate::clock::secs_until;
 use crate::model::key_age::{self, ALERT_DAYS};
 use crate::model::Model;
 
-/// How hard to refresh; mirrors the engine's `Refresh` so the core does not
-/// depend on the engine.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Refresh {
-    /// Cached credentials if still good, else new ones.
-    IfNeeded,
-    /// New role credentials even if the cached ones are good.
-    Role,
-    /// A new MFA session and new role credentials.
-    Session,
-}
+pub use crate::app::flow::Refresh;
 
 /// A source (holder of a long-lived key) as the header shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
