@@ -142,8 +142,17 @@ pub fn file_stem(name: &str) -> String {
         .take(STEM_PREFIX_MAX)
         .collect();
     let digest = Sha1::digest(name.as_bytes());
-    let hash: String = digest[..6].iter().map(|b| format!("{b:02x}")).collect();
-    format!("{readable}-{hash}")
+    // Hex by hand: `list` names the cache file of every profile, and a
+    // `format!` per byte was a fifth of its time with 10,000 profiles.
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut stem = readable;
+    stem.reserve(13);
+    stem.push('-');
+    for b in &digest[..6] {
+        stem.push(char::from(HEX[usize::from(b >> 4)]));
+        stem.push(char::from(HEX[usize::from(b & 0xf)]));
+    }
+    stem
 }
 
 /// What role credentials are bound to: if any of it changes in the config,
