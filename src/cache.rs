@@ -130,17 +130,7 @@ const STEM_PREFIX_MAX: usize = 64;
 /// long for the file system.
 pub fn file_stem(name: &str) -> String {
     use sha1::{Digest, Sha1};
-    let readable: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .take(STEM_PREFIX_MAX)
-        .collect();
+    let readable = readable_prefix(name);
     let digest = Sha1::digest(name.as_bytes());
     // Hex by hand: `list` names the cache file of every profile, and a
     // `format!` per byte was a fifth of its time with 10,000 profiles.
@@ -153,6 +143,39 @@ pub fn file_stem(name: &str) -> String {
         stem.push(char::from(HEX[usize::from(b & 0xf)]));
     }
     stem
+}
+
+/// The readable part of [`file_stem`]: file-name-safe, capped.
+fn readable_prefix(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(STEM_PREFIX_MAX)
+        .collect()
+}
+
+/// The role entries in the cache directory, to ask about many profiles at
+/// once (the picker's first frame, `list`): a profile whose readable prefix
+/// no entry has is answered without hashing its name.
+pub struct RoleFiles {
+    names: std::collections::HashSet<std::ffi::OsString>,
+    prefixes: std::collections::HashSet<String>,
+}
+
+impl RoleFiles {
+    /// Whether the cache holds a role entry for `profile` (fresh or not).
+    pub fn has(&self, profile: &str) -> bool {
+        self.prefixes.contains(&readable_prefix(profile))
+            && self.names.contains(std::ffi::OsStr::new(&format!(
+                "role-{}.json",
+                file_stem(profile)
+            )))
+    }
 }
 
 /// What role credentials are bound to: if any of it changes in the config,
@@ -253,9 +276,17 @@ impl Cache {
             .unwrap_or_default()
     }
 
-    /// File name of the role entry of `profile`.
-    pub fn role_file_name(&self, profile: &str) -> std::ffi::OsString {
-        format!("role-{}.json", file_stem(profile)).into()
+    /// The role entries present now.
+    pub fn role_files(&self) -> RoleFiles {
+        let names = self.file_names();
+        let prefixes = names
+            .iter()
+            .filter_map(|n| {
+                let stem = n.to_str()?.strip_prefix("role-")?.strip_suffix(".json")?;
+                Some(stem.rsplit_once('-')?.0.to_string())
+            })
+            .collect();
+        RoleFiles { names, prefixes }
     }
 
     fn path(&self, kind: &str, name: &str) -> PathBuf {
@@ -483,6 +514,29 @@ mod tests {
     }
 
     #[test]
+    fn role_files_knows_which_profiles_have_an_entry() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cache = Cache::at(tmp.path().join("c"));
+        let long = "x".repeat(300);
+        let names = ["prod/admin", "прод", long.as_str()];
+        for name in names {
+            let mut p = profile("arn:aws:iam::111122223333:role/admin");
+            p.name = name.into();
+            cache.write_role(&p, &creds()).unwrap();
+        }
+        cache.write_session("prod_admin", None, &creds()).unwrap();
+        let files = cache.role_files();
+        for name in names {
+            assert!(files.has(name), "{name}");
+        }
+        // Same readable prefix, another name; a session entry is not a role's.
+        let longer = format!("{long}y");
+        for other in ["prod_admin", "тест", longer.as_str(), "dev"] {
+            assert!(!files.has(other), "{other}");
+        }
+    }
+
+    #[test]
     fn changed_role_arn_makes_the_entry_stale() {
         let tmp = tempfile::tempdir().unwrap();
         let cache = Cache::at(tmp.path().join("c"));
@@ -566,7 +620,7 @@ mod tests {
             // (A setgid parent passes its setgid bit on: 2700.)
             assert_eq!(full_mode(&sub) & 0o777, 0o700);
             assert_eq!(
-                full_mode(&sub.join(cache.role_file_name("team/admin"))),
+                full_mode(&sub.join(format!("role-{}.json", file_stem("team/admin")))),
                 0o600
             );
             assert!(Cache::at(dir.clone()).read_role(&p).is_some());

@@ -264,12 +264,12 @@ impl Engine {
     /// Expiries of every cached credential, by profile name (one directory
     /// read, then only the files that exist).
     pub fn cached_expiries(&self) -> std::collections::HashMap<String, SystemTime> {
-        let files = self.cache.file_names();
+        let files = self.cache.role_files();
         self.model
             .profiles
             .iter()
             .filter(|p| match p.kind {
-                ProfileKind::Role(_) => files.contains(&self.cache.role_file_name(&p.name)),
+                ProfileKind::Role(_) => files.has(&p.name),
                 ProfileKind::Session => true,
             })
             .filter_map(|p| self.cached_any(p).map(|c| (p.name.clone(), c.expiration)))
