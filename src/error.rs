@@ -111,39 +111,6 @@ impl Error {
     pub fn io(what: &str, path: &Path, e: &std::io::Error) -> Error {
         Error::Other(format!("cannot {what} {}: {e}", path.display()))
     }
-
-    /// The one conversion from a failed AWS call (`call`, such as
-    /// `sts:AssumeRole`) to an error: refused (exit 3) or no usable answer
-    /// (exit 4). Callers that know more (an MFA code, a bad key) say so first.
-    pub fn aws(call: &str, e: crate::aws::sts::StsError) -> Error {
-        use crate::aws::sts::{StsError, MAX_ATTEMPTS};
-        let call = call.to_string();
-        match e {
-            StsError::Service { code, message } => Error::Refused {
-                message: format!("AWS refused {call}: {code}: {message}"),
-                call,
-                code,
-            },
-            StsError::Throttled { code, message } => Error::Unreachable {
-                message: format!(
-                    "AWS kept throttling {call} ({code}: {message}) after {MAX_ATTEMPTS} attempts with backoff. Wait a minute and try again."
-                ),
-                call,
-            },
-            StsError::Unreachable { endpoint, detail } => Error::Unreachable {
-                message: format!(
-                    "{call}: cannot reach {endpoint}: {detail}. Check your network connection (and AWS_ENDPOINT_URL if you set it), then try again."
-                ),
-                call,
-            },
-            StsError::Other { endpoint, detail } => Error::Unreachable {
-                message: format!(
-                    "{call}: unexpected reply from {endpoint}: {detail}. Try again; if it persists, check AWS_ENDPOINT_URL."
-                ),
-                call,
-            },
-        }
-    }
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

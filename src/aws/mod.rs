@@ -45,3 +45,40 @@ pub fn bad_endpoint_var(vars: &[&'static str]) -> Option<(&'static str, String)>
     }) && !value.chars().any(|c| c.is_whitespace() || c.is_control());
     (!ok).then_some((var, value))
 }
+
+// The one conversion from a failed AWS call to the library's error; here,
+// so that `error` (a leaf) knows nothing of AWS.
+impl crate::error::Error {
+    /// The one conversion from a failed AWS call (`call`, such as
+    /// `sts:AssumeRole`) to an error: refused (exit 3) or no usable answer
+    /// (exit 4). Callers that know more (an MFA code, a bad key) say so first.
+    pub fn aws(call: &str, e: self::sts::StsError) -> Self {
+        use crate::aws::sts::{StsError, MAX_ATTEMPTS};
+        let call = call.to_string();
+        match e {
+            StsError::Service { code, message } => Self::Refused {
+                message: format!("AWS refused {call}: {code}: {message}"),
+                call,
+                code,
+            },
+            StsError::Throttled { code, message } => Self::Unreachable {
+                message: format!(
+                    "AWS kept throttling {call} ({code}: {message}) after {MAX_ATTEMPTS} attempts with backoff. Wait a minute and try again."
+                ),
+                call,
+            },
+            StsError::Unreachable { endpoint, detail } => Self::Unreachable {
+                message: format!(
+                    "{call}: cannot reach {endpoint}: {detail}. Check your network connection (and AWS_ENDPOINT_URL if you set it), then try again."
+                ),
+                call,
+            },
+            StsError::Other { endpoint, detail } => Self::Unreachable {
+                message: format!(
+                    "{call}: unexpected reply from {endpoint}: {detail}. Try again; if it persists, check AWS_ENDPOINT_URL."
+                ),
+                call,
+            },
+        }
+    }
+}

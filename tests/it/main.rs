@@ -8,6 +8,7 @@
 
 mod support;
 
+mod architecture;
 mod bad_input;
 mod cli_errors;
 mod cli_walkthrough;
