@@ -34,6 +34,15 @@ pub struct LoadOptions {
     pub verbose: bool,
 }
 
+impl From<&crate::cli::Global> for LoadOptions {
+    fn from(global: &crate::cli::Global) -> Self {
+        LoadOptions {
+            config_path: global.config.clone(),
+            verbose: global.verbose,
+        }
+    }
+}
+
 /// How much to renew.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refresh {
@@ -198,6 +207,11 @@ impl Engine {
 
     pub fn now(&self) -> SystemTime {
         self.clock.now()
+    }
+
+    /// Monotonic time, for timeouts (through the engine's clock).
+    pub fn instant(&self) -> std::time::Instant {
+        self.clock.instant()
     }
 
     /// The profile, or a clear error: unknown (with suggestions) or broken.

@@ -65,7 +65,7 @@ fn rows(engine: &Engine) -> Vec<Row<'_>> {
 }
 
 pub fn run(args: &ListArgs, global: &Global) -> Result<u8, Error> {
-    let engine = super::load(global)?;
+    let engine = crate::engine::Engine::load(&global.into())?;
     for (name, why) in &engine.model().broken {
         diag::warn(&format!("profile {name:?} is not usable: {why}"));
     }
