@@ -12,9 +12,9 @@ use crate::aws::iam;
 use crate::aws::rfc3339;
 use crate::aws::sts::{self, Signer, StsError};
 use crate::cli::SetupArgs;
+use crate::config::writer::{profile_section, ConfigFile};
 use crate::engine::{validate_mfa_code, Engine};
 use crate::error::Error;
-use crate::fsutil::{Links, PrivateDir};
 use crate::secret::{LongLivedKey, SecretString};
 use crate::vault::keys::CredentialsFile;
 use crate::vault::store::KeyRecord;
@@ -504,72 +504,47 @@ impl Setup<'_> {
     }
 
     fn write_profiles(&self, serial: &str, roles: &[(String, String)]) -> Result<(), Error> {
-        let path = self.engine.paths().aws_config.clone();
-        let existing = match std::fs::read_to_string(&path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-            Err(e) => return Err(Error::io("read", &path, &e)),
-        };
-        let has = |name: &str| {
-            existing.lines().any(|l| {
-                let h = l.trim();
-                h.strip_prefix('[')
-                    .and_then(|r| r.strip_suffix(']'))
-                    .is_some_and(|h| {
-                        let h = h.trim();
-                        h == format!("profile {name}") || (name == "default" && h == "default")
-                    })
-            })
-        };
-        let region = &self.args.region;
+        let file = ConfigFile::read(&self.engine.paths().aws_config)?;
+        let region = self.args.region.as_str();
         let source = self.source();
         let mut wanted = vec![(
             source.to_string(),
-            format!("[profile {source}]\nregion = {region}\n"),
+            profile_section(source, &[("region", region)]),
         )];
         for (name, arn) in roles {
             wanted.push((
                 name.clone(),
-                format!(
-                    "[profile {name}]\nrole_arn = {arn}\nsource_profile = {source}\nmfa_serial = {serial}\nregion = {region}\n"
+                profile_section(
+                    name,
+                    &[
+                        ("role_arn", arn),
+                        ("source_profile", source),
+                        ("mfa_serial", serial),
+                        ("region", region),
+                    ],
                 ),
             ));
         }
-        let mut add = String::new();
+        let mut add = Vec::new();
         for (name, text) in wanted {
-            if has(&name) {
+            if file.has_profile(&name) {
                 say(&format!(
                     "[profile {name}] already exists in {}; left as it is",
-                    path.display()
+                    file.path.display()
                 ));
             } else {
-                add.push('\n');
-                add.push_str(&text);
+                add.push(text);
             }
         }
-        if add.is_empty() {
+        if add.is_empty()
+            || !self.change(
+                &format!("append these profiles to {}", file.path.display()),
+                Some(&add.join("\n")),
+            )
+        {
             return Ok(());
         }
-        if !self.change(
-            &format!("append these profiles to {}", path.display()),
-            Some(add.trim_start()),
-        ) {
-            return Ok(());
-        }
-        let mut text = existing;
-        if !text.is_empty() && !text.ends_with('\n') {
-            text.push('\n');
-        }
-        if text.is_empty() {
-            add.remove(0);
-        }
-        text.push_str(&add);
-        let dir = PrivateDir::ensure(
-            path.parent().unwrap_or(Path::new(".")),
-            Links::Follow,
-            "the directory of the AWS config file",
-        )?;
-        dir.write_atomic(path.file_name().unwrap_or_default(), text.as_bytes())
+        file.append(&add)
     }
 }
 
@@ -598,40 +573,21 @@ pub fn run(engine: &Engine, args: &SetupArgs, out: &mut dyn Write) -> Result<u8,
     setup.run(&boot)
 }
 
-/// RFC 4648 Base32 (the alphabet of MFA seeds); `None` on any other character.
+/// RFC 4648 Base32 (the alphabet of MFA seeds), in either case, padded or
+/// not; `None` on any other character.
 fn base32_decode(s: &str) -> Option<Vec<u8>> {
-    let mut bits: u64 = 0;
-    let mut n = 0;
-    let mut out = Vec::new();
-    for c in s.bytes().filter(|c| *c != b'=' && !c.is_ascii_whitespace()) {
-        let v = match c.to_ascii_uppercase() {
-            u @ b'A'..=b'Z' => u - b'A',
-            d @ b'2'..=b'7' => d - b'2' + 26,
-            _ => return None,
-        };
-        bits = (bits << 5) | u64::from(v);
-        n += 5;
-        if n >= 8 {
-            n -= 8;
-            out.push(((bits >> n) & 0xff) as u8);
-            bits &= (1 << n) - 1;
-        }
-    }
-    Some(out)
+    let bare: String = s
+        .chars()
+        .filter(|c| *c != '=' && !c.is_ascii_whitespace())
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
+    data_encoding::BASE32_NOPAD.decode(bare.as_bytes()).ok()
 }
 
-/// RFC 6238 TOTP: HMAC-SHA1, 30-second steps, 6 digits.
+/// RFC 6238 TOTP as authenticator apps and AWS use it: HMAC-SHA1,
+/// 30-second steps, 6 digits.
 fn totp(key: &[u8], unix_secs: u64) -> String {
-    use hmac::{Hmac, Mac};
-    // HMAC takes a key of any length, so this cannot fail.
-    let Ok(mut mac) = Hmac::<sha1::Sha1>::new_from_slice(key) else {
-        return String::new();
-    };
-    mac.update(&(unix_secs / 30).to_be_bytes());
-    let h = mac.finalize().into_bytes();
-    let off = usize::from(h[19] & 0x0f);
-    let bin = u32::from_be_bytes([h[off] & 0x7f, h[off + 1], h[off + 2], h[off + 3]]);
-    format!("{:06}", bin % 1_000_000)
+    totp_lite::totp_custom::<totp_lite::Sha1>(30, 6, key, unix_secs)
 }
 
 #[cfg(test)]
