@@ -20,7 +20,7 @@ use crate::aws::iam::{self, IamError, KeyMeta};
 use crate::aws::rfc3339;
 use crate::aws::sts::{self, Signer, StsError};
 use crate::aws::Credentials;
-use crate::clock::{Clock, SystemClock};
+
 use crate::engine::{Engine, MfaPrompt};
 use crate::error::Error;
 use crate::model::key_age;
@@ -473,8 +473,7 @@ impl<'a> Rotator<'a> {
     /// `GetCallerIdentity` with the new key until it answers as `arn`, with
     /// backoff, up to the configured bound.
     fn verify(&self, key: &LongLivedKey, arn: &str) -> Result<(), Error> {
-        let clock = SystemClock;
-        let start = clock.instant();
+        let start = self.engine.instant();
         let bound = self.opts.verify_timeout;
         let region = self.region();
         let endpoint = sts::endpoint_name(&region);
@@ -506,7 +505,7 @@ impl<'a> Rotator<'a> {
                 }
                 Err(e) => e.to_string(),
             };
-            let spent = clock.instant().saturating_duration_since(start);
+            let spent = self.engine.instant().saturating_duration_since(start);
             if spent + wait > bound {
                 return Err(Error::Network(format!(
                     "AWS did not accept the new key {} within {}s ({attempt} attempts; last: {why}).",
