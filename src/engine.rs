@@ -48,8 +48,6 @@ impl From<&crate::cli::Global> for LoadOptions {
 pub enum Refresh {
     /// Use cached credentials while fresh.
     IfNeeded,
-    /// New role credentials (reusing a valid MFA session).
-    Role,
     /// New MFA session (asks for a code) and new role credentials.
     Session,
 }
@@ -333,19 +331,6 @@ impl Engine {
                 .is_none_or(|c| !self.is_fresh(&c))
     }
 
-    /// Whether getting credentials for `name` now would need the vault
-    /// passphrase typed by the user (a key is needed, it is in the file
-    /// vault, and neither `passphrase_command` nor the environment gives it).
-    pub fn needs_vault_passphrase(&self, name: &str) -> bool {
-        let Some(p) = self.model.profile(name) else {
-            return false;
-        };
-        if self.cached_fresh(name).is_some() || !self.needs_key(p) {
-            return false;
-        }
-        self.vault_to_unlock(&p.source).is_some()
-    }
-
     /// The vault file that must be unlocked with a passphrase typed by the
     /// user before `source`'s long-lived key can be used: the key is in the
     /// file vault (or there is no index to say otherwise), and neither
@@ -367,26 +352,6 @@ impl Engine {
             None => index.sources.is_empty(),
         };
         in_file.then_some(loc.file)
-    }
-
-    /// Whether fresh credentials for `p` need the long-lived key.
-    fn needs_key(&self, p: &Profile) -> bool {
-        let session_stale = || {
-            self.cache
-                .read_session(&p.source, p.mfa_serial.as_deref())
-                .is_none_or(|c| !self.is_fresh(&c))
-        };
-        match &p.kind {
-            ProfileKind::Session => session_stale(),
-            ProfileKind::Role(r) => match &r.parent {
-                Parent::Profile(q) => {
-                    self.cached_fresh(q).is_none()
-                        && self.model.profile(q).is_some_and(|q| self.needs_key(q))
-                }
-                Parent::Source if p.mfa_serial.is_some() => session_stale(),
-                Parent::Source => true,
-            },
-        }
     }
 
     /// Checks what can be checked before calling AWS.

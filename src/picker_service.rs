@@ -220,7 +220,6 @@ impl Unlock for PickerPrompt {
 fn engine_refresh(r: Refresh) -> engine::Refresh {
     match r {
         Refresh::IfNeeded => engine::Refresh::IfNeeded,
-        Refresh::Role => engine::Refresh::Role,
         Refresh::Session => engine::Refresh::Session,
     }
 }
