@@ -12,6 +12,7 @@ use crate::model::{Profile, SubshellCredentials};
 use crate::shell::{self, Handoff};
 use crate::terminal::TerminalPerson;
 use std::ffi::OsString;
+use std::time::SystemTime;
 
 /// `rolepick exec`: credentials for `args.profile` (asking through `mfa`
 /// when a code is needed), then the command (or the user's shell) with
@@ -35,19 +36,12 @@ pub fn exec(engine: Engine, args: &ExecArgs, mfa: &dyn MfaPrompt) -> Result<u8, 
         .then(|| LiveShell::register(engine.cache(), &profile.name))
         .flatten();
     let banner = interactive.then(|| {
-        if plan.server {
-            format!(
-                "rolepick: shell for {} (credentials kept fresh by rolepick; the MFA session expires {}, then rolepick asks for a new code); exit to leave",
-                profile.name,
-                rfc3339(engine.session_end(profile, &creds))
-            )
+        let until = if plan.server {
+            engine.session_end(profile, &creds)
         } else {
-            format!(
-                "rolepick: shell for {} (credentials expire {}); exit to leave",
-                profile.name,
-                rfc3339(creds.expiration)
-            )
-        }
+            creds.expiration
+        };
+        banner(&profile.name, plan.server, until, None)
     });
     let hint = format!(
         "To type a new code, run `rolepick exec --nest {0} -- true` in this shell (or leave it and run `rolepick exec {0}` again); AWS calls then work again.",
@@ -82,6 +76,39 @@ pub fn exec(engine: Engine, args: &ExecArgs, mfa: &dyn MfaPrompt) -> Result<u8, 
             live: live.as_ref(),
         },
     )
+}
+
+/// A shell the picker opens, for its banner.
+pub struct FromPicker<'a> {
+    /// The role's ARN, or "MFA session".
+    pub what: &'a str,
+    /// The time left, as the picker counts it down.
+    pub left: &'a str,
+}
+
+/// The line said when a shell starts: for whom, until when its
+/// credentials (on the endpoint: its MFA session) last, and how to leave
+/// (`exit`; from the picker, back to it).
+pub fn banner(
+    profile: &str,
+    server: bool,
+    until: SystemTime,
+    picker: Option<&FromPicker<'_>>,
+) -> String {
+    let until = rfc3339(until);
+    let left = picker.map_or_else(String::new, |p| format!(" ({} left)", p.left));
+    let state = if server {
+        format!("credentials kept fresh by rolepick; the MFA session expires {until}{left}, then rolepick asks for a new code")
+    } else {
+        format!("credentials expire {until}{left}")
+    };
+    match picker {
+        None => format!("rolepick: shell for {profile} ({state}); exit to leave"),
+        Some(p) => format!(
+            "rolepick: shell for {profile} ({}); {state}. `exit` returns to the picker.",
+            p.what
+        ),
+    }
 }
 
 /// How a child will get credentials, decided before it starts.
@@ -203,4 +230,35 @@ pub fn run_child(engine: &Engine, spec: ChildSpec<'_>) -> Result<u8, Error> {
         );
         shell::run(cmd, &env, banner)
     })?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    #[test]
+    fn the_shell_banner_says_until_when_and_how_to_leave() {
+        let t = UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        assert_eq!(
+            banner("dev", false, t, None),
+            "rolepick: shell for dev (credentials expire 2027-01-15T08:00:00Z); exit to leave"
+        );
+        assert_eq!(
+            banner("dev", true, t, None),
+            "rolepick: shell for dev (credentials kept fresh by rolepick; the MFA session expires 2027-01-15T08:00:00Z, then rolepick asks for a new code); exit to leave"
+        );
+        let picker = FromPicker {
+            what: "arn:aws:iam::1:role/dev",
+            left: "59:12",
+        };
+        assert_eq!(
+            banner("dev", false, t, Some(&picker)),
+            "rolepick: shell for dev (arn:aws:iam::1:role/dev); credentials expire 2027-01-15T08:00:00Z (59:12 left). `exit` returns to the picker."
+        );
+        assert_eq!(
+            banner("dev", true, t, Some(&picker)),
+            "rolepick: shell for dev (arn:aws:iam::1:role/dev); credentials kept fresh by rolepick; the MFA session expires 2027-01-15T08:00:00Z (59:12 left), then rolepick asks for a new code. `exit` returns to the picker."
+        );
+    }
 }

@@ -54,6 +54,11 @@ pub enum Refresh {
 
 pub use crate::prompt::{Given, GivenCode, MfaPrompt};
 
+/// [`crate::aws::runtime`], or why it cannot start.
+pub fn runtime() -> Result<tokio::runtime::Runtime, Error> {
+    crate::aws::runtime().map_err(|e| Error::Other(format!("cannot start the async runtime: {e}")))
+}
+
 /// Refuses anything that is not exactly six digits.
 pub fn validate_mfa_code(code: &str) -> Result<&str, Error> {
     let c = code.trim();
@@ -400,10 +405,7 @@ impl Engine {
                 return Ok(c);
             }
         }
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| Error::Other(format!("cannot start the async runtime: {e}")))?;
+        let rt = runtime()?;
         rt.block_on(self.fetch(p, mfa, refresh))
     }
 
@@ -575,11 +577,7 @@ impl Engine {
             None => None,
         };
         let endpoint = sts::endpoint_name(region);
-        let signer = Signer {
-            access_key_id: &key.access_key_id,
-            secret_access_key: &key.secret_access_key,
-            session_token: None,
-        };
+        let signer = Signer::key(&key);
         let client = sts::client(&signer, region);
         diag::debug(&format!(
             "calling sts:GetSessionToken for source {:?} at {endpoint}",
@@ -685,15 +683,8 @@ pub fn caller_identity(
     region: &str,
 ) -> Result<sts::Identity, Error> {
     check_endpoint()?;
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::Other(format!("cannot start the async runtime: {e}")))?;
-    let signer = Signer {
-        access_key_id: &key.access_key_id,
-        secret_access_key: &key.secret_access_key,
-        session_token: None,
-    };
+    let rt = runtime()?;
+    let signer = Signer::key(key);
     let endpoint = sts::endpoint_name(region);
     let client = sts::client(&signer, region);
     rt.block_on(sts::get_caller_identity(&client, &endpoint))

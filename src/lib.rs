@@ -58,6 +58,8 @@ pub mod sso_cache;
 pub mod sso_token;
 /// The person at the terminal: `/dev/tty` lines, secrets, MFA codes for the CLI and the endpoint.
 pub mod terminal;
+/// How the time credentials have left is written (picker, list, prompt).
+pub mod timefmt;
 /// The picker's terminal edges: raw mode and alternate screen, input and signals.
 pub mod tui;
 /// Drawing the picker (ratatui); read-only over `app::state::State`.

@@ -10,9 +10,9 @@ use std::time::{Duration, Instant, SystemTime};
 
 use crate::app::msg::{Failure, FailureKind, Fetched};
 use crate::app::runtime::{self, CredentialService, Options};
-use crate::app::state::{countdown, Refresh};
-use crate::aws::rfc3339;
-use crate::child::{self, ChildSpec};
+use crate::app::state::Refresh;
+use crate::child::{self, ChildSpec, FromPicker};
+use crate::clock::secs_until;
 use crate::clock::SystemClock;
 use crate::console;
 use crate::engine::{self, Engine, Given, MfaPrompt};
@@ -21,6 +21,7 @@ use crate::live::{self, LiveShell};
 use crate::model::{Model, Source, SubshellCredentials};
 use crate::secret::SecretString;
 use crate::shell;
+use crate::timefmt;
 use crate::vault::store::{self, Document};
 use crate::vault::SettingsExt as _;
 use crate::vault::Unlock;
@@ -330,21 +331,14 @@ impl CredentialService for EngineService {
         } else {
             creds.expiration
         };
-        let left = countdown(self.engine.now(), Some(shown))
-            .map(|c| c.text)
-            .unwrap_or_default();
+        let left = timefmt::countdown(secs_until(self.engine.now(), shown));
         let what = p.role().map_or("MFA session", |r| r.role_arn.as_str());
-        let banner = if plan.server {
-            format!(
-                "rolepick: shell for {profile} ({what}); credentials kept fresh by rolepick; the MFA session expires {} ({left} left), then rolepick asks for a new code. `exit` returns to the picker.",
-                rfc3339(shown)
-            )
-        } else {
-            format!(
-                "rolepick: shell for {profile} ({what}); credentials expire {} ({left} left). `exit` returns to the picker.",
-                rfc3339(shown)
-            )
-        };
+        let banner = child::banner(
+            profile,
+            plan.server,
+            shown,
+            Some(&FromPicker { what, left: &left }),
+        );
         let hint = format!(
             "Leave the shell (`exit`): the picker asks for a new code at once. Or run `rolepick exec --nest {profile} -- true` in the shell."
         );

@@ -131,6 +131,21 @@ impl Setup<'_> {
         self.rt.block_on(f).map_err(|e| aws_error(what, e))
     }
 
+    /// A list call, or nothing when there is nothing to list yet (a dry
+    /// run for a user that does not exist).
+    fn list<T>(
+        &self,
+        can_list: bool,
+        what: &str,
+        f: impl std::future::Future<Output = Result<Vec<T>, StsError>>,
+    ) -> Result<Vec<T>, Error> {
+        if can_list {
+            self.call(what, f)
+        } else {
+            Ok(Vec::new())
+        }
+    }
+
     /// A change: made, or (dry run) described.
     fn change(&self, what: &str, document: Option<&str>) -> bool {
         if self.dry {
@@ -154,11 +169,7 @@ impl Setup<'_> {
 
     fn run(&self, boot: &Bootstrap) -> Result<u8, Error> {
         let region = &self.args.region;
-        let signer = Signer {
-            access_key_id: &boot.key.access_key_id,
-            secret_access_key: &boot.key.secret_access_key,
-            session_token: boot.token.as_ref(),
-        };
+        let signer = Signer::key(&boot.key).with_token(boot.token.as_ref());
         let endpoint = sts::endpoint_name(region);
         let id = self
             .rt
@@ -193,14 +204,11 @@ impl Setup<'_> {
         };
 
         // 2. The MFA device.
-        let devices = if can_list {
-            self.call(
-                "iam:ListMFADevices",
-                iam::list_mfa_devices(&self.client, user),
-            )?
-        } else {
-            Vec::new()
-        };
+        let devices = self.list(
+            can_list,
+            "iam:ListMFADevices",
+            iam::list_mfa_devices(&self.client, user),
+        )?;
         let serial = match devices.into_iter().next() {
             Some(s) => {
                 say(&format!("MFA device {s} is enabled for {user}"));
@@ -443,14 +451,11 @@ impl Setup<'_> {
             ));
             return Ok(());
         }
-        let keys = if can_list {
-            self.call(
-                "iam:ListAccessKeys",
-                iam::list_access_keys(&self.client, user),
-            )?
-        } else {
-            Vec::new()
-        };
+        let keys = self.list(
+            can_list,
+            "iam:ListAccessKeys",
+            iam::list_access_keys(&self.client, user),
+        )?;
         if keys.len() >= 2 {
             return Err(Error::Usage(format!(
                 "IAM user {user} already has two access keys ({}) and none is in rolepick's vault; IAM allows no third. Put the one you use into the vault with `rolepick vault add {source}`, or delete one, and rerun setup.",
@@ -473,14 +478,7 @@ impl Setup<'_> {
             "iam:CreateAccessKey",
             iam::create_access_key(&self.client, user),
         )?;
-        let rec = KeyRecord {
-            access_key_id: key.access_key_id.clone(),
-            secret_access_key: key.secret_access_key.expose().to_string(),
-            user_arn: Some(user_arn.to_string()),
-            added: rfc3339(self.engine.now()),
-            previous: None,
-            rotation: None,
-        };
+        let rec = KeyRecord::new(&key, Some(user_arn.to_string()), rfc3339(self.engine.now()));
         if let Err(e) = store_record(self.engine, source, &rec, false) {
             // A key no one can use must not stay in IAM.
             let undo = self.call(
@@ -552,15 +550,8 @@ impl Setup<'_> {
 /// in other accounts are written to `out`, progress to stderr.
 pub fn run(engine: &Engine, args: &SetupArgs, out: &mut dyn Write) -> Result<u8, Error> {
     let boot = bootstrap(engine, args)?;
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::Other(format!("cannot start the async runtime: {e}")))?;
-    let client = iam::client(&Signer {
-        access_key_id: &boot.key.access_key_id,
-        secret_access_key: &boot.key.secret_access_key,
-        session_token: boot.token.as_ref(),
-    });
+    let rt = crate::engine::runtime()?;
+    let client = iam::client(&Signer::key(&boot.key).with_token(boot.token.as_ref()));
     let setup = Setup {
         engine,
         args,

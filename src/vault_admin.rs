@@ -208,14 +208,7 @@ pub fn add(engine: &Engine, args: &VaultAddArgs) -> Result<u8, Error> {
     } else {
         Some(verify(engine, &args.source, &key)?)
     };
-    let rec = KeyRecord {
-        access_key_id: key.access_key_id.clone(),
-        secret_access_key: key.secret_access_key.expose().to_string(),
-        user_arn: user_arn.clone(),
-        added: rfc3339(engine.now()),
-        previous: None,
-        rotation: None,
-    };
+    let rec = KeyRecord::new(&key, user_arn.clone(), rfc3339(engine.now()));
     store_record(engine, &args.source, &rec, args.force)?;
     if engine.model().source(&args.source).is_none() {
         diag::warn(&format!(
@@ -319,14 +312,7 @@ pub fn import(engine: &Engine, args: &VaultImportArgs) -> Result<u8, Error> {
     } else {
         Some(verify(engine, &args.profile, &key)?)
     };
-    let rec = KeyRecord {
-        access_key_id: key.access_key_id.clone(),
-        secret_access_key: key.secret_access_key.expose().to_string(),
-        user_arn,
-        added: rfc3339(engine.now()),
-        previous: None,
-        rotation: None,
-    };
+    let rec = KeyRecord::new(&key, user_arn, rfc3339(engine.now()));
     // The directory the credentials file is rewritten in, checked before
     // anything changes.
     let dir = PrivateDir::ensure(

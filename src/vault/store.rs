@@ -94,6 +94,18 @@ impl std::fmt::Debug for KeyRecord {
 }
 
 impl KeyRecord {
+    /// A new record for `key`, `added` at (RFC 3339), with no rotation going on.
+    pub fn new(key: &LongLivedKey, user_arn: Option<String>, added: String) -> KeyRecord {
+        KeyRecord {
+            access_key_id: key.access_key_id.clone(),
+            secret_access_key: key.secret_access_key.expose().to_string(),
+            user_arn,
+            added,
+            previous: None,
+            rotation: None,
+        }
+    }
+
     pub fn key(&self) -> LongLivedKey {
         LongLivedKey {
             access_key_id: self.access_key_id.clone(),
