@@ -1,7 +1,7 @@
-//! The picker's engine service: plugs the credential [`Engine`] into the
-//! picker's runtime through [`CredentialService`] (the picker itself never
-//! sees the engine or the vault), and decides colour (`NO_COLOR`) at the
-//! edge.
+//! The picker's engine service: plugs the credential engine
+//! ([`crate::engine::Engine`]) into the picker's runtime through
+//! [`crate::app::runtime::CredentialService`] (the picker itself never sees
+//! the engine or the vault), and decides colour (`NO_COLOR`) at the edge.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};

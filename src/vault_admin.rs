@@ -1,7 +1,7 @@
 //! Managing the long-lived keys in the vault (`rolepick vault`, and the
 //! key `rolepick setup` creates): add, import from ~/.aws/credentials,
 //! list, remove, a new passphrase. Asks on the terminal ([`crate::terminal`]);
-//! writes through [`store::Slot`], which reads back what it wrote.
+//! writes through [`crate::vault::store`], which reads back what it wrote.
 
 use crate::aws::rfc3339;
 use crate::cli::{VaultAddArgs, VaultImportArgs, VaultRemoveArgs};
