@@ -25,6 +25,8 @@ use std::io::Write;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::Child;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 use zeroize::Zeroizing;
 
@@ -243,6 +245,34 @@ pub struct Opened {
     page: OneTimePage,
     written: Instant,
     opener: Option<Child>,
+}
+
+/// `rolepick console`: opens `url` for `profile` in the browser through a
+/// one-time page and waits until the page is gone ([`PAGE_LIFETIME`]) or a
+/// signal comes (then the status is 128 + the signal).
+pub fn open_until_done(engine: &Engine, url: SecretString, profile: &str) -> Result<u8, Error> {
+    // From here a signal must not leave the page behind: it ends the wait.
+    let signal = Arc::new(AtomicUsize::new(0));
+    for sig in [
+        signal_hook::consts::SIGINT,
+        signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGHUP,
+    ] {
+        signal_hook::flag::register_usize(sig, Arc::clone(&signal), sig as usize)
+            .map_err(|e| Error::Other(format!("cannot set up signal handling: {e}")))?;
+    }
+    let mut opened = open_in_browser(&engine.cache().private_dir()?, &url, false)?;
+    drop(url);
+    opened.settle()?;
+    eprintln!(
+        "rolepick: opened the AWS console for {profile} in your browser; its one-time sign-in page is removed in {} s",
+        PAGE_LIFETIME.as_secs()
+    );
+    opened.finish(&|| signal.load(Ordering::SeqCst) != 0);
+    Ok(match signal.load(Ordering::SeqCst) {
+        0 => 0,
+        n => u8::try_from(128 + n).unwrap_or(1),
+    })
 }
 
 /// Writes the one-time page for `url` in `dir` (the cache directory, checked

@@ -104,6 +104,25 @@ pub struct Outcome {
     pub new_key_id: String,
 }
 
+/// Rotates `source`'s key under the vault's lock (asking through `mfa`),
+/// or, with `resume_only`, finishes an unfinished rotation: `None` when
+/// there is none to finish.
+pub fn rotate(
+    engine: &Engine,
+    source: &str,
+    mfa: &dyn MfaPrompt,
+    opts: Options,
+    resume_only: bool,
+) -> Result<Option<Outcome>, Error> {
+    let loc = engine.model().settings.vault.location();
+    let _lock = loc.lock()?;
+    let rotator = Rotator::new(engine, source, mfa, opts)?;
+    if resume_only && !rotator.in_progress()? {
+        return Ok(None);
+    }
+    rotator.run().map(Some)
+}
+
 /// What is known without unlocking anything, for `--dry-run`.
 pub fn plan(engine: &Engine, source: &str) -> Result<Vec<String>, Error> {
     let settings = &engine.model().settings.vault;

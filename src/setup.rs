@@ -400,28 +400,25 @@ impl Setup<'_> {
                         iam::create_role(&self.client, name, trust),
                     )?;
                 }
-                if self.change(
-                    &format!("iam:AttachRolePolicy RoleName={name} PolicyArn={policy}"),
-                    None,
-                ) {
-                    self.call(
-                        "iam:AttachRolePolicy",
-                        iam::attach_role_policy(&self.client, name, policy),
-                    )?;
-                }
-                return Ok(());
+                return self.attach_policy(name, policy);
             }
         }
         let attached = self.call(
             "iam:ListAttachedRolePolicies",
             iam::attached_role_policies(&self.client, name),
         )?;
-        if !attached.contains(policy)
-            && self.change(
-                &format!("iam:AttachRolePolicy RoleName={name} PolicyArn={policy}"),
-                None,
-            )
-        {
+        if attached.contains(policy) {
+            return Ok(());
+        }
+        self.attach_policy(name, policy)
+    }
+
+    /// Attaches managed policy `policy` to role `name` (or says it would).
+    fn attach_policy(&self, name: &str, policy: &str) -> Result<(), Error> {
+        if self.change(
+            &format!("iam:AttachRolePolicy RoleName={name} PolicyArn={policy}"),
+            None,
+        ) {
             self.call(
                 "iam:AttachRolePolicy",
                 iam::attach_role_policy(&self.client, name, policy),

@@ -375,43 +375,39 @@ pub struct Listed {
     pub previous: Option<String>,
 }
 
+impl Listed {
+    fn of(source: String, backend: Backend, r: &KeyRecord, now: std::time::SystemTime) -> Listed {
+        Listed {
+            source,
+            backend: backend.name(),
+            access_key_id: r.access_key_id.clone(),
+            user_arn: r.user_arn.clone(),
+            added: r.added.clone(),
+            age_days: store::age_days(&r.added, now),
+            rotation: r.rotation.as_ref().map(store::Rotation::name),
+            previous: r.previous.as_ref().map(|p| p.access_key_id.clone()),
+        }
+    }
+}
+
 /// Every key in the file vault and the OS keychain (opening the file vault).
 pub fn list(engine: &Engine) -> Result<Vec<Listed>, Error> {
     let settings = settings(engine);
     let loc = settings.location();
     let now = engine.now();
     let mut rows = Vec::new();
-    let age = |added: &str| store::age_days(added, now);
     if loc.exists() {
         let pass = passphrase(&loc, settings, &CliMfa::Terminal)?;
         let doc = store::open(&loc, &pass)?;
         loc.reindex_if_stale(&doc);
         for (name, r) in &doc.sources {
-            rows.push(Listed {
-                source: name.clone(),
-                backend: Backend::File.name(),
-                access_key_id: r.access_key_id.clone(),
-                user_arn: r.user_arn.clone(),
-                added: r.added.clone(),
-                age_days: age(&r.added),
-                rotation: r.rotation.as_ref().map(store::Rotation::name),
-                previous: r.previous.as_ref().map(|p| p.access_key_id.clone()),
-            });
+            rows.push(Listed::of(name.clone(), Backend::File, r, now));
         }
     }
     for (name, e) in loc.read_index().sources {
         if e.backend == Backend::Keyring.name() {
             if let Some(r) = store::keyring_get(&name)? {
-                rows.push(Listed {
-                    source: name,
-                    backend: Backend::Keyring.name(),
-                    access_key_id: r.access_key_id.clone(),
-                    user_arn: r.user_arn.clone(),
-                    added: r.added.clone(),
-                    age_days: age(&r.added),
-                    rotation: r.rotation.as_ref().map(store::Rotation::name),
-                    previous: r.previous.as_ref().map(|p| p.access_key_id.clone()),
-                });
+                rows.push(Listed::of(name, Backend::Keyring, &r, now));
             }
         }
     }
