@@ -25,6 +25,8 @@ use std::io::Write;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::Child;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 use zeroize::Zeroizing;
 
@@ -98,10 +100,7 @@ pub fn sign_in_url(
         "federation: getSigninToken at {} with the role credentials {} of {:?}",
         plan.endpoint, creds.access_key_id, t.profile
     ));
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::Other(format!("cannot start the async runtime: {e}")))?;
+    let rt = crate::engine::runtime()?;
     let token = rt
         .block_on(federation::get_signin_token(&plan.endpoint, &creds))
         .map_err(|e| match e {
@@ -253,6 +252,34 @@ pub struct Opened {
     page: OneTimePage,
     written: Instant,
     opener: Option<Child>,
+}
+
+/// `rolepick console`: opens `url` for `profile` in the browser through a
+/// one-time page and waits until the page is gone ([`PAGE_LIFETIME`]) or a
+/// signal comes (then the status is 128 + the signal).
+pub fn open_until_done(engine: &Engine, url: SecretString, profile: &str) -> Result<u8, Error> {
+    // From here a signal must not leave the page behind: it ends the wait.
+    let signal = Arc::new(AtomicUsize::new(0));
+    for sig in [
+        signal_hook::consts::SIGINT,
+        signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGHUP,
+    ] {
+        signal_hook::flag::register_usize(sig, Arc::clone(&signal), sig as usize)
+            .map_err(|e| Error::Other(format!("cannot set up signal handling: {e}")))?;
+    }
+    let mut opened = open_in_browser(&engine.cache().private_dir()?, &url, false)?;
+    drop(url);
+    opened.settle()?;
+    eprintln!(
+        "rolepick: opened the AWS console for {profile} in your browser; its one-time sign-in page is removed in {} s",
+        PAGE_LIFETIME.as_secs()
+    );
+    opened.finish(&|| signal.load(Ordering::SeqCst) != 0);
+    Ok(match signal.load(Ordering::SeqCst) {
+        0 => 0,
+        n => u8::try_from(128 + n).unwrap_or(1),
+    })
 }
 
 /// Writes the one-time page for `url` in `dir` (the cache directory, checked

@@ -17,8 +17,6 @@ use crate::secret::SecretString;
 pub enum Refresh {
     /// Cached credentials if still good, else new ones.
     IfNeeded,
-    /// New role credentials even if the cached ones are good.
-    Role,
     /// A new MFA session and new role credentials.
     Session,
 }

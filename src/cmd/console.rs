@@ -1,17 +1,15 @@
 //! `rolepick console PROFILE`: opens the AWS console as the role in a
 //! browser, or prints the sign-in URL (`--print`).
 
-use super::mfa::CliMfa;
 use crate::cli::{ConsoleArgs, Global};
-use crate::console::{self, Target, PAGE_LIFETIME};
+use crate::console::{self, Target};
 use crate::error::Error;
+use crate::terminal::CliMfa;
 use std::io::Write;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 
 pub fn run(args: &ConsoleArgs, global: &Global) -> Result<u8, Error> {
     let mfa = CliMfa::from_args(&args.mfa)?;
-    let engine = super::load(global)?;
+    let engine = crate::engine::Engine::load(&global.into())?;
     let target = Target {
         profile: &args.profile,
         destination: args.destination.as_deref(),
@@ -26,27 +24,5 @@ pub fn run(args: &ConsoleArgs, global: &Global) -> Result<u8, Error> {
             .map_err(|e| Error::Other(format!("cannot write to stdout: {e}")))?;
         return Ok(0);
     }
-    // From here a signal must not leave the page behind: it ends the wait.
-    let signal = Arc::new(AtomicUsize::new(0));
-    for sig in [
-        signal_hook::consts::SIGINT,
-        signal_hook::consts::SIGTERM,
-        signal_hook::consts::SIGHUP,
-    ] {
-        signal_hook::flag::register_usize(sig, Arc::clone(&signal), sig as usize)
-            .map_err(|e| Error::Other(format!("cannot set up signal handling: {e}")))?;
-    }
-    let mut opened = console::open_in_browser(&engine.cache().private_dir()?, &url, false)?;
-    drop(url);
-    opened.settle()?;
-    eprintln!(
-        "rolepick: opened the AWS console for {} in your browser; its one-time sign-in page is removed in {} s",
-        args.profile,
-        PAGE_LIFETIME.as_secs()
-    );
-    opened.finish(&|| signal.load(Ordering::SeqCst) != 0);
-    Ok(match signal.load(Ordering::SeqCst) {
-        0 => 0,
-        n => u8::try_from(128 + n).unwrap_or(1),
-    })
+    console::open_until_done(&engine, url, &args.profile)
 }

@@ -1,15 +1,14 @@
 //! `rolepick rotate SOURCE [--dry-run] [--resume] [--delete-other]`.
 
-use super::mfa::CliMfa;
 use crate::cli::{Global, RotateArgs};
 use crate::error::Error;
-use crate::rotate::{plan, Options, Rotator};
-use crate::vault::SettingsExt as _;
+use crate::rotate::{plan, rotate, Options};
+use crate::terminal::CliMfa;
 use std::io::Write;
 
 pub fn run(args: &RotateArgs, global: &Global) -> Result<u8, Error> {
     let mfa = CliMfa::from_args(&args.mfa)?;
-    let engine = super::load(global)?;
+    let engine = crate::engine::Engine::load(&global.into())?;
     if args.dry_run {
         let mut text = String::from("rolepick rotate would:\n");
         for line in plan(&engine, &args.source)? {
@@ -22,25 +21,17 @@ pub fn run(args: &RotateArgs, global: &Global) -> Result<u8, Error> {
             .map(|()| 0)
             .map_err(|e| Error::Other(format!("cannot write to stdout: {e}")));
     }
-    let loc = engine.model().settings.vault.location();
-    let _lock = loc.lock()?;
-    let rotator = Rotator::new(
-        &engine,
-        &args.source,
-        &mfa,
-        Options {
-            delete_other: args.delete_other,
-            verify_timeout: Options::verify_timeout_from_env(),
-        },
-    )?;
-    if args.resume && !rotator.in_progress()? {
+    let opts = Options {
+        delete_other: args.delete_other,
+        verify_timeout: Options::verify_timeout_from_env(),
+    };
+    let Some(done) = rotate(&engine, &args.source, &mfa, opts, args.resume)? else {
         eprintln!(
             "rolepick: no rotation of source {:?} is in progress; nothing to resume. `rolepick rotate {}` starts one.",
             args.source, args.source
         );
         return Ok(0);
-    }
-    let done = rotator.run()?;
+    };
     eprintln!(
         "rolepick: rotated the key of source {:?} ({}): {} -> {}. The old key is deleted in IAM and gone from the vault; the next `exec` asks for a new MFA session.",
         done.source, done.user_arn, done.old_key_id, done.new_key_id
