@@ -98,10 +98,7 @@ pub fn sign_in_url(
         "federation: getSigninToken at {} with the role credentials {} of {:?}",
         plan.endpoint, creds.access_key_id, t.profile
     ));
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::Other(format!("cannot start the async runtime: {e}")))?;
+    let rt = crate::engine::runtime()?;
     let token = rt
         .block_on(federation::get_signin_token(&plan.endpoint, &creds))
         .map_err(|e| match e {

@@ -134,11 +134,7 @@ pub fn serve<R>(provider: &dyn Provider, body: impl FnOnce(&Endpoint) -> R) -> R
     let failed = |what: &str, e: &dyn std::fmt::Display| {
         Error::Other(format!("cannot {what} for the credential endpoint: {e}"))
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_io()
-        .enable_time()
-        .build()
-        .map_err(|e| failed("start the async runtime", &e))?;
+    let runtime = crate::aws::runtime().map_err(|e| failed("start the async runtime", &e))?;
     let listener = {
         let _in = runtime.enter();
         tokio::net::TcpSocket::new_v4()

@@ -34,18 +34,30 @@ pub struct LoadOptions {
     pub verbose: bool,
 }
 
+impl From<&crate::cli::Global> for LoadOptions {
+    fn from(global: &crate::cli::Global) -> Self {
+        LoadOptions {
+            config_path: global.config.clone(),
+            verbose: global.verbose,
+        }
+    }
+}
+
 /// How much to renew.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refresh {
     /// Use cached credentials while fresh.
     IfNeeded,
-    /// New role credentials (reusing a valid MFA session).
-    Role,
     /// New MFA session (asks for a code) and new role credentials.
     Session,
 }
 
 pub use crate::prompt::{Given, GivenCode, MfaPrompt};
+
+/// [`crate::aws::runtime`], or why it cannot start.
+pub fn runtime() -> Result<tokio::runtime::Runtime, Error> {
+    crate::aws::runtime().map_err(|e| Error::Other(format!("cannot start the async runtime: {e}")))
+}
 
 /// Refuses anything that is not exactly six digits.
 pub fn validate_mfa_code(code: &str) -> Result<&str, Error> {
@@ -200,6 +212,11 @@ impl Engine {
         self.clock.now()
     }
 
+    /// Monotonic time, for timeouts (through the engine's clock).
+    pub fn instant(&self) -> std::time::Instant {
+        self.clock.instant()
+    }
+
     /// The profile, or a clear error: unknown (with suggestions) or broken.
     pub fn profile(&self, name: &str) -> Result<&Profile, Error> {
         if let Some(p) = self.model.profile(name) {
@@ -319,19 +336,6 @@ impl Engine {
                 .is_none_or(|c| !self.is_fresh(&c))
     }
 
-    /// Whether getting credentials for `name` now would need the vault
-    /// passphrase typed by the user (a key is needed, it is in the file
-    /// vault, and neither `passphrase_command` nor the environment gives it).
-    pub fn needs_vault_passphrase(&self, name: &str) -> bool {
-        let Some(p) = self.model.profile(name) else {
-            return false;
-        };
-        if self.cached_fresh(name).is_some() || !self.needs_key(p) {
-            return false;
-        }
-        self.vault_to_unlock(&p.source).is_some()
-    }
-
     /// The vault file that must be unlocked with a passphrase typed by the
     /// user before `source`'s long-lived key can be used: the key is in the
     /// file vault (or there is no index to say otherwise), and neither
@@ -353,26 +357,6 @@ impl Engine {
             None => index.sources.is_empty(),
         };
         in_file.then_some(loc.file)
-    }
-
-    /// Whether fresh credentials for `p` need the long-lived key.
-    fn needs_key(&self, p: &Profile) -> bool {
-        let session_stale = || {
-            self.cache
-                .read_session(&p.source, p.mfa_serial.as_deref())
-                .is_none_or(|c| !self.is_fresh(&c))
-        };
-        match &p.kind {
-            ProfileKind::Session => session_stale(),
-            ProfileKind::Role(r) => match &r.parent {
-                Parent::Profile(q) => {
-                    self.cached_fresh(q).is_none()
-                        && self.model.profile(q).is_some_and(|q| self.needs_key(q))
-                }
-                Parent::Source if p.mfa_serial.is_some() => session_stale(),
-                Parent::Source => true,
-            },
-        }
     }
 
     /// Checks what can be checked before calling AWS.
@@ -421,10 +405,7 @@ impl Engine {
                 return Ok(c);
             }
         }
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| Error::Other(format!("cannot start the async runtime: {e}")))?;
+        let rt = runtime()?;
         rt.block_on(self.fetch(p, mfa, refresh))
     }
 
@@ -596,11 +577,7 @@ impl Engine {
             None => None,
         };
         let endpoint = sts::endpoint_name(region);
-        let signer = Signer {
-            access_key_id: &key.access_key_id,
-            secret_access_key: &key.secret_access_key,
-            session_token: None,
-        };
+        let signer = Signer::key(&key);
         let client = sts::client(&signer, region);
         diag::debug(&format!(
             "calling sts:GetSessionToken for source {:?} at {endpoint}",
@@ -705,15 +682,8 @@ pub fn caller_identity(
     region: &str,
 ) -> Result<sts::Identity, Error> {
     check_endpoint()?;
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::Other(format!("cannot start the async runtime: {e}")))?;
-    let signer = Signer {
-        access_key_id: &key.access_key_id,
-        secret_access_key: &key.secret_access_key,
-        session_token: None,
-    };
+    let rt = runtime()?;
+    let signer = Signer::key(key);
     let endpoint = sts::endpoint_name(region);
     let client = sts::client(&signer, region);
     rt.block_on(sts::get_caller_identity(&client, &endpoint))

@@ -9,6 +9,8 @@ pub mod app;
 pub mod aws;
 /// Temporary-credential cache, written through `fsutil`.
 pub mod cache;
+/// Running a child with credentials: static variables or the endpoint (`ChildSpec`).
+pub mod child;
 /// Command-line interface definitions.
 pub mod cli;
 /// The only reader of the wall clock.
@@ -38,24 +40,34 @@ pub mod live;
 pub mod manpage;
 /// Plain data: sources, accounts, profiles, settings.
 pub mod model;
+/// The picker's engine service: the engine and the vault behind the picker's runtime.
+pub mod picker_service;
 /// Asking the user for an MFA code or the vault passphrase.
 pub mod prompt;
 /// Rotating a source's long-lived key, resumable at every stage.
 pub mod rotate;
 /// Secret types: zeroized on drop, redacted in `Debug`, never serialized.
 pub mod secret;
+/// `rolepick setup`: IAM user, MFA device, roles, key and profiles, idempotent.
+pub mod setup;
 /// The only place that spawns processes.
 pub mod shell;
 /// The IAM Identity Center token cache shared with the AWS CLI (~/.aws/sso/cache).
 pub mod sso_cache;
 /// A usable Identity Center token: cache, refresh, device sign-in, one at a time.
 pub mod sso_token;
+/// The person at the terminal: `/dev/tty` lines, secrets, MFA codes for the CLI and the endpoint.
+pub mod terminal;
+/// How the time credentials have left is written (picker, list, prompt).
+pub mod timefmt;
 /// The picker's terminal edges: raw mode and alternate screen, input and signals.
 pub mod tui;
 /// Drawing the picker (ratatui); read-only over `app::state::State`.
 pub mod ui;
 /// Long-lived keys: the encrypted vault, the OS keychain, the credentials file.
 pub mod vault;
+/// Managing the vault's keys: add, import, list, remove, new passphrase.
+pub mod vault_admin;
 
 use cli::{Cli, Cmd};
 use error::Error;

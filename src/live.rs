@@ -25,6 +25,17 @@ pub struct LiveShell {
     until: std::sync::Mutex<Option<SystemTime>>,
 }
 
+/// Refuses to start inside a rolepick shell (`ROLEPICK_PROFILE` is set)
+/// unless `nest` (`--nest`).
+pub fn nesting_guard(nest: bool) -> Result<(), crate::error::Error> {
+    match std::env::var("ROLEPICK_PROFILE") {
+        Ok(p) if !p.is_empty() && !nest => Err(crate::error::Error::Usage(format!(
+            "already inside a rolepick shell for profile {p:?} (ROLEPICK_PROFILE is set). Exit that shell first, or pass --nest to start another one inside it."
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// The variable that gives a shell on the endpoint the path of its
 /// [`LiveShell`] file.
 pub const SHELL_STATE_VAR: &str = "ROLEPICK_SHELL_STATE";

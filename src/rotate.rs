@@ -20,7 +20,7 @@ use crate::aws::iam::{self, IamError, KeyMeta};
 use crate::aws::rfc3339;
 use crate::aws::sts::{self, Signer, StsError};
 use crate::aws::Credentials;
-use crate::clock::{Clock, SystemClock};
+
 use crate::engine::{Engine, MfaPrompt};
 use crate::error::Error;
 use crate::model::key_age;
@@ -196,10 +196,7 @@ impl<'a> Rotator<'a> {
             }
             None => return Err(not_in_vault(engine, source)),
         };
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| Error::Other(format!("cannot start the async runtime: {e}")))?;
+        let rt = crate::engine::runtime()?;
         Ok(Rotator {
             engine,
             source: source.to_string(),
@@ -373,16 +370,11 @@ impl<'a> Rotator<'a> {
                 return Err(e.noted(&note));
             }
         };
-        let next = KeyRecord {
-            access_key_id: new.access_key_id.clone(),
-            secret_access_key: new.secret_access_key.expose().to_string(),
-            user_arn: Some(arn.to_string()),
-            added: rfc3339(self.engine.now()),
-            previous: Some(Box::new(bare(&rec))),
-            rotation: Some(Rotation::Created {
-                user: user.to_string(),
-            }),
-        };
+        let mut next = KeyRecord::new(&new, Some(arn.to_string()), rfc3339(self.engine.now()));
+        next.previous = Some(Box::new(bare(&rec)));
+        next.rotation = Some(Rotation::Created {
+            user: user.to_string(),
+        });
         if let Err(e) = self.save(&next) {
             // The new key cannot be kept: take it back out of IAM.
             let undo = self.delete(&old, user, &new.access_key_id);
@@ -436,16 +428,11 @@ impl<'a> Rotator<'a> {
     /// `GetCallerIdentity` with the new key until it answers as `arn`, with
     /// backoff, up to the configured bound.
     fn verify(&self, key: &LongLivedKey, arn: &str) -> Result<(), Error> {
-        let clock = SystemClock;
-        let start = clock.instant();
+        let start = self.engine.instant();
         let bound = self.opts.verify_timeout;
         let region = self.region();
         let endpoint = sts::endpoint_name(&region);
-        let signer = Signer {
-            access_key_id: &key.access_key_id,
-            secret_access_key: &key.secret_access_key,
-            session_token: None,
-        };
+        let signer = Signer::key(key);
         let client = sts::client(&signer, &region);
         let mut wait = Duration::from_secs(1);
         let mut attempt = 1;
@@ -469,7 +456,7 @@ impl<'a> Rotator<'a> {
                 }
                 Err(e) => e.to_string(),
             };
-            let spent = clock.instant().saturating_duration_since(start);
+            let spent = self.engine.instant().saturating_duration_since(start);
             if spent + wait > bound {
                 return Err(Error::Unreachable {
                     call: "sts:GetCallerIdentity".into(),
@@ -636,11 +623,7 @@ impl<'a> Rotator<'a> {
         let code = self.engine.mfa_code(&src, &serial, self.mfa)?;
         let region = self.region();
         let endpoint = sts::endpoint_name(&region);
-        let signer = Signer {
-            access_key_id: &key.access_key_id,
-            secret_access_key: &key.secret_access_key,
-            session_token: None,
-        };
+        let signer = Signer::key(key);
         let client = sts::client(&signer, &region);
         self.rt
             .block_on(sts::get_session_token(
@@ -671,16 +654,8 @@ impl<'a> Rotator<'a> {
         f: impl Fn(&aws_sdk_iam::Client) -> Result<T, IamError>,
     ) -> Result<T, Error> {
         let client = |s: &Option<Credentials>| match s {
-            Some(c) => iam::client(&Signer {
-                access_key_id: &c.access_key_id,
-                secret_access_key: &c.secret_access_key,
-                session_token: Some(&c.session_token),
-            }),
-            None => iam::client(&Signer {
-                access_key_id: &key.access_key_id,
-                secret_access_key: &key.secret_access_key,
-                session_token: None,
-            }),
+            Some(c) => iam::client(&Signer::temporary(c)),
+            None => iam::client(&Signer::key(key)),
         };
         let first = f(&client(&self.session.borrow()));
         match first {

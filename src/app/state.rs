@@ -24,8 +24,6 @@ use crate::model::Model;
 pub enum Refresh {
     /// Cached credentials if still good, else new ones.
     IfNeeded,
-    /// New role credentials even if the cached ones are good.
-    Role,
     /// A new MFA session and new role credentials.
     Session,
 }
@@ -111,7 +109,7 @@ pub struct Countdown {
 pub fn countdown(now: SystemTime, expiry: Option<SystemTime>) -> Option<Countdown> {
     let secs = secs_until(now, expiry?);
     let (text, urgency) = if secs <= 0 {
-        ("expired".to_string(), Urgency::Expired)
+        (crate::timefmt::countdown(secs), Urgency::Expired)
     } else if secs < 3600 {
         let u = if secs < 120 {
             Urgency::Critical
@@ -120,12 +118,9 @@ pub fn countdown(now: SystemTime, expiry: Option<SystemTime>) -> Option<Countdow
         } else {
             Urgency::Fine
         };
-        (format!("{:02}:{:02}", secs / 60, secs % 60), u)
+        (crate::timefmt::countdown(secs), u)
     } else {
-        (
-            format!("{}h {:02}m", secs / 3600, (secs % 3600) / 60),
-            Urgency::Fine,
-        )
+        (crate::timefmt::countdown(secs), Urgency::Fine)
     };
     Some(Countdown { text, urgency })
 }

@@ -20,6 +20,14 @@ pub struct Credentials {
     pub expiration: SystemTime,
 }
 
+/// The runtime rolepick blocks on for SDK calls and serves the credential
+/// endpoint with: one thread (the caller's), I/O and timers.
+pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+}
+
 /// RFC 3339 (UTC, seconds) as AWS and `credential_process` use it.
 pub fn rfc3339(t: SystemTime) -> String {
     humantime::format_rfc3339_seconds(t).to_string()

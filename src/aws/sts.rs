@@ -7,7 +7,7 @@
 //! from `AWS_ENDPOINT_URL_STS` / `AWS_ENDPOINT_URL` when set.
 
 use super::Credentials;
-use crate::secret::SecretString;
+use crate::secret::{LongLivedKey, SecretString};
 use aws_sdk_sts::config::retry::RetryConfig;
 use aws_sdk_sts::config::timeout::TimeoutConfig;
 use aws_sdk_sts::config::{BehaviorVersion, Region};
@@ -40,6 +40,35 @@ pub struct Signer<'a> {
     pub access_key_id: &'a str,
     pub secret_access_key: &'a SecretString,
     pub session_token: Option<&'a SecretString>,
+}
+
+impl<'a> Signer<'a> {
+    /// A long-lived key (no session token).
+    pub fn key(key: &'a LongLivedKey) -> Self {
+        Signer {
+            access_key_id: &key.access_key_id,
+            secret_access_key: &key.secret_access_key,
+            session_token: None,
+        }
+    }
+
+    /// Temporary credentials (an MFA session or a role).
+    pub fn temporary(creds: &'a Credentials) -> Self {
+        Signer {
+            access_key_id: &creds.access_key_id,
+            secret_access_key: &creds.secret_access_key,
+            session_token: Some(&creds.session_token),
+        }
+    }
+
+    /// The same key with `token` (temporary admin credentials of `setup`).
+    #[must_use]
+    pub fn with_token(self, token: Option<&'a SecretString>) -> Self {
+        Signer {
+            session_token: token,
+            ..self
+        }
+    }
 }
 
 /// Where the STS endpoint can be overridden, first one wins.

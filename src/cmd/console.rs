@@ -1,17 +1,17 @@
 //! `rolepick console PROFILE`: opens the AWS console as the role in a
 //! browser, or prints the sign-in URL (`--print`).
 
-use super::mfa::CliMfa;
 use crate::cli::{ConsoleArgs, Global};
 use crate::console::{self, Target, PAGE_LIFETIME};
 use crate::error::Error;
+use crate::terminal::CliMfa;
 use std::io::Write;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 pub fn run(args: &ConsoleArgs, global: &Global) -> Result<u8, Error> {
     let mfa = CliMfa::from_args(&args.mfa)?;
-    let engine = super::load(global)?;
+    let engine = crate::engine::Engine::load(&global.into())?;
     let target = Target {
         profile: &args.profile,
         destination: args.destination.as_deref(),

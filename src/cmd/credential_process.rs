@@ -1,16 +1,16 @@
 //! `rolepick credential-process PROFILE`: the `credential_process` JSON
 //! (Version 1) that AWS SDKs and the CLI read. Prints secrets by design.
 
-use super::mfa::CliMfa;
 use crate::aws::rfc3339;
 use crate::cli::{Global, ProfileArgs};
 use crate::engine::Refresh;
 use crate::error::Error;
+use crate::terminal::CliMfa;
 use std::io::Write;
 
 pub fn run(args: &ProfileArgs, global: &Global) -> Result<u8, Error> {
     let mfa = CliMfa::from_args(&args.mfa)?;
-    let engine = super::load_for(global, &args.profile)?;
+    let engine = crate::engine::Engine::load_for(&global.into(), &args.profile)?;
     let c = engine.credentials(&args.profile, &mfa, Refresh::IfNeeded)?;
     let doc = serde_json::json!({
         "Version": 1,

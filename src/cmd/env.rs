@@ -1,10 +1,10 @@
 //! `rolepick env PROFILE --format sh|fish|json|dotenv`: prints secrets by design.
 
-use super::mfa::CliMfa;
 use crate::cli::{EnvArgs, EnvFormat, Global};
 use crate::engine::Refresh;
 use crate::error::Error;
 use crate::shell;
+use crate::terminal::CliMfa;
 use std::io::Write;
 
 fn sh_quote(v: &str) -> String {
@@ -48,7 +48,7 @@ pub fn render(format: EnvFormat, vars: &[(&str, String)]) -> String {
 
 pub fn run(args: &EnvArgs, global: &Global) -> Result<u8, Error> {
     let mfa = CliMfa::from_args(&args.mfa)?;
-    let engine = super::load_for(global, &args.profile)?;
+    let engine = crate::engine::Engine::load_for(&global.into(), &args.profile)?;
     let creds = engine.credentials(&args.profile, &mfa, Refresh::IfNeeded)?;
     let profile = engine.profile(&args.profile)?;
     let vars = shell::credential_vars(profile, args.region.as_deref(), &creds);

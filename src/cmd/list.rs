@@ -8,24 +8,11 @@ use crate::engine::Engine;
 use crate::error::Error;
 use crate::model::key_age::{self, Urgency, WARN_DAYS};
 use crate::model::ProfileKind;
+use crate::timefmt;
 use crate::vault::SettingsExt as _;
 use std::io::Write;
 use std::time::SystemTime;
 
-/// `59m`, `11h 58m`, `expired`.
-pub fn remaining(now: SystemTime, exp: SystemTime) -> String {
-    let s = secs_until(now, exp);
-    if s <= 0 {
-        "expired".into()
-    } else if s < 3600 {
-        format!("{}m {:02}s", s / 60, s % 60)
-    } else {
-        format!("{}h {:02}m", s / 3600, (s % 3600) / 60)
-    }
-}
-
-/// One line of the listing, borrowed from the model (10,000 profiles are
-/// listed without copying their strings).
 struct Row<'a> {
     profile: &'a str,
     account_id: Option<&'a str>,
@@ -65,7 +52,7 @@ fn rows(engine: &Engine) -> Vec<Row<'_>> {
 }
 
 pub fn run(args: &ListArgs, global: &Global) -> Result<u8, Error> {
-    let engine = super::load(global)?;
+    let engine = crate::engine::Engine::load(&global.into())?;
     for (name, why) in &engine.model().broken {
         diag::warn(&format!("profile {name:?} is not usable: {why}"));
     }
@@ -118,7 +105,8 @@ pub fn run(args: &ListArgs, global: &Global) -> Result<u8, Error> {
                     printable(r.role.unwrap_or("(session)")),
                     printable(r.source),
                     printable(r.region.unwrap_or("-")),
-                    r.expires.map_or_else(|| "-".into(), |e| remaining(now, e)),
+                    r.expires
+                        .map_or_else(|| "-".into(), |e| timefmt::remaining(now, e)),
                     key_age(r.source).map_or_else(|| "-".into(), key_age_text),
                 ]
             })

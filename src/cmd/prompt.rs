@@ -6,10 +6,10 @@
 //! little more than starting the binary.
 
 use crate::cli::PromptArgs;
-use crate::clock::{secs_until, Clock, SystemClock};
+use crate::clock::{Clock, SystemClock};
 use crate::error::Error;
+use crate::timefmt;
 use std::io::Write;
-use std::time::SystemTime;
 
 pub fn run(args: &PromptArgs) -> Result<u8, Error> {
     let Some(profile) = std::env::var("ROLEPICK_PROFILE")
@@ -25,58 +25,8 @@ pub fn run(args: &PromptArgs) -> Result<u8, Error> {
             .ok()
             .and_then(|s| humantime::parse_rfc3339_weak(s.trim_end_matches('Z')).ok())
     });
-    let line = render(&args.format, &profile, expiry, SystemClock.now());
+    let line = timefmt::prompt_line(&args.format, &profile, expiry, SystemClock.now());
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{line}");
     Ok(0)
-}
-
-/// `template` with `{profile}` and `{left}` filled in; `{left}` is empty
-/// when the expiry is unknown (and the space before it is dropped).
-pub fn render(
-    template: &str,
-    profile: &str,
-    expiry: Option<SystemTime>,
-    now: SystemTime,
-) -> String {
-    let filled = match expiry {
-        Some(e) => template.replace("{left}", &left(secs_until(now, e))),
-        None => template.replace(" {left}", "").replace("{left}", ""),
-    };
-    filled.replace("{profile}", profile)
-}
-
-/// `45s`, `42m`, `3h05m`, `expired`.
-pub fn left(secs: i64) -> String {
-    match secs {
-        s if s <= 0 => "expired".into(),
-        s if s < 60 => format!("{s}s"),
-        s if s < 3600 => format!("{}m", s / 60),
-        s => format!("{}h{:02}m", s / 3600, (s % 3600) / 60),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::time::{Duration, UNIX_EPOCH};
-
-    #[test]
-    fn time_left_is_compact() {
-        assert_eq!(left(-5), "expired");
-        assert_eq!(left(0), "expired");
-        assert_eq!(left(45), "45s");
-        assert_eq!(left(42 * 60 + 59), "42m");
-        assert_eq!(left(3 * 3600 + 5 * 60), "3h05m");
-    }
-
-    #[test]
-    fn template_fills_profile_and_left() {
-        let now = UNIX_EPOCH + Duration::from_secs(1_800_000_000);
-        let exp = Some(now + Duration::from_secs(600));
-        assert_eq!(render("{profile} {left}", "dev", exp, now), "dev 10m");
-        assert_eq!(render("[{profile}|{left}]", "dev", exp, now), "[dev|10m]");
-        assert_eq!(render("{profile} {left}", "dev", None, now), "dev");
-        assert_eq!(render("[{profile} {left}] ", "dev", exp, now), "[dev 10m] ");
-    }
 }

@@ -1,15 +1,15 @@
 //! `rolepick rotate SOURCE [--dry-run] [--resume] [--delete-other]`.
 
-use super::mfa::CliMfa;
 use crate::cli::{Global, RotateArgs};
 use crate::error::Error;
 use crate::rotate::{plan, Options, Rotator};
+use crate::terminal::CliMfa;
 use crate::vault::SettingsExt as _;
 use std::io::Write;
 
 pub fn run(args: &RotateArgs, global: &Global) -> Result<u8, Error> {
     let mfa = CliMfa::from_args(&args.mfa)?;
-    let engine = super::load(global)?;
+    let engine = crate::engine::Engine::load(&global.into())?;
     if args.dry_run {
         let mut text = String::from("rolepick rotate would:\n");
         for line in plan(&engine, &args.source)? {

@@ -5,6 +5,7 @@
 pub mod ini;
 pub mod rolepick_toml;
 pub mod snapshot;
+pub mod writer;
 
 use crate::diag;
 use crate::error::Error;

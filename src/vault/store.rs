@@ -94,6 +94,18 @@ impl std::fmt::Debug for KeyRecord {
 }
 
 impl KeyRecord {
+    /// A new record for `key`, `added` at (RFC 3339), with no rotation going on.
+    pub fn new(key: &LongLivedKey, user_arn: Option<String>, added: String) -> KeyRecord {
+        KeyRecord {
+            access_key_id: key.access_key_id.clone(),
+            secret_access_key: key.secret_access_key.expose().to_string(),
+            user_arn,
+            added,
+            previous: None,
+            rotation: None,
+        }
+    }
+
     pub fn key(&self) -> LongLivedKey {
         LongLivedKey {
             access_key_id: self.access_key_id.clone(),
@@ -452,32 +464,14 @@ impl Slot {
     /// Writes `rec` for `source`, reads it back and compares, and updates
     /// the index.
     pub fn put(&self, source: &str, rec: &KeyRecord) -> Result<(), Error> {
-        let same = |back: Option<&KeyRecord>| {
-            back.is_some_and(|b| {
-                b.access_key_id == rec.access_key_id
-                    && b.secret_access_key == rec.secret_access_key
-                    && b.rotation == rec.rotation
-                    && b.previous.as_ref().map(|p| &p.access_key_id)
-                        == rec.previous.as_ref().map(|p| &p.access_key_id)
-            })
-        };
         match self {
             Slot::File { loc, passphrase } => {
-                let mut doc = open(loc, passphrase)?;
-                doc.sources.insert(source.to_string(), rec.clone());
-                save(loc, &doc, passphrase)?;
-                let back = open(loc, passphrase)?;
-                if !same(back.sources.get(source)) {
-                    return Err(Error::Other(format!(
-                        "the key read back from {} differs from the one written.",
-                        loc.file.display()
-                    )));
-                }
-                index_from(loc, &back)
+                let doc = open(loc, passphrase)?;
+                put_in(loc, passphrase, doc, source, rec)
             }
             Slot::Keyring { loc } => {
                 keyring_set(source, rec)?;
-                if !same(keyring_get(source)?.as_ref()) {
+                if !same_record(keyring_get(source)?.as_ref(), rec) {
                     return Err(Error::Other(
                         "the key read back from the OS keychain differs from the one written."
                             .into(),
@@ -487,6 +481,39 @@ impl Slot {
             }
         }
     }
+}
+
+/// Whether `back`, read back after writing `rec`, is what was written.
+fn same_record(back: Option<&KeyRecord>, rec: &KeyRecord) -> bool {
+    back.is_some_and(|b| {
+        b.access_key_id == rec.access_key_id
+            && b.secret_access_key == rec.secret_access_key
+            && b.rotation == rec.rotation
+            && b.previous.as_ref().map(|p| &p.access_key_id)
+                == rec.previous.as_ref().map(|p| &p.access_key_id)
+    })
+}
+
+/// [`Slot::put`] for the file vault, into `doc`: the vault's document as
+/// the caller has just opened it (so it is not decrypted again), or a new
+/// vault's. Writes, reads back and compares, and updates the index.
+pub fn put_in(
+    loc: &Location,
+    passphrase: &SecretString,
+    mut doc: Document,
+    source: &str,
+    rec: &KeyRecord,
+) -> Result<(), Error> {
+    doc.sources.insert(source.to_string(), rec.clone());
+    save(loc, &doc, passphrase)?;
+    let back = open(loc, passphrase)?;
+    if !same_record(back.sources.get(source), rec) {
+        return Err(Error::Other(format!(
+            "the key read back from {} differs from the one written.",
+            loc.file.display()
+        )));
+    }
+    index_from(loc, &back)
 }
 
 /// Records in the plaintext index that `source`'s key (`rec`) is in the

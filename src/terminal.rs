@@ -1,14 +1,19 @@
-//! The person at the terminal, for the credential endpoint of a shell or
-//! command rolepick runs: when the MFA session runs out, the command that
-//! asked for credentials waits while rolepick borrows the terminal
+//! The person at the terminal: the one reader of lines from `/dev/tty`,
+//! secrets asked with echo off, how the CLI gets an MFA code
+//! (`--mfa-code CODE`, `--mfa-code -` for stdin, or the terminal), and the
+//! person behind the credential endpoint of a shell or command rolepick
+//! runs: when the MFA session runs out, the command that asked for
+//! credentials waits while rolepick borrows the terminal
 //! ([`crate::foreground`]), asks for a new code and refreshes.
 
+use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use crate::aws::Credentials;
+use crate::cli::MfaArgs;
 use crate::credserver::{Client, Person};
 use crate::engine::{validate_mfa_code, Engine, MfaPrompt, Refresh};
 use crate::error::Error;
@@ -79,7 +84,7 @@ impl Person for TerminalPerson<'_> {
             .quiet_until
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if quiet.is_some_and(|t| Instant::now() < t) {
+        if quiet.is_some_and(|t| self.engine.instant() < t) {
             return false;
         }
         *quiet = None;
@@ -125,7 +130,7 @@ impl Person for TerminalPerson<'_> {
                 }
                 (Err(_), Some(Stop::Cancelled)) => {
                     tty.say(&format!("rolepick: skipped. {}\n", self.hint));
-                    *quiet = Some(Instant::now() + QUIET_AFTER_SKIP);
+                    *quiet = Some(self.engine.instant() + QUIET_AFTER_SKIP);
                     self.give_up(need);
                     return false;
                 }
@@ -218,5 +223,93 @@ impl Unlock for TtyPrompt<'_> {
             false,
         )
         .map(SecretString::new)
+    }
+}
+
+/// Asks `prompt` on the controlling terminal (`/dev/tty`, whatever stdin
+/// and stdout are) and reads one line, trimmed. The one reader of
+/// `/dev/tty` lines with echo on.
+pub fn read_line(prompt: &str) -> std::io::Result<String> {
+    let mut tty = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/tty")?;
+    write!(tty, "{prompt}")?;
+    tty.flush()?;
+    let mut line = String::new();
+    BufReader::new(tty).read_line(&mut line)?;
+    Ok(line.trim().to_string())
+}
+
+/// Yes/no on the terminal; `None` when there is no terminal.
+pub fn confirm(question: &str) -> Option<bool> {
+    let line = read_line(&format!("{question} [y/N] ")).ok()?;
+    Some(matches!(line.as_str(), "y" | "Y" | "yes"))
+}
+
+/// Asks for a secret on the terminal with echo off.
+pub fn ask_secret(prompt: &str) -> Result<SecretString, Error> {
+    rpassword::prompt_password(prompt)
+        .map(SecretString::new)
+        .map_err(|e| {
+            Error::Usage(format!(
+                "cannot ask on the terminal ({e}). Run rolepick from a terminal, or set passphrase_command in config.toml (ROLEPICK_VAULT_PASSPHRASE for automation)."
+            ))
+        })
+}
+
+pub enum CliMfa {
+    Given(String),
+    Stdin,
+    Terminal,
+}
+
+impl CliMfa {
+    /// Validates a given code up front, before any AWS call.
+    pub fn from_args(a: &MfaArgs) -> Result<CliMfa, Error> {
+        match a.mfa_code.as_deref() {
+            None => Ok(CliMfa::Terminal),
+            Some("-") => Ok(CliMfa::Stdin),
+            Some(c) => Ok(CliMfa::Given(validate_mfa_code(c)?.to_string())),
+        }
+    }
+}
+
+impl Unlock for CliMfa {
+    fn passphrase(&self, vault: &Path) -> Result<SecretString, Error> {
+        ask_secret(&format!(
+            "Passphrase for the rolepick vault {}: ",
+            vault.display()
+        ))
+    }
+}
+
+impl MfaPrompt for CliMfa {
+    fn code(&self, source: &Source, serial: &str) -> Result<String, Error> {
+        match self {
+            CliMfa::Given(c) => Ok(c.clone()),
+            CliMfa::Stdin => {
+                let mut line = String::new();
+                std::io::stdin().lock().read_line(&mut line).map_err(|e| {
+                    Error::Usage(format!("cannot read the MFA code from stdin: {e}"))
+                })?;
+                if line.trim().is_empty() {
+                    return Err(Error::Usage(
+                        "--mfa-code - was given but stdin had no code. Pipe the 6-digit code in, or pass it with --mfa-code CODE.".into(),
+                    ));
+                }
+                Ok(line.trim().to_string())
+            }
+            CliMfa::Terminal => {
+                let no_tty = |e: std::io::Error| {
+                    Error::Usage(format!(
+                        "an MFA code for {serial} (source {:?}) is needed, but there is no terminal to ask on ({e}). Pass --mfa-code CODE, --mfa-code - to read it from stdin, or set mfa_process.",
+                        source.name
+                    ))
+                };
+                read_line(&format!("MFA code for {serial} (source {}): ", source.name))
+                    .map_err(no_tty)
+            }
+        }
     }
 }
