@@ -602,15 +602,17 @@ mod tests {
         let mut model = Model::default();
         model.sources.insert(
             "alice".into(),
-            Source {
-                name: "alice".into(),
-                mfa_serial: Some("arn:aws:iam::000000000000:mfa/alice".into()),
-                mfa_process: None,
-                region: None,
-                session_duration: Duration::from_secs(43200),
-                credentials_profile: "alice".into(),
-                origin: origin.clone(),
-            },
+            Source::iam(
+                "alice",
+                crate::model::IamUser {
+                    mfa_serial: Some("arn:aws:iam::000000000000:mfa/alice".into()),
+                    mfa_process: None,
+                    session_duration: Duration::from_secs(43200),
+                    credentials_profile: "alice".into(),
+                },
+                None,
+                origin.clone(),
+            ),
         );
         model.profiles.push(Profile {
             name: "dev".into(),

@@ -378,14 +378,14 @@ impl State {
             .map(|s| SourceView {
                 name: s.name.clone(),
                 // In ~/.aws/config the serial often sits on the role profiles only.
-                mfa_serial: s.mfa_serial.clone().or_else(|| {
+                mfa_serial: s.mfa_serial().map(str::to_string).or_else(|| {
                     model
                         .profiles
                         .iter()
                         .find(|p| p.source == s.name && p.mfa_serial.is_some())
                         .and_then(|p| p.mfa_serial.clone())
                 }),
-                mfa_process: s.mfa_process.is_some(),
+                mfa_process: s.mfa_process().is_some(),
                 vault: None,
                 key_age: None,
             })
@@ -422,6 +422,7 @@ impl State {
             });
             let (role, is_role) = match &p.kind {
                 ProfileKind::Role(r) => (r.role_name().to_string(), true),
+                ProfileKind::Sso { role_name, .. } => (role_name.clone(), true),
                 ProfileKind::Session => ("session".to_string(), false),
             };
             let g = &groups[group];

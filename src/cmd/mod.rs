@@ -12,6 +12,7 @@ pub mod person;
 pub mod prompt;
 pub mod rotate;
 pub mod setup;
+pub mod sso;
 pub mod tui;
 pub mod vault;
 

@@ -215,7 +215,7 @@ fn toml_source_may_keep_its_key_in_the_credentials_file() {
     let toml =
         "[[source]]\nname = \"primary\"\nmfa_serial = \"arn:aws:iam::111122223333:mfa/primary\"\n";
     let m = model("", CREDS, Some(toml)).unwrap();
-    assert_eq!(m.sources["primary"].credentials_profile, "primary");
+    assert_eq!(m.sources["primary"].credentials_profile(), "primary");
     assert_eq!(m.profiles.iter().filter(|p| p.name == "primary").count(), 1);
 }
 
