@@ -34,6 +34,18 @@ impl TerminalSignIn {
     }
 }
 
+impl TerminalSignIn {
+    /// For the picker, which owns the screen: the browser only (when there
+    /// is a display), no text.
+    pub fn quiet() -> TerminalSignIn {
+        TerminalSignIn {
+            open_browser: has_display(|v| std::env::var_os(v)),
+            qr: false,
+            quiet: true,
+        }
+    }
+}
+
 /// Whether a browser can be shown: not in an SSH session (`SSH_CONNECTION`
 /// or `SSH_TTY` set) unless a display is forwarded (`DISPLAY` or
 /// `WAYLAND_DISPLAY`).

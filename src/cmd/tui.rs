@@ -32,7 +32,9 @@ pub fn run(global: &Global, nest: bool, env_creds: bool) -> Result<u8, Error> {
             "the picker needs a terminal. Use `rolepick list` to see profiles and `rolepick exec PROFILE` to run with one.".into(),
         ));
     }
-    let engine = super::load(global)?;
+    // An Identity Center sign-in must not write over the picker's screen.
+    let engine = super::load(global)?
+        .with_sign_in(Some(Arc::new(crate::sso_signin::TerminalSignIn::quiet())));
     let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let exit = runtime::run(
         Arc::new(EngineService {

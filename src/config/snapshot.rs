@@ -1011,4 +1011,38 @@ mod tests {
         assert!(Snapshot::open(file, &other).is_none());
         drop(other_dir);
     }
+
+    #[test]
+    fn snapshot_keeps_identity_center_sources_and_roles() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::write(
+            d.join("config"),
+            "[profile sso-dev]\nsso_session = corp\nsso_account_id = 111122223333\nsso_role_name = ReadOnly\n\n[profile chained]\nrole_arn = arn:aws:iam::444455556666:role/x\nsource_profile = sso-dev\n\n[sso-session corp]\nsso_start_url = https://d-1.awsapps.com/start\nsso_region = eu-west-1\nsso_registration_scopes = sso:account:access\n",
+        )
+        .unwrap();
+        std::fs::write(
+            d.join("config.toml"),
+            "[settings]\nsso_discovery_ttl = \"2h\"\n",
+        )
+        .unwrap();
+        let paths = Paths {
+            aws_config: d.join("config"),
+            aws_credentials: d.join("credentials"),
+            rolepick: d.join("config.toml"),
+            rolepick_explicit: true,
+        };
+        let (model, snap) = snapshot(d, &paths, &[]);
+        assert!(model.sources["corp"].sso().is_some());
+        assert_eq!(
+            model.settings.sso_discovery_ttl,
+            Duration::from_secs(2 * 3600)
+        );
+        assert_eq!(snap.model().unwrap(), model);
+        let m = snap.model_for("chained").unwrap();
+        let names: Vec<&str> = m.profiles.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["chained", "sso-dev"]);
+        assert_eq!(m.profile("sso-dev"), model.profile("sso-dev"));
+        assert_eq!(m.sources, model.sources);
+    }
 }
