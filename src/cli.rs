@@ -16,8 +16,10 @@ Exit codes:
         nested rolepick shell, console sign-in for a profile that is not a role
   3     AWS refused: MFA code rejected, access denied, invalid or expired key,
         role cannot be assumed, duration above the role's maximum, console
-        sign-in refused by the federation endpoint
-  4     AWS unreachable, or still throttling after retries
+        sign-in refused by the federation endpoint, IAM Identity Center
+        sign-in denied or expired, an account or role it cannot reach
+  4     AWS unreachable (also the Identity Center OIDC or portal endpoint),
+        or still throttling after retries
   5     wrong vault passphrase (nothing was changed; try again)
   126   the command to run exists but cannot be executed
   127   the command to run (or console's browser command) was not found

@@ -386,6 +386,14 @@ impl Engine {
     /// file vault (or there is no index to say otherwise), and neither
     /// `passphrase_command` nor the environment gives the passphrase.
     pub fn vault_to_unlock(&self, source: &str) -> Option<PathBuf> {
+        if self
+            .model
+            .source(source)
+            .is_some_and(|s| s.iam_user().is_none())
+        {
+            // An Identity Center session holds no key.
+            return None;
+        }
         let vault = &self.model.settings.vault;
         if vault.passphrase_is_automatic()
             || vault.backend == crate::vault::store::Backend::CredentialsFile
@@ -1307,5 +1315,40 @@ mfa_serial = arn:aws:iam::111122223333:mfa/primary
             "rolepick-jane.doe"
         );
         assert_eq!(default_session_name(&src, None), "rolepick-work");
+    }
+
+    #[test]
+    fn cached_sso_role_credentials_are_used_without_a_token_or_a_call() {
+        let tmp = tempfile::tempdir().unwrap();
+        let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let paths = Paths {
+            aws_config: tmp.path().join("config"),
+            aws_credentials: tmp.path().join("credentials"),
+            rolepick: tmp.path().join("config.toml"),
+            rolepick_explicit: false,
+        };
+        let config = "[profile dev]\nsso_session = corp\nsso_account_id = 111122223333\nsso_role_name = ReadOnly\n[sso-session corp]\nsso_start_url = https://d-1.awsapps.com/start\nsso_region = eu-west-1\n";
+        let model = config::from_texts(&paths, Some(config), None, None).unwrap();
+        let e = Engine::from_parts(
+            model,
+            paths,
+            Cache::at(tmp.path().join("cache")),
+            Vec::new(),
+        )
+        .with_clock(Arc::new(FixedClock::new(t0)))
+        .with_sign_in(None);
+        let dev = e.profile("dev").unwrap().clone();
+        // Nothing cached, no sign-in allowed: neither a code nor a key is asked.
+        assert!(!e.needs_mfa_code("dev"));
+        assert!(!e.needs_vault_passphrase("dev"));
+        assert_eq!(e.vault_to_unlock("corp"), None);
+        e.cache
+            .write_role(&dev, &creds(t0 + Duration::from_secs(3600)))
+            .unwrap();
+        let c = e
+            .credentials("dev", &Given::default(), Refresh::IfNeeded)
+            .unwrap();
+        assert_eq!(c.access_key_id, "ASIA");
+        assert_eq!(e.cached_expiry("dev"), Some(t0 + Duration::from_secs(3600)));
     }
 }
