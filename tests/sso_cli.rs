@@ -550,3 +550,63 @@ fn an_sso_source_in_config_toml_runs_its_account_roles() {
     ]);
     assert!(caller_arn(&out).starts_with(&sso_role_arn_prefix()));
 }
+
+#[test]
+fn six_processes_needing_a_token_at_once_open_one_browser_tab() {
+    let e = Env::new(&[]);
+    let children: Vec<std::process::Child> = (0..6)
+        .map(|_| {
+            e.cmd()
+                .args(["exec", PROFILE, "--", "true"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for c in children {
+        let out = c.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", show(&out));
+    }
+    assert_eq!(e.browser_visits().len(), 1, "one browser tab");
+    assert_eq!(e.standin.count("StartDeviceAuthorization"), 1);
+    assert_eq!(
+        e.standin.count("GetRoleCredentials:200"),
+        1,
+        "the others found the role credentials cached"
+    );
+}
+
+#[test]
+fn list_asks_the_portal_again_once_the_discovery_ttl_has_passed() {
+    let e = Env::new(&[]);
+    let dir = e.home.root().join("xdg/rolepick");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("config.toml"),
+        "[settings]\nsso_discovery_ttl = \"2s\"\n",
+    )
+    .unwrap();
+    e.ok(&["sso", "login"]);
+    e.ok(&["list"]);
+    e.ok(&["list"]);
+    assert_eq!(e.standin.count("ListAccounts"), 1, "fresh: from the cache");
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    let out = e.ok(&["list", "--json"]);
+    assert_eq!(e.standin.count("ListAccounts"), 2, "stale: listed again");
+    assert!(text(&out.stdout).contains("account-0000/AdministratorAccess"));
+}
+
+#[test]
+fn list_without_a_token_shows_the_configured_profiles_and_says_how_to_sign_in() {
+    let e = Env::new(&[]);
+    let out = e.ok(&["list"]);
+    assert!(text(&out.stdout).contains(PROFILE), "{}", show(&out));
+    assert!(
+        text(&out.stderr).contains("rolepick sso login corp"),
+        "{}",
+        show(&out)
+    );
+    assert_eq!(e.service_calls(), 0, "list never signs in");
+    assert!(e.browser_visits().is_empty());
+}

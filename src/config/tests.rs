@@ -457,3 +457,39 @@ fn a_profile_on_a_broken_sso_session_is_broken_and_so_are_its_chained_roles() {
     assert!(m.broken["chained"].contains("sso-dev"), "{:?}", m.broken);
     assert!(m.profile("legacy").is_some(), "other sessions unaffected");
 }
+
+#[test]
+fn identity_center_sources_in_config_toml_are_checked_at_their_line() {
+    let cases = [
+        (
+            "[[source]]\nname = \"corp\"\nsso_start_url = \"not a url\"\nsso_region = \"eu-west-1\"\n",
+            "\"not a url\"",
+            3,
+        ),
+        (
+            "[[source]]\nname = \"corp\"\nsso_start_url = \"https://d-1.awsapps.com/start\"\nsso_region = \"Mars\"\n",
+            "\"Mars\"",
+            4,
+        ),
+        (
+            "[[source]]\nname = \"corp\"\nsso_start_url = \"https://d-1.awsapps.com/start\"\nsso_region = \"eu-west-1\"\nmfa_serial = \"arn:aws:iam::111122223333:mfa/x\"\n",
+            "mfa_serial",
+            5,
+        ),
+        (
+            "[[source]]\nname = \"corp\"\nsso_start_url = \"https://d-1.awsapps.com/start\"\nsso_region = \"eu-west-1\"\n[[account]]\nname = \"x\"\nid = \"111122223333\"\nroles = [\n  { name = \"Admin\", duration_seconds = 3600 },\n]\n",
+            "duration_seconds",
+            9,
+        ),
+    ];
+    for (toml, quoted, line) in cases {
+        let err = model("", "", Some(toml)).unwrap_err();
+        let msg = err.to_string();
+        assert_eq!(err.exit_code(), 2, "{msg}");
+        assert!(msg.contains(quoted), "{msg}");
+        assert!(
+            msg.contains(&format!("config.toml:{line}")),
+            "line {line}: {msg}"
+        );
+    }
+}
