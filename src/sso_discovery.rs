@@ -7,7 +7,7 @@
 //! A discovered role is named `<account name>/<role name>`, each part made
 //! shell-safe: every character other than ASCII letters, digits and
 //! `.`, `_`, `+`, `=`, `@`, `-` becomes `-` (so `My Account` becomes
-//! `My-Account`). When two accounts would get the same name, or a profile
+//! `My-Account`), and a leading `-` becomes `_` (never taken for an option). When two accounts would get the same name, or a profile
 //! the user wrote already has it, the account id is added:
 //! `<account name>-<account id>/<role name>`. A role the user configured
 //! (same session, account and role) is not listed twice: the user's
@@ -88,9 +88,10 @@ pub fn write(
 }
 
 /// `s` with every character but ASCII letters, digits and `._+=@-`
-/// replaced by `-` (never empty).
+/// replaced by `-`, and a leading `-` by `_` (so the name is never taken
+/// for an option); never empty.
 pub fn shell_safe(s: &str) -> String {
-    let out: String = s
+    let mut out: String = s
         .chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || "._+=@-".contains(c) {
@@ -100,11 +101,10 @@ pub fn shell_safe(s: &str) -> String {
             }
         })
         .collect();
-    if out.is_empty() {
-        "-".into()
-    } else {
-        out
+    if out.is_empty() || out.starts_with('-') {
+        out.replace_range(..out.len().min(1), "_");
     }
+    out
 }
 
 /// Adds the roles discovered for every Identity Center source of `model`
@@ -280,6 +280,7 @@ mod tests {
                 acct("111111111111", "My Prod; rm -rf", &["Admin"]),
                 acct("222222222222", "dup", &["Read"]),
                 acct("333333333333", "dup", &["Read"]),
+                acct("444444444444", "-rf", &["Admin"]),
             ],
         );
         merge_one(
@@ -298,7 +299,8 @@ mod tests {
             [
                 "My-Prod--rm--rf/Admin",
                 "dup-222222222222/Read",
-                "dup-333333333333/Read"
+                "dup-333333333333/Read",
+                "_rf/Admin"
             ]
         );
     }

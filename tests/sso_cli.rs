@@ -610,3 +610,25 @@ fn list_without_a_token_shows_the_configured_profiles_and_says_how_to_sign_in() 
     assert_eq!(e.service_calls(), 0, "list never signs in");
     assert!(e.browser_visits().is_empty());
 }
+
+#[test]
+fn a_server_shell_of_an_sso_role_gets_its_credentials_from_the_loopback_endpoint() {
+    let e = Env::new(&[]);
+    let out = e.ok(&[
+        "exec",
+        PROFILE,
+        "--server",
+        "--",
+        "sh",
+        "-c",
+        "env | grep -c '^AWS_ACCESS_KEY_ID=' ; aws sts get-caller-identity",
+    ]);
+    let stdout = text(&out.stdout);
+    let (count, json) = stdout.split_once('\n').unwrap();
+    assert_eq!(count.trim(), "0", "no static keys with --server: {stdout}");
+    let arn = serde_json::from_str::<serde_json::Value>(json).unwrap()["Arn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(arn.starts_with(&sso_role_arn_prefix()), "{arn}");
+}
