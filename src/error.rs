@@ -194,7 +194,10 @@ mod tests {
             "{e:?}"
         );
         assert_eq!(e.exit_code(), exit::AUTH);
-        assert_eq!(e.to_string(), "AWS refused sts:AssumeRole: AccessDenied: not allowed");
+        assert_eq!(
+            e.to_string(),
+            "AWS refused sts:AssumeRole: AccessDenied: not allowed"
+        );
         for no_answer in [
             StsError::Throttled {
                 code: "Throttling".into(),
@@ -240,6 +243,9 @@ mod tests {
             vault: "/v/vault.age".into(),
         };
         assert_eq!(pass.exit_code(), exit::USAGE);
-        assert!(pass.to_string().contains("/v/vault.age is locked"), "{pass}");
+        assert!(
+            pass.to_string().contains("/v/vault.age is locked"),
+            "{pass}"
+        );
     }
 }

@@ -188,7 +188,6 @@ impl Unlock for PickerPrompt {
     }
 }
 
-
 fn engine_refresh(r: Refresh) -> engine::Refresh {
     match r {
         Refresh::IfNeeded => engine::Refresh::IfNeeded,
