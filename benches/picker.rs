@@ -56,15 +56,17 @@ fn model() -> Model {
     let mut m = Model::default();
     m.sources.insert(
         "primary".into(),
-        Source {
-            name: "primary".into(),
-            mfa_serial: Some("arn:aws:iam::000000000000:mfa/primary".into()),
-            mfa_process: None,
-            region: None,
-            session_duration: Duration::from_secs(43200),
-            credentials_profile: "primary".into(),
-            origin: origin.clone(),
-        },
+        Source::iam(
+            "primary",
+            rolepick::model::IamUser {
+                mfa_serial: Some("arn:aws:iam::000000000000:mfa/primary".into()),
+                mfa_process: None,
+                session_duration: Duration::from_secs(43200),
+                credentials_profile: "primary".into(),
+            },
+            None,
+            origin.clone(),
+        ),
     );
     for a in 0..ACCOUNTS {
         let id = format!("{:012}", 100_000_000_000u64 + a as u64 * 7919);

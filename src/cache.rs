@@ -192,6 +192,10 @@ fn role_binding(p: &Profile) -> String {
             p.mfa_serial
         ),
         ProfileKind::Session => format!("session|{}", p.source),
+        ProfileKind::Sso {
+            account_id,
+            role_name,
+        } => format!("sso|{}|{account_id}|{role_name}", p.source),
     }
 }
 
@@ -398,6 +402,11 @@ impl Cache {
         if self.usable() {
             let _ = std::fs::remove_file(self.path("session", source));
         }
+    }
+
+    /// Removes the cached role credentials of `profile`; whether there were any.
+    pub fn remove_role(&self, profile: &str) -> bool {
+        self.usable() && std::fs::remove_file(self.path("role", profile)).is_ok()
     }
 
     pub fn read_role(&self, p: &Profile) -> Option<Credentials> {

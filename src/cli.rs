@@ -16,8 +16,10 @@ Exit codes:
         nested rolepick shell, console sign-in for a profile that is not a role
   3     AWS refused: MFA code rejected, access denied, invalid or expired key,
         role cannot be assumed, duration above the role's maximum, console
-        sign-in refused by the federation endpoint
-  4     AWS unreachable, or still throttling after retries
+        sign-in refused by the federation endpoint, IAM Identity Center
+        sign-in denied or expired, an account or role it cannot reach
+  4     AWS unreachable (also the Identity Center OIDC or portal endpoint),
+        or still throttling after retries
   5     wrong vault passphrase (nothing was changed; try again)
   126   the command to run exists but cannot be executed
   127   the command to run (or console's browser command) was not found
@@ -96,6 +98,13 @@ pub enum Cmd {
     /// Manage long-lived keys in the vault (encrypted file or OS keychain)
     #[command(subcommand)]
     Vault(VaultCmd),
+    /// IAM Identity Center: sign in, sign out, list every account and role.
+    #[command(
+        subcommand,
+        long_about = "IAM Identity Center (SSO) sessions: `[sso-session NAME]` in ~/.aws/config (or an Identity Center [[source]] in config.toml). The token is shared with the AWS CLI (~/.aws/sso/cache). exec, env and credential-process sign in by themselves when no token can be refreshed; these commands do it on purpose.",
+        after_help = EXIT_CODES
+    )]
+    Sso(SsoCmd),
     /// Replace a source's access key: create a new one, verify it, delete the old one
     #[command(
         long_about = "Rotate the long-lived access key of SOURCE (a key in rolepick's vault): \
@@ -215,6 +224,31 @@ pub struct RotateArgs {
     pub delete_other: bool,
     #[command(flatten)]
     pub mfa: MfaArgs,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SsoCmd {
+    /// Sign in to an Identity Center session in the browser (device code), unless its token can still be used or refreshed.
+    Login(SsoLoginArgs),
+    /// Sign out: the portal's Logout, then the token and the session's cached role credentials removed.
+    Logout(SsoSessionArgs),
+    /// List every account and role the session reaches (ListAccounts, ListAccountRoles) now, for `list`, exec and the picker.
+    Sync(SsoSessionArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct SsoLoginArgs {
+    /// The session (`[sso-session NAME]`, or a legacy profile's start URL); optional when only one is configured.
+    pub session: Option<String>,
+    /// Do not open a browser; print the URL and code (and a QR code on a terminal) only.
+    #[arg(long)]
+    pub no_browser: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct SsoSessionArgs {
+    /// The session (`[sso-session NAME]`); all of them when omitted (logout: optional when only one is configured).
+    pub session: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]

@@ -4,7 +4,11 @@
 //! the cache, done. No async runtime, no SDK, no key lookup. Cold path,
 //! under the source's lock: MFA session from the cache or
 //! `GetSessionToken` (asking for a code), then `AssumeRole`, each result
-//! cached.
+//! cached. An IAM Identity Center role takes the same path: its cached
+//! role credentials when fresh (no network, no SDK), else the session's
+//! token (cache, refresh, or a browser sign-in: [`crate::sso_token`]) and
+//! GetRoleCredentials, cached like any role's; roles chained from it are
+//! assumed from those.
 
 use crate::aws::sts::{self, AssumeParams, Signer, StsError};
 use crate::aws::Credentials;
@@ -13,8 +17,9 @@ use crate::clock::{secs_until, Clock, SystemClock};
 use crate::config::{self, Paths};
 use crate::diag;
 use crate::error::Error;
-use crate::model::{Model, Parent, Profile, ProfileKind, Source};
+use crate::model::{Model, Parent, Profile, ProfileKind, Source, SsoSession};
 use crate::shell;
+use crate::sso_token::SignInUi;
 use crate::vault::keys::{find_key, KeyStore};
 use crate::vault::SettingsExt as _;
 use std::future::Future;
@@ -143,6 +148,36 @@ pub struct Engine {
     cache: Cache,
     keys: Vec<Box<dyn KeyStore>>,
     clock: Arc<dyn Clock>,
+    /// Shows an Identity Center sign-in when one is needed; None: no
+    /// sign-in, only a cached or refreshed token.
+    sign_in: Option<Arc<dyn SignInUi + Send>>,
+}
+
+/// The Identity Center endpoint variables, checked like the STS ones.
+const SSO_ENDPOINT_VARS: [&str; 3] = [
+    "AWS_ENDPOINT_URL_SSO",
+    "AWS_ENDPOINT_URL_SSO_OIDC",
+    "AWS_ENDPOINT_URL",
+];
+
+/// What `rolepick sso sync` (or a stale `list`) found for one session.
+#[derive(Debug, Clone)]
+pub struct SyncReport {
+    pub session: String,
+    pub accounts: usize,
+    pub roles: usize,
+    /// Listed from the cache, no portal call.
+    pub cached: bool,
+}
+
+/// How [`Engine::discover`] treats the portal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Discover {
+    /// Only sessions whose listing is older than `sso_discovery_ttl`, with
+    /// a token that needs no sign-in; failures are warnings (`list`).
+    IfStale,
+    /// Every session now, signing in when needed (`rolepick sso sync`).
+    Now,
 }
 
 impl Engine {
@@ -165,6 +200,8 @@ impl Engine {
         let cache = Cache::discover();
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let model = load_model(&paths, &cache, clock.now(), name)?;
+        let mut model = model;
+        crate::sso_discovery::merge(&mut model, &cache);
         let keys = crate::vault::keys::stores(&model.settings.vault, &paths.aws_credentials);
         Ok(Engine {
             model,
@@ -172,6 +209,7 @@ impl Engine {
             paths,
             keys,
             clock,
+            sign_in: Some(Arc::new(crate::sso_signin::TerminalSignIn::new(false))),
         })
     }
 
@@ -187,7 +225,16 @@ impl Engine {
             cache,
             keys,
             clock: Arc::new(SystemClock),
+            sign_in: Some(Arc::new(crate::sso_signin::TerminalSignIn::new(false))),
         }
+    }
+
+    /// How an Identity Center sign-in is shown (None: never sign in, only
+    /// use or refresh a token).
+    #[must_use]
+    pub fn with_sign_in(mut self, ui: Option<Arc<dyn SignInUi + Send>>) -> Self {
+        self.sign_in = ui;
+        self
     }
 
     #[must_use]
@@ -261,7 +308,7 @@ impl Engine {
 
     fn cached_any(&self, p: &Profile) -> Option<Credentials> {
         match &p.kind {
-            ProfileKind::Role(_) => self.cache.read_role(p),
+            ProfileKind::Role(_) | ProfileKind::Sso { .. } => self.cache.read_role(p),
             ProfileKind::Session => self.cache.read_session(&p.source, p.mfa_serial.as_deref()),
         }
     }
@@ -286,7 +333,7 @@ impl Engine {
             .profiles
             .iter()
             .filter(|p| match p.kind {
-                ProfileKind::Role(_) => files.has(&p.name),
+                ProfileKind::Role(_) | ProfileKind::Sso { .. } => files.has(&p.name),
                 ProfileKind::Session => true,
             })
             .filter_map(|p| self.cached_any(p).map(|c| (p.name.clone(), c.expiration)))
@@ -328,7 +375,7 @@ impl Engine {
         let has_process = self
             .model
             .source(&p.source)
-            .is_some_and(|s| s.mfa_process.is_some());
+            .is_some_and(|s| s.mfa_process().is_some());
         !has_process
             && self
                 .cache
@@ -341,6 +388,14 @@ impl Engine {
     /// file vault (or there is no index to say otherwise), and neither
     /// `passphrase_command` nor the environment gives the passphrase.
     pub fn vault_to_unlock(&self, source: &str) -> Option<PathBuf> {
+        if self
+            .model
+            .source(source)
+            .is_some_and(|s| s.iam_user().is_none())
+        {
+            // An Identity Center session holds no key.
+            return None;
+        }
         let vault = &self.model.settings.vault;
         if vault.passphrase_is_automatic()
             || vault.backend == crate::vault::store::Backend::CredentialsFile
@@ -372,7 +427,10 @@ impl Engine {
             }
         }
         let src = self.source(p)?;
-        let s = src.session_duration.as_secs();
+        let Some(user) = src.iam_user() else {
+            return Ok(());
+        };
+        let s = user.session_duration.as_secs();
         if !(MIN_SECS..=MAX_SESSION_SECS).contains(&s) {
             return Err(Error::Config(format!(
                 "source {:?} ({}): session duration {s}s is outside what AWS allows for GetSessionToken (900 to 129600 seconds).",
@@ -422,6 +480,13 @@ impl Engine {
                 .clone()
                 .or_else(|| src.region.clone())
                 .unwrap_or_else(|| "us-east-1".to_string());
+            if let ProfileKind::Sso {
+                account_id,
+                role_name,
+            } = &p.kind
+            {
+                return self.sso_role(p, src, account_id, role_name).await;
+            }
             let ProfileKind::Role(role) = &p.kind else {
                 return self
                     .session(
@@ -527,6 +592,334 @@ impl Engine {
         })
     }
 
+    /// The session of an Identity Center source, or a clear error.
+    fn sso_session<'s>(&self, src: &'s Source) -> Result<&'s SsoSession, Error> {
+        src.sso().ok_or_else(|| {
+            Error::Config(format!(
+                "source {:?} ({}) is not an IAM Identity Center session.",
+                src.name, src.origin
+            ))
+        })
+    }
+
+    fn sign_in(&self) -> crate::sso_token::SignIn<'_> {
+        match &self.sign_in {
+            Some(ui) => crate::sso_token::SignIn::Allowed(ui.as_ref()),
+            None => crate::sso_token::SignIn::Never,
+        }
+    }
+
+    /// GetRoleCredentials with the session's token (refreshed, or a new
+    /// sign-in when nothing can be refreshed); a 401 gets one new token.
+    async fn sso_role(
+        &self,
+        p: &Profile,
+        src: &Source,
+        account_id: &str,
+        role_name: &str,
+    ) -> Result<Credentials, Error> {
+        use crate::aws::sso::{Portal, PortalOptions, SsoError};
+        let session = self.sso_session(src)?;
+        check_endpoint_vars(&SSO_ENDPOINT_VARS)?;
+        let endpoints = crate::aws::sso::Endpoints::from_env();
+        let tokens = crate::sso_cache::TokenCache::discover()?;
+        let stores = crate::sso_token::Stores {
+            endpoints: &endpoints,
+            tokens: &tokens,
+            locks: &self.cache,
+            clock: &*self.clock,
+        };
+        let sign_in = self.sign_in();
+        let mut token = crate::sso_token::token(session, stores, sign_in)
+            .await
+            .map_err(|e| token_error(&src.name, e))?;
+        let mut retried = false;
+        loop {
+            let portal = Portal::new(
+                &endpoints,
+                &session.region,
+                &token,
+                PortalOptions::default(),
+            );
+            diag::debug(&format!(
+                "calling sso:GetRoleCredentials for account {account_id} role {role_name} at {}",
+                portal.endpoint()
+            ));
+            match portal.role_credentials(account_id, role_name).await {
+                Ok(c) => {
+                    self.cache.write_role(p, &c)?;
+                    return Ok(c);
+                }
+                Err(SsoError::TokenInvalid) if !retried => {
+                    diag::warn(&format!(
+                        "IAM Identity Center refused the token of session {:?} (401); getting a new one",
+                        src.name
+                    ));
+                    retried = true;
+                    token = crate::sso_token::token_after_unauthorized(
+                        session, stores, sign_in, &token,
+                    )
+                    .await
+                    .map_err(|e| token_error(&src.name, e))?;
+                }
+                Err(SsoError::NoAccess { code, .. }) => {
+                    return Err(Error::Auth(format!(
+                        "IAM Identity Center session {:?} cannot reach account {account_id} with role {role_name:?} (profile {:?}, {}): {code}. Check sso_account_id and sso_role_name (`rolepick sso sync` then `rolepick list` shows every account and role you can reach), or ask your administrator for that assignment.",
+                        src.name, p.name, p.origin
+                    )))
+                }
+                Err(e) => return Err(sso_error(&src.name, e)),
+            }
+        }
+    }
+
+    /// The Identity Center sources named by `which` (all when None).
+    fn sso_sources(&self, which: Option<&str>) -> Result<Vec<&Source>, Error> {
+        let all: Vec<&Source> = self
+            .model
+            .sources
+            .values()
+            .filter(|s| s.sso().is_some())
+            .collect();
+        match which {
+            None if all.is_empty() => Err(Error::Usage(format!(
+                "no IAM Identity Center session is configured. Add an [sso-session NAME] section (sso_start_url, sso_region) to {} or an Identity Center [[source]] to {} (see config.example.toml).",
+                self.paths.aws_config.display(),
+                self.paths.rolepick.display()
+            ))),
+            None => Ok(all),
+            Some(n) => match all.iter().find(|s| s.name == n) {
+                Some(s) => Ok(vec![*s]),
+                None => Err(Error::Usage(format!(
+                    "no IAM Identity Center session named {}. Configured: {}.",
+                    crate::error::quote_short(n),
+                    if all.is_empty() {
+                        "none".to_string()
+                    } else {
+                        all.iter()
+                            .map(|s| format!("{:?}", s.name))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    }
+                ))),
+            },
+        }
+    }
+
+    /// The one session `which` names, or the only one configured.
+    fn one_sso_source(&self, which: Option<&str>) -> Result<&Source, Error> {
+        let all = self.sso_sources(which)?;
+        match all.as_slice() {
+            [one] => Ok(one),
+            many => Err(Error::Usage(format!(
+                "several IAM Identity Center sessions are configured; name one: {}.",
+                many.iter()
+                    .map(|s| format!("{:?}", s.name))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))),
+        }
+    }
+
+    fn runtime() -> Result<tokio::runtime::Runtime, Error> {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Error::Other(format!("cannot start the async runtime: {e}")))
+    }
+
+    /// `rolepick sso login [SESSION]`: a usable token for the session, by a
+    /// browser sign-in unless one can be used or refreshed. Returns the
+    /// session's name and whether a sign-in happened.
+    pub fn sso_login(&self, which: Option<&str>) -> Result<(String, bool), Error> {
+        let src = self.one_sso_source(which)?;
+        let session = self.sso_session(src)?;
+        check_endpoint_vars(&SSO_ENDPOINT_VARS)?;
+        let endpoints = crate::aws::sso::Endpoints::from_env();
+        let tokens = crate::sso_cache::TokenCache::discover()?;
+        let stores = crate::sso_token::Stores {
+            endpoints: &endpoints,
+            tokens: &tokens,
+            locks: &self.cache,
+            clock: &*self.clock,
+        };
+        let rt = Self::runtime()?;
+        let signed_in = rt.block_on(async {
+            if crate::sso_token::token(session, stores, crate::sso_token::SignIn::Never)
+                .await
+                .is_ok()
+            {
+                return Ok(false);
+            }
+            crate::sso_token::token(session, stores, self.sign_in())
+                .await
+                .map(|_| true)
+                .map_err(|e| token_error(&src.name, e))
+        })?;
+        Ok((src.name.clone(), signed_in))
+    }
+
+    /// `rolepick sso logout [SESSION]`: portal Logout, then the token and
+    /// the session's cached role credentials removed. Returns the session
+    /// name and how many cached role credentials were removed.
+    pub fn sso_logout(&self, which: Option<&str>) -> Result<(String, usize), Error> {
+        let src = self.one_sso_source(which)?;
+        let session = self.sso_session(src)?;
+        check_endpoint_vars(&SSO_ENDPOINT_VARS)?;
+        let endpoints = crate::aws::sso::Endpoints::from_env();
+        let tokens = crate::sso_cache::TokenCache::discover()?;
+        let stores = crate::sso_token::Stores {
+            endpoints: &endpoints,
+            tokens: &tokens,
+            locks: &self.cache,
+            clock: &*self.clock,
+        };
+        Self::runtime()?
+            .block_on(crate::sso_token::logout(session, stores))
+            .map_err(|e| token_error(&src.name, e))?;
+        let mut removed = 0;
+        for p in self.model.profiles.iter().filter(|p| p.source == src.name) {
+            if self.cache.remove_role(&p.name) {
+                removed += 1;
+            }
+        }
+        Ok((src.name.clone(), removed))
+    }
+
+    /// The accounts and roles of every Identity Center session (or the one
+    /// `which` names) from its portal, cached for `sso_discovery_ttl`, and
+    /// added to the model as profiles.
+    pub fn discover(
+        &mut self,
+        which: Option<&str>,
+        mode: Discover,
+    ) -> Result<Vec<SyncReport>, Error> {
+        let sources: Vec<Source> = match (mode, self.sso_sources(which)) {
+            (Discover::IfStale, Err(_)) => return Ok(Vec::new()),
+            (_, r) => r?.into_iter().cloned().collect(),
+        };
+        let now = self.clock.now();
+        let ttl = self.model.settings.sso_discovery_ttl;
+        let mut reports = Vec::new();
+        let mut changed = false;
+        for src in &sources {
+            let session = self.sso_session(src)?;
+            let cached = crate::sso_discovery::read(&self.cache, session);
+            if mode == Discover::IfStale {
+                if let Some(d) = cached.as_ref().filter(|d| d.is_fresh(now, ttl)) {
+                    reports.push(SyncReport {
+                        session: src.name.clone(),
+                        accounts: d.accounts.len(),
+                        roles: d.roles(),
+                        cached: true,
+                    });
+                    continue;
+                }
+            }
+            match self.list_portal(src, session, mode) {
+                Ok(d) => {
+                    crate::sso_discovery::write(&self.cache, session, &d)?;
+                    reports.push(SyncReport {
+                        session: src.name.clone(),
+                        accounts: d.accounts.len(),
+                        roles: d.roles(),
+                        cached: false,
+                    });
+                    changed = true;
+                }
+                Err(e) if mode == Discover::IfStale => {
+                    diag::warn(&format!(
+                        "the accounts of IAM Identity Center session {:?} were not listed afresh: {e}{}",
+                        src.name,
+                        if cached.is_some() {
+                            " (listing the last ones found)"
+                        } else {
+                            ""
+                        }
+                    ));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        if changed {
+            let dir = self.cache.dir().to_path_buf();
+            self.model
+                .profiles
+                .retain(|p| p.origin.file.parent() != Some(dir.as_path()));
+            crate::sso_discovery::merge(&mut self.model, &self.cache);
+        }
+        Ok(reports)
+    }
+
+    /// ListAccounts + ListAccountRoles with the session's token (a 401
+    /// gets one new token).
+    fn list_portal(
+        &self,
+        src: &Source,
+        session: &SsoSession,
+        mode: Discover,
+    ) -> Result<crate::sso_discovery::Discovered, Error> {
+        use crate::aws::sso::{Portal, PortalOptions, SsoError};
+        check_endpoint_vars(&SSO_ENDPOINT_VARS)?;
+        let endpoints = crate::aws::sso::Endpoints::from_env();
+        let tokens = crate::sso_cache::TokenCache::discover()?;
+        let stores = crate::sso_token::Stores {
+            endpoints: &endpoints,
+            tokens: &tokens,
+            locks: &self.cache,
+            clock: &*self.clock,
+        };
+        let sign_in = match mode {
+            Discover::Now => self.sign_in(),
+            Discover::IfStale => crate::sso_token::SignIn::Never,
+        };
+        Self::runtime()?.block_on(async {
+            let mut token = crate::sso_token::token(session, stores, sign_in)
+                .await
+                .map_err(|e| token_error(&src.name, e))?;
+            let mut retried = false;
+            loop {
+                let portal = Portal::new(
+                    &endpoints,
+                    &session.region,
+                    &token,
+                    PortalOptions::default(),
+                );
+                diag::debug(&format!(
+                    "listing the accounts and roles of session {:?} at {}",
+                    src.name,
+                    portal.endpoint()
+                ));
+                match portal.discover(&|_| {}).await {
+                    Ok(found) => {
+                        let accounts = found
+                            .into_iter()
+                            .map(|a| crate::sso_discovery::DiscoveredAccount {
+                                account_id: a.account.account_id,
+                                account_name: a.account.account_name,
+                                roles: a.roles,
+                            })
+                            .collect();
+                        return Ok(crate::sso_discovery::Discovered::new(
+                            &session.start_url,
+                            self.clock.now(),
+                            accounts,
+                        ));
+                    }
+                    Err(SsoError::TokenInvalid) if !retried => {
+                        retried = true;
+                        token = crate::sso_token::token_after_unauthorized(
+                            session, stores, sign_in, &token,
+                        )
+                        .await
+                        .map_err(|e| token_error(&src.name, e))?;
+                    }
+                    Err(e) => return Err(sso_error(&src.name, e)),
+                }
+            }
+        })
+    }
+
     async fn assume(
         &self,
         id: &str,
@@ -571,6 +964,12 @@ impl Engine {
                 return Ok(c);
             }
         }
+        let Some(user) = src.iam_user() else {
+            return Err(Error::Config(format!(
+                "source {:?} ({}) is an IAM Identity Center session: it has no MFA session of its own. Use one of its role profiles.",
+                src.name, src.origin
+            )));
+        };
         let key = find_key(&self.keys, src, mfa)?;
         let code = match serial {
             Some(serial) => Some((serial, self.mfa_code(src, serial, mfa)?)),
@@ -587,7 +986,7 @@ impl Engine {
             &client,
             &endpoint,
             code.as_ref().map(|(s, c)| (*s, c.as_str())),
-            src.session_duration,
+            user.session_duration,
         )
         .await
         .map_err(|e| session_error(src, serial, &key.access_key_id, e))?;
@@ -601,7 +1000,7 @@ impl Engine {
         serial: &str,
         mfa: &dyn MfaPrompt,
     ) -> Result<String, Error> {
-        let code = match &src.mfa_process {
+        let code = match src.mfa_process() {
             Some(cmd) => shell::capture(cmd).map_err(|e| {
                 Error::Usage(format!(
                     "mfa_process of source {:?} ({}) failed: {e}",
@@ -636,6 +1035,69 @@ impl Engine {
             code,
             message,
         }
+    }
+}
+
+/// An Identity Center failure as the user should read it: denied or
+/// expired sign-in, refused token, no access → 3; unreachable or still
+/// throttled → 4.
+fn sso_error(session: &str, e: crate::aws::sso::SsoError) -> Error {
+    use crate::aws::sso::SsoError;
+    let whose = format!("IAM Identity Center session {session:?}");
+    let refused = |call: &str, code: &str, message: String| Error::Refused {
+        call: call.to_string(),
+        code: code.to_string(),
+        message,
+    };
+    let unreachable = |message: String| Error::Unreachable {
+        call: "IAM Identity Center".into(),
+        message,
+    };
+    match e {
+        SsoError::SignInRequired { .. } => Error::Auth(format!(
+            "{whose} has no usable token. Sign in with `rolepick sso login {session}`."
+        )),
+        SsoError::Denied => refused(
+            "sso-oidc:CreateToken",
+            "AccessDeniedException",
+            format!(
+                "{whose}: the sign-in was denied in the browser; no token was saved. Run `rolepick sso login {session}` and approve it."
+            ),
+        ),
+        SsoError::DeviceCodeExpired => refused(
+            "sso-oidc:CreateToken",
+            "ExpiredTokenException",
+            format!(
+                "{whose}: the sign-in code expired before it was approved; no token was saved. Run `rolepick sso login {session}` and approve it within its time."
+            ),
+        ),
+        SsoError::TokenInvalid => refused(
+            "IAM Identity Center",
+            "UnauthorizedException",
+            format!("{whose}: {e}. Run `rolepick sso login {session}`."),
+        ),
+        SsoError::RefreshRefused { ref code } => refused(
+            "sso-oidc:CreateToken",
+            &code.clone(),
+            format!("{whose}: {e}. Run `rolepick sso login {session}`."),
+        ),
+        SsoError::Unreachable { .. } => unreachable(format!(
+            "{whose}: {e}. Check your network connection (and AWS_ENDPOINT_URL_SSO / AWS_ENDPOINT_URL_SSO_OIDC if you set them), then try again."
+        )),
+        SsoError::Throttled { .. } => {
+            unreachable(format!("{whose}: {e}. Wait a minute and try again."))
+        }
+        SsoError::Other { .. } => unreachable(format!("{whose}: {e}. Try again.")),
+        SsoError::NoAccess { op, ref code, .. } | SsoError::Service { op, ref code, .. } => {
+            refused(op, &code.clone(), format!("{whose}: {e}."))
+        }
+    }
+}
+
+fn token_error(session: &str, e: crate::sso_token::TokenError) -> Error {
+    match e {
+        crate::sso_token::TokenError::Sso(e) => sso_error(session, e),
+        crate::sso_token::TokenError::Files(e) => e,
     }
 }
 
@@ -704,7 +1166,7 @@ pub fn caller_identity(
 /// else the source name; limited to what AWS accepts.
 pub fn default_session_name(src: &Source, serial: Option<&str>) -> String {
     let user = serial
-        .or(src.mfa_serial.as_deref())
+        .or(src.mfa_serial())
         .and_then(|s| s.rsplit_once('/').map(|(_, n)| n))
         .unwrap_or(&src.name);
     let mut name: String = format!("rolepick-{user}")
@@ -828,22 +1290,58 @@ mfa_serial = arn:aws:iam::111122223333:mfa/primary
 
     #[test]
     fn default_session_name_comes_from_the_mfa_device() {
-        let src = Source {
-            name: "work".into(),
-            mfa_serial: None,
-            mfa_process: None,
-            region: None,
-            session_duration: Duration::from_secs(3600),
-            credentials_profile: "work".into(),
-            origin: crate::model::Origin {
+        let src = Source::iam(
+            "work",
+            crate::model::IamUser {
+                mfa_serial: None,
+                mfa_process: None,
+                session_duration: Duration::from_secs(3600),
+                credentials_profile: "work".into(),
+            },
+            None,
+            crate::model::Origin {
                 file: "x".into(),
                 line: 1,
             },
-        };
+        );
         assert_eq!(
             default_session_name(&src, Some("arn:aws:iam::1:mfa/jane.doe")),
             "rolepick-jane.doe"
         );
         assert_eq!(default_session_name(&src, None), "rolepick-work");
+    }
+
+    #[test]
+    fn cached_sso_role_credentials_are_used_without_a_token_or_a_call() {
+        let tmp = tempfile::tempdir().unwrap();
+        let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let paths = Paths {
+            aws_config: tmp.path().join("config"),
+            aws_credentials: tmp.path().join("credentials"),
+            rolepick: tmp.path().join("config.toml"),
+            rolepick_explicit: false,
+        };
+        let config = "[profile dev]\nsso_session = corp\nsso_account_id = 111122223333\nsso_role_name = ReadOnly\n[sso-session corp]\nsso_start_url = https://d-1.awsapps.com/start\nsso_region = eu-west-1\n";
+        let model = config::from_texts(&paths, Some(config), None, None).unwrap();
+        let e = Engine::from_parts(
+            model,
+            paths,
+            Cache::at(tmp.path().join("cache")),
+            Vec::new(),
+        )
+        .with_clock(Arc::new(FixedClock::new(t0)))
+        .with_sign_in(None);
+        let dev = e.profile("dev").unwrap().clone();
+        // Nothing cached, no sign-in allowed: neither a code nor a vault is asked for.
+        assert!(!e.needs_mfa_code("dev"));
+        assert_eq!(e.vault_to_unlock("corp"), None);
+        e.cache
+            .write_role(&dev, &creds(t0 + Duration::from_secs(3600)))
+            .unwrap();
+        let c = e
+            .credentials("dev", &Given::default(), Refresh::IfNeeded)
+            .unwrap();
+        assert_eq!(c.access_key_id, "ASIA");
+        assert_eq!(e.cached_expiry("dev"), Some(t0 + Duration::from_secs(3600)));
     }
 }

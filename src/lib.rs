@@ -54,6 +54,10 @@ pub mod setup;
 pub mod shell;
 /// The IAM Identity Center token cache shared with the AWS CLI (~/.aws/sso/cache).
 pub mod sso_cache;
+/// Every account and role an Identity Center sign-in reaches, cached, as profiles.
+pub mod sso_discovery;
+/// An Identity Center sign-in shown on stderr: URL, code, QR code, browser.
+pub mod sso_signin;
 /// A usable Identity Center token: cache, refresh, device sign-in, one at a time.
 pub mod sso_token;
 /// The person at the terminal: `/dev/tty` lines, secrets, MFA codes for the CLI and the endpoint.
@@ -85,6 +89,7 @@ pub fn run(mut cli: Cli) -> Result<u8, Error> {
         Some(Cmd::CredentialProcess(a)) => cmd::credential_process::run(a, &cli.global),
         Some(Cmd::Console(a)) => cmd::console::run(a, &cli.global),
         Some(Cmd::Vault(v)) => cmd::vault::run(v, &cli.global),
+        Some(Cmd::Sso(s)) => cmd::sso::run(s, &cli.global),
         Some(Cmd::Rotate(a)) => cmd::rotate::run(a, &cli.global),
         Some(Cmd::Setup(a)) => cmd::setup::run(a, &cli.global),
         Some(Cmd::Completions(a)) => cmd::completions::run(a),

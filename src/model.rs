@@ -20,20 +20,98 @@ impl fmt::Display for Origin {
     }
 }
 
-/// A holder of one long-lived IAM user access key.
+/// Where a profile's credentials ultimately come from: one long-lived,
+/// guarded credential. Which kind it is lives in [`SourceKind`]; the engine
+/// has one path from a profile to credentials for every kind.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Source {
     pub name: String,
+    /// Fallback region of the profiles built on it (an Identity Center
+    /// session: its `sso_region`).
+    pub region: Option<String>,
+    pub origin: Origin,
+    pub kind: SourceKind,
+}
+
+/// The kinds of [`Source`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SourceKind {
+    /// An IAM user's access key (vault, keychain or credentials file),
+    /// turned into an MFA session with `sts:GetSessionToken`.
+    IamUser(IamUser),
+    /// An IAM Identity Center sign-in (`[sso-session NAME]`, a legacy
+    /// profile's inline `sso_start_url`, or an SSO `[[source]]`).
+    Sso(SsoSession),
+}
+
+/// A holder of one long-lived IAM user access key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IamUser {
     /// Virtual MFA device ARN used for `sts:GetSessionToken`.
     pub mfa_serial: Option<String>,
     /// Command whose stdout is the current MFA code.
     pub mfa_process: Option<String>,
-    pub region: Option<String>,
     /// Lifetime asked for the MFA session.
     pub session_duration: Duration,
     /// Profile name of the key in the shared credentials file.
     pub credentials_profile: String,
-    pub origin: Origin,
+}
+
+/// An IAM Identity Center session: `[sso-session NAME]` (or a legacy
+/// profile's inline settings, where `cache_id` is the start URL).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SsoSession {
+    /// What the AWS CLI's token cache file is named after: the session
+    /// name, or the start URL for legacy profiles without `sso_session`.
+    pub cache_id: String,
+    pub start_url: String,
+    /// Where Identity Center lives (`sso_region`).
+    pub region: String,
+    /// `sso_registration_scopes`; empty means `sso:account:access`.
+    pub scopes: Vec<String>,
+}
+
+impl Source {
+    /// An IAM user source.
+    pub fn iam(name: &str, user: IamUser, region: Option<String>, origin: Origin) -> Source {
+        Source {
+            name: name.to_string(),
+            region,
+            origin,
+            kind: SourceKind::IamUser(user),
+        }
+    }
+
+    pub fn iam_user(&self) -> Option<&IamUser> {
+        match &self.kind {
+            SourceKind::IamUser(u) => Some(u),
+            SourceKind::Sso(_) => None,
+        }
+    }
+
+    pub fn sso(&self) -> Option<&SsoSession> {
+        match &self.kind {
+            SourceKind::Sso(s) => Some(s),
+            SourceKind::IamUser(_) => None,
+        }
+    }
+
+    /// The IAM user's MFA device, if any.
+    pub fn mfa_serial(&self) -> Option<&str> {
+        self.iam_user().and_then(|u| u.mfa_serial.as_deref())
+    }
+
+    /// The IAM user's MFA code command, if any.
+    pub fn mfa_process(&self) -> Option<&str> {
+        self.iam_user().and_then(|u| u.mfa_process.as_deref())
+    }
+
+    /// Profile name of the key in the shared credentials file (the source's
+    /// own name for a source that holds no key).
+    pub fn credentials_profile(&self) -> &str {
+        self.iam_user()
+            .map_or(self.name.as_str(), |u| u.credentials_profile.as_str())
+    }
 }
 
 /// Account facts shown by `list` and the picker.
@@ -81,6 +159,12 @@ pub enum ProfileKind {
     Role(RoleSpec),
     /// The source itself, through an `sts:GetSessionToken` session.
     Session,
+    /// An Identity Center role (`sso_account_id` + `sso_role_name`): its
+    /// credentials come from the portal's GetRoleCredentials.
+    Sso {
+        account_id: String,
+        role_name: String,
+    },
 }
 
 /// A name the user can run: `rolepick exec NAME`.
@@ -101,6 +185,15 @@ impl Profile {
     pub fn role(&self) -> Option<&RoleSpec> {
         match &self.kind {
             ProfileKind::Role(r) => Some(r),
+            ProfileKind::Session | ProfileKind::Sso { .. } => None,
+        }
+    }
+
+    /// The role's name, for a role or an Identity Center role.
+    pub fn role_name(&self) -> Option<&str> {
+        match &self.kind {
+            ProfileKind::Role(r) => Some(r.role_name()),
+            ProfileKind::Sso { role_name, .. } => Some(role_name),
             ProfileKind::Session => None,
         }
     }
@@ -118,6 +211,10 @@ pub struct Settings {
     pub vault: VaultSettings,
     /// How interactive subshells get credentials (`subshell_credentials`).
     pub subshell_credentials: SubshellCredentials,
+    /// How long the accounts and roles found in an Identity Center portal
+    /// are listed from rolepick's cache before the portal is asked again
+    /// (`sso_discovery_ttl`), 8 h.
+    pub sso_discovery_ttl: Duration,
 }
 
 /// Vault settings (config.toml `[vault]`).
@@ -196,6 +293,7 @@ impl Default for Settings {
             default_region: None,
             vault: VaultSettings::default(),
             subshell_credentials: SubshellCredentials::default(),
+            sso_discovery_ttl: Duration::from_secs(8 * 3600),
         }
     }
 }
@@ -314,6 +412,35 @@ pub fn is_mfa_serial(s: &str) -> bool {
     (9..=256).contains(&s.len())
         && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"_+=/:,.@-".contains(&b))
+}
+
+/// What an Identity Center start URL looks like, for messages.
+pub const START_URL_SHAPE: &str =
+    "an IAM Identity Center start URL (such as https://d-1234567890.awsapps.com/start)";
+
+/// `https://...` (or `http://`) with a host: the AWS access portal's URL.
+pub fn is_start_url(s: &str) -> bool {
+    url::Url::parse(s).is_ok_and(|u| {
+        matches!(u.scheme(), "https" | "http") && u.host_str().is_some_and(|h| !h.is_empty())
+    }) && !s.chars().any(char::is_whitespace)
+}
+
+/// What an Identity Center role name looks like (letters, digits and
+/// `+=,.@_-`, up to 64).
+pub fn is_sso_role_name(s: &str) -> bool {
+    (1..=64).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b))
+}
+
+/// A 12-digit AWS account id.
+pub fn is_account_id(s: &str) -> bool {
+    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// An OAuth scope in `sso_registration_scopes` (`sso:account:access`).
+pub fn is_scope(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_graphic() && b != b',')
 }
 
 /// A region name's shape (`eu-west-3`, `us-gov-west-1`). Which regions

@@ -159,7 +159,7 @@ fn not_in_vault(engine: &Engine, source: &str) -> Error {
     let profile = engine
         .model()
         .source(source)
-        .map_or(source, |s| s.credentials_profile.as_str());
+        .map_or(source, |s| s.credentials_profile());
     if matches!(creds.read_key(profile), Ok(Some(_))) {
         return Error::Usage(format!(
             "the key of source {source:?} is in {} under [{profile}], not in rolepick's vault. Move it there first with `rolepick vault import {profile}`, then run `rolepick rotate {source}`.",
@@ -619,7 +619,7 @@ impl<'a> Rotator<'a> {
     fn mfa_serial(&self) -> Option<(Source, String)> {
         let model = self.engine.model();
         let src = model.source(&self.source)?;
-        let serial = src.mfa_serial.clone().or_else(|| {
+        let serial = src.mfa_serial().map(str::to_string).or_else(|| {
             model
                 .profiles
                 .iter()

@@ -29,18 +29,8 @@ const MIN_LEFT: Duration = Duration::from_secs(30);
 /// OIDC client name rolepick registers as.
 pub const CLIENT_NAME: &str = "rolepick";
 
-/// An `[sso-session NAME]` (or a legacy profile's inline settings, where
-/// `cache_id` is the start URL).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SsoSession {
-    /// What the cache file is named after: the session name, or the start
-    /// URL for legacy profiles without `sso_session`.
-    pub cache_id: String,
-    pub start_url: String,
-    pub region: String,
-    /// `sso_registration_scopes`; empty means `sso:account:access`.
-    pub scopes: Vec<String>,
-}
+/// An Identity Center session, as configured (plain data in the model).
+pub use crate::model::SsoSession;
 
 /// Shows a started sign-in to the user: opens the browser on
 /// `verification_uri_complete`, prints the URL and the code. Called once per

@@ -26,15 +26,17 @@ fn origin() -> Origin {
 
 /// A source with an MFA device; its code comes from a command when `mfa_process`.
 pub fn source(name: &str, mfa_process: bool) -> Source {
-    Source {
-        name: name.into(),
-        mfa_serial: Some(format!("arn:aws:iam::000000000000:mfa/{name}")),
-        mfa_process: mfa_process.then(|| "echo 123456".into()),
-        region: None,
-        session_duration: Duration::from_secs(43200),
-        credentials_profile: name.into(),
-        origin: origin(),
-    }
+    Source::iam(
+        name,
+        crate::model::IamUser {
+            mfa_serial: Some(format!("arn:aws:iam::000000000000:mfa/{name}")),
+            mfa_process: mfa_process.then(|| "echo 123456".into()),
+            session_duration: Duration::from_secs(43200),
+            credentials_profile: name.into(),
+        },
+        None,
+        origin(),
+    )
 }
 
 /// Profile `name`: role `role` in account `id` (named `acct`, tagged

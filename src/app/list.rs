@@ -163,6 +163,7 @@ impl RoleList {
             });
             let (role, is_role) = match &p.kind {
                 ProfileKind::Role(r) => (r.role_name().to_string(), true),
+                ProfileKind::Sso { role_name, .. } => (role_name.clone(), true),
                 ProfileKind::Session => ("session".to_string(), false),
             };
             let g = &groups[group];

@@ -181,14 +181,14 @@ impl State {
             .map(|s| SourceView {
                 name: s.name.clone(),
                 // In ~/.aws/config the serial often sits on the role profiles only.
-                mfa_serial: s.mfa_serial.clone().or_else(|| {
+                mfa_serial: s.mfa_serial().map(str::to_string).or_else(|| {
                     model
                         .profiles
                         .iter()
                         .find(|p| p.source == s.name && p.mfa_serial.is_some())
                         .and_then(|p| p.mfa_serial.clone())
                 }),
-                mfa_process: s.mfa_process.is_some(),
+                mfa_process: s.mfa_process().is_some(),
                 vault: None,
                 key_age: None,
             })

@@ -35,13 +35,13 @@ fn rows(engine: &Engine) -> Vec<Row<'_>> {
         .map(|p| {
             let role = match &p.kind {
                 ProfileKind::Role(r) => Some(r),
-                ProfileKind::Session => None,
+                ProfileKind::Session | ProfileKind::Sso { .. } => None,
             };
             Row {
                 profile: &p.name,
                 account_id: p.account.id.as_deref(),
                 account_name: p.account.name.as_deref(),
-                role: role.map(|r| r.role_name()),
+                role: p.role_name(),
                 role_arn: role.map(|r| r.role_arn.as_str()),
                 source: &p.source,
                 region: p.region.as_deref(),
@@ -53,7 +53,10 @@ fn rows(engine: &Engine) -> Vec<Row<'_>> {
 }
 
 pub fn run(args: &ListArgs, global: &Global) -> Result<u8, Error> {
-    let engine = crate::engine::Engine::load(&global.into())?;
+    let mut engine = crate::engine::Engine::load(&global.into())?;
+    // Accounts and roles of Identity Center sessions: from the cache while
+    // fresh, else from the portal when a token needs no sign-in.
+    engine.discover(None, crate::engine::Discover::IfStale)?;
     for (name, why) in &engine.model().broken {
         diag::warn(&format!("profile {name:?} is not usable: {why}"));
     }

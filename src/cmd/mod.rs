@@ -12,5 +12,6 @@ pub mod man;
 pub mod prompt;
 pub mod rotate;
 pub mod setup;
+pub mod sso;
 pub mod tui;
 pub mod vault;

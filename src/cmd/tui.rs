@@ -13,6 +13,9 @@ pub fn run(global: &Global, nest: bool, env_creds: bool) -> Result<u8, Error> {
             "the picker needs a terminal. Use `rolepick list` to see profiles and `rolepick exec PROFILE` to run with one.".into(),
         ));
     }
-    let engine = Engine::load(&global.into())?;
+    // An Identity Center sign-in must not write over the picker's screen.
+    let engine = Engine::load(&global.into())?.with_sign_in(Some(std::sync::Arc::new(
+        crate::sso_signin::TerminalSignIn::quiet(),
+    )));
     crate::picker_service::run(engine, global.config.clone(), env_creds)
 }

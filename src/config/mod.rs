@@ -10,7 +10,8 @@ pub mod writer;
 use crate::diag;
 use crate::error::Error;
 use crate::model::{
-    arn_account, Account, Model, Origin, Parent, Profile, ProfileKind, RoleSpec, Settings, Source,
+    arn_account, Account, IamUser, Model, Origin, Parent, Profile, ProfileKind, RoleSpec, Settings,
+    Source, SourceKind, SsoSession,
 };
 use crate::vault::SettingsExt as _;
 use std::borrow::Cow;
@@ -264,8 +265,28 @@ fn build<'a>(
     vault: &VaultKnows,
 ) -> Result<Model, Error> {
     let mut raws: Raws<'a> = BTreeMap::new();
+    // `[sso-session NAME]` sections, by name, kept as raw properties.
+    let mut sessions: Raws<'a> = BTreeMap::new();
     if let Some(text) = config {
         for s in ini::parse(&paths.aws_config, text)? {
+            if let Some(n) = s.header.strip_prefix("sso-session ") {
+                let raw = sessions
+                    .entry(Cow::Owned(n.trim().to_string()))
+                    .or_default();
+                raw.origin.get_or_insert(Origin {
+                    file: paths.aws_config.clone(),
+                    line: s.line,
+                });
+                for e in s.entries {
+                    raw.props.push(Prop {
+                        key: e.key,
+                        value: e.value,
+                        file: &paths.aws_config,
+                        line: e.line,
+                    });
+                }
+                continue;
+            }
             let name: Cow<'a, str> = match s.header {
                 Cow::Borrowed(h) if h == "default" => Cow::Borrowed(h),
                 Cow::Borrowed(h) => match h.strip_prefix("profile ") {
@@ -345,7 +366,7 @@ fn build<'a>(
                 .filter_map(|r| r.get("source_profile"))
                 .filter(|n| {
                     raws.get(*n)
-                        .is_none_or(|r| !r.has_key && r.get("role_arn").is_none())
+                        .is_none_or(|r| !r.has_key && r.get("role_arn").is_none() && !is_sso_raw(r))
                 })
                 .map(str::to_string)
                 .collect::<Vec<_>>(),
@@ -368,7 +389,7 @@ fn build<'a>(
         model.settings = t.settings.clone();
     }
     let settings = model.settings.clone();
-    aws_profiles(&raws, &settings, &mut model);
+    aws_profiles(&raws, &sessions, &settings, &mut model);
     let refresh_before_at = toml.as_ref().and_then(|t| t.refresh_before_at.clone());
     if let Some(t) = toml {
         merge_toml(t, &raws, &key_holders, &mut model)?;
@@ -413,7 +434,8 @@ fn origin_of(raw: &RawProfile, fallback: &Path) -> Origin {
     })
 }
 
-fn aws_profiles(raws: &Raws<'_>, settings: &Settings, model: &mut Model) {
+fn aws_profiles(raws: &Raws<'_>, sessions: &Raws<'_>, settings: &Settings, model: &mut Model) {
+    let mut sso_profiles = Vec::new();
     for (name, raw) in raws {
         if raw.get("role_arn").is_some() {
             continue;
@@ -428,15 +450,17 @@ fn aws_profiles(raws: &Raws<'_>, settings: &Settings, model: &mut Model) {
             let mfa_serial = raw.get("mfa_serial").map(str::to_string);
             model.sources.insert(
                 name.clone(),
-                Source {
-                    name: name.clone(),
-                    mfa_serial: mfa_serial.clone(),
-                    mfa_process: raw.get("mfa_process").map(str::to_string),
-                    region: raw.get("region").map(str::to_string),
-                    session_duration: settings.session_duration,
-                    credentials_profile: name.clone(),
-                    origin: origin.clone(),
-                },
+                Source::iam(
+                    &name,
+                    IamUser {
+                        mfa_serial: mfa_serial.clone(),
+                        mfa_process: raw.get("mfa_process").map(str::to_string),
+                        session_duration: settings.session_duration,
+                        credentials_profile: name.clone(),
+                    },
+                    raw.get("region").map(str::to_string),
+                    origin.clone(),
+                ),
             );
             model.profiles.push(Profile {
                 name: name.clone(),
@@ -467,14 +491,11 @@ fn aws_profiles(raws: &Raws<'_>, settings: &Settings, model: &mut Model) {
                     crate::model::ROLE_ARN_SHAPE
                 ),
             );
-        } else if let Some(kind) = [
-            "sso_session",
-            "sso_start_url",
-            "credential_process",
-            "web_identity_token_file",
-        ]
-        .into_iter()
-        .find(|k| raw.get(k).is_some())
+        } else if is_sso_raw(raw) {
+            sso_profiles.push((name, raw));
+        } else if let Some(kind) = ["credential_process", "web_identity_token_file"]
+            .into_iter()
+            .find(|k| raw.get(k).is_some())
         {
             model.broken.insert(
                 name.clone(),
@@ -482,6 +503,33 @@ fn aws_profiles(raws: &Raws<'_>, settings: &Settings, model: &mut Model) {
                     "profile {name:?} ({origin}) uses {kind}, which rolepick does not handle. Use the aws CLI for it, or give rolepick a profile with role_arn and source_profile."
                 ),
             );
+        }
+    }
+    for (name, raw) in sso_profiles {
+        match sso_profile(&name, raw, sessions, settings) {
+            Err(why) => {
+                model.broken.insert(name, why);
+            }
+            Ok(None) => {}
+            Ok(Some((src, profile))) => {
+                match model.sources.get(&src.name) {
+                    Some(s) if s.sso().is_none() => {
+                        model.broken.insert(
+                            name.clone(),
+                            format!(
+                                "profile {name:?} ({}) uses IAM Identity Center session {:?}, but a profile of that name holds an access key ({}). Rename the [sso-session] section (and sso_session) or that profile.",
+                                profile.origin, src.name, s.origin
+                            ),
+                        );
+                        continue;
+                    }
+                    Some(_) => {}
+                    None => {
+                        model.sources.insert(src.name.clone(), src);
+                    }
+                }
+                model.profiles.push(profile);
+            }
         }
     }
     for (name, raw) in raws {
@@ -542,10 +590,12 @@ fn warn_refresh_before_too_long(model: &Model, at: &Origin) {
         ProfileKind::Role(r) => {
             std::time::Duration::from_secs(r.duration_seconds.map_or(DEFAULT_ROLE_SECS, u64::from))
         }
+        ProfileKind::Sso { .. } => std::time::Duration::from_secs(DEFAULT_ROLE_SECS),
         ProfileKind::Session => model
             .sources
             .get(&p.source)
-            .map_or(model.settings.session_duration, |s| s.session_duration),
+            .and_then(Source::iam_user)
+            .map_or(model.settings.session_duration, |u| u.session_duration),
     };
     let short: Vec<(&str, std::time::Duration)> = model
         .profiles
@@ -686,6 +736,206 @@ fn check_role_values(name: &str, raw: &RawProfile<'_>) -> Result<Option<u32>, St
     }
 }
 
+/// Whether a profile of the AWS config is an IAM Identity Center one.
+fn is_sso_raw(raw: &RawProfile<'_>) -> bool {
+    [
+        "sso_session",
+        "sso_start_url",
+        "sso_account_id",
+        "sso_role_name",
+    ]
+    .iter()
+    .any(|k| raw.get(k).is_some())
+}
+
+/// `key = value` of `[sso-session NAME]` when it has the right shape.
+fn session_value<'r>(
+    session: &str,
+    raw: &'r RawProfile<'_>,
+    key: &str,
+    ok: fn(&str) -> bool,
+    shape: &str,
+) -> Result<&'r str, String> {
+    let origin = origin_of(raw, Path::new("~/.aws/config"));
+    let Some(p) = raw.prop(key) else {
+        return Err(format!(
+            "[sso-session {session}] ({origin}) has no {key}. Add `{key} = ...` ({shape}) under it."
+        ));
+    };
+    if ok(p.value) {
+        Ok(p.value)
+    } else {
+        Err(format!(
+            "[sso-session {session}]: {key} = {} ({}:{}) is not {shape}. Fix that line.",
+            crate::error::quote_short(p.value),
+            p.file.display(),
+            p.line
+        ))
+    }
+}
+
+/// `sso_registration_scopes = a, b` (comma-separated).
+fn scopes_of(label: &str, raw: &RawProfile<'_>) -> Result<Vec<String>, String> {
+    let Some(p) = raw.prop("sso_registration_scopes") else {
+        return Ok(Vec::new());
+    };
+    let scopes: Vec<String> = p
+        .value
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect();
+    match scopes.iter().find(|s| !crate::model::is_scope(s)) {
+        Some(_) => Err(format!(
+            "{label}: sso_registration_scopes = {} ({}:{}) is not a comma-separated list of OAuth scopes (such as sso:account:access). Fix that line.",
+            crate::error::quote_short(p.value),
+            p.file.display(),
+            p.line
+        )),
+        None => Ok(scopes),
+    }
+}
+
+/// An Identity Center profile (`sso_session` or the legacy inline
+/// `sso_start_url` + `sso_region`) with its session as a source; None for a
+/// profile that names no role (one only for `aws sso login`).
+fn sso_profile(
+    name: &str,
+    raw: &RawProfile<'_>,
+    sessions: &Raws<'_>,
+    settings: &Settings,
+) -> Result<Option<(Source, Profile)>, String> {
+    let origin = origin_of(raw, Path::new("~/.aws/config"));
+    let (source_name, session, source_origin) = if let Some(sp) = raw.prop("sso_session") {
+        let Some(sraw) = sessions.get(sp.value) else {
+            return Err(format!(
+                "profile {name:?}: sso_session = {} ({}:{}) names no [sso-session {}] section. Add that section (with sso_start_url and sso_region) or fix the name.",
+                crate::error::quote_short(sp.value),
+                sp.file.display(),
+                sp.line,
+                sp.value
+            ));
+        };
+        let s = sp.value;
+        let start_url = session_value(
+            s,
+            sraw,
+            "sso_start_url",
+            crate::model::is_start_url,
+            crate::model::START_URL_SHAPE,
+        )?;
+        let region = session_value(
+            s,
+            sraw,
+            "sso_region",
+            crate::model::is_region_name,
+            REGION_SHAPE,
+        )?;
+        let session = SsoSession {
+            cache_id: s.to_string(),
+            start_url: start_url.to_string(),
+            region: region.to_string(),
+            scopes: scopes_of(&format!("[sso-session {s}]"), sraw)?,
+        };
+        (
+            s.to_string(),
+            session,
+            origin_of(sraw, Path::new("~/.aws/config")),
+        )
+    } else {
+        let label = format!("profile {name:?} ({origin})");
+        let url = checked(
+            name,
+            raw,
+            "sso_start_url",
+            crate::model::is_start_url,
+            crate::model::START_URL_SHAPE,
+        )?
+        .ok_or_else(|| {
+            format!("{label} has sso_account_id or sso_role_name but neither sso_session nor sso_start_url. Add `sso_session = NAME` naming an [sso-session NAME] section.")
+        })?;
+        let region = checked(
+            name,
+            raw,
+            "sso_region",
+            crate::model::is_region_name,
+            REGION_SHAPE,
+        )?
+        .ok_or_else(|| {
+            format!("{label} has sso_start_url but no sso_region. Add `sso_region = ...` (the region of your IAM Identity Center).")
+        })?;
+        let session = SsoSession {
+            cache_id: url.to_string(),
+            start_url: url.to_string(),
+            region: region.to_string(),
+            scopes: scopes_of(&label, raw)?,
+        };
+        (url.to_string(), session, origin.clone())
+    };
+    let account = checked(
+        name,
+        raw,
+        "sso_account_id",
+        crate::model::is_account_id,
+        "a 12-digit AWS account id",
+    )?;
+    let role = checked(
+        name,
+        raw,
+        "sso_role_name",
+        crate::model::is_sso_role_name,
+        "a permission set (role) name (letters, digits and +=,.@_-)",
+    )?;
+    checked(
+        name,
+        raw,
+        "region",
+        crate::model::is_region_name,
+        REGION_SHAPE,
+    )?;
+    let (account_id, role_name) = match (account, role) {
+        (Some(a), Some(r)) => (a, r),
+        (None, None) => return Ok(None),
+        (Some(_), None) => {
+            return Err(format!(
+                "profile {name:?} ({origin}) has sso_account_id but no sso_role_name. Add `sso_role_name = ROLE` (the permission set to use)."
+            ))
+        }
+        (None, Some(_)) => {
+            return Err(format!(
+                "profile {name:?} ({origin}) has sso_role_name but no sso_account_id. Add `sso_account_id = 123456789012`."
+            ))
+        }
+    };
+    let source = Source {
+        name: source_name.clone(),
+        region: Some(session.region.clone()),
+        origin: source_origin,
+        kind: SourceKind::Sso(session.clone()),
+    };
+    let profile = Profile {
+        name: name.to_string(),
+        source: source_name,
+        region: raw
+            .get("region")
+            .map(str::to_string)
+            .or_else(|| settings.default_region.clone())
+            .or(Some(session.region)),
+        kind: ProfileKind::Sso {
+            account_id: account_id.to_string(),
+            role_name: role_name.to_string(),
+        },
+        account: Account {
+            id: Some(account_id.to_string()),
+            ..Account::default()
+        },
+        mfa_serial: None,
+        origin,
+    };
+    Ok(Some((source, profile)))
+}
+
 /// Follows `source_profile` from role profile `name` to the key holder.
 /// Returns the direct parent and the root source name.
 fn resolve_chain(name: &str, raws: &Raws<'_>) -> Result<(Parent, String), String> {
@@ -721,6 +971,14 @@ fn resolve_chain(name: &str, raws: &Raws<'_>) -> Result<(Parent, String), String
             ));
         };
         chain.push(next);
+        if next_raw.get("role_arn").is_none() && !next_raw.has_key && is_sso_raw(next_raw) {
+            // An Identity Center role: its credentials are the parent's.
+            let source = next_raw
+                .get("sso_session")
+                .or_else(|| next_raw.get("sso_start_url"))
+                .unwrap_or(next);
+            return Ok((Parent::Profile(next.to_string()), source.to_string()));
+        }
         if next_raw.get("role_arn").is_none() {
             if !next_raw.has_key {
                 return Err(format!(
@@ -777,6 +1035,10 @@ fn merge_toml(
         } else if let Some(e) = clash(&src.name, &src.origin, model) {
             return Err(e);
         }
+        if src.sso().is_some() {
+            model.sources.insert(src.name.clone(), src);
+            continue;
+        }
         model.profiles.push(Profile {
             name: src.name.clone(),
             source: src.name.clone(),
@@ -786,14 +1048,10 @@ fn merge_toml(
                 .or_else(|| model.settings.default_region.clone()),
             kind: ProfileKind::Session,
             account: Account {
-                id: src
-                    .mfa_serial
-                    .as_deref()
-                    .and_then(arn_account)
-                    .map(str::to_string),
+                id: src.mfa_serial().and_then(arn_account).map(str::to_string),
                 ..Account::default()
             },
-            mfa_serial: src.mfa_serial.clone(),
+            mfa_serial: src.mfa_serial().map(str::to_string),
             origin: src.origin.clone(),
         });
         model.sources.insert(src.name.clone(), src);

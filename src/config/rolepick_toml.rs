@@ -59,6 +59,8 @@ struct SettingsToml {
     refresh_before: Option<Duration>,
     default_region: Option<String>,
     subshell_credentials: Option<crate::model::SubshellCredentials>,
+    #[serde(default, deserialize_with = "duration")]
+    sso_discovery_ttl: Option<Duration>,
 }
 
 #[derive(Deserialize)]
@@ -71,6 +73,10 @@ struct SourceToml {
     #[serde(default, deserialize_with = "duration")]
     session_duration: Option<Duration>,
     credentials_profile: Option<String>,
+    /// An Identity Center source: the start URL, its region and scopes.
+    sso_start_url: Option<String>,
+    sso_region: Option<String>,
+    sso_registration_scopes: Option<Vec<String>>,
 }
 
 #[derive(Deserialize)]
@@ -207,6 +213,72 @@ fn key_line(text: &str, offset: usize, key: &str) -> usize {
         .map_or(start + 1, |(i, _)| i + 1)
 }
 
+/// An Identity Center `[[source]]` (it has `sso_start_url`): the start URL
+/// and region checked, no IAM-user option beside them.
+#[allow(clippy::too_many_arguments)]
+fn sso_source(
+    path: &Path,
+    text: &str,
+    at: usize,
+    name: String,
+    url: String,
+    region: Option<String>,
+    scopes: Option<Vec<String>>,
+    origin: Origin,
+    iam_options: &[(&str, bool)],
+) -> Result<Source, Error> {
+    if let Some((key, _)) = iam_options.iter().find(|(_, set)| *set) {
+        return Err(Error::Config(format!(
+            "{}:{}: {key} in source {name:?}, which is an IAM Identity Center source (it has sso_start_url). Remove {key}: Identity Center sources take sso_start_url, sso_region and sso_registration_scopes.",
+            path.display(),
+            key_line(text, at, key)
+        )));
+    }
+    check_opt(
+        path,
+        key_line(text, at, "sso_start_url"),
+        "sso_start_url",
+        Some(&url),
+        crate::model::is_start_url,
+        crate::model::START_URL_SHAPE,
+    )?;
+    let Some(region) = region else {
+        return Err(Error::Config(format!(
+            "{}:{}: source {name:?} has sso_start_url but no sso_region. Add `sso_region = \"us-east-1\"` (the region of your IAM Identity Center).",
+            path.display(),
+            origin.line
+        )));
+    };
+    check_region(
+        path,
+        key_line(text, at, "sso_region"),
+        "sso_region",
+        Some(&region),
+    )?;
+    let scopes = scopes.unwrap_or_default();
+    for sc in &scopes {
+        check_opt(
+            path,
+            key_line(text, at, "sso_registration_scopes"),
+            "sso_registration_scopes",
+            Some(sc),
+            crate::model::is_scope,
+            "an OAuth scope (such as sso:account:access)",
+        )?;
+    }
+    Ok(Source {
+        region: Some(region.clone()),
+        kind: crate::model::SourceKind::Sso(crate::model::SsoSession {
+            cache_id: name.clone(),
+            start_url: url,
+            region,
+            scopes,
+        }),
+        name,
+        origin,
+    })
+}
+
 /// The lifetimes `sts:GetSessionToken` allows for an IAM user's session.
 pub const SESSION_SECS: std::ops::RangeInclusive<u64> = 900..=129_600;
 
@@ -298,6 +370,10 @@ pub fn parse(path: &Path, text: &str) -> Result<Parsed, Error> {
             .unwrap_or(defaults.refresh_before),
         default_region: file.settings.default_region,
         subshell_credentials: file.settings.subshell_credentials.unwrap_or_default(),
+        sso_discovery_ttl: file
+            .settings
+            .sso_discovery_ttl
+            .unwrap_or(defaults.sso_discovery_ttl),
         vault: VaultSettings {
             backend: file.vault.backend,
             path: file.vault.path.as_deref().map(|p| expand(p, path)),
@@ -328,15 +404,52 @@ pub fn parse(path: &Path, text: &str) -> Result<Parsed, Error> {
             s.region.as_deref(),
         )?;
         let name = s.name.into_inner();
-        sources.push(Source {
-            credentials_profile: s.credentials_profile.unwrap_or_else(|| name.clone()),
-            name,
-            mfa_serial: s.mfa_serial,
-            mfa_process: s.mfa_process,
-            region: s.region,
-            session_duration: s.session_duration.unwrap_or(settings.session_duration),
-            origin: o,
-        });
+        if let Some(url) = s.sso_start_url {
+            sources.push(sso_source(
+                path,
+                text,
+                at,
+                name,
+                url,
+                s.sso_region,
+                s.sso_registration_scopes,
+                o,
+                &[
+                    ("mfa_serial", s.mfa_serial.is_some()),
+                    ("mfa_process", s.mfa_process.is_some()),
+                    ("session_duration", s.session_duration.is_some()),
+                    ("credentials_profile", s.credentials_profile.is_some()),
+                    ("region", s.region.is_some()),
+                ],
+            )?);
+            continue;
+        }
+        for (key, set) in [
+            ("sso_region", s.sso_region.is_some()),
+            (
+                "sso_registration_scopes",
+                s.sso_registration_scopes.is_some(),
+            ),
+        ] {
+            if set {
+                return Err(Error::Config(format!(
+                    "{}:{}: {key} in source {name:?}, which has no sso_start_url. Add `sso_start_url = \"https://...\"` to make it an IAM Identity Center source, or remove {key}.",
+                    path.display(),
+                    key_line(text, at, key)
+                )));
+            }
+        }
+        sources.push(Source::iam(
+            &name,
+            crate::model::IamUser {
+                credentials_profile: s.credentials_profile.unwrap_or_else(|| name.clone()),
+                mfa_serial: s.mfa_serial,
+                mfa_process: s.mfa_process,
+                session_duration: s.session_duration.unwrap_or(settings.session_duration),
+            },
+            s.region,
+            o,
+        ));
     }
     let mut profiles = Vec::new();
     for a in file.account {
@@ -386,6 +499,53 @@ pub fn parse(path: &Path, text: &str) -> Result<Parsed, Error> {
                     super::ROLE_SECS.end()
                 )));
             }
+            if src.is_some_and(|s| s.sso().is_some()) {
+                let iam_only = [
+                    ("arn", r.arn.is_some()),
+                    ("duration_seconds", r.duration_seconds.is_some()),
+                    ("external_id", r.external_id.is_some()),
+                    ("session_name", r.session_name.is_some()),
+                ];
+                if let Some((key, _)) = iam_only.iter().find(|(_, set)| *set) {
+                    return Err(Error::Config(format!(
+                        "{ro}: {key} of role {:?} in account {account_name:?}, whose source {source:?} is an IAM Identity Center session: the portal decides its role credentials. Remove {key}.",
+                        r.name
+                    )));
+                }
+                if !crate::model::is_sso_role_name(&r.name) {
+                    return Err(bad_value(
+                        path,
+                        ro.line,
+                        "name",
+                        &r.name,
+                        "a permission set (role) name (letters, digits and +=,.@_-)",
+                    ));
+                }
+                profiles.push(Profile {
+                    name: r
+                        .profile
+                        .unwrap_or_else(|| format!("{account_name}-{}", r.name)),
+                    source: source.clone(),
+                    region: r
+                        .region
+                        .or_else(|| a.region.clone())
+                        .or_else(|| settings.default_region.clone())
+                        .or_else(|| src.and_then(|s| s.region.clone())),
+                    kind: ProfileKind::Sso {
+                        account_id: a.id.clone(),
+                        role_name: r.name,
+                    },
+                    account: Account {
+                        id: Some(a.id.clone()),
+                        name: Some(account_name.clone()),
+                        group: a.group.clone(),
+                        tags: a.tags.clone(),
+                    },
+                    mfa_serial: None,
+                    origin: ro,
+                });
+                continue;
+            }
             let role_arn_default = format!("arn:aws:iam::{}:role/{}", a.id, r.name);
             if r.arn.is_none() && !crate::model::is_role_arn(&role_arn_default) {
                 return Err(bad_value(
@@ -423,7 +583,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Parsed, Error> {
                     group: a.group.clone(),
                     tags: a.tags.clone(),
                 },
-                mfa_serial: src.and_then(|s| s.mfa_serial.clone()),
+                mfa_serial: src.and_then(|s| s.mfa_serial().map(str::to_string)),
                 origin: ro,
             });
         }

@@ -27,8 +27,8 @@
 use super::{Paths, Snapshotted};
 use crate::diag::Note;
 use crate::model::{
-    Account, Model, Origin, Parent, Profile, ProfileKind, RoleSpec, Settings, Source,
-    SubshellCredentials,
+    Account, IamUser, Model, Origin, Parent, Profile, ProfileKind, RoleSpec, Settings, Source,
+    SourceKind, SsoSession, SubshellCredentials,
 };
 use crate::vault::store::Backend;
 use crate::vault::VaultSettings;
@@ -41,7 +41,7 @@ use std::time::{Duration, SystemTime};
 
 const MAGIC: &[u8; 8] = b"RPSNAP\r\n";
 /// Bumped whenever the layout or the meaning of a field changes.
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 const HEADER: usize = 64;
 const SLOT: usize = 32;
 /// Refuse absurd sizes before allocating (a snapshot of 100,000 profiles
@@ -603,8 +603,10 @@ impl Writer {
             default_region,
             vault,
             subshell_credentials,
+            sso_discovery_ttl,
         } = s;
         self.duration(*session_duration);
+        self.duration(*sso_discovery_ttl);
         self.duration(*refresh_before);
         self.opt_str(default_region.as_deref());
         let VaultSettings {
@@ -633,20 +635,42 @@ impl Writer {
     fn source(&mut self, s: &Source) {
         let Source {
             name,
-            mfa_serial,
-            mfa_process,
             region,
-            session_duration,
-            credentials_profile,
             origin,
+            kind,
         } = s;
         self.str(name);
-        self.opt_str(mfa_serial.as_deref());
-        self.opt_str(mfa_process.as_deref());
         self.opt_str(region.as_deref());
-        self.duration(*session_duration);
-        self.str(credentials_profile);
         self.origin(origin);
+        match kind {
+            SourceKind::IamUser(IamUser {
+                mfa_serial,
+                mfa_process,
+                session_duration,
+                credentials_profile,
+            }) => {
+                self.u8(0);
+                self.opt_str(mfa_serial.as_deref());
+                self.opt_str(mfa_process.as_deref());
+                self.duration(*session_duration);
+                self.str(credentials_profile);
+            }
+            SourceKind::Sso(SsoSession {
+                cache_id,
+                start_url,
+                region,
+                scopes,
+            }) => {
+                self.u8(1);
+                self.str(cache_id);
+                self.str(start_url);
+                self.str(region);
+                self.u32(u32::try_from(scopes.len()).unwrap_or(u32::MAX));
+                for sc in scopes {
+                    self.str(sc);
+                }
+            }
+        }
     }
     fn profile(&mut self, p: &Profile) {
         let Profile {
@@ -663,6 +687,14 @@ impl Writer {
         self.opt_str(region.as_deref());
         match kind {
             ProfileKind::Session => self.u8(0),
+            ProfileKind::Sso {
+                account_id,
+                role_name,
+            } => {
+                self.u8(2);
+                self.str(account_id);
+                self.str(role_name);
+            }
             ProfileKind::Role(r) => {
                 let RoleSpec {
                     role_arn,
@@ -772,6 +804,7 @@ impl<'a> Reader<'a> {
     }
     fn settings(&mut self) -> Option<Settings> {
         let session_duration = self.duration()?;
+        let sso_discovery_ttl = self.duration()?;
         let refresh_before = self.duration()?;
         let default_region = self.opt_str()?;
         let backend = match self.u8()? {
@@ -797,17 +830,43 @@ impl<'a> Reader<'a> {
                 passphrase_command,
             },
             subshell_credentials,
+            sso_discovery_ttl,
         })
     }
     fn source(&mut self) -> Option<Source> {
+        let name = self.str()?;
+        let region = self.opt_str()?;
+        let origin = self.origin()?;
+        let kind = match self.u8()? {
+            0 => SourceKind::IamUser(IamUser {
+                mfa_serial: self.opt_str()?,
+                mfa_process: self.opt_str()?,
+                session_duration: self.duration()?,
+                credentials_profile: self.str()?,
+            }),
+            1 => {
+                let cache_id = self.str()?;
+                let start_url = self.str()?;
+                let region = self.str()?;
+                let n = self.u32()?;
+                let mut scopes = Vec::new();
+                for _ in 0..n {
+                    scopes.push(self.str()?);
+                }
+                SourceKind::Sso(SsoSession {
+                    cache_id,
+                    start_url,
+                    region,
+                    scopes,
+                })
+            }
+            _ => return None,
+        };
         Some(Source {
-            name: self.str()?,
-            mfa_serial: self.opt_str()?,
-            mfa_process: self.opt_str()?,
-            region: self.opt_str()?,
-            session_duration: self.duration()?,
-            credentials_profile: self.str()?,
-            origin: self.origin()?,
+            name,
+            region,
+            origin,
+            kind,
         })
     }
     fn profile(&mut self) -> Option<Profile> {
@@ -816,6 +875,10 @@ impl<'a> Reader<'a> {
         let region = self.opt_str()?;
         let kind = match self.u8()? {
             0 => ProfileKind::Session,
+            2 => ProfileKind::Sso {
+                account_id: self.str()?,
+                role_name: self.str()?,
+            },
             1 => ProfileKind::Role(RoleSpec {
                 role_arn: self.str()?,
                 external_id: self.opt_str()?,
@@ -947,5 +1010,39 @@ mod tests {
         let file = File::open(dir.path().join("snap")).unwrap();
         assert!(Snapshot::open(file, &other).is_none());
         drop(other_dir);
+    }
+
+    #[test]
+    fn snapshot_keeps_identity_center_sources_and_roles() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::write(
+            d.join("config"),
+            "[profile sso-dev]\nsso_session = corp\nsso_account_id = 111122223333\nsso_role_name = ReadOnly\n\n[profile chained]\nrole_arn = arn:aws:iam::444455556666:role/x\nsource_profile = sso-dev\n\n[sso-session corp]\nsso_start_url = https://d-1.awsapps.com/start\nsso_region = eu-west-1\nsso_registration_scopes = sso:account:access\n",
+        )
+        .unwrap();
+        std::fs::write(
+            d.join("config.toml"),
+            "[settings]\nsso_discovery_ttl = \"2h\"\n",
+        )
+        .unwrap();
+        let paths = Paths {
+            aws_config: d.join("config"),
+            aws_credentials: d.join("credentials"),
+            rolepick: d.join("config.toml"),
+            rolepick_explicit: true,
+        };
+        let (model, snap) = snapshot(d, &paths, &[]);
+        assert!(model.sources["corp"].sso().is_some());
+        assert_eq!(
+            model.settings.sso_discovery_ttl,
+            Duration::from_secs(2 * 3600)
+        );
+        assert_eq!(snap.model().unwrap(), model);
+        let m = snap.model_for("chained").unwrap();
+        let names: Vec<&str> = m.profiles.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["chained", "sso-dev"]);
+        assert_eq!(m.profile("sso-dev"), model.profile("sso-dev"));
+        assert_eq!(m.sources, model.sources);
     }
 }

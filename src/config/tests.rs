@@ -215,7 +215,7 @@ fn toml_source_may_keep_its_key_in_the_credentials_file() {
     let toml =
         "[[source]]\nname = \"primary\"\nmfa_serial = \"arn:aws:iam::111122223333:mfa/primary\"\n";
     let m = model("", CREDS, Some(toml)).unwrap();
-    assert_eq!(m.sources["primary"].credentials_profile, "primary");
+    assert_eq!(m.sources["primary"].credentials_profile(), "primary");
     assert_eq!(m.profiles.iter().filter(|p| p.name == "primary").count(), 1);
 }
 
@@ -292,6 +292,15 @@ fn config_example_toml_loads_as_shipped_and_with_every_option_switched_on() {
     assert!(m.profile("prod-ro").is_some());
     assert!(m.profile("sandbox-developer").is_some());
     assert_eq!(m.sources["primary"].region.as_deref(), Some("us-east-1"));
+    assert!(
+        m.sources["corp"].sso().is_some(),
+        "an Identity Center source"
+    );
+    assert!(matches!(
+        m.profile("corp-ro").unwrap().kind,
+        ProfileKind::Sso { .. }
+    ));
+    assert!(m.profile("corp-dev-AdministratorAccess").is_some());
 
     fn option(l: &str) -> Option<&str> {
         let rest = l.strip_prefix("# ")?;
@@ -365,4 +374,122 @@ fn a_role_whose_source_has_a_bad_value_is_not_usable_either() {
         "{why}"
     );
     assert!(why.contains("/h/.aws/config:2"), "{why}");
+}
+
+const SSO: &str = "\
+[profile sso-dev]
+sso_session = corp
+sso_account_id = 111122223333
+sso_role_name = ReadOnly
+region = us-east-2
+
+[profile login-only]
+sso_session = corp
+
+[profile legacy]
+sso_start_url = https://d-2.awsapps.com/start
+sso_region = us-east-1
+sso_account_id = 444455556666
+sso_role_name = Admin
+
+[profile chained]
+role_arn = arn:aws:iam::444455556666:role/deploy
+source_profile = sso-dev
+
+[sso-session corp]
+sso_start_url = https://d-1.awsapps.com/start
+sso_region = eu-west-1
+sso_registration_scopes = sso:account:access, sso:extra
+";
+
+#[test]
+fn sso_sessions_and_legacy_profiles_become_identity_center_sources() {
+    use crate::model::SsoSession;
+    let m = model(SSO, "", None).unwrap();
+    assert_eq!(
+        m.sources["corp"].sso(),
+        Some(&SsoSession {
+            cache_id: "corp".into(),
+            start_url: "https://d-1.awsapps.com/start".into(),
+            region: "eu-west-1".into(),
+            scopes: vec!["sso:account:access".into(), "sso:extra".into()],
+        })
+    );
+    let dev = m.profile("sso-dev").unwrap();
+    assert_eq!(
+        dev.kind,
+        ProfileKind::Sso {
+            account_id: "111122223333".into(),
+            role_name: "ReadOnly".into()
+        }
+    );
+    assert_eq!(dev.source, "corp");
+    assert_eq!(dev.region.as_deref(), Some("us-east-2"));
+    // The legacy form: the start URL names the session (and its cache file).
+    let legacy = m.profile("legacy").unwrap();
+    assert_eq!(legacy.source, "https://d-2.awsapps.com/start");
+    let s = m.sources[&legacy.source].sso().unwrap();
+    assert_eq!(s.cache_id, "https://d-2.awsapps.com/start");
+    assert_eq!(
+        legacy.region.as_deref(),
+        Some("us-east-1"),
+        "sso_region as fallback"
+    );
+    // A role chained from an SSO role assumes from that role's credentials.
+    let chained = m.profile("chained").unwrap();
+    assert_eq!(
+        chained.role().unwrap().parent,
+        Parent::Profile("sso-dev".into())
+    );
+    assert_eq!(chained.source, "corp");
+    // A profile only for signing in names no role: neither a row nor broken.
+    assert!(m.profile("login-only").is_none());
+    assert!(m.broken.is_empty(), "{:?}", m.broken);
+}
+
+#[test]
+fn a_profile_on_a_broken_sso_session_is_broken_and_so_are_its_chained_roles() {
+    let bad = SSO.replace("sso_region = eu-west-1", "sso_region = Frankfurt");
+    let m = model(&bad, "", None).unwrap();
+    let why = &m.broken["sso-dev"];
+    assert!(why.contains("\"Frankfurt\""), "{why}");
+    assert!(why.contains("/h/.aws/config:22"), "{why}");
+    assert!(m.broken["chained"].contains("sso-dev"), "{:?}", m.broken);
+    assert!(m.profile("legacy").is_some(), "other sessions unaffected");
+}
+
+#[test]
+fn identity_center_sources_in_config_toml_are_checked_at_their_line() {
+    let cases = [
+        (
+            "[[source]]\nname = \"corp\"\nsso_start_url = \"not a url\"\nsso_region = \"eu-west-1\"\n",
+            "\"not a url\"",
+            3,
+        ),
+        (
+            "[[source]]\nname = \"corp\"\nsso_start_url = \"https://d-1.awsapps.com/start\"\nsso_region = \"Mars\"\n",
+            "\"Mars\"",
+            4,
+        ),
+        (
+            "[[source]]\nname = \"corp\"\nsso_start_url = \"https://d-1.awsapps.com/start\"\nsso_region = \"eu-west-1\"\nmfa_serial = \"arn:aws:iam::111122223333:mfa/x\"\n",
+            "mfa_serial",
+            5,
+        ),
+        (
+            "[[source]]\nname = \"corp\"\nsso_start_url = \"https://d-1.awsapps.com/start\"\nsso_region = \"eu-west-1\"\n[[account]]\nname = \"x\"\nid = \"111122223333\"\nroles = [\n  { name = \"Admin\", duration_seconds = 3600 },\n]\n",
+            "duration_seconds",
+            9,
+        ),
+    ];
+    for (toml, quoted, line) in cases {
+        let err = model("", "", Some(toml)).unwrap_err();
+        let msg = err.to_string();
+        assert_eq!(err.exit_code(), 2, "{msg}");
+        assert!(msg.contains(quoted), "{msg}");
+        assert!(
+            msg.contains(&format!("config.toml:{line}")),
+            "line {line}: {msg}"
+        );
+    }
 }

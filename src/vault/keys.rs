@@ -93,7 +93,7 @@ impl KeyStore for CredentialsFile {
     }
 
     fn lookup(&self, source: &Source, _: &dyn Unlock) -> Result<Option<LongLivedKey>, Error> {
-        self.read_key(&source.credentials_profile)
+        self.read_key(source.credentials_profile())
     }
 }
 
@@ -232,7 +232,7 @@ pub fn find_key(
         source.name,
         looked.join(", "),
         source.name,
-        source.credentials_profile
+        source.credentials_profile()
     )))
 }
 
@@ -280,18 +280,20 @@ mod tests {
             settings: VaultSettings::default(),
             loc: loc.clone(),
         };
-        let source = Source {
-            name: "primary".into(),
-            mfa_serial: None,
-            mfa_process: None,
-            region: None,
-            session_duration: std::time::Duration::from_secs(3600),
-            credentials_profile: "primary".into(),
-            origin: Origin {
+        let source = Source::iam(
+            "primary",
+            crate::model::IamUser {
+                mfa_serial: None,
+                mfa_process: None,
+                session_duration: std::time::Duration::from_secs(3600),
+                credentials_profile: "primary".into(),
+            },
+            None,
+            Origin {
                 file: PathBuf::from("config.toml"),
                 line: 1,
             },
-        };
+        );
         let key = vault
             .lookup(&source, &Opened(loc.file.clone(), doc))
             .unwrap()

@@ -23,5 +23,6 @@ mod picker_render;
 mod rotate;
 mod setup;
 mod sso;
+mod sso_cli;
 mod test_infra;
 mod vault;

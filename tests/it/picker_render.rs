@@ -56,15 +56,17 @@ fn model() -> Model {
     for (name, process) in [("alice", false), ("robot", true)] {
         m.sources.insert(
             name.into(),
-            Source {
-                name: name.into(),
-                mfa_serial: Some(format!("arn:aws:iam::000000000000:mfa/{name}")),
-                mfa_process: process.then(|| "ykman oath accounts code -s aws".into()),
-                region: None,
-                session_duration: Duration::from_secs(43200),
-                credentials_profile: name.into(),
-                origin: origin(),
-            },
+            Source::iam(
+                name,
+                rolepick::model::IamUser {
+                    mfa_serial: Some(format!("arn:aws:iam::000000000000:mfa/{name}")),
+                    mfa_process: process.then(|| "ykman oath accounts code -s aws".into()),
+                    session_duration: Duration::from_secs(43200),
+                    credentials_profile: name.into(),
+                },
+                None,
+                origin(),
+            ),
         );
     }
     m.profiles = vec![

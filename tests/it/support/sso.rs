@@ -31,6 +31,12 @@ pub struct Standin {
 }
 
 impl Standin {
+    /// `POST /_reset`: counters and the record start again.
+    pub fn reset(&self) {
+        let (status, body) = self.http("POST", "/_reset", "");
+        assert_eq!(status, 200, "{body}");
+    }
+
     /// Starts the stand-in, minting credentials through `moto` (a URL) when
     /// given, with extra flags (`--accounts`, `--token-ttl`, ...).
     pub fn start(moto: Option<&str>, args: &[&str]) -> Standin {
@@ -172,6 +178,10 @@ pub struct SsoHome {
 }
 
 impl SsoHome {
+    pub fn root(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+
     pub fn new(moto: &str, standin: &str) -> SsoHome {
         let dir = tempfile::Builder::new()
             .prefix("rolepick-ssohome-")

@@ -1,0 +1,632 @@
+//! IAM Identity Center through the real `rolepick` binary, against the
+//! loopback stand-in (`scripts/sso_standin.py`, OIDC + portal) minting role
+//! credentials through moto: sign-in by `$BROWSER`, exec of an SSO role and
+//! of a role chained from it, the warm path without a portal call, logout,
+//! discovery in `list`, and the failures' exit codes. No secret of the
+//! sign-in (access token, refresh token, client secret) may appear in a
+//! browser's argv, a child's environment, `list --json` or `-v` output.
+
+use crate::support::sso::{http, SsoHome, Standin, ACCOUNT, PROFILE, ROLE, SESSION};
+use crate::support::{self, show, text, Moto};
+use std::ffi::OsString;
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+/// The sandbox: moto, the stand-in, a HOME with the `corp` session and
+/// profile `sso-dev`, and a `$BROWSER` that records its argv and approves.
+struct Env {
+    _moto: Moto,
+    standin: Standin,
+    home: SsoHome,
+    browser: PathBuf,
+    browser_log: PathBuf,
+}
+
+impl Env {
+    fn new(standin_args: &[&str]) -> Env {
+        let moto = Moto::start();
+        let standin = Standin::start(Some(&moto.endpoint()), standin_args);
+        let home = SsoHome::new(&moto.endpoint(), standin.endpoint());
+        let browser = home.root().join("browser");
+        let browser_log = home.root().join("browser.log");
+        std::fs::write(
+            &browser,
+            format!(
+                "#!/bin/sh\nprintf '%s\\n' \"$*\" >> '{}'\nexec '{}' \"$@\"\n",
+                browser_log.display(),
+                support::sso::browser().display()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&browser, std::fs::Permissions::from_mode(0o755)).unwrap();
+        Env {
+            _moto: moto,
+            standin,
+            home,
+            browser,
+            browser_log,
+        }
+    }
+
+    fn env(&self) -> Vec<(OsString, OsString)> {
+        let mut env: Vec<(OsString, OsString)> = self
+            .home
+            .env()
+            .into_iter()
+            .filter(|(k, _)| k != "BROWSER")
+            .collect();
+        env.push(("BROWSER".into(), self.browser.clone().into()));
+        env.push((
+            "ROLEPICK_CACHE_DIR".into(),
+            self.home.rolepick_cache().into(),
+        ));
+        env.push((
+            "XDG_CONFIG_HOME".into(),
+            self.home.root().join("xdg").into(),
+        ));
+        env
+    }
+
+    fn cmd(&self) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_rolepick"));
+        c.env_clear()
+            .envs(self.env())
+            .current_dir(self.home.root())
+            .stdin(Stdio::null());
+        c
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.cmd().args(args).output().expect("run rolepick")
+    }
+
+    fn ok(&self, args: &[&str]) -> Output {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "rolepick {args:?}:\n{}\n--- stand-in ---\n{}",
+            show(&out),
+            self.standin.log()
+        );
+        out
+    }
+
+    fn config(&self) -> PathBuf {
+        self.home.home.join(".aws/config")
+    }
+
+    fn append_config(&self, extra: &str) {
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(self.config())
+            .unwrap();
+        f.write_all(extra.as_bytes()).unwrap();
+    }
+
+    /// The session's token file in the AWS CLI cache, parsed.
+    fn token(&self) -> Option<serde_json::Value> {
+        let path = self
+            .home
+            .token_dir()
+            .join(format!("{}.json", rolepick::sso_cache::cache_key(SESSION)));
+        let text = std::fs::read_to_string(path).ok()?;
+        serde_json::from_str(&text).ok()
+    }
+
+    /// The token's secrets, which must appear nowhere else.
+    fn secrets(&self) -> Vec<String> {
+        let t = self.token().expect("a token was written");
+        ["accessToken", "refreshToken", "clientSecret"]
+            .iter()
+            .map(|k| {
+                t[k].as_str()
+                    .unwrap_or_else(|| panic!("{k} in {t}"))
+                    .to_string()
+            })
+            .collect()
+    }
+
+    fn browser_visits(&self) -> Vec<String> {
+        std::fs::read_to_string(&self.browser_log)
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// Portal and OIDC calls counted by the stand-in (not the browser).
+    fn service_calls(&self) -> u64 {
+        self.standin.stats()["counts"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .filter(|(k, _)| !k.contains(':') && !k.starts_with("Browser"))
+            .map(|(_, v)| v.as_u64().unwrap())
+            .sum()
+    }
+
+    fn role_cache_files(&self) -> Vec<PathBuf> {
+        let dir = self.home.rolepick_cache();
+        std::fs::read_dir(&dir)
+            .map(|rd| {
+                rd.filter_map(|e| e.ok().map(|e| e.path()))
+                    .filter(|p| {
+                        p.file_name()
+                            .and_then(|n| n.to_str())
+                            .is_some_and(|n| n.starts_with("role-"))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+fn caller_arn(out: &Output) -> String {
+    serde_json::from_slice::<serde_json::Value>(&out.stdout)
+        .unwrap_or_else(|e| panic!("no JSON ({e}): {}", show(out)))["Arn"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+fn assert_no_secret(what: &str, haystack: &str, secrets: &[String]) {
+    for s in secrets {
+        assert!(
+            !haystack.contains(s.as_str()),
+            "{what} holds a sign-in secret ({}...):\n{haystack}",
+            &s[..8.min(s.len())]
+        );
+    }
+}
+
+fn sso_role_arn_prefix() -> String {
+    format!("arn:aws:sts::{ACCOUNT}:assumed-role/AWSReservedSSO_{ROLE}_")
+}
+
+#[test]
+fn exec_of_an_sso_profile_signs_in_through_the_browser_and_the_child_is_the_sso_role() {
+    let e = Env::new(&[]);
+    assert!(e.token().is_none());
+    let out = e.ok(&["exec", PROFILE, "--", "aws", "sts", "get-caller-identity"]);
+    let arn = caller_arn(&out);
+    assert!(arn.starts_with(&sso_role_arn_prefix()), "{arn}");
+    // The sign-in was shown on stderr and approved in the "browser", once.
+    let err = text(&out.stderr);
+    let visits = e.browser_visits();
+    assert_eq!(visits.len(), 1, "{visits:?}");
+    let code = e.standin.requests("Browser")[0]["query"]["user_code"]
+        .as_str()
+        .expect("the browser visited with a user code")
+        .to_string();
+    assert!(err.contains("IAM Identity Center sign-in"), "{err}");
+    assert!(err.contains(&visits[0]), "the URL on stderr: {err}");
+    assert!(
+        err.contains(&format!("Code: {code}")),
+        "the user code on stderr: {err}"
+    );
+    // The token is in the AWS CLI's cache, with a refresh token, 0600.
+    let t = e.token().unwrap();
+    assert!(t["refreshToken"].is_string(), "{t}");
+    let mode = std::fs::metadata(
+        e.home
+            .token_dir()
+            .join(format!("{}.json", rolepick::sso_cache::cache_key(SESSION))),
+    )
+    .unwrap()
+    .permissions()
+    .mode();
+    assert_eq!(mode & 0o777, 0o600);
+    // The browser got the URL with the user code, never a token.
+    assert_no_secret("the browser's argv", &visits.join("\n"), &e.secrets());
+    assert_no_secret("rolepick's stderr", &err, &e.secrets());
+}
+
+#[test]
+fn a_warm_exec_of_an_sso_role_makes_no_portal_or_oidc_call() {
+    let e = Env::new(&[]);
+    e.ok(&["exec", PROFILE, "--", "true"]);
+    assert_eq!(e.standin.count("GetRoleCredentials:200"), 1);
+    e.standin.reset();
+    let out = e.ok(&["exec", PROFILE, "--", "aws", "sts", "get-caller-identity"]);
+    assert!(caller_arn(&out).starts_with(&sso_role_arn_prefix()));
+    assert_eq!(e.service_calls(), 0, "{}", e.standin.stats());
+    assert_eq!(e.browser_visits().len(), 1, "no second sign-in");
+}
+
+#[test]
+fn no_sign_in_secret_reaches_the_child_list_json_or_verbose_output() {
+    let e = Env::new(&[]);
+    let out = e.ok(&["-v", "exec", PROFILE, "--", "env"]);
+    let secrets = e.secrets();
+    assert_no_secret("the child's environment", &text(&out.stdout), &secrets);
+    assert_no_secret("-v output", &text(&out.stderr), &secrets);
+    assert!(
+        text(&out.stdout).contains("AWS_SESSION_TOKEN="),
+        "the child has role credentials: {}",
+        show(&out)
+    );
+    let out = e.ok(&["-v", "list", "--json"]);
+    assert_no_secret("list --json", &text(&out.stdout), &secrets);
+    assert_no_secret("list -v", &text(&out.stderr), &secrets);
+    let out = e.ok(&["-v", "credential-process", PROFILE]);
+    assert_no_secret("credential-process -v stderr", &text(&out.stderr), &secrets);
+}
+
+#[test]
+fn a_role_chained_from_an_sso_profile_is_assumed_with_its_credentials() {
+    let e = Env::new(&[]);
+    e.append_config(&format!(
+        "\n[profile chained]\nrole_arn = arn:aws:iam::{ACCOUNT}:role/chained-target\nsource_profile = {PROFILE}\nregion = eu-west-1\n"
+    ));
+    let out = e.ok(&["exec", "chained", "--", "aws", "sts", "get-caller-identity"]);
+    let arn = caller_arn(&out);
+    assert!(
+        arn.starts_with(&format!(
+            "arn:aws:sts::{ACCOUNT}:assumed-role/chained-target/"
+        )),
+        "{arn}"
+    );
+    assert_eq!(e.standin.count("GetRoleCredentials:200"), 1);
+}
+
+#[test]
+fn logout_ends_the_session_and_removes_the_token_and_its_role_credentials() {
+    let e = Env::new(&[]);
+    e.ok(&["exec", PROFILE, "--", "true"]);
+    assert!(e.token().is_some());
+    assert_eq!(e.role_cache_files().len(), 1);
+    let out = e.ok(&["sso", "logout"]);
+    assert!(text(&out.stderr).contains("signed out"), "{}", show(&out));
+    assert_eq!(e.standin.count("Logout:200"), 1);
+    assert!(e.token().is_none(), "token removed");
+    assert!(e.role_cache_files().is_empty(), "role credentials removed");
+}
+
+#[test]
+fn login_signs_in_once_and_list_shows_every_discovered_role_without_a_second_portal_call() {
+    let e = Env::new(&[]);
+    let out = e.ok(&["sso", "login", SESSION]);
+    assert!(text(&out.stderr).contains("signed in"), "{}", show(&out));
+    assert_eq!(e.browser_visits().len(), 1);
+    let out = e.ok(&["sso", "login"]);
+    assert!(
+        text(&out.stderr).contains("already signed in"),
+        "{}",
+        show(&out)
+    );
+    assert_eq!(e.browser_visits().len(), 1, "no second sign-in");
+
+    let out = e.ok(&["list", "--json"]);
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let find = |name: &str| rows.iter().find(|r| r["profile"] == name).cloned();
+    let admin = find("account-0000/AdministratorAccess")
+        .unwrap_or_else(|| panic!("discovered role listed: {rows:#?}"));
+    assert_eq!(admin["account_id"], "100000000000");
+    assert_eq!(admin["account_name"], "account-0000");
+    assert_eq!(admin["role"], "AdministratorAccess");
+    assert_eq!(admin["source"], SESSION);
+    // The user's own profile wins: not listed twice, named after the account.
+    assert!(find("account-0001/ReadOnlyAccess").is_none(), "{rows:#?}");
+    let mine = find(PROFILE).unwrap();
+    assert_eq!(mine["account_name"], "account-0001");
+    assert_eq!(mine["role"], ROLE);
+    assert_eq!(rows.len(), 6, "{rows:#?}");
+    assert_eq!(e.standin.count("ListAccounts"), 1);
+    assert_eq!(e.standin.count("ListAccountRoles"), 3);
+
+    // A second list: from rolepick's cache, no portal call.
+    let before = e.service_calls();
+    let out = e.ok(&["list"]);
+    assert!(
+        text(&out.stdout).contains("account-0002/ReadOnlyAccess"),
+        "{}",
+        show(&out)
+    );
+    assert_eq!(e.service_calls(), before, "{}", e.standin.stats());
+
+    // A discovered name runs like any profile.
+    let out = e.ok(&[
+        "exec",
+        "account-0002/AdministratorAccess",
+        "--",
+        "aws",
+        "sts",
+        "get-caller-identity",
+    ]);
+    assert!(
+        caller_arn(&out).starts_with(
+            "arn:aws:sts::100000000002:assumed-role/AWSReservedSSO_AdministratorAccess_"
+        ),
+        "{}",
+        show(&out)
+    );
+
+    // sync asks the portal again.
+    let out = e.ok(&["sso", "sync"]);
+    assert!(
+        text(&out.stderr).contains("session \"corp\": 3 accounts, 6 roles"),
+        "{}",
+        show(&out)
+    );
+    assert_eq!(e.standin.count("ListAccounts"), 2);
+}
+
+#[test]
+fn login_with_no_browser_prints_the_url_and_code_and_opens_nothing() {
+    let e = Env::new(&[]);
+    let mut child = e
+        .cmd()
+        .args(["sso", "login", "--no-browser"])
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut seen = String::new();
+    let url = loop {
+        let line = lines
+            .next()
+            .unwrap_or_else(|| panic!("no URL on stderr: {seen}"))
+            .unwrap();
+        seen.push_str(&line);
+        seen.push('\n');
+        if let Some(u) = line.trim().strip_prefix("URL:") {
+            break u.trim().to_string();
+        }
+    };
+    let code_line = lines.next().unwrap().unwrap();
+    assert!(code_line.contains("Code:"), "{code_line}");
+    assert!(
+        url.contains(code_line.split_whitespace().nth(1).unwrap()),
+        "{url} / {code_line}"
+    );
+    // The user approves in a browser of their own.
+    let (status, body) = http(&url, "GET", "", "");
+    assert_eq!(status, 200, "{body}");
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let st = child.wait().unwrap();
+    assert!(st.success(), "{seen}{}", rest.join("\n"));
+    assert!(
+        e.browser_visits().is_empty(),
+        "--no-browser opened a browser"
+    );
+    assert!(e.token().is_some());
+}
+
+#[test]
+fn denied_in_the_browser_exits_3_and_writes_no_token() {
+    let e = Env::new(&[]);
+    e.standin.control(r#"{"on_visit": "deny"}"#);
+    let out = e.run(&["exec", PROFILE, "--", "true"]);
+    assert_eq!(out.status.code(), Some(3), "{}", show(&out));
+    assert!(text(&out.stderr).contains("denied"), "{}", show(&out));
+    assert!(e.token().is_none());
+}
+
+#[test]
+fn an_unreachable_identity_center_exits_4() {
+    let e = Env::new(&[]);
+    let dead = format!("http://127.0.0.1:{}", support::closed_port());
+    let out = e
+        .cmd()
+        .env("AWS_ENDPOINT_URL_SSO_OIDC", &dead)
+        .env("AWS_ENDPOINT_URL_SSO", &dead)
+        .args(["exec", PROFILE, "--", "true"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4), "{}", show(&out));
+    assert!(text(&out.stderr).contains("cannot reach"), "{}", show(&out));
+}
+
+#[test]
+fn a_role_the_user_cannot_reach_exits_3_naming_account_and_role() {
+    let e = Env::new(&[]);
+    e.append_config(&format!(
+        "\n[profile nope]\nsso_session = {SESSION}\nsso_account_id = {ACCOUNT}\nsso_role_name = NoSuchRole\n"
+    ));
+    let out = e.run(&["exec", "nope", "--", "true"]);
+    assert_eq!(out.status.code(), Some(3), "{}", show(&out));
+    let err = text(&out.stderr);
+    assert!(err.contains(ACCOUNT) && err.contains("NoSuchRole"), "{err}");
+}
+
+#[test]
+fn a_401_from_the_portal_gets_a_new_token_by_refresh_without_a_sign_in() {
+    let e = Env::new(&[]);
+    e.ok(&["sso", "login"]);
+    e.standin.control(r#"{"revoke": true}"#);
+    let out = e.ok(&["exec", PROFILE, "--", "true"]);
+    assert_eq!(
+        e.standin.count("GetRoleCredentials:401"),
+        1,
+        "{}",
+        show(&out)
+    );
+    assert_eq!(e.standin.count("GetRoleCredentials:200"), 1);
+    assert_eq!(
+        e.standin.count("StartDeviceAuthorization"),
+        1,
+        "one sign-in only"
+    );
+    assert_eq!(e.browser_visits().len(), 1);
+}
+
+#[test]
+fn a_429_from_the_portal_backs_off_and_never_signs_in_again() {
+    let e = Env::new(&[]);
+    e.ok(&["sso", "login"]);
+    e.standin
+        .control(r#"{"fail_next": {"op": "GetRoleCredentials", "status": 429, "count": 2}}"#);
+    e.ok(&["exec", PROFILE, "--", "true"]);
+    assert_eq!(e.standin.count("GetRoleCredentials:429"), 2);
+    assert_eq!(e.standin.count("GetRoleCredentials:200"), 1);
+    assert_eq!(e.standin.count("StartDeviceAuthorization"), 1);
+}
+
+fn bad_config(e: &Env, config: &str, expect_line: usize, quoted: &str) {
+    std::fs::write(e.config(), config).unwrap();
+    let out = e.run(&["exec", "bad", "--", "true"]);
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    let err = text(&out.stderr);
+    let at = format!("{}:{expect_line}", e.config().display());
+    assert!(err.contains(&at), "names {at}: {err}");
+    assert!(err.contains(quoted), "quotes {quoted}: {err}");
+}
+
+#[test]
+fn malformed_sso_configuration_exits_2_naming_file_line_and_quoting_the_value() {
+    let e = Env::new(&[]);
+    bad_config(
+        &e,
+        "[profile bad]\nsso_session = corp\nsso_account_id = 12345\nsso_role_name = Admin\n\n[sso-session corp]\nsso_start_url = https://d-1.awsapps.com/start\nsso_region = eu-west-1\n",
+        3,
+        "\"12345\"",
+    );
+    bad_config(
+        &e,
+        "[profile bad]\nsso_session = corp\nsso_account_id = 111122223333\nsso_role_name = Admin\n\n[sso-session corp]\nsso_start_url = not a url\nsso_region = eu-west-1\n",
+        7,
+        "\"not a url\"",
+    );
+    bad_config(
+        &e,
+        "[profile bad]\nsso_session = nowhere\nsso_account_id = 111122223333\nsso_role_name = Admin\n",
+        2,
+        "\"nowhere\"",
+    );
+    bad_config(
+        &e,
+        "[profile bad]\nsso_start_url = https://d-1.awsapps.com/start\nsso_region = moon-1\nsso_account_id = 111122223333\nsso_role_name = Admin\n",
+        3,
+        "\"moon-1\"",
+    );
+}
+
+#[test]
+fn a_legacy_inline_sso_profile_uses_the_start_url_cache_entry() {
+    let e = Env::new(&[]);
+    std::fs::write(
+        e.config(),
+        format!(
+            "[profile legacy]\nsso_start_url = {}\nsso_region = eu-west-1\nsso_account_id = {ACCOUNT}\nsso_role_name = {ROLE}\nregion = eu-west-1\n",
+            support::sso::START_URL
+        ),
+    )
+    .unwrap();
+    let out = e.ok(&["exec", "legacy", "--", "aws", "sts", "get-caller-identity"]);
+    assert!(caller_arn(&out).starts_with(&sso_role_arn_prefix()));
+    let legacy = e.home.token_dir().join(format!(
+        "{}.json",
+        rolepick::sso_cache::cache_key(support::sso::START_URL)
+    ));
+    assert!(legacy.exists(), "token cached under sha1(start URL)");
+}
+
+#[test]
+fn an_sso_source_in_config_toml_runs_its_account_roles() {
+    let e = Env::new(&[]);
+    std::fs::write(e.config(), "").unwrap();
+    let dir = e.home.root().join("xdg/rolepick");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("config.toml"),
+        format!(
+            "[[source]]\nname = \"{SESSION}\"\nsso_start_url = \"{}\"\nsso_region = \"eu-west-1\"\n\n[[account]]\nname = \"dev\"\nid = \"{ACCOUNT}\"\nsource = \"{SESSION}\"\nroles = [\"{ROLE}\"]\n",
+            support::sso::START_URL
+        ),
+    )
+    .unwrap();
+    let out = e.ok(&[
+        "exec",
+        &format!("dev-{ROLE}"),
+        "--",
+        "aws",
+        "sts",
+        "get-caller-identity",
+    ]);
+    assert!(caller_arn(&out).starts_with(&sso_role_arn_prefix()));
+}
+
+#[test]
+fn six_processes_needing_a_token_at_once_open_one_browser_tab() {
+    let e = Env::new(&[]);
+    let children: Vec<std::process::Child> = (0..6)
+        .map(|_| {
+            e.cmd()
+                .args(["exec", PROFILE, "--", "true"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for c in children {
+        let out = c.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", show(&out));
+    }
+    assert_eq!(e.browser_visits().len(), 1, "one browser tab");
+    assert_eq!(e.standin.count("StartDeviceAuthorization"), 1);
+    assert_eq!(
+        e.standin.count("GetRoleCredentials:200"),
+        1,
+        "the others found the role credentials cached"
+    );
+}
+
+#[test]
+fn list_asks_the_portal_again_once_the_discovery_ttl_has_passed() {
+    let e = Env::new(&[]);
+    let dir = e.home.root().join("xdg/rolepick");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("config.toml"),
+        "[settings]\nsso_discovery_ttl = \"2s\"\n",
+    )
+    .unwrap();
+    e.ok(&["sso", "login"]);
+    e.ok(&["list"]);
+    e.ok(&["list"]);
+    assert_eq!(e.standin.count("ListAccounts"), 1, "fresh: from the cache");
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    let out = e.ok(&["list", "--json"]);
+    assert_eq!(e.standin.count("ListAccounts"), 2, "stale: listed again");
+    assert!(text(&out.stdout).contains("account-0000/AdministratorAccess"));
+}
+
+#[test]
+fn list_without_a_token_shows_the_configured_profiles_and_says_how_to_sign_in() {
+    let e = Env::new(&[]);
+    let out = e.ok(&["list"]);
+    assert!(text(&out.stdout).contains(PROFILE), "{}", show(&out));
+    assert!(
+        text(&out.stderr).contains("rolepick sso login corp"),
+        "{}",
+        show(&out)
+    );
+    assert_eq!(e.service_calls(), 0, "list never signs in");
+    assert!(e.browser_visits().is_empty());
+}
+
+#[test]
+fn a_server_shell_of_an_sso_role_gets_its_credentials_from_the_loopback_endpoint() {
+    let e = Env::new(&[]);
+    let out = e.ok(&[
+        "exec",
+        PROFILE,
+        "--server",
+        "--",
+        "sh",
+        "-c",
+        "env | grep -c '^AWS_ACCESS_KEY_ID=' ; aws sts get-caller-identity",
+    ]);
+    let stdout = text(&out.stdout);
+    let (count, json) = stdout.split_once('\n').unwrap();
+    assert_eq!(count.trim(), "0", "no static keys with --server: {stdout}");
+    let arn = serde_json::from_str::<serde_json::Value>(json).unwrap()["Arn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(arn.starts_with(&sso_role_arn_prefix()), "{arn}");
+}
