@@ -34,6 +34,8 @@ pub mod foreground;
 /// File safety: checked private directories, 0600 files without following
 /// symlinks, atomic replacement, locks.
 pub mod fsutil;
+/// The INI dialect of `~/.aws/config` and `~/.aws/credentials`, with file:line errors.
+pub mod ini;
 /// The registry of live rolepick shells (`<cache>/shells/<pid>`).
 pub mod live;
 /// The rolepick(1) manual page, rendered from the clap definitions.

@@ -2,7 +2,7 @@
 //! and merges them into one [`Model`](crate::model::Model). Pure functions over file contents
 //! (`from_texts`) plus a thin loader that reads the files (`load`).
 
-pub mod ini;
+use crate::ini;
 pub mod rolepick_toml;
 pub mod snapshot;
 pub mod writer;

@@ -6,9 +6,9 @@
 use super::store::{self, Backend, Location};
 use super::Unlock;
 use super::VaultSettings;
-use crate::config::ini;
 use crate::diag;
 use crate::error::Error;
+use crate::ini;
 use crate::model::Source;
 use crate::secret::{LongLivedKey, SecretString};
 use crate::vault::SettingsExt as _;

@@ -11,7 +11,9 @@ use std::path::{Path, PathBuf};
 const SPLIT: &[&str] = &["cmd", "vault", "aws", "app", "config", "ui", "tui"];
 
 /// Leaves: plain data and tools that import nothing of ours but each other.
-const LEAVES: &[&str] = &["model", "secret", "clock", "diag", "fsutil", "error"];
+const LEAVES: &[&str] = &[
+    "model", "secret", "clock", "diag", "fsutil", "error", "ini", "timefmt",
+];
 
 fn src() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
