@@ -609,17 +609,19 @@ impl Engine {
         }
     }
 
-    /// GetRoleCredentials with the session's token (refreshed, or a new
-    /// sign-in when nothing can be refreshed); a 401 gets one new token.
-    async fn sso_role(
+    /// `call` on the portal with the session's token (refreshed, or a new
+    /// sign-in when `sign_in` allows and nothing can be refreshed); a 401
+    /// gets one new token and one more try. The outer error is the token's,
+    /// the inner result the portal's last answer.
+    async fn with_portal<T>(
         &self,
-        p: &Profile,
         src: &Source,
-        account_id: &str,
-        role_name: &str,
-    ) -> Result<Credentials, Error> {
+        session: &SsoSession,
+        sign_in: crate::sso_token::SignIn<'_>,
+        what: &str,
+        call: impl AsyncFn(&crate::aws::sso::Portal<'_>) -> Result<T, crate::aws::sso::SsoError>,
+    ) -> Result<Result<T, crate::aws::sso::SsoError>, Error> {
         use crate::aws::sso::{Portal, PortalOptions, SsoError};
-        let session = self.sso_session(src)?;
         check_endpoint_vars(&SSO_ENDPOINT_VARS)?;
         let endpoints = crate::aws::sso::Endpoints::from_env();
         let tokens = crate::sso_cache::TokenCache::discover()?;
@@ -629,7 +631,6 @@ impl Engine {
             locks: &self.cache,
             clock: &*self.clock,
         };
-        let sign_in = self.sign_in();
         let mut token = crate::sso_token::token(session, stores, sign_in)
             .await
             .map_err(|e| token_error(&src.name, e))?;
@@ -641,15 +642,8 @@ impl Engine {
                 &token,
                 PortalOptions::default(),
             );
-            diag::debug(&format!(
-                "calling sso:GetRoleCredentials for account {account_id} role {role_name} at {}",
-                portal.endpoint()
-            ));
-            match portal.role_credentials(account_id, role_name).await {
-                Ok(c) => {
-                    self.cache.write_role(p, &c)?;
-                    return Ok(c);
-                }
+            diag::debug(&format!("{what} at {}", portal.endpoint()));
+            match call(&portal).await {
                 Err(SsoError::TokenInvalid) if !retried => {
                     diag::warn(&format!(
                         "IAM Identity Center refused the token of session {:?} (401); getting a new one",
@@ -662,14 +656,47 @@ impl Engine {
                     .await
                     .map_err(|e| token_error(&src.name, e))?;
                 }
-                Err(SsoError::NoAccess { code, .. }) => {
-                    return Err(Error::Auth(format!(
-                        "IAM Identity Center session {:?} cannot reach account {account_id} with role {role_name:?} (profile {:?}, {}): {code}. Check sso_account_id and sso_role_name (`rolepick sso sync` then `rolepick list` shows every account and role you can reach), or ask your administrator for that assignment.",
-                        src.name, p.name, p.origin
-                    )))
-                }
-                Err(e) => return Err(sso_error(&src.name, e)),
+                answer => return Ok(answer),
             }
+        }
+    }
+
+    /// GetRoleCredentials with the session's token (see
+    /// [`Engine::with_portal`]).
+    async fn sso_role(
+        &self,
+        p: &Profile,
+        src: &Source,
+        account_id: &str,
+        role_name: &str,
+    ) -> Result<Credentials, Error> {
+        use crate::aws::sso::SsoError;
+        let session = self.sso_session(src)?;
+        let answer = self
+            .with_portal(
+                src,
+                session,
+                self.sign_in(),
+                &format!(
+                    "calling sso:GetRoleCredentials for account {account_id} role {role_name}"
+                ),
+                async |portal| portal.role_credentials(account_id, role_name).await,
+            )
+            .await?;
+        match answer {
+            Ok(c) => {
+                self.cache.write_role(p, &c)?;
+                Ok(c)
+            }
+            Err(SsoError::NoAccess { code, .. }) => Err(Error::Refused {
+                call: "sso:GetRoleCredentials".into(),
+                message: format!(
+                    "IAM Identity Center session {:?} cannot reach account {account_id} with role {role_name:?} (profile {:?}, {}): {code}. Check sso_account_id and sso_role_name (`rolepick sso sync` then `rolepick list` shows every account and role you can reach), or ask your administrator for that assignment.",
+                    src.name, p.name, p.origin
+                ),
+                code,
+            }),
+            Err(e) => Err(sso_error(&src.name, e)),
         }
     }
 
@@ -851,73 +878,40 @@ impl Engine {
         Ok(reports)
     }
 
-    /// ListAccounts + ListAccountRoles with the session's token (a 401
-    /// gets one new token).
+    /// ListAccounts + ListAccountRoles with the session's token (see
+    /// [`Engine::with_portal`]); a sign-in only when asked for (`Now`).
     fn list_portal(
         &self,
         src: &Source,
         session: &SsoSession,
         mode: Discover,
     ) -> Result<crate::sso_discovery::Discovered, Error> {
-        use crate::aws::sso::{Portal, PortalOptions, SsoError};
-        check_endpoint_vars(&SSO_ENDPOINT_VARS)?;
-        let endpoints = crate::aws::sso::Endpoints::from_env();
-        let tokens = crate::sso_cache::TokenCache::discover()?;
-        let stores = crate::sso_token::Stores {
-            endpoints: &endpoints,
-            tokens: &tokens,
-            locks: &self.cache,
-            clock: &*self.clock,
-        };
         let sign_in = match mode {
             Discover::Now => self.sign_in(),
             Discover::IfStale => crate::sso_token::SignIn::Never,
         };
-        Self::runtime()?.block_on(async {
-            let mut token = crate::sso_token::token(session, stores, sign_in)
-                .await
-                .map_err(|e| token_error(&src.name, e))?;
-            let mut retried = false;
-            loop {
-                let portal = Portal::new(
-                    &endpoints,
-                    &session.region,
-                    &token,
-                    PortalOptions::default(),
-                );
-                diag::debug(&format!(
-                    "listing the accounts and roles of session {:?} at {}",
-                    src.name,
-                    portal.endpoint()
-                ));
-                match portal.discover(&|_| {}).await {
-                    Ok(found) => {
-                        let accounts = found
-                            .into_iter()
-                            .map(|a| crate::sso_discovery::DiscoveredAccount {
-                                account_id: a.account.account_id,
-                                account_name: a.account.account_name,
-                                roles: a.roles,
-                            })
-                            .collect();
-                        return Ok(crate::sso_discovery::Discovered::new(
-                            &session.start_url,
-                            self.clock.now(),
-                            accounts,
-                        ));
-                    }
-                    Err(SsoError::TokenInvalid) if !retried => {
-                        retried = true;
-                        token = crate::sso_token::token_after_unauthorized(
-                            session, stores, sign_in, &token,
-                        )
-                        .await
-                        .map_err(|e| token_error(&src.name, e))?;
-                    }
-                    Err(e) => return Err(sso_error(&src.name, e)),
-                }
-            }
-        })
+        let found = Self::runtime()?
+            .block_on(self.with_portal(
+                src,
+                session,
+                sign_in,
+                &format!("listing the accounts and roles of session {:?}", src.name),
+                async |portal| portal.discover(&|_| {}).await,
+            ))?
+            .map_err(|e| sso_error(&src.name, e))?;
+        let accounts = found
+            .into_iter()
+            .map(|a| crate::sso_discovery::DiscoveredAccount {
+                account_id: a.account.account_id,
+                account_name: a.account.account_name,
+                roles: a.roles,
+            })
+            .collect();
+        Ok(crate::sso_discovery::Discovered::new(
+            &session.start_url,
+            self.clock.now(),
+            accounts,
+        ))
     }
 
     async fn assume(
