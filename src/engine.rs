@@ -609,6 +609,20 @@ impl Engine {
         }
     }
 
+    /// Where an Identity Center token's locks live and which clock dates it.
+    fn sso_stores<'a>(
+        &'a self,
+        endpoints: &'a crate::aws::sso::Endpoints,
+        tokens: &'a crate::sso_cache::TokenCache,
+    ) -> crate::sso_token::Stores<'a> {
+        crate::sso_token::Stores {
+            endpoints,
+            tokens,
+            locks: &self.cache,
+            clock: &*self.clock,
+        }
+    }
+
     /// `call` on the portal with the session's token (refreshed, or a new
     /// sign-in when `sign_in` allows and nothing can be refreshed); a 401
     /// gets one new token and one more try. The outer error is the token's,
@@ -622,15 +636,8 @@ impl Engine {
         call: impl AsyncFn(&crate::aws::sso::Portal<'_>) -> Result<T, crate::aws::sso::SsoError>,
     ) -> Result<Result<T, crate::aws::sso::SsoError>, Error> {
         use crate::aws::sso::{Portal, PortalOptions, SsoError};
-        check_endpoint_vars(&SSO_ENDPOINT_VARS)?;
-        let endpoints = crate::aws::sso::Endpoints::from_env();
-        let tokens = crate::sso_cache::TokenCache::discover()?;
-        let stores = crate::sso_token::Stores {
-            endpoints: &endpoints,
-            tokens: &tokens,
-            locks: &self.cache,
-            clock: &*self.clock,
-        };
+        let (endpoints, tokens) = sso_places()?;
+        let stores = self.sso_stores(&endpoints, &tokens);
         let mut token = crate::sso_token::token(session, stores, sign_in)
             .await
             .map_err(|e| token_error(&src.name, e))?;
@@ -748,29 +755,15 @@ impl Engine {
         }
     }
 
-    fn runtime() -> Result<tokio::runtime::Runtime, Error> {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| Error::Other(format!("cannot start the async runtime: {e}")))
-    }
-
     /// `rolepick sso login [SESSION]`: a usable token for the session, by a
     /// browser sign-in unless one can be used or refreshed. Returns the
     /// session's name and whether a sign-in happened.
     pub fn sso_login(&self, which: Option<&str>) -> Result<(String, bool), Error> {
         let src = self.one_sso_source(which)?;
         let session = self.sso_session(src)?;
-        check_endpoint_vars(&SSO_ENDPOINT_VARS)?;
-        let endpoints = crate::aws::sso::Endpoints::from_env();
-        let tokens = crate::sso_cache::TokenCache::discover()?;
-        let stores = crate::sso_token::Stores {
-            endpoints: &endpoints,
-            tokens: &tokens,
-            locks: &self.cache,
-            clock: &*self.clock,
-        };
-        let rt = Self::runtime()?;
+        let (endpoints, tokens) = sso_places()?;
+        let stores = self.sso_stores(&endpoints, &tokens);
+        let rt = runtime()?;
         let signed_in = rt.block_on(async {
             if crate::sso_token::token(session, stores, crate::sso_token::SignIn::Never)
                 .await
@@ -792,16 +785,9 @@ impl Engine {
     pub fn sso_logout(&self, which: Option<&str>) -> Result<(String, usize), Error> {
         let src = self.one_sso_source(which)?;
         let session = self.sso_session(src)?;
-        check_endpoint_vars(&SSO_ENDPOINT_VARS)?;
-        let endpoints = crate::aws::sso::Endpoints::from_env();
-        let tokens = crate::sso_cache::TokenCache::discover()?;
-        let stores = crate::sso_token::Stores {
-            endpoints: &endpoints,
-            tokens: &tokens,
-            locks: &self.cache,
-            clock: &*self.clock,
-        };
-        Self::runtime()?
+        let (endpoints, tokens) = sso_places()?;
+        let stores = self.sso_stores(&endpoints, &tokens);
+        runtime()?
             .block_on(crate::sso_token::logout(session, stores))
             .map_err(|e| token_error(&src.name, e))?;
         let mut removed = 0;
@@ -890,7 +876,7 @@ impl Engine {
             Discover::Now => self.sign_in(),
             Discover::IfStale => crate::sso_token::SignIn::Never,
         };
-        let found = Self::runtime()?
+        let found = runtime()?
             .block_on(self.with_portal(
                 src,
                 session,
@@ -1086,6 +1072,16 @@ fn sso_error(session: &str, e: crate::aws::sso::SsoError) -> Error {
             refused(op, &code.clone(), format!("{whose}: {e}."))
         }
     }
+}
+
+/// Where Identity Center calls go (after checking the endpoint variables)
+/// and the AWS CLI's token cache.
+fn sso_places() -> Result<(crate::aws::sso::Endpoints, crate::sso_cache::TokenCache), Error> {
+    check_endpoint_vars(&SSO_ENDPOINT_VARS)?;
+    Ok((
+        crate::aws::sso::Endpoints::from_env(),
+        crate::sso_cache::TokenCache::discover()?,
+    ))
 }
 
 fn token_error(session: &str, e: crate::sso_token::TokenError) -> Error {
