@@ -1302,3 +1302,98 @@ fn a_lock_wait_warning_shows_in_the_status_line_not_over_the_screen() {
     });
     quit_picker(&tmux);
 }
+
+/// IAM Identity Center in the picker, end to end against the stand-in and
+/// moto: Enter on the SSO role with no token opens the sign-in modal with
+/// the code (the same one the browser was given), the `$BROWSER` script
+/// approves once told to, and the subshell has the SSO role's credentials.
+#[test]
+fn picker_sso_sign_in_modal_then_the_subshell_has_the_sso_role() {
+    use crate::support::sso::{SsoHome, Standin, ACCOUNT, PROFILE, ROLE, SESSION};
+    use std::os::unix::fs::PermissionsExt;
+    require_tmux!();
+    if Command::new("aws").arg("--version").output().is_err() {
+        crate::support::missing_prerequisite("the aws CLI");
+        return;
+    }
+    let moto = crate::support::Moto::start();
+    let standin = Standin::start(Some(&moto.endpoint()), &[]);
+    let home = SsoHome::new(&moto.endpoint(), standin.endpoint());
+    // A browser that records its URL and approves only once `go` exists,
+    // so that the modal can be seen first.
+    let (browser, log, go) = (
+        home.root().join("browser"),
+        home.root().join("browser.log"),
+        home.root().join("go"),
+    );
+    fs::write(
+        &browser,
+        format!(
+            "#!/bin/sh\nprintf '%s\\n' \"$*\" >> '{}'\nwhile [ ! -e '{}' ]; do sleep 0.1; done\nexec '{}' \"$@\"\n",
+            log.display(),
+            go.display(),
+            crate::support::sso::browser().display()
+        ),
+    )
+    .unwrap();
+    fs::set_permissions(&browser, fs::Permissions::from_mode(0o755)).unwrap();
+    let mut env: Vec<_> = home
+        .env()
+        .into_iter()
+        .filter(|(k, _)| k != "BROWSER")
+        .collect();
+    env.push(("BROWSER".into(), browser.into()));
+    env.push(("ROLEPICK_CACHE_DIR".into(), home.rolepick_cache().into()));
+    env.push(("XDG_CONFIG_HOME".into(), home.root().join("xdg").into()));
+    let tmux = Tmux::start(home.root(), &env);
+
+    let s = open_picker(&tmux);
+    assert!(
+        s.contains(&format!("{SESSION}  not signed in")),
+        "the session in the header:\n{s}"
+    );
+    tmux.type_text(&format!("/{PROFILE}"));
+    tmux.keys(&["Enter"]);
+    let s = tmux.wait_for("the sign-in modal", |s| {
+        s.contains(&format!("IAM Identity Center sign-in: {SESSION}")) && s.contains("Code ")
+    });
+    let code = s
+        .lines()
+        .find_map(|l| l.split("Code").nth(1))
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("the user code in the modal")
+        .to_string();
+    assert!(s.contains("Esc cancel") && s.contains('▀'), "{s}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let opened = loop {
+        let l = fs::read_to_string(&log).unwrap_or_default();
+        if !l.is_empty() || Instant::now() > deadline {
+            break l;
+        }
+        sleep(Duration::from_millis(100));
+    };
+    assert!(
+        opened.contains(&format!("user_code={code}")),
+        "the browser was opened on the code shown ({code}): {opened:?}"
+    );
+    fs::write(&go, "").unwrap();
+    tmux.wait_for("the subshell banner", |s| {
+        s.contains(&format!("rolepick: shell for {PROFILE}")) && s.contains("e2e$")
+    });
+    tmux.line("aws sts get-caller-identity --query Arn --output text");
+    let arn = format!("arn:aws:sts::{ACCOUNT}:assumed-role/AWSReservedSSO_{ROLE}_");
+    tmux.wait_for("the SSO role's identity", |s| s.contains(&arn));
+    tmux.line("exit");
+    let s = tmux.wait_for("the picker again", |s| {
+        is_picker(s) && s.contains(&format!("Back from {PROFILE}"))
+    });
+    assert!(
+        s.contains(&format!("{SESSION}  SSO token")),
+        "the token's countdown in the header:\n{s}"
+    );
+    assert!(
+        countdown_on(&s, PROFILE).is_some(),
+        "the role's countdown:\n{s}"
+    );
+    quit_picker(&tmux);
+}
