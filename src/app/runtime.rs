@@ -933,6 +933,122 @@ mod tests {
         assert_eq!(exit.status(), 143);
     }
 
+    /// An Identity Center role whose request starts a sign-in and waits
+    /// for approval until cancelled; records whether the cancel came.
+    struct SignInFake {
+        model: Model,
+        started: AtomicBool,
+        cancelled: AtomicBool,
+        shells: Mutex<Vec<String>>,
+    }
+
+    impl CredentialService for SignInFake {
+        fn model(&self) -> &Model {
+            &self.model
+        }
+        fn cached_expiry(&self, _: &str) -> Option<SystemTime> {
+            None
+        }
+        fn session_expiry(&self, _: &str) -> Option<SystemTime> {
+            None
+        }
+        fn vault_to_unlock(&self, _: &str) -> Option<PathBuf> {
+            None
+        }
+        fn check_passphrase(&self, _: &SecretString) -> Result<(), Failure> {
+            Ok(())
+        }
+        fn fetch(
+            &self,
+            _: &str,
+            _: Option<String>,
+            _: Option<SecretString>,
+            _: Refresh,
+        ) -> Result<Fetched, Failure> {
+            panic!("the runtime must call fetch_with, which can be cancelled")
+        }
+        fn fetch_with(
+            &self,
+            _: &str,
+            _: Option<String>,
+            _: Option<SecretString>,
+            _: Refresh,
+            hooks: &RequestHooks,
+        ) -> Result<Fetched, Failure> {
+            (hooks.on_sign_in)(SignInShown {
+                user_code: "ABCD-EFGH".into(),
+                uri: "https://device.example/?user_code=ABCD-EFGH".into(),
+                expires_at: at(T0 + 600),
+            });
+            self.started.store(true, Ordering::SeqCst);
+            let deadline = SystemClock.instant() + Duration::from_secs(20);
+            while !hooks.cancel.load(Ordering::SeqCst) && SystemClock.instant() < deadline {
+                thread::sleep(Duration::from_millis(10));
+            }
+            self.cancelled
+                .store(hooks.cancel.load(Ordering::SeqCst), Ordering::SeqCst);
+            // A late answer, as if the approval had come anyway.
+            Ok(Fetched {
+                expires: at(T0 + 3600),
+                session_expires: None,
+            })
+        }
+        fn open_shell(&self, profile: &str) -> Result<u8, String> {
+            self.shells.lock().unwrap().push(profile.into());
+            Ok(0)
+        }
+    }
+
+    #[test]
+    fn esc_in_the_sign_in_modal_cancels_the_request_and_its_late_answer_opens_nothing() {
+        let mut model = Model::default();
+        model
+            .sources
+            .insert("corp".into(), fixture::sso_source("corp"));
+        model.profiles.push(fixture::sso_role(
+            "sso-dev",
+            "corp",
+            "444444444444",
+            "sandbox",
+            "AdministratorAccess",
+        ));
+        let fake = Arc::new(SignInFake {
+            model,
+            started: AtomicBool::new(false),
+            cancelled: AtomicBool::new(false),
+            shells: Mutex::default(),
+        });
+        let svc: Arc<dyn CredentialService> = fake.clone();
+        let clock = FixedClock::new(at(T0));
+        let mut state = State::new(&fake.model, HashMap::new(), HashMap::new(), at(T0));
+        let mut screen = screen();
+        let (tx, rx) = mpsc::channel();
+        tx.send(key(KeyCode::Enter)).unwrap();
+        let (tx2, fake2) = (tx.clone(), Arc::clone(&fake));
+        let feeder = thread::spawn(move || {
+            let deadline = SystemClock.instant() + Duration::from_secs(20);
+            while !fake2.started.load(Ordering::SeqCst) && SystemClock.instant() < deadline {
+                thread::sleep(Duration::from_millis(10));
+            }
+            thread::sleep(Duration::from_millis(200)); // the modal is up
+            tx2.send(key(KeyCode::Esc)).unwrap();
+            while !fake2.cancelled.load(Ordering::SeqCst) && SystemClock.instant() < deadline {
+                thread::sleep(Duration::from_millis(10));
+            }
+            thread::sleep(Duration::from_millis(200)); // the late answer arrives
+            tx2.send(key(KeyCode::Char('q'))).unwrap();
+        });
+        let exit = run_loop(&mut screen, &svc, &clock, &mut state, &tx, &rx).unwrap();
+        feeder.join().unwrap();
+        assert_eq!(exit, Exit::Quit);
+        assert!(
+            fake.cancelled.load(Ordering::SeqCst),
+            "the request saw the cancel"
+        );
+        assert!(fake.shells.lock().unwrap().is_empty(), "no shell");
+        assert_eq!(state.status.unwrap().text, "Sign-in cancelled");
+    }
+
     #[test]
     fn ticks_align_to_the_second_and_speed_up_while_busy() {
         let t = UNIX_EPOCH + Duration::from_millis(1_000_250);
