@@ -1313,6 +1313,7 @@ struct SsoPicker {
     home: crate::support::sso::SsoHome,
     log: PathBuf,
     go: PathBuf,
+    env: Vec<(std::ffi::OsString, std::ffi::OsString)>,
     tmux: Tmux,
 }
 
@@ -1363,6 +1364,7 @@ impl SsoPicker {
             home,
             log,
             go,
+            env,
             tmux,
         })
     }
@@ -1483,5 +1485,62 @@ fn picker_sso_esc_cancels_the_sign_in_and_polling_stops() {
     );
     let s = tmux.screen();
     assert!(is_picker(&s) && !s.contains("rolepick: shell"), "{s}");
+    quit_picker(tmux);
+}
+
+/// Discovery in the picker: with a token (from `rolepick sso login`) and no
+/// listing cached, the picker lists the accounts in the background and
+/// their roles appear with no key; `s` lists them again. `r` on the SSO
+/// role drops the token and signs in afresh (a new device authorization).
+#[test]
+fn picker_sso_lists_accounts_in_the_background_s_lists_again_and_r_signs_in_again() {
+    use crate::support::sso::{PROFILE, SESSION};
+    let Some(e) = SsoPicker::start() else {
+        return;
+    };
+    let tmux = &e.tmux;
+    fs::write(&e.go, "").unwrap(); // the browser approves at once
+    let out = Command::new(env!("CARGO_BIN_EXE_rolepick"))
+        .env_clear()
+        .envs(e.env.clone())
+        .current_dir(e.home.root())
+        .args(["sso", "login", SESSION])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", crate::support::show(&out));
+    assert_eq!(e.standin.count("StartDeviceAuthorization"), 1);
+    assert_eq!(e.standin.count("ListAccounts"), 0);
+
+    tmux.line(&picker_cmd());
+    tmux.wait_for("the discovered roles, with no key pressed", |s| {
+        is_picker(s) && s.contains("account-0000/AdministratorAccess")
+    });
+    assert_eq!(e.standin.count("ListAccounts"), 1);
+    tmux.keys(&["s"]);
+    tmux.wait_for("the listing done", |s| {
+        s.contains("Listed the IAM Identity Center accounts")
+    });
+    assert_eq!(e.standin.count("ListAccounts"), 2, "s lists again");
+
+    // Open the SSO role (its token is good: no sign-in), come back, `r`.
+    tmux.type_text(&format!("/{PROFILE}"));
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the subshell banner", |s| {
+        s.contains(&format!("rolepick: shell for {PROFILE}")) && s.contains("e2e$")
+    });
+    assert_eq!(e.standin.count("StartDeviceAuthorization"), 1, "no sign-in");
+    tmux.line("exit");
+    tmux.wait_for("the picker again", |s| {
+        is_picker(s) && s.contains(&format!("Back from {PROFILE}"))
+    });
+    tmux.keys(&["r"]);
+    tmux.wait_for("signed in again", |s| {
+        s.contains(&format!("Re-authenticated {SESSION}"))
+    });
+    assert_eq!(
+        e.standin.count("StartDeviceAuthorization"),
+        2,
+        "r started a new sign-in"
+    );
     quit_picker(tmux);
 }

@@ -1493,3 +1493,60 @@ fn a_sign_in_for_a_request_not_in_flight_is_stale() {
     assert!(s.modal().is_none());
     assert_eq!(s.pending().unwrap().req_id, 1);
 }
+
+// Identity Center discovery in the picker.
+
+#[test]
+fn s_lists_the_identity_center_accounts_only_with_a_session() {
+    let mut s = state();
+    assert!(
+        update(&mut s, ch('s')).is_empty(),
+        "no session: s does nothing"
+    );
+    let mut s = sso_state();
+    assert_eq!(update(&mut s, ch('s')), vec![Effect::Discover]);
+}
+
+#[test]
+fn a_new_listing_rebuilds_the_rows_keeping_the_filter_and_the_selected_role() {
+    let mut s = sso_state();
+    typed(&mut s, "/a");
+    s.list.select("sso-dev", 10);
+    let mut m = crate::app::fixture::model_with_sso();
+    m.profiles.push(crate::app::fixture::sso_role(
+        "account-0000/AdministratorAccess",
+        "corp",
+        "100000000000",
+        "account-0000",
+        "AdministratorAccess",
+    ));
+    update(
+        &mut s,
+        Msg::Discovered {
+            result: Ok(Some(Box::new(m))),
+            asked: true,
+        },
+    );
+    assert!(s.list.row_of("account-0000/AdministratorAccess").is_some());
+    assert_eq!(s.list.filter().text, "a");
+    assert!(s.list.filter().editing);
+    assert_eq!(selected(&s), "sso-dev");
+    assert_eq!(
+        s.status.as_ref().unwrap().text,
+        "Listed the IAM Identity Center accounts: 2 roles"
+    );
+}
+
+#[test]
+fn a_failed_listing_is_an_error_when_asked_and_a_warning_in_the_background() {
+    let mut s = sso_state();
+    let failed = |asked| Msg::Discovered {
+        result: Err("IAM Identity Center session \"corp\" has no usable token".into()),
+        asked,
+    };
+    update(&mut s, failed(false));
+    assert_eq!(s.status.as_ref().unwrap().kind, StatusKind::Warning);
+    update(&mut s, failed(true));
+    assert_eq!(s.status.as_ref().unwrap().kind, StatusKind::Error);
+    assert_eq!(s.list.rows().len(), 6, "the rows stay");
+}
