@@ -437,8 +437,7 @@ impl CredentialService for EngineService {
             given: Given::default(),
             unlocked: None,
         };
-        let creds = self
-            .engine
+        let creds = engine
             .credentials(profile, &prompt, engine::Refresh::IfNeeded)
             .map_err(|e| e.to_string())?;
         let p = engine.profile(profile).map_err(|e| e.to_string())?;
@@ -539,11 +538,7 @@ impl CredentialService for EngineService {
             ..console::Target::default()
         };
         let url = console::sign_in_url(engine, &target, &prompt).map_err(|e| e.to_string())?;
-        let dir = self
-            .engine
-            .cache()
-            .private_dir()
-            .map_err(|e| e.to_string())?;
+        let dir = engine.cache().private_dir().map_err(|e| e.to_string())?;
         let mut opened = console::open_in_browser(&dir, &url, true).map_err(|e| e.to_string())?;
         drop(url);
         opened.settle().map_err(|e| e.to_string())?;

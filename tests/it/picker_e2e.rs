@@ -1522,6 +1522,22 @@ fn picker_sso_lists_accounts_in_the_background_s_lists_again_and_r_signs_in_agai
     });
     assert_eq!(e.standin.count("ListAccounts"), 2, "s lists again");
 
+    // A role found by the listing opens like any other.
+    tmux.type_text("/account-0000/Adm");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the discovered role's subshell", |s| {
+        s.contains("rolepick: shell for account-0000/AdministratorAccess") && s.contains("e2e$")
+    });
+    tmux.line("aws sts get-caller-identity --query Arn --output text");
+    tmux.wait_for("the discovered role's identity", |s| {
+        s.contains("arn:aws:sts::100000000000:assumed-role/AWSReservedSSO_AdministratorAccess_")
+    });
+    tmux.line("exit");
+    tmux.wait_for("the picker again", |s| {
+        is_picker(s) && s.contains("Back from account-0000/AdministratorAccess")
+    });
+    tmux.keys(&["Escape"]); // clears the filter
+
     // Open the SSO role (its token is good: no sign-in), come back, `r`.
     tmux.type_text(&format!("/{PROFILE}"));
     tmux.keys(&["Enter"]);
