@@ -53,6 +53,11 @@ fn keep(note: impl FnOnce() -> Note) {
     }
 }
 
+/// Whether `-v` notes are shown.
+pub fn verbose() -> bool {
+    VERBOSE.load(Ordering::Relaxed)
+}
+
 pub fn set_verbose(v: bool) {
     VERBOSE.store(v, Ordering::Relaxed);
 }

@@ -64,6 +64,13 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, Error> {
     crate::aws::runtime().map_err(|e| Error::Other(format!("cannot start the async runtime: {e}")))
 }
 
+/// Resolves once `flag` is set (checked every 50 ms).
+async fn cancelled(flag: &std::sync::atomic::AtomicBool) {
+    while !flag.load(std::sync::atomic::Ordering::SeqCst) {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
 /// Refuses anything that is not exactly six digits.
 pub fn validate_mfa_code(code: &str) -> Result<&str, Error> {
     let c = code.trim();
@@ -253,6 +260,11 @@ impl Engine {
 
     pub fn cache(&self) -> &Cache {
         &self.cache
+    }
+
+    /// The engine's clock, for what must date things as the engine does.
+    pub fn clock(&self) -> Arc<dyn Clock> {
+        Arc::clone(&self.clock)
     }
 
     pub fn now(&self) -> SystemTime {
@@ -447,6 +459,30 @@ impl Engine {
         mfa: &dyn MfaPrompt,
         refresh: Refresh,
     ) -> Result<Credentials, Error> {
+        self.credentials_inner(name, mfa, refresh, None)
+    }
+
+    /// [`Engine::credentials`] that gives up as soon as `cancel` is set (the
+    /// picker's sign-in modal was closed with Esc): the request is dropped,
+    /// so a device-flow sign-in stops polling and its lock is released; the
+    /// answer (an error nobody waits for) is dropped by the picker as stale.
+    pub fn credentials_until(
+        &self,
+        name: &str,
+        mfa: &dyn MfaPrompt,
+        refresh: Refresh,
+        cancel: &std::sync::atomic::AtomicBool,
+    ) -> Result<Credentials, Error> {
+        self.credentials_inner(name, mfa, refresh, Some(cancel))
+    }
+
+    fn credentials_inner(
+        &self,
+        name: &str,
+        mfa: &dyn MfaPrompt,
+        refresh: Refresh,
+        cancel: Option<&std::sync::atomic::AtomicBool>,
+    ) -> Result<Credentials, Error> {
         let p = self.profile(name)?;
         if refresh == Refresh::IfNeeded {
             if let Some(c) = self.cached_any(p).filter(|c| self.is_fresh(c)) {
@@ -464,7 +500,48 @@ impl Engine {
             }
         }
         let rt = runtime()?;
-        rt.block_on(self.fetch(p, mfa, refresh))
+        let Some(cancel) = cancel else {
+            return rt.block_on(self.fetch(p, mfa, refresh));
+        };
+        rt.block_on(async {
+            tokio::select! {
+                r = self.fetch(p, mfa, refresh) => r,
+                () = cancelled(cancel) => Err(Error::Other(format!("the request for {name:?} was cancelled"))),
+            }
+        })
+    }
+
+    /// The Identity Center session `profile` (or the role it is chained
+    /// from) signs in with, if any.
+    fn sso_session_of(&self, profile: &str) -> Option<&SsoSession> {
+        let p = self.model.profile(profile)?;
+        self.model.source(&p.source)?.sso()
+    }
+
+    /// `r` in the picker on an Identity Center role: forgets the session's
+    /// token (the shared AWS CLI cache entry) so that the next request
+    /// signs in afresh. True when the profile is an Identity Center one.
+    pub fn sso_forget_token(&self, profile: &str) -> Result<bool, Error> {
+        let Some(session) = self.sso_session_of(profile) else {
+            return Ok(false);
+        };
+        crate::sso_cache::TokenCache::discover()?.remove(&session.cache_id)?;
+        Ok(true)
+    }
+
+    /// When the token of Identity Center source `source` runs out, as the
+    /// AWS CLI token cache says (`expiresAt`); None when not signed in.
+    pub fn sso_token_expiry(&self, source: &str) -> Option<SystemTime> {
+        let session = self.model.source(source)?.sso()?;
+        let token = crate::sso_cache::TokenCache::discover()
+            .ok()?
+            .read(&session.cache_id)
+            .ok()??;
+        token
+            .start_url
+            .as_deref()
+            .is_none_or(|u| u == session.start_url)
+            .then_some(token.expires_at)
     }
 
     fn fetch<'a>(

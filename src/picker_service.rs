@@ -9,8 +9,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::app::msg::{Failure, FailureKind, Fetched};
-use crate::app::runtime::{self, CredentialService, Options};
+use crate::app::runtime::{self, CredentialService, Options, RequestHooks, SignInShown};
 use crate::app::state::Refresh;
+use crate::aws::sso::DeviceAuthorization;
 use crate::child::{self, ChildSpec, FromPicker};
 use crate::clock::secs_until;
 use crate::clock::SystemClock;
@@ -21,6 +22,8 @@ use crate::live::{self, LiveShell};
 use crate::model::{Model, Source, SubshellCredentials};
 use crate::secret::SecretString;
 use crate::shell;
+use crate::sso_signin::TerminalSignIn;
+use crate::sso_token::SignInUi;
 use crate::timefmt;
 use crate::vault::store::{self, Document};
 use crate::vault::SettingsExt as _;
@@ -32,6 +35,8 @@ use crate::vault::Unlock;
 /// config.toml says.
 pub fn run(engine: Engine, config: Option<PathBuf>, env_creds: bool) -> Result<u8, Error> {
     let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    // An Identity Center sign-in opens the browser and the picker's modal.
+    let engine = engine.with_sign_in(Some(Arc::new(PickerSignIn)));
     let exit = runtime::run(
         Arc::new(EngineService {
             config,
@@ -42,6 +47,36 @@ pub fn run(engine: Engine, config: Option<PathBuf>, env_creds: bool) -> Result<u
     )
     .map_err(|e| Error::Other(format!("the picker failed: {e:#}")))?;
     Ok(exit.status())
+}
+
+thread_local! {
+    /// The request this thread runs for: where its sign-in is reported.
+    /// The engine's async runtime runs on the calling thread, so the
+    /// engine's [`SignInUi`] call lands on the request's own thread.
+    static SIGN_IN_HOOK: std::cell::RefCell<Option<SignInHook>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// What [`PickerSignIn`] needs to report a sign-in for the current request.
+struct SignInHook {
+    report: Box<dyn Fn(&DeviceAuthorization)>,
+}
+
+/// The engine's [`SignInUi`] in the picker: opens the browser (as the
+/// command line does, through [`crate::shell`]) and tells the picker, which
+/// shows the code, the URL and a QR code in its modal. Nothing is written
+/// to the terminal the picker owns.
+struct PickerSignIn;
+
+impl SignInUi for PickerSignIn {
+    fn show(&self, auth: &DeviceAuthorization) {
+        TerminalSignIn::quiet().show(auth);
+        SIGN_IN_HOOK.with_borrow(|hook| {
+            if let Some(h) = hook {
+                (h.report)(auth);
+            }
+        });
+    }
 }
 
 /// The engine, as the picker sees it.
@@ -59,6 +94,10 @@ pub struct EngineService {
     /// is up, or at once when `closing` is set; joined by `close`.
     pages: Mutex<Vec<std::thread::JoinHandle<()>>>,
     closing: Arc<AtomicBool>,
+    /// The engine loaded again after the picker listed the Identity Center
+    /// accounts afresh: it knows the roles found since `engine` was loaded,
+    /// and serves every request from then on.
+    fresh: Mutex<Option<Arc<Engine>>>,
 }
 
 impl EngineService {
@@ -71,6 +110,7 @@ impl EngineService {
             unlocked: Mutex::new(None),
             pages: Mutex::new(Vec::new()),
             closing: Arc::new(AtomicBool::new(false)),
+            fresh: Mutex::new(None),
         }
     }
 }
@@ -195,20 +235,117 @@ fn engine_refresh(r: Refresh) -> engine::Refresh {
     }
 }
 
+impl EngineService {
+    /// The engine loaded after the last listing, if any (see `fresh`).
+    fn fresh(&self) -> Option<Arc<Engine>> {
+        self.fresh
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// The engine's credentials for `profile`, given up when `cancel` is set.
+    fn fetch_inner(
+        &self,
+        profile: &str,
+        mfa_code: Option<String>,
+        passphrase: Option<SecretString>,
+        refresh: Refresh,
+        cancel: Option<&AtomicBool>,
+    ) -> Result<Fetched, Failure> {
+        let unlocked = self.take_unlocked(passphrase.as_ref());
+        let prompt = PickerPrompt {
+            given: Given {
+                code: mfa_code,
+                passphrase,
+            },
+            unlocked,
+        };
+        let refresh = engine_refresh(refresh);
+        let fresh = self.fresh();
+        let engine = fresh.as_deref().unwrap_or(&self.engine);
+        let got = match cancel {
+            Some(c) => engine.credentials_until(profile, &prompt, refresh, c),
+            None => engine.credentials(profile, &prompt, refresh),
+        };
+        match got {
+            Ok(c) => {
+                let session_expires = engine
+                    .model()
+                    .profile(profile)
+                    .and_then(|p| self.session_expiry(&p.source));
+                Ok(Fetched {
+                    expires: c.expiration,
+                    session_expires,
+                })
+            }
+            Err(e) => Err(Failure {
+                kind: kind(&e, prompt.given.passphrase.is_some()),
+                message: e.to_string(),
+            }),
+        }
+    }
+}
+
 impl CredentialService for EngineService {
     fn model(&self) -> &Model {
         self.engine.model()
     }
 
     fn cached_expiry(&self, profile: &str) -> Option<SystemTime> {
-        self.engine.cached_expiry(profile)
+        let fresh = self.fresh();
+        fresh
+            .as_deref()
+            .unwrap_or(&self.engine)
+            .cached_expiry(profile)
     }
     fn cached_expiries(&self) -> std::collections::HashMap<String, SystemTime> {
-        self.engine.cached_expiries()
+        let fresh = self.fresh();
+        fresh.as_deref().unwrap_or(&self.engine).cached_expiries()
+    }
+
+    fn discover(&self, now: bool) -> Result<Option<Model>, String> {
+        if !self
+            .engine
+            .model()
+            .sources
+            .values()
+            .any(|s| s.sso().is_some())
+        {
+            return Ok(None);
+        }
+        // A new engine, with no sign-in: listing never opens a browser.
+        let opts = engine::LoadOptions {
+            config_path: self.config.clone(),
+            verbose: crate::diag::verbose(),
+        };
+        let mut fresh = Engine::load(&opts)
+            .map_err(|e| e.to_string())?
+            .with_sign_in(None);
+        let mode = if now {
+            engine::Discover::Now
+        } else {
+            engine::Discover::IfStale
+        };
+        let reports = fresh.discover(None, mode).map_err(|e| e.to_string())?;
+        if reports.iter().all(|r| r.cached) {
+            return Ok(None);
+        }
+        let model = fresh.model().clone();
+        let fresh = fresh.with_sign_in(Some(Arc::new(PickerSignIn)));
+        *self
+            .fresh
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Arc::new(fresh));
+        Ok(Some(model))
     }
 
     fn session_expiry(&self, source: &str) -> Option<SystemTime> {
-        self.engine.session_expiry(source)
+        // An Identity Center session's is its token's (the AWS CLI cache).
+        match self.engine.model().source(source).and_then(Source::sso) {
+            Some(_) => self.engine.sso_token_expiry(source),
+            None => self.engine.session_expiry(source),
+        }
     }
 
     fn vault_to_unlock(&self, source: &str) -> Option<PathBuf> {
@@ -254,37 +391,45 @@ impl CredentialService for EngineService {
         passphrase: Option<SecretString>,
         refresh: Refresh,
     ) -> Result<Fetched, Failure> {
-        let unlocked = self.take_unlocked(passphrase.as_ref());
-        let prompt = PickerPrompt {
-            given: Given {
-                code: mfa_code,
-                passphrase,
-            },
-            unlocked,
+        self.fetch_inner(profile, mfa_code, passphrase, refresh, None)
+    }
+
+    fn fetch_with(
+        &self,
+        profile: &str,
+        mfa_code: Option<String>,
+        passphrase: Option<SecretString>,
+        refresh: Refresh,
+        hooks: &RequestHooks,
+    ) -> Result<Fetched, Failure> {
+        let failure = |e: Error| Failure {
+            kind: FailureKind::Other,
+            message: e.to_string(),
         };
-        match self
-            .engine
-            .credentials(profile, &prompt, engine_refresh(refresh))
-        {
-            Ok(c) => {
-                let session_expires = self
-                    .engine
-                    .model()
-                    .profile(profile)
-                    .and_then(|p| self.engine.session_expiry(&p.source));
-                Ok(Fetched {
-                    expires: c.expiration,
-                    session_expires,
-                })
-            }
-            Err(e) => Err(Failure {
-                kind: kind(&e, prompt.given.passphrase.is_some()),
-                message: e.to_string(),
-            }),
+        // `r` on an Identity Center role: a new sign-in, not the old token.
+        if refresh == Refresh::Session {
+            let fresh = self.fresh();
+            let engine = fresh.as_deref().unwrap_or(&self.engine);
+            engine.sso_forget_token(profile).map_err(failure)?;
         }
+        let (clock, on_sign_in) = (self.engine.clock(), Arc::clone(&hooks.on_sign_in));
+        let report = Box::new(move |auth: &DeviceAuthorization| {
+            let left = auth.expires_at.saturating_duration_since(clock.instant());
+            on_sign_in(SignInShown {
+                user_code: auth.user_code.clone(),
+                uri: auth.verification_uri_complete.clone(),
+                expires_at: clock.now() + left,
+            });
+        });
+        SIGN_IN_HOOK.with_borrow_mut(|h| *h = Some(SignInHook { report }));
+        let result = self.fetch_inner(profile, mfa_code, passphrase, refresh, Some(&hooks.cancel));
+        SIGN_IN_HOOK.with_borrow_mut(|h| *h = None);
+        result
     }
 
     fn open_shell(&self, profile: &str) -> Result<u8, String> {
+        let fresh = self.fresh();
+        let engine = fresh.as_deref().unwrap_or(&self.engine);
         // `credentials` never returns credentials within `refresh_before` of
         // expiry, so a shell never starts with expired ones. No code here: the
         // picker only opens a shell once credentials are cached and fresh.
@@ -292,20 +437,19 @@ impl CredentialService for EngineService {
             given: Given::default(),
             unlocked: None,
         };
-        let creds = self
-            .engine
+        let creds = engine
             .credentials(profile, &prompt, engine::Refresh::IfNeeded)
             .map_err(|e| e.to_string())?;
-        let p = self.engine.profile(profile).map_err(|e| e.to_string())?;
+        let p = engine.profile(profile).map_err(|e| e.to_string())?;
         let want_server = !self.env_creds
-            && self.engine.model().settings.subshell_credentials == SubshellCredentials::Server;
-        let plan = child::plan(&self.engine, want_server);
+            && engine.model().settings.subshell_credentials == SubshellCredentials::Server;
+        let plan = child::plan(engine, want_server);
         let shown = if plan.server {
-            self.engine.session_end(p, &creds)
+            engine.session_end(p, &creds)
         } else {
             creds.expiration
         };
-        let left = timefmt::countdown(secs_until(self.engine.now(), shown));
+        let left = timefmt::countdown(secs_until(engine.now(), shown));
         let what = p.role().map_or("MFA session", |r| r.role_arn.as_str());
         let banner = child::banner(
             profile,
@@ -325,9 +469,9 @@ impl CredentialService for EngineService {
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(said.to_string());
         };
-        let live = LiveShell::register(self.engine.cache(), profile);
+        let live = LiveShell::register(engine.cache(), profile);
         let status = child::run_child(
-            &self.engine,
+            engine,
             ChildSpec {
                 profile: p,
                 creds,
@@ -342,7 +486,7 @@ impl CredentialService for EngineService {
         .map_err(|e| e.to_string());
         // A code typed later (in the shell, with a nested rolepick) answered
         // it: nothing left to ask on return.
-        if !self.engine.needs_mfa_code(profile) {
+        if !engine.needs_mfa_code(profile) {
             self.take_notice();
         }
         status
@@ -381,6 +525,8 @@ impl CredentialService for EngineService {
     }
 
     fn open_console(&self, profile: &str) -> Result<String, String> {
+        let fresh = self.fresh();
+        let engine = fresh.as_deref().unwrap_or(&self.engine);
         // No code here: the picker asks for the console once the role's
         // credentials are cached and fresh, as for a shell.
         let prompt = PickerPrompt {
@@ -391,13 +537,8 @@ impl CredentialService for EngineService {
             profile,
             ..console::Target::default()
         };
-        let url =
-            console::sign_in_url(&self.engine, &target, &prompt).map_err(|e| e.to_string())?;
-        let dir = self
-            .engine
-            .cache()
-            .private_dir()
-            .map_err(|e| e.to_string())?;
+        let url = console::sign_in_url(engine, &target, &prompt).map_err(|e| e.to_string())?;
+        let dir = engine.cache().private_dir().map_err(|e| e.to_string())?;
         let mut opened = console::open_in_browser(&dir, &url, true).map_err(|e| e.to_string())?;
         drop(url);
         opened.settle().map_err(|e| e.to_string())?;

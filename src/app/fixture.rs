@@ -64,6 +64,58 @@ pub fn role(name: &str, src: &str, id: &str, acct: &str, role: &str) -> Profile 
     }
 }
 
+/// An IAM Identity Center session `name` (start URL `https://NAME.awsapps.com/start`).
+pub fn sso_source(name: &str) -> Source {
+    Source {
+        name: name.into(),
+        region: Some("eu-west-1".into()),
+        origin: origin(),
+        kind: crate::model::SourceKind::Sso(crate::model::SsoSession {
+            cache_id: name.into(),
+            start_url: format!("https://{name}.awsapps.com/start"),
+            region: "eu-west-1".into(),
+            scopes: vec![],
+        }),
+    }
+}
+
+/// Profile `name`: Identity Center role `role` in account `id` (named
+/// `acct`) of session `src`.
+pub fn sso_role(name: &str, src: &str, id: &str, acct: &str, role: &str) -> Profile {
+    Profile {
+        name: name.into(),
+        source: src.into(),
+        region: Some("eu-west-1".into()),
+        kind: ProfileKind::Sso {
+            account_id: id.into(),
+            role_name: role.into(),
+        },
+        account: Account {
+            id: Some(id.into()),
+            name: Some(acct.into()),
+            group: None,
+            tags: vec![],
+        },
+        mfa_serial: None,
+        origin: origin(),
+    }
+}
+
+/// [`model`] plus Identity Center session `corp` with role `sso-dev`
+/// (`AdministratorAccess` in account `444444444444`, `sandbox`).
+pub fn model_with_sso() -> Model {
+    let mut m = model();
+    m.sources.insert("corp".into(), sso_source("corp"));
+    m.profiles.push(sso_role(
+        "sso-dev",
+        "corp",
+        "444444444444",
+        "sandbox",
+        "AdministratorAccess",
+    ));
+    m
+}
+
 /// Two sources, three accounts, five roles (see the module doc).
 pub fn model() -> Model {
     let mut m = Model::default();

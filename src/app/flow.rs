@@ -3,11 +3,13 @@
 //! [`Flow`]; each step carries what is known at that point (which profile
 //! and why, which vault, the passphrase once given, the code once typed,
 //! the request in flight), and `update` moves it from step to step with a
-//! `match`. The modals are drawn from its asking steps and the spinner from
-//! its request. One flow at a time: starting another abandons the first,
+//! `match`. The modals are drawn from its asking steps (and the Identity
+//! Center sign-in, which waits for the browser) and the spinner from its
+//! request. One flow at a time: starting another abandons the first,
 //! whose answer is then stale and dropped.
 
 use std::path::PathBuf;
+use std::time::SystemTime;
 
 use crate::secret::SecretString;
 
@@ -85,6 +87,23 @@ pub struct Request {
     pub refresh: Refresh,
 }
 
+/// An IAM Identity Center sign-in under way for the request (its modal is
+/// open): the device flow's code to compare in the browser, the URL, and
+/// when the code runs out. Approval in the browser answers the request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignInStep {
+    pub req_id: u64,
+    pub profile: String,
+    /// The Identity Center session (the role's source).
+    pub source: String,
+    pub intent: Intent,
+    pub refresh: Refresh,
+    pub user_code: String,
+    /// `verificationUriComplete`: the URL with the code filled in.
+    pub uri: String,
+    pub expires_at: SystemTime,
+}
+
 /// Where the flow for one profile is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Flow {
@@ -97,6 +116,8 @@ pub enum Flow {
     Fetching(Request),
     /// The role's credentials are good; the AWS console is being opened.
     Console(Request),
+    /// The request waits for an Identity Center sign-in in the browser.
+    SignIn(SignInStep),
 }
 
 /// A request in flight, as the status line shows it.
@@ -113,6 +134,7 @@ impl Flow {
             Flow::Passphrase(s) => &s.profile,
             Flow::Code(s) => &s.profile,
             Flow::Fetching(r) | Flow::Console(r) => &r.profile,
+            Flow::SignIn(s) => &s.profile,
         }
     }
 
@@ -121,6 +143,7 @@ impl Flow {
             Flow::Passphrase(s) => s.intent,
             Flow::Code(s) => s.intent,
             Flow::Fetching(r) | Flow::Console(r) => r.intent,
+            Flow::SignIn(s) => s.intent,
         }
     }
 
@@ -129,6 +152,7 @@ impl Flow {
             Flow::Passphrase(s) => s.refresh,
             Flow::Code(s) => s.refresh,
             Flow::Fetching(r) | Flow::Console(r) => r.refresh,
+            Flow::SignIn(s) => s.refresh,
         }
     }
 
@@ -138,6 +162,7 @@ impl Flow {
             Flow::Passphrase(s) => s.submitted,
             Flow::Code(s) => s.submitted,
             Flow::Fetching(r) | Flow::Console(r) => Some(r.req_id),
+            Flow::SignIn(s) => Some(s.req_id),
         }
     }
 

@@ -257,6 +257,19 @@ impl RoleList {
         self.rows.iter().position(|r| r.profile == profile)
     }
 
+    /// Puts the cursor on `profile`'s row when it is shown; false otherwise.
+    pub fn select(&mut self, profile: &str, page: usize) -> bool {
+        let Some(row) = self.row_of(profile) else {
+            return false;
+        };
+        let Some(line) = self.lines.iter().position(|l| *l == Line::Role(row)) else {
+            return false;
+        };
+        self.cursor = Some(line);
+        self.ensure_visible(page);
+        true
+    }
+
     /// Keys go to the filter text (`true`) or are commands again.
     pub fn set_editing(&mut self, editing: bool) {
         self.filter.editing = editing;

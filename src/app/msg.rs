@@ -73,6 +73,16 @@ pub enum Msg {
         profile: String,
         result: Result<Fetched, Failure>,
     },
+    /// The engine started an IAM Identity Center sign-in for request
+    /// `req_id` (no token could be refreshed): the device flow's user code,
+    /// the URL to approve it at (the code filled in), and when the code
+    /// runs out. The sign-in modal opens; the answer comes as `CredsDone`.
+    SignInStarted {
+        req_id: u64,
+        user_code: String,
+        uri: String,
+        expires_at: SystemTime,
+    },
     /// The vault passphrase typed in the modal was tried.
     PassphraseChecked {
         req_id: u64,
@@ -113,6 +123,15 @@ pub enum Msg {
     /// back, stop, and take it again with a full redraw once continued.
     /// Handled by the runtime; `update` ignores it.
     Suspend,
+    /// The accounts and roles of the IAM Identity Center sessions were
+    /// listed again (in the background when the cached list was stale, or
+    /// because the user asked): the new model, `None` when nothing changed,
+    /// or why not.
+    Discovered {
+        result: Result<Option<Box<crate::model::Model>>, String>,
+        /// The user asked (`s`): say how it went even when nothing changed.
+        asked: bool,
+    },
     /// Pasted text (bracketed paste), taken whole.
     Paste(String),
     /// Warnings and `-v` notes written while the picker owned the screen
@@ -131,6 +150,11 @@ pub enum Effect {
         /// The vault passphrase, when the long-lived key must be unlocked.
         passphrase: Option<SecretString>,
         refresh: Refresh,
+    },
+    /// Stop request `req_id` (the sign-in modal was closed): the engine's
+    /// wait for the browser ends, and its answer, if any, is stale.
+    CancelRequest {
+        req_id: u64,
     },
     /// Try the vault passphrase on a worker thread (before asking for an
     /// MFA code); answer with `Msg::PassphraseChecked`.
@@ -153,5 +177,8 @@ pub enum Effect {
     RotateKey {
         source: String,
     },
+    /// List the accounts and roles of every Identity Center session now,
+    /// on a worker thread, never signing in; answer with `Msg::Discovered`.
+    Discover,
     Quit,
 }

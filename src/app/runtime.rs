@@ -7,8 +7,9 @@
 use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, TryRecvError};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::thread;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -22,6 +23,26 @@ use crate::model::Model;
 use crate::secret::SecretString;
 use crate::tui::events::Input;
 use crate::tui::terminal::TerminalGuard;
+
+/// What the picker learns of an IAM Identity Center sign-in the engine
+/// started for a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignInShown {
+    pub user_code: String,
+    /// The URL with the code filled in.
+    pub uri: String,
+    /// When the device code runs out.
+    pub expires_at: SystemTime,
+}
+
+/// How a request tells the picker it started a sign-in, and learns that
+/// the user cancelled it.
+pub struct RequestHooks {
+    /// Called (on the request's thread) when a sign-in starts.
+    pub on_sign_in: Arc<dyn Fn(SignInShown) + Send + Sync>,
+    /// Set when the request is abandoned: stop waiting, answer anything.
+    pub cancel: Arc<AtomicBool>,
+}
 
 /// What the picker needs from the credential engine. Blocking calls; the
 /// runtime makes them off the UI thread (except `open_shell`, which owns the
@@ -59,6 +80,19 @@ pub trait CredentialService: Send + Sync {
         passphrase: Option<SecretString>,
         refresh: Refresh,
     ) -> Result<Fetched, Failure>;
+    /// [`CredentialService::fetch`], reporting an Identity Center sign-in
+    /// through `hooks` and giving up when its cancel flag is set.
+    fn fetch_with(
+        &self,
+        profile: &str,
+        mfa_code: Option<String>,
+        passphrase: Option<SecretString>,
+        refresh: Refresh,
+        hooks: &RequestHooks,
+    ) -> Result<Fetched, Failure> {
+        let _ = hooks;
+        self.fetch(profile, mfa_code, passphrase, refresh)
+    }
     /// Runs a subshell with the profile's credentials (never expired ones),
     /// waits for it and returns its exit status. The terminal is the shell's
     /// while this runs.
@@ -84,6 +118,14 @@ pub trait CredentialService: Send + Sync {
         Err(format!(
             "cannot open the AWS console for {profile} from here"
         ))
+    }
+    /// Lists the Identity Center accounts and roles again, never signing
+    /// in: only when the cached list is stale (`now == false`) or at once.
+    /// The new model when the list was listed afresh, `None` when nothing
+    /// was (no session, or the cache is fresh). Called off the UI thread.
+    fn discover(&self, now: bool) -> Result<Option<Model>, String> {
+        let _ = now;
+        Ok(None)
     }
     /// The picker is closing: finish what outlives a request (remove the
     /// console's one-time pages). Called once, after the last request.
@@ -252,11 +294,28 @@ pub fn run(
             let _ = tx2.send(Msg::Expiries(expiries(svc2.as_ref())));
             let _ = tx2.send(Msg::LiveShells(svc2.live_shells()));
         })?;
+    // The rows came from the cached listing; a stale one is listed again
+    // in the background (never a sign-in just for that).
+    spawn_discover(Arc::clone(&svc), tx.clone(), false)?;
     let mut tty = Tty { guard, input };
     let exit = run_loop(&mut tty, &svc, clock.as_ref(), &mut state, &tx, &rx);
     drop(tty); // the terminal is the user's again while `close` waits
     svc.close();
     exit
+}
+
+/// Lists the Identity Center accounts on a worker thread; the answer comes
+/// as `Msg::Discovered` (nothing when a background listing found nothing).
+fn spawn_discover(svc: Arc<dyn CredentialService>, tx: Sender<Msg>, asked: bool) -> io::Result<()> {
+    thread::Builder::new()
+        .name("rolepick-discover".into())
+        .spawn(move || {
+            let result = svc.discover(asked).map(|m| m.map(Box::new));
+            if asked || !matches!(result, Ok(None)) {
+                let _ = tx.send(Msg::Discovered { result, asked });
+            }
+        })
+        .map(|_| ())
 }
 
 /// How often the picker re-reads which roles have a live shell.
@@ -296,6 +355,8 @@ pub fn run_loop(
     }]);
     let mut dirty = true;
     let mut live_read = clock.instant();
+    // The cancel flag of each credential request in flight.
+    let mut cancels: HashMap<u64, Arc<AtomicBool>> = HashMap::new();
     loop {
         // Everything already queued is applied before the next frame: a
         // paste of thousands of keys is one redraw, not thousands.
@@ -352,9 +413,24 @@ pub fn run_loop(
             ),
             _ => true,
         };
+        if let Msg::CredsDone { req_id, .. } = &msg {
+            cancels.remove(req_id);
+        }
         for effect in update(state, msg) {
             match effect {
-                Effect::Quit => return Ok(exit),
+                Effect::Quit => {
+                    // No sign-in keeps polling for a picker that is gone.
+                    for flag in cancels.values() {
+                        flag.store(true, Ordering::SeqCst);
+                    }
+                    return Ok(exit);
+                }
+                Effect::Discover => spawn_discover(Arc::clone(svc), tx.clone(), true)?,
+                Effect::CancelRequest { req_id } => {
+                    if let Some(flag) = cancels.remove(&req_id) {
+                        flag.store(true, Ordering::SeqCst);
+                    }
+                }
                 Effect::FetchCredentials {
                     req_id,
                     profile,
@@ -364,10 +440,26 @@ pub fn run_loop(
                 } => {
                     let svc = Arc::clone(svc);
                     let tx = tx.clone();
+                    let cancel = Arc::new(AtomicBool::new(false));
+                    cancels.insert(req_id, Arc::clone(&cancel));
+                    let shown_tx = Mutex::new(tx.clone());
+                    let hooks = RequestHooks {
+                        on_sign_in: Arc::new(move |s: SignInShown| {
+                            let tx = shown_tx.lock().unwrap_or_else(PoisonError::into_inner);
+                            let _ = tx.send(Msg::SignInStarted {
+                                req_id,
+                                user_code: s.user_code,
+                                uri: s.uri,
+                                expires_at: s.expires_at,
+                            });
+                        }),
+                        cancel,
+                    };
                     thread::Builder::new()
                         .name("rolepick-sts".into())
                         .spawn(move || {
-                            let result = svc.fetch(&profile, mfa_code, passphrase, refresh);
+                            let result =
+                                svc.fetch_with(&profile, mfa_code, passphrase, refresh, &hooks);
                             let _ = tx.send(Msg::CredsDone {
                                 req_id,
                                 profile,
@@ -839,6 +931,122 @@ mod tests {
         let exit = run_loop(&mut screen, &svc, &clock, &mut state, &tx, &rx).unwrap();
         assert_eq!(exit, Exit::Signal(15));
         assert_eq!(exit.status(), 143);
+    }
+
+    /// An Identity Center role whose request starts a sign-in and waits
+    /// for approval until cancelled; records whether the cancel came.
+    struct SignInFake {
+        model: Model,
+        started: AtomicBool,
+        cancelled: AtomicBool,
+        shells: Mutex<Vec<String>>,
+    }
+
+    impl CredentialService for SignInFake {
+        fn model(&self) -> &Model {
+            &self.model
+        }
+        fn cached_expiry(&self, _: &str) -> Option<SystemTime> {
+            None
+        }
+        fn session_expiry(&self, _: &str) -> Option<SystemTime> {
+            None
+        }
+        fn vault_to_unlock(&self, _: &str) -> Option<PathBuf> {
+            None
+        }
+        fn check_passphrase(&self, _: &SecretString) -> Result<(), Failure> {
+            Ok(())
+        }
+        fn fetch(
+            &self,
+            _: &str,
+            _: Option<String>,
+            _: Option<SecretString>,
+            _: Refresh,
+        ) -> Result<Fetched, Failure> {
+            panic!("the runtime must call fetch_with, which can be cancelled")
+        }
+        fn fetch_with(
+            &self,
+            _: &str,
+            _: Option<String>,
+            _: Option<SecretString>,
+            _: Refresh,
+            hooks: &RequestHooks,
+        ) -> Result<Fetched, Failure> {
+            (hooks.on_sign_in)(SignInShown {
+                user_code: "ABCD-EFGH".into(),
+                uri: "https://device.example/?user_code=ABCD-EFGH".into(),
+                expires_at: at(T0 + 600),
+            });
+            self.started.store(true, Ordering::SeqCst);
+            let deadline = SystemClock.instant() + Duration::from_secs(20);
+            while !hooks.cancel.load(Ordering::SeqCst) && SystemClock.instant() < deadline {
+                thread::sleep(Duration::from_millis(10));
+            }
+            self.cancelled
+                .store(hooks.cancel.load(Ordering::SeqCst), Ordering::SeqCst);
+            // A late answer, as if the approval had come anyway.
+            Ok(Fetched {
+                expires: at(T0 + 3600),
+                session_expires: None,
+            })
+        }
+        fn open_shell(&self, profile: &str) -> Result<u8, String> {
+            self.shells.lock().unwrap().push(profile.into());
+            Ok(0)
+        }
+    }
+
+    #[test]
+    fn esc_in_the_sign_in_modal_cancels_the_request_and_its_late_answer_opens_nothing() {
+        let mut model = Model::default();
+        model
+            .sources
+            .insert("corp".into(), fixture::sso_source("corp"));
+        model.profiles.push(fixture::sso_role(
+            "sso-dev",
+            "corp",
+            "444444444444",
+            "sandbox",
+            "AdministratorAccess",
+        ));
+        let fake = Arc::new(SignInFake {
+            model,
+            started: AtomicBool::new(false),
+            cancelled: AtomicBool::new(false),
+            shells: Mutex::default(),
+        });
+        let svc: Arc<dyn CredentialService> = fake.clone();
+        let clock = FixedClock::new(at(T0));
+        let mut state = State::new(&fake.model, HashMap::new(), HashMap::new(), at(T0));
+        let mut screen = screen();
+        let (tx, rx) = mpsc::channel();
+        tx.send(key(KeyCode::Enter)).unwrap();
+        let (tx2, fake2) = (tx.clone(), Arc::clone(&fake));
+        let feeder = thread::spawn(move || {
+            let deadline = SystemClock.instant() + Duration::from_secs(20);
+            while !fake2.started.load(Ordering::SeqCst) && SystemClock.instant() < deadline {
+                thread::sleep(Duration::from_millis(10));
+            }
+            thread::sleep(Duration::from_millis(200)); // the modal is up
+            tx2.send(key(KeyCode::Esc)).unwrap();
+            while !fake2.cancelled.load(Ordering::SeqCst) && SystemClock.instant() < deadline {
+                thread::sleep(Duration::from_millis(10));
+            }
+            thread::sleep(Duration::from_millis(200)); // the late answer arrives
+            tx2.send(key(KeyCode::Char('q'))).unwrap();
+        });
+        let exit = run_loop(&mut screen, &svc, &clock, &mut state, &tx, &rx).unwrap();
+        feeder.join().unwrap();
+        assert_eq!(exit, Exit::Quit);
+        assert!(
+            fake.cancelled.load(Ordering::SeqCst),
+            "the request saw the cancel"
+        );
+        assert!(fake.shells.lock().unwrap().is_empty(), "no shell");
+        assert_eq!(state.status.unwrap().text, "Sign-in cancelled");
     }
 
     #[test]

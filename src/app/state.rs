@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
-use crate::app::flow::{CodeStep, Flow, PassphraseStep, Pending};
+use crate::app::flow::{CodeStep, Flow, PassphraseStep, Pending, SignInStep};
 use crate::app::list::{RoleList, RoleRow};
 use crate::clock::secs_until;
 use crate::model::key_age::{self, ALERT_DAYS};
@@ -33,6 +33,9 @@ pub struct SourceView {
     pub vault: Option<PathBuf>,
     /// Age in days of the long-lived key (vault index); `None` when unknown.
     pub key_age: Option<i64>,
+    /// An IAM Identity Center session: its start URL. Its countdown (in
+    /// `session_expiry`) is then the token's, from the AWS CLI token cache.
+    pub sso_start_url: Option<String>,
 }
 
 /// `R`: "Rotate the key of source X now? y/n".
@@ -51,6 +54,8 @@ pub struct RotateModal {
 pub enum Modal<'a> {
     Passphrase(&'a PassphraseStep),
     Mfa(&'a CodeStep),
+    /// An IAM Identity Center sign-in waiting for the browser.
+    SignIn(&'a SignInStep),
     Rotate(&'a RotateModal),
 }
 
@@ -191,6 +196,7 @@ impl State {
                 mfa_process: s.mfa_process().is_some(),
                 vault: None,
                 key_age: None,
+                sso_start_url: s.sso().map(|x| x.start_url.clone()),
             })
             .collect();
         let source_index: HashMap<&str, usize> = sources
@@ -234,6 +240,7 @@ impl State {
         match &self.flow {
             Some(Flow::Passphrase(s)) => Some(Modal::Passphrase(s)),
             Some(Flow::Code(s)) => Some(Modal::Mfa(s)),
+            Some(Flow::SignIn(s)) => Some(Modal::SignIn(s)),
             _ => self.rotate.as_ref().map(Modal::Rotate),
         }
     }
@@ -254,6 +261,12 @@ impl State {
         let src = self.sources.get(self.selected()?.source)?;
         let age = src.key_age.filter(|d| *d >= ALERT_DAYS)?;
         Some((&src.name, age))
+    }
+
+    /// True when a source is an IAM Identity Center session (`s` lists its
+    /// accounts again).
+    pub fn has_sso(&self) -> bool {
+        self.sources.iter().any(|s| s.sso_start_url.is_some())
     }
 
     /// Lines the header takes: title plus sources.

@@ -9,6 +9,12 @@
 //! secrets, then the subshell. Each message that answers a step is matched
 //! against the flow's step and request id; anything else is stale.
 //!
+//! A request for an IAM Identity Center role whose token cannot be
+//! refreshed makes the engine start a device-flow sign-in: its
+//! `Msg::SignInStarted` turns the request's step into the sign-in modal
+//! (code, URL, countdown); the browser's approval answers the request as
+//! usual, and `Esc` cancels it (`Effect::CancelRequest`).
+//!
 //! `o` walks the same way to the role's credentials, then asks the runtime to
 //! open the AWS console with them in a browser; the picker stays open and
 //! the status line says how it went.
@@ -18,10 +24,13 @@
 //! `rolepick rotate SOURCE` with the terminal handed over.
 
 use std::path::PathBuf;
+use std::time::SystemTime;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEventKind};
 
-use crate::app::flow::{CodeStep, Flow, Intent, PassphraseStep, Request, PASSPHRASE_CAPACITY};
+use crate::app::flow::{
+    CodeStep, Flow, Intent, PassphraseStep, Request, SignInStep, PASSPHRASE_CAPACITY,
+};
 use crate::app::msg::{Effect, Failure, FailureKind, Fetched, Msg};
 use crate::app::state::{countdown, Refresh, RotateModal, State, SPINNER};
 use crate::secret::SecretString;
@@ -63,6 +72,15 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             result,
         } => on_creds(state, req_id, &profile, result),
         Msg::PassphraseChecked { req_id, result } => on_passphrase_checked(state, req_id, result),
+        Msg::SignInStarted {
+            req_id,
+            user_code,
+            uri,
+            expires_at,
+        } => {
+            on_sign_in_started(state, req_id, user_code, uri, expires_at);
+            vec![]
+        }
         Msg::ShellExited { profile, result } => {
             match result {
                 Ok(0) => state.info(format!("Back from {profile}")),
@@ -112,6 +130,10 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
         Msg::Terminate { .. } => vec![Effect::Quit],
         Msg::Suspend => vec![],
         Msg::Paste(text) => on_paste(state, &text),
+        Msg::Discovered { result, asked } => {
+            on_discovered(state, result, asked);
+            vec![]
+        }
         Msg::Diag(lines) => {
             if let Some(last) = lines.last() {
                 let more = lines.len() - 1;
@@ -146,8 +168,9 @@ fn on_paste(state: &mut State, text: &str) -> Vec<Effect> {
                 let _ = m.input.push(c);
             }
         }
-        // A modal checking what was typed takes no more.
-        Some(Flow::Code(_) | Flow::Passphrase(_)) => {}
+        // A modal checking what was typed takes no more; the sign-in
+        // modal takes nothing typed.
+        Some(Flow::Code(_) | Flow::Passphrase(_) | Flow::SignIn(_)) => {}
         _ if state.rotate.is_some() => {}
         _ if state.list.filter().editing => {
             let mut t = state.list.filter().text.clone();
@@ -183,6 +206,7 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
     match &state.flow {
         Some(Flow::Code(_)) => return on_mfa_key(state, key),
         Some(Flow::Passphrase(_)) => return on_passphrase_key(state, key, ctrl),
+        Some(Flow::SignIn(_)) => return on_sign_in_key(state, key),
         _ if state.rotate.is_some() => return on_rotate_key(state, key),
         _ => {}
     }
@@ -243,9 +267,62 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
         KeyCode::Char('r') => return reauth_selected(state),
         KeyCode::Char('o') => return console_selected(state),
         KeyCode::Char('R') => ask_rotate(state),
+        KeyCode::Char('s') if state.has_sso() => {
+            state.info("Listing the accounts and roles of IAM Identity Center…");
+            return vec![Effect::Discover];
+        }
         _ => {}
     }
     vec![]
+}
+
+/// A new listing of the Identity Center accounts: the list is rebuilt from
+/// it, keeping the filter and the selected role (when still there).
+fn on_discovered(
+    state: &mut State,
+    result: Result<Option<Box<crate::model::Model>>, String>,
+    asked: bool,
+) {
+    let model = match result {
+        Ok(Some(m)) => m,
+        Ok(None) => {
+            if asked {
+                state.info("The IAM Identity Center account list is up to date");
+            }
+            return;
+        }
+        Err(e) if asked => return state.error(e),
+        Err(e) => return state.warn(e),
+    };
+    let selected = state.selected().map(|r| r.profile.clone());
+    let (text, editing) = (
+        state.list.filter().text.clone(),
+        state.list.filter().editing,
+    );
+    let index: std::collections::HashMap<&str, usize> = state
+        .sources
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.name.as_str(), i))
+        .collect();
+    let page = state.list_rows();
+    let mut list = crate::app::list::RoleList::new(&model, &index, page);
+    list.set_editing(editing);
+    list.set_filter(text, page);
+    if let Some(p) = selected {
+        list.select(&p, page);
+    }
+    state.list = list;
+    if asked {
+        let roles = model
+            .profiles
+            .iter()
+            .filter(|p| matches!(p.kind, crate::model::ProfileKind::Sso { .. }))
+            .count();
+        state.info(format!(
+            "Listed the IAM Identity Center accounts: {roles} roles"
+        ));
+    }
 }
 
 /// `R`: asks to rotate the selected role's source key, when it is old enough.
@@ -321,6 +398,55 @@ fn navigate(state: &mut State, key: KeyEvent) -> bool {
 fn cancel_flow(state: &mut State, what: &str) {
     state.flow = None;
     state.info(format!("{what} cancelled"));
+}
+
+/// The engine started an Identity Center sign-in for the request in
+/// flight: its modal opens (or shows the new code, after a 401 made the
+/// engine sign in again). For any other request it is stale.
+fn on_sign_in_started(
+    state: &mut State,
+    req_id: u64,
+    user_code: String,
+    uri: String,
+    expires_at: SystemTime,
+) {
+    let waiting = |f: &mut Flow| {
+        matches!(f, Flow::Fetching(_) | Flow::SignIn(_)) && f.request() == Some(req_id)
+    };
+    let Some(flow) = state.flow.take_if(waiting) else {
+        return;
+    };
+    let profile = flow.profile().to_string();
+    let source = state
+        .list
+        .row_of(&profile)
+        .map(|r| state.sources[state.list.rows()[r].source].name.clone())
+        .unwrap_or_default();
+    let step = Flow::SignIn(SignInStep {
+        req_id,
+        profile,
+        source,
+        intent: flow.intent(),
+        refresh: flow.refresh(),
+        user_code,
+        uri,
+        expires_at,
+    });
+    ask(state, step);
+}
+
+/// Keys in the sign-in modal: only `Esc`, which closes it and stops the
+/// engine's wait; the approval happens in the browser.
+fn on_sign_in_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
+    let Some(Flow::SignIn(step)) = &state.flow else {
+        return vec![];
+    };
+    if key.code != KeyCode::Esc {
+        return vec![];
+    }
+    let req_id = step.req_id;
+    cancel_flow(state, "Sign-in");
+    vec![Effect::CancelRequest { req_id }]
 }
 
 fn on_mfa_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
@@ -715,7 +841,7 @@ fn on_failure(state: &mut State, row: Option<usize>, flow: Flow, e: Failure) {
             ask_code(state, row, refresh, intent, None);
         }
         // Nothing to ask again: the status line says what failed.
-        (_, Flow::Fetching(_) | Flow::Console(_)) => {}
+        (_, Flow::Fetching(_) | Flow::Console(_) | Flow::SignIn(_)) => {}
     }
     state.error(e.message);
 }

@@ -1,5 +1,6 @@
 //! Title line (counts and the filter) and one line per source with the
-//! state of its MFA session and the age of its long-lived key.
+//! state of its MFA session and the age of its long-lived key, or, for an
+//! IAM Identity Center session, its token's countdown and start URL.
 
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -37,6 +38,19 @@ pub fn render(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
             Span::raw("  "),
         ];
         let session = countdown(state.now, state.session_expiry.get(&src.name).copied());
+        if let Some(url) = &src.sso_start_url {
+            // An Identity Center session: its token's countdown.
+            match session {
+                Some(c) => {
+                    spans.push(Span::styled("SSO token ", theme.dim()));
+                    spans.push(Span::styled(c.text, theme.urgency(c.urgency)));
+                }
+                None => spans.push(Span::styled("not signed in", theme.dim())),
+            }
+            spans.push(Span::styled(format!("  {url}"), theme.dim()));
+            lines.push(Line::from(spans));
+            continue;
+        }
         match (&src.mfa_serial, session) {
             (_, Some(c)) => {
                 spans.push(Span::styled("MFA session ", theme.dim()));

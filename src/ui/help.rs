@@ -23,6 +23,12 @@ pub const KEYS: &[(&str, &str)] = &[
     ("q  Ctrl-C", "quit"),
 ];
 
+/// Shown only when an IAM Identity Center session is configured.
+pub const SSO_KEYS: &[(&str, &str)] = &[
+    ("r (SSO role)", "sign in to IAM Identity Center again"),
+    ("s", "list the Identity Center accounts again"),
+];
+
 /// Shown only when the selected role's source key is old enough to rotate.
 pub const ROTATE_KEY: (&str, &str) = ("R", "rotate the source's access key (90+ days old)");
 
@@ -30,6 +36,15 @@ pub fn render(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
     let mut keys = KEYS.to_vec();
     if state.rotate_offered().is_some() {
         keys.insert(8, ROTATE_KEY);
+    }
+    if state.has_sso() {
+        let at = keys
+            .iter()
+            .position(|(k, _)| *k == "r")
+            .map_or(0, |i| i + 1);
+        for (i, k) in SSO_KEYS.iter().enumerate() {
+            keys.insert(at + i, *k);
+        }
     }
     let rect = centered(area, 60, u16::try_from(keys.len()).unwrap_or(10) + 4);
     let mut lines: Vec<Line> = keys

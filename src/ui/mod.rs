@@ -7,6 +7,7 @@ mod help;
 mod list;
 mod modal;
 mod passphrase;
+mod signin;
 mod status;
 mod text;
 mod theme;
@@ -47,6 +48,7 @@ pub fn render(state: &State, frame: &mut Frame) {
     match state.modal() {
         Some(Modal::Mfa(m)) => modal::render(state, m, &theme, frame, area),
         Some(Modal::Passphrase(m)) => passphrase::render(state, m, &theme, frame, area),
+        Some(Modal::SignIn(m)) => signin::render(state, m, &theme, frame, area),
         Some(Modal::Rotate(m)) => confirm::render(m, &theme, frame, area),
         None => {}
     }

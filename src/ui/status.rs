@@ -19,6 +19,10 @@ pub fn render_status(state: &State, theme: &Theme, frame: &mut Frame, area: Rect
             (Some(Flow::Passphrase(m)), _) if m.submitted.is_some() => {
                 format!("Unlocking the vault for {}…", m.source)
             }
+            (Some(Flow::SignIn(m)), _) => format!(
+                "Waiting for the IAM Identity Center sign-in to {} to be approved…",
+                m.source
+            ),
             _ if p.intent == Intent::Console => {
                 format!("Signing in to the AWS console as {}…", p.profile)
             }
@@ -72,8 +76,11 @@ pub fn render_footer(state: &State, theme: &Theme, frame: &mut Frame, area: Rect
     if !state.list.filter().editing && state.rotate_offered().is_some() {
         keys.insert(5, ("R", "rotate key"));
     }
+    if !state.list.filter().editing && state.has_sso() {
+        keys.insert(5, ("s", "sync"));
+    }
     // Too narrow for every hint: the least needed go first.
-    for drop in ["move", "re-auth", "filter"] {
+    for drop in ["move", "sync", "re-auth", "filter"] {
         if hints_width(&keys) <= usize::from(area.width) {
             break;
         }

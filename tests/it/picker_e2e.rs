@@ -1302,3 +1302,261 @@ fn a_lock_wait_warning_shows_in_the_status_line_not_over_the_screen() {
     });
     quit_picker(&tmux);
 }
+
+/// The Identity Center sandbox for the picker: moto, the stand-in, a HOME
+/// with session `corp` and profile `sso-dev`, and a `$BROWSER` that records
+/// its URL (in `log`) and approves only once `go` exists (within 60 s), so
+/// that the modal can be seen first; the picker's shell in tmux.
+struct SsoPicker {
+    _moto: crate::support::Moto,
+    standin: crate::support::sso::Standin,
+    home: crate::support::sso::SsoHome,
+    log: PathBuf,
+    go: PathBuf,
+    env: Vec<(std::ffi::OsString, std::ffi::OsString)>,
+    tmux: Tmux,
+}
+
+impl SsoPicker {
+    /// None (after [`crate::support::missing_prerequisite`]) without tmux or the aws CLI.
+    fn start() -> Option<SsoPicker> {
+        use crate::support::sso::{SsoHome, Standin};
+        use std::os::unix::fs::PermissionsExt;
+        if !have_tmux() {
+            crate::support::missing_prerequisite("tmux");
+            return None;
+        }
+        if Command::new("aws").arg("--version").output().is_err() {
+            crate::support::missing_prerequisite("the aws CLI");
+            return None;
+        }
+        let moto = crate::support::Moto::start();
+        let standin = Standin::start(Some(&moto.endpoint()), &[]);
+        let home = SsoHome::new(&moto.endpoint(), standin.endpoint());
+        let (browser, log, go) = (
+            home.root().join("browser"),
+            home.root().join("browser.log"),
+            home.root().join("go"),
+        );
+        fs::write(
+            &browser,
+            format!(
+                "#!/bin/sh\nprintf '%s\\n' \"$*\" >> '{}'\nn=0\nwhile [ ! -e '{}' ] && [ $n -lt 600 ]; do sleep 0.1; n=$((n+1)); done\nexec '{}' \"$@\"\n",
+                log.display(),
+                go.display(),
+                crate::support::sso::browser().display()
+            ),
+        )
+        .unwrap();
+        fs::set_permissions(&browser, fs::Permissions::from_mode(0o755)).unwrap();
+        let mut env: Vec<_> = home
+            .env()
+            .into_iter()
+            .filter(|(k, _)| k != "BROWSER")
+            .collect();
+        env.push(("BROWSER".into(), browser.into()));
+        env.push(("ROLEPICK_CACHE_DIR".into(), home.rolepick_cache().into()));
+        env.push(("XDG_CONFIG_HOME".into(), home.root().join("xdg").into()));
+        let tmux = Tmux::start(home.root(), &env);
+        Some(SsoPicker {
+            _moto: moto,
+            standin,
+            home,
+            log,
+            go,
+            env,
+            tmux,
+        })
+    }
+
+    /// Opens `sso-dev` in the picker; the sign-in modal and its user code.
+    #[track_caller]
+    fn sign_in_modal(&self) -> (String, String) {
+        use crate::support::sso::{PROFILE, SESSION};
+        let s = open_picker(&self.tmux);
+        assert!(
+            s.contains(&format!("{SESSION}  not signed in")),
+            "the session in the header:\n{s}"
+        );
+        self.tmux.type_text(&format!("/{PROFILE}"));
+        self.tmux.keys(&["Enter"]);
+        let s = self.tmux.wait_for("the sign-in modal", |s| {
+            s.contains(&format!("IAM Identity Center sign-in: {SESSION}")) && s.contains("Code ")
+        });
+        let code = s
+            .lines()
+            .find_map(|l| l.split("Code").nth(1))
+            .and_then(|rest| rest.split_whitespace().next())
+            .expect("the user code in the modal")
+            .to_string();
+        (s, code)
+    }
+
+    /// The URL the browser was opened on (waits for it).
+    fn opened(&self) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let l = fs::read_to_string(&self.log).unwrap_or_default();
+            if !l.is_empty() || Instant::now() > deadline {
+                return l;
+            }
+            sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+/// IAM Identity Center in the picker, end to end against the stand-in and
+/// moto: Enter on the SSO role with no token opens the sign-in modal with
+/// the code (the same one the browser was given), the `$BROWSER` script
+/// approves once told to, and the subshell has the SSO role's credentials.
+#[test]
+fn picker_sso_sign_in_modal_then_the_subshell_has_the_sso_role() {
+    use crate::support::sso::{ACCOUNT, PROFILE, ROLE, SESSION};
+    let Some(e) = SsoPicker::start() else {
+        return;
+    };
+    let tmux = &e.tmux;
+    let (s, code) = e.sign_in_modal();
+    assert!(s.contains("Esc cancel") && s.contains('▀'), "{s}");
+    let opened = e.opened();
+    assert!(
+        opened.contains(&format!("user_code={code}")),
+        "the browser was opened on the code shown ({code}): {opened:?}"
+    );
+    fs::write(&e.go, "").unwrap();
+    tmux.wait_for("the subshell banner", |s| {
+        s.contains(&format!("rolepick: shell for {PROFILE}")) && s.contains("e2e$")
+    });
+    tmux.line("aws sts get-caller-identity --query Arn --output text");
+    let arn = format!("arn:aws:sts::{ACCOUNT}:assumed-role/AWSReservedSSO_{ROLE}_");
+    tmux.wait_for("the SSO role's identity", |s| s.contains(&arn));
+    tmux.line("exit");
+    let s = tmux.wait_for("the picker again", |s| {
+        is_picker(s) && s.contains(&format!("Back from {PROFILE}"))
+    });
+    assert!(
+        s.contains(&format!("{SESSION}  SSO token")),
+        "the token's countdown in the header:\n{s}"
+    );
+    assert!(
+        countdown_on(&s, PROFILE).is_some(),
+        "the role's countdown:\n{s}"
+    );
+    assert!(e
+        .home
+        .token_dir()
+        .read_dir()
+        .is_ok_and(|mut d| d.next().is_some()));
+    quit_picker(tmux);
+}
+
+/// `Esc` in the sign-in modal closes it and stops rolepick polling the
+/// OIDC endpoint for the token (no thread left polling); approving later
+/// writes no token and opens no shell.
+#[test]
+fn picker_sso_esc_cancels_the_sign_in_and_polling_stops() {
+    let Some(e) = SsoPicker::start() else {
+        return;
+    };
+    let tmux = &e.tmux;
+    e.sign_in_modal();
+    let polls = |e: &SsoPicker| e.standin.count("CreateToken");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while polls(&e) == 0 && Instant::now() < deadline {
+        sleep(Duration::from_millis(100));
+    }
+    assert!(polls(&e) > 0, "rolepick polls while the modal is up");
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("the modal closed", |s| {
+        s.contains("Sign-in cancelled") && !s.contains("IAM Identity Center sign-in")
+    });
+    sleep(Duration::from_millis(500));
+    let after = polls(&e);
+    sleep(Duration::from_secs(3)); // three polling intervals of the stand-in
+    assert_eq!(polls(&e), after, "polling stopped with the modal");
+    fs::write(&e.go, "").unwrap();
+    sleep(Duration::from_secs(1));
+    assert!(
+        e.home
+            .token_dir()
+            .read_dir()
+            .map_or(true, |mut d| d.next().is_none()),
+        "no token written after the cancel"
+    );
+    let s = tmux.screen();
+    assert!(is_picker(&s) && !s.contains("rolepick: shell"), "{s}");
+    quit_picker(tmux);
+}
+
+/// Discovery in the picker: with a token (from `rolepick sso login`) and no
+/// listing cached, the picker lists the accounts in the background and
+/// their roles appear with no key; `s` lists them again. `r` on the SSO
+/// role drops the token and signs in afresh (a new device authorization).
+#[test]
+fn picker_sso_lists_accounts_in_the_background_s_lists_again_and_r_signs_in_again() {
+    use crate::support::sso::{PROFILE, SESSION};
+    let Some(e) = SsoPicker::start() else {
+        return;
+    };
+    let tmux = &e.tmux;
+    fs::write(&e.go, "").unwrap(); // the browser approves at once
+    let out = Command::new(env!("CARGO_BIN_EXE_rolepick"))
+        .env_clear()
+        .envs(e.env.clone())
+        .current_dir(e.home.root())
+        .args(["sso", "login", SESSION])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", crate::support::show(&out));
+    assert_eq!(e.standin.count("StartDeviceAuthorization"), 1);
+    assert_eq!(e.standin.count("ListAccounts"), 0);
+
+    tmux.line(&picker_cmd());
+    tmux.wait_for("the discovered roles, with no key pressed", |s| {
+        is_picker(s) && s.contains("account-0000/AdministratorAccess")
+    });
+    assert_eq!(e.standin.count("ListAccounts"), 1);
+    tmux.keys(&["s"]);
+    tmux.wait_for("the listing done", |s| {
+        s.contains("Listed the IAM Identity Center accounts")
+    });
+    assert_eq!(e.standin.count("ListAccounts"), 2, "s lists again");
+
+    // A role found by the listing opens like any other.
+    tmux.type_text("/account-0000/Adm");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the discovered role's subshell", |s| {
+        s.contains("rolepick: shell for account-0000/AdministratorAccess") && s.contains("e2e$")
+    });
+    tmux.line("aws sts get-caller-identity --query Arn --output text");
+    tmux.wait_for("the discovered role's identity", |s| {
+        s.contains("arn:aws:sts::100000000000:assumed-role/AWSReservedSSO_AdministratorAccess_")
+    });
+    tmux.line("exit");
+    tmux.wait_for("the picker again", |s| {
+        is_picker(s) && s.contains("Back from account-0000/AdministratorAccess")
+    });
+    tmux.keys(&["Escape"]); // clears the filter
+
+    // Open the SSO role (its token is good: no sign-in), come back, `r`.
+    tmux.type_text(&format!("/{PROFILE}"));
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the subshell banner", |s| {
+        s.contains(&format!("rolepick: shell for {PROFILE}")) && s.contains("e2e$")
+    });
+    assert_eq!(e.standin.count("StartDeviceAuthorization"), 1, "no sign-in");
+    tmux.line("exit");
+    tmux.wait_for("the picker again", |s| {
+        is_picker(s) && s.contains(&format!("Back from {PROFILE}"))
+    });
+    tmux.keys(&["r"]);
+    tmux.wait_for("signed in again", |s| {
+        s.contains(&format!("Re-authenticated {SESSION}"))
+    });
+    assert_eq!(
+        e.standin.count("StartDeviceAuthorization"),
+        2,
+        "r started a new sign-in"
+    );
+    quit_picker(tmux);
+}

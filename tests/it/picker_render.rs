@@ -487,3 +487,134 @@ fn the_footer_keeps_help_and_quit_at_every_width() {
         }
     }
 }
+
+// IAM Identity Center: the header with a session's token, the sign-in modal.
+
+const DEVICE_URL: &str = "https://device.sso.eu-west-1.amazonaws.com/?user_code=WDQF-KXBN";
+
+/// [`state`] plus Identity Center session `corp` (token good for 7h 30m)
+/// with role `sso-dev` in account `sandbox`, selected; `sso-dev` has no
+/// cached credentials unless `cached`.
+fn sso_state(cached: bool) -> State {
+    let mut m = model();
+    m.sources.insert(
+        "corp".into(),
+        Source {
+            name: "corp".into(),
+            region: Some("eu-west-1".into()),
+            origin: origin(),
+            kind: rolepick::model::SourceKind::Sso(rolepick::model::SsoSession {
+                cache_id: "corp".into(),
+                start_url: "https://d-1234567890.awsapps.com/start".into(),
+                region: "eu-west-1".into(),
+                scopes: vec![],
+            }),
+        },
+    );
+    m.profiles.push(Profile {
+        name: "sso-dev".into(),
+        source: "corp".into(),
+        region: Some("eu-west-1".into()),
+        kind: ProfileKind::Sso {
+            account_id: "444444444444".into(),
+            role_name: "AdministratorAccess".into(),
+        },
+        account: Account {
+            id: Some("444444444444".into()),
+            name: Some("sandbox".into()),
+            group: None,
+            tags: vec![],
+        },
+        mfa_serial: None,
+        origin: origin(),
+    });
+    let mut roles = HashMap::from([("dev-admin".to_string(), at(T0 + 59 * 60 + 12))]);
+    if cached {
+        roles.insert("sso-dev".into(), at(T0 + 45 * 60));
+    }
+    let sessions = HashMap::from([
+        ("alice".to_string(), at(T0 + 11 * 3600 + 58 * 60 + 3)),
+        ("corp".to_string(), at(T0 + 7 * 3600 + 30 * 60 + 20)),
+    ]);
+    let mut s = State::new(&m, roles, sessions, at(T0));
+    key(&mut s, KeyCode::Char('G'));
+    s
+}
+
+/// Enter on `sso-dev` with no token: the engine started a sign-in whose
+/// code runs out in 10 minutes, 65 seconds ago.
+fn sign_in_state() -> State {
+    let mut s = sso_state(false);
+    key(&mut s, KeyCode::Enter);
+    update(
+        &mut s,
+        Msg::SignInStarted {
+            req_id: 1,
+            user_code: "WDQF-KXBN".into(),
+            uri: DEVICE_URL.into(),
+            expires_at: at(T0 + 600),
+        },
+    );
+    update(&mut s, Msg::Tick { now: at(T0 + 65) });
+    s
+}
+
+#[test]
+fn header_shows_an_sso_session_with_its_token_countdown() {
+    let mut s = sso_state(true);
+    let t = draw(&mut s, 100, 20);
+    insta::assert_snapshot!(t.backend());
+    let text = screen_text(&t);
+    assert!(text.contains("corp  SSO token 7h 30m"), "{text}");
+    assert!(
+        text.contains("45:00"),
+        "the SSO role's own countdown:\n{text}"
+    );
+    assert!(
+        text.contains("s sync"),
+        "the sync key in the footer:\n{text}"
+    );
+}
+
+#[test]
+fn sign_in_modal() {
+    let mut s = sign_in_state();
+    let t = draw(&mut s, 80, 24);
+    insta::assert_snapshot!(t.backend());
+    let text = screen_text(&t);
+    for want in ["WDQF-KXBN", "08:55", "Esc cancel", "sso-dev", "▀"] {
+        assert!(text.contains(want), "{want:?} missing:\n{text}");
+    }
+}
+
+#[test]
+fn sign_in_modal_without_room_for_the_qr_code() {
+    let mut s = sign_in_state();
+    let t = draw(&mut s, 60, 15);
+    insta::assert_snapshot!(t.backend());
+    let text = screen_text(&t);
+    assert!(text.contains("WDQF-KXBN"), "{text}");
+    assert!(!text.contains('▀'), "no QR code squeezed in:\n{text}");
+}
+
+#[test]
+fn sign_in_modal_at_every_small_size_does_not_panic() {
+    let mut s = sign_in_state();
+    for (w, h) in [(20, 5), (60, 15), (79, 19), (80, 20), (120, 40)] {
+        draw(&mut s, w, h);
+    }
+}
+
+#[test]
+fn help_lists_the_identity_center_keys_only_with_a_session() {
+    let mut s = sso_state(true);
+    key(&mut s, KeyCode::Char('?'));
+    let text = screen_text(&draw(&mut s, 80, 24));
+    assert!(
+        text.contains("list the Identity Center accounts again"),
+        "{text}"
+    );
+    let mut s = state();
+    key(&mut s, KeyCode::Char('?'));
+    assert!(!screen_text(&draw(&mut s, 80, 24)).contains("Identity Center"));
+}

@@ -1315,3 +1315,238 @@ fn a_request_in_flight_is_abandoned_when_a_new_flow_asks_for_a_code() {
     assert!(fx.is_empty(), "no shell opens under the MFA modal: {fx:?}");
     assert_eq!(mfa(&s).intent, Intent::Reauth, "the modal stays");
 }
+
+// IAM Identity Center sign-in modal.
+
+/// The picker with Identity Center role `sso-dev` (session `corp`) selected.
+fn sso_state() -> State {
+    let mut s = crate::app::fixture::state_of(&crate::app::fixture::model_with_sso());
+    update(&mut s, ch('G'));
+    assert_eq!(selected(&s), "sso-dev");
+    s
+}
+
+const DEVICE_URL: &str = "https://device.sso.eu-west-1.amazonaws.com/?user_code=ABCD-EFGH";
+
+fn sign_in_started(req_id: u64, expires: u64) -> Msg {
+    Msg::SignInStarted {
+        req_id,
+        user_code: "ABCD-EFGH".into(),
+        uri: DEVICE_URL.into(),
+        expires_at: at(expires),
+    }
+}
+
+fn sign_in_modal(s: &State) -> &SignInStep {
+    match s.modal() {
+        Some(Modal::SignIn(m)) => m,
+        other => panic!("expected the sign-in modal, got {other:?}"),
+    }
+}
+
+#[test]
+fn enter_on_an_sso_role_fetches_without_asking_anything() {
+    let mut s = sso_state();
+    let fx = update(&mut s, key(KeyCode::Enter));
+    assert_eq!(
+        fx,
+        vec![Effect::FetchCredentials {
+            req_id: 1,
+            profile: "sso-dev".into(),
+            mfa_code: None,
+            passphrase: None,
+            refresh: Refresh::IfNeeded
+        }]
+    );
+    assert!(s.modal().is_none(), "no modal until a sign-in starts");
+}
+
+#[test]
+fn a_started_sign_in_opens_the_modal_counts_down_and_approval_opens_the_shell() {
+    let mut s = sso_state();
+    update(&mut s, key(KeyCode::Enter));
+    assert!(update(&mut s, sign_in_started(1, T0 + 600)).is_empty());
+    let m = sign_in_modal(&s);
+    assert_eq!(
+        (m.user_code.as_str(), m.uri.as_str(), m.source.as_str()),
+        ("ABCD-EFGH", DEVICE_URL, "corp")
+    );
+    assert_eq!(m.profile, "sso-dev");
+    assert_eq!(s.pending().unwrap().req_id, 1, "the spinner turns");
+    let spinner = s.spinner;
+    update(&mut s, Msg::Tick { now: at(T0 + 65) });
+    assert_ne!(s.spinner, spinner);
+    let left = countdown(s.now, Some(sign_in_modal(&s).expires_at)).unwrap();
+    assert_eq!(left.text, "08:55");
+    // Approved in the browser: the engine's answer comes as usual.
+    let fx = update(&mut s, done(1, "sso-dev", ok(T0 + 3600, Some(T0 + 28800))));
+    assert_eq!(
+        fx,
+        vec![Effect::OpenShell {
+            profile: "sso-dev".into()
+        }]
+    );
+    assert!(s.modal().is_none());
+    assert_eq!(s.role_expiry["sso-dev"], at(T0 + 3600));
+    assert_eq!(
+        s.session_expiry["corp"],
+        at(T0 + 28800),
+        "the token's countdown"
+    );
+}
+
+#[test]
+fn esc_cancels_the_sign_in_stops_the_engine_and_drops_the_late_answer() {
+    let mut s = sso_state();
+    update(&mut s, key(KeyCode::Enter));
+    update(&mut s, sign_in_started(1, T0 + 600));
+    let fx = update(&mut s, key(KeyCode::Esc));
+    assert_eq!(fx, vec![Effect::CancelRequest { req_id: 1 }]);
+    assert!(s.modal().is_none());
+    assert!(s.pending().is_none());
+    assert_eq!(s.status.as_ref().unwrap().text, "Sign-in cancelled");
+    // The engine's answer, had it come anyway, is stale.
+    assert!(update(&mut s, sign_in_started(1, T0 + 600)).is_empty());
+    assert!(s.modal().is_none(), "no modal for a cancelled request");
+    let fx = update(&mut s, done(1, "sso-dev", ok(T0 + 3600, None)));
+    assert!(fx.is_empty(), "no shell after cancel");
+    assert!(!s.role_expiry.contains_key("sso-dev"));
+}
+
+#[test]
+fn other_keys_do_nothing_in_the_sign_in_modal() {
+    let mut s = sso_state();
+    update(&mut s, key(KeyCode::Enter));
+    update(&mut s, sign_in_started(1, T0 + 600));
+    for k in [ch('q'), ch('r'), key(KeyCode::Enter), ch('j')] {
+        assert!(update(&mut s, k).is_empty());
+    }
+    update(&mut s, Msg::Paste("/x".into()));
+    assert_eq!(sign_in_modal(&s).req_id, 1);
+    assert_eq!(s.list.filter().text, "");
+}
+
+#[test]
+fn an_expired_sign_in_code_shows_expired_then_the_failure() {
+    let mut s = sso_state();
+    update(&mut s, key(KeyCode::Enter));
+    update(&mut s, sign_in_started(1, T0 + 600));
+    update(&mut s, Msg::Tick { now: at(T0 + 601) });
+    let left = countdown(s.now, Some(sign_in_modal(&s).expires_at)).unwrap();
+    assert_eq!(left.text, "expired");
+    let message = "IAM Identity Center session \"corp\": the sign-in code expired before it was approved; no token was saved.";
+    let fx = update(
+        &mut s,
+        done(
+            1,
+            "sso-dev",
+            Err(Failure {
+                kind: FailureKind::Other,
+                message: message.into(),
+            }),
+        ),
+    );
+    assert!(fx.is_empty());
+    assert!(s.modal().is_none(), "the modal closes");
+    let st = s.status.as_ref().unwrap();
+    assert_eq!((st.kind, st.text.as_str()), (StatusKind::Error, message));
+}
+
+#[test]
+fn r_on_an_sso_role_signs_in_again_and_opens_no_shell() {
+    let mut s = sso_state();
+    s.role_expiry.insert("sso-dev".into(), at(T0 + 3600));
+    s.session_expiry.insert("corp".into(), at(T0 + 20000));
+    let fx = update(&mut s, ch('r'));
+    assert_eq!(
+        fx,
+        vec![Effect::FetchCredentials {
+            req_id: 1,
+            profile: "sso-dev".into(),
+            mfa_code: None,
+            passphrase: None,
+            refresh: Refresh::Session
+        }],
+        "no MFA code or passphrase for an Identity Center role"
+    );
+    update(&mut s, sign_in_started(1, T0 + 600));
+    assert_eq!(sign_in_modal(&s).intent, Intent::Reauth);
+    let fx = update(&mut s, done(1, "sso-dev", ok(T0 + 3600, Some(T0 + 28800))));
+    assert!(fx.is_empty(), "r does not open a shell");
+    assert!(s.modal().is_none());
+    assert!(s
+        .status
+        .as_ref()
+        .unwrap()
+        .text
+        .starts_with("Re-authenticated corp"));
+    assert_eq!(s.session_expiry["corp"], at(T0 + 28800));
+}
+
+#[test]
+fn a_sign_in_for_a_request_not_in_flight_is_stale() {
+    let mut s = sso_state();
+    assert!(update(&mut s, sign_in_started(7, T0 + 600)).is_empty());
+    assert!(s.modal().is_none());
+    update(&mut s, key(KeyCode::Enter)); // request 1
+    update(&mut s, sign_in_started(7, T0 + 600));
+    assert!(s.modal().is_none());
+    assert_eq!(s.pending().unwrap().req_id, 1);
+}
+
+// Identity Center discovery in the picker.
+
+#[test]
+fn s_lists_the_identity_center_accounts_only_with_a_session() {
+    let mut s = state();
+    assert!(
+        update(&mut s, ch('s')).is_empty(),
+        "no session: s does nothing"
+    );
+    let mut s = sso_state();
+    assert_eq!(update(&mut s, ch('s')), vec![Effect::Discover]);
+}
+
+#[test]
+fn a_new_listing_rebuilds_the_rows_keeping_the_filter_and_the_selected_role() {
+    let mut s = sso_state();
+    typed(&mut s, "/a");
+    s.list.select("sso-dev", 10);
+    let mut m = crate::app::fixture::model_with_sso();
+    m.profiles.push(crate::app::fixture::sso_role(
+        "account-0000/AdministratorAccess",
+        "corp",
+        "100000000000",
+        "account-0000",
+        "AdministratorAccess",
+    ));
+    update(
+        &mut s,
+        Msg::Discovered {
+            result: Ok(Some(Box::new(m))),
+            asked: true,
+        },
+    );
+    assert!(s.list.row_of("account-0000/AdministratorAccess").is_some());
+    assert_eq!(s.list.filter().text, "a");
+    assert!(s.list.filter().editing);
+    assert_eq!(selected(&s), "sso-dev");
+    assert_eq!(
+        s.status.as_ref().unwrap().text,
+        "Listed the IAM Identity Center accounts: 2 roles"
+    );
+}
+
+#[test]
+fn a_failed_listing_is_an_error_when_asked_and_a_warning_in_the_background() {
+    let mut s = sso_state();
+    let failed = |asked| Msg::Discovered {
+        result: Err("IAM Identity Center session \"corp\" has no usable token".into()),
+        asked,
+    };
+    update(&mut s, failed(false));
+    assert_eq!(s.status.as_ref().unwrap().kind, StatusKind::Warning);
+    update(&mut s, failed(true));
+    assert_eq!(s.status.as_ref().unwrap().kind, StatusKind::Error);
+    assert_eq!(s.list.rows().len(), 6, "the rows stay");
+}
