@@ -630,3 +630,79 @@ fn a_server_shell_of_an_sso_role_gets_its_credentials_from_the_loopback_endpoint
         .to_string();
     assert!(arn.starts_with(&sso_role_arn_prefix()), "{arn}");
 }
+
+#[test]
+fn the_endpoint_of_a_server_shell_signs_in_again_by_itself_when_the_token_is_gone() {
+    // Role credentials that are always within the refresh window, so every
+    // request to the endpoint asks the portal, with the session's token.
+    let e = Env::new(&["--role-ttl", "240"]);
+    let token_dir = e.home.token_dir();
+    let script = format!(
+        "aws sts get-caller-identity --query Arn --output text && \
+         rm -f '{dir}'/*.json && \
+         aws sts get-caller-identity --query Arn --output text",
+        dir = token_dir.display()
+    );
+    let out = e.ok(&["exec", PROFILE, "--server", "--", "sh", "-c", &script]);
+    let stdout = text(&out.stdout);
+    let arns: Vec<&str> = stdout.lines().collect();
+    assert_eq!(arns.len(), 2, "{}", show(&out));
+    for arn in &arns {
+        assert!(arn.starts_with(&sso_role_arn_prefix()), "{arn}");
+    }
+    // The first sign-in by exec, the second by the endpoint on its own
+    // (no terminal: the approval happens in the browser).
+    assert_eq!(
+        e.standin.count("StartDeviceAuthorization"),
+        2,
+        "{}",
+        show(&out)
+    );
+    assert_eq!(e.browser_visits().len(), 2, "{:?}", e.browser_visits());
+    assert!(e.token().is_some(), "the new token is in the AWS CLI cache");
+}
+
+#[test]
+fn login_on_a_terminal_draws_a_qr_code_of_the_url_and_not_in_a_pipe() {
+    let e = Env::new(&[]);
+    // `script` gives rolepick a pseudo-terminal as stderr.
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        support::missing_prerequisite("script (util-linux)");
+        return;
+    }
+    let rolepick = env!("CARGO_BIN_EXE_rolepick");
+    let out = Command::new("sh")
+        .env_clear()
+        .envs(e.env())
+        .env("TERM", "xterm")
+        .current_dir(e.home.root())
+        .stdin(Stdio::null())
+        .args([
+            "-c",
+            &format!("script -qec '{rolepick} sso login' /dev/null"),
+        ])
+        .output()
+        .expect("script");
+    assert!(out.status.success(), "{}", show(&out));
+    let tty = text(&out.stdout);
+    assert!(tty.contains("/device?user_code="), "{tty}");
+    let qr_rows = tty
+        .lines()
+        .filter(|l| l.contains('▀') || l.contains('▄') || l.contains('█'))
+        .count();
+    assert!(
+        qr_rows >= 10,
+        "a QR code of the URL on the terminal:\n{tty}"
+    );
+
+    // In a pipe: the URL and the code, no QR code.
+    e.ok(&["sso", "logout"]);
+    let piped = e.ok(&["sso", "login"]);
+    let err = text(&piped.stderr);
+    assert!(err.contains("/device?user_code="), "{err}");
+    assert!(!err.contains('▀') && !err.contains('█'), "{err}");
+}
