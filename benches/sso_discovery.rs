@@ -11,44 +11,20 @@ use rolepick::cache::Cache;
 use rolepick::clock::SystemClock;
 use rolepick::sso_cache::TokenCache;
 use rolepick::sso_token::{self, SignIn, SignInUi, SsoSession, Stores};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-fn get(url: &str) -> (u16, String) {
-    request("GET", url)
-}
-
-fn request(method: &str, url: &str) -> (u16, String) {
-    let rest = url.strip_prefix("http://").expect("http URL");
-    let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
-    let mut s = TcpStream::connect(host).expect("connect to the stand-in");
-    write!(
-        s,
-        "{method} /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
-    )
-    .expect("send");
-    let mut resp = String::new();
-    s.read_to_string(&mut resp).expect("read");
-    let status = resp
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let body = resp
-        .split_once("\r\n\r\n")
-        .map_or("", |(_, b)| b)
-        .to_string();
-    (status, body)
-}
+#[path = "../tests/it/support/http.rs"]
+mod http;
+use http::http;
 
 struct Approve;
 
 impl SignInUi for Approve {
     fn show(&self, auth: &DeviceAuthorization) {
-        get(&auth.verification_uri_complete);
+        http(&auth.verification_uri_complete, "GET", "", "");
     }
 }
 
@@ -98,10 +74,7 @@ fn main() {
         locks: &locks,
         clock: &SystemClock,
     };
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = rolepick::aws::runtime().expect("runtime");
     let token = rt
         .block_on(sso_token::token(
             &session,
@@ -110,7 +83,7 @@ fn main() {
         ))
         .expect("sign in at the stand-in");
     // Count only the discovery's calls.
-    assert_eq!(request("POST", &format!("{endpoint}/_reset")).0, 200);
+    assert_eq!(http(&endpoint, "POST", "/_reset", "").0, 200);
 
     let first = AtomicUsize::new(0);
     let started = Instant::now();
@@ -124,7 +97,7 @@ fn main() {
         }))
         .expect("discovery");
     let took = started.elapsed();
-    let (_, stats) = get(&format!("{endpoint}/_stats"));
+    let (_, stats) = http(&endpoint, "GET", "/_stats", "");
     let stats: serde_json::Value = serde_json::from_str(&stats).expect("stats JSON");
     let count = |k: &str| stats["counts"][k].as_u64().unwrap_or(0);
     let calls = count("ListAccounts") + count("ListAccountRoles");

@@ -11,6 +11,7 @@
 //! running the tests can leak in.
 
 pub mod federation;
+pub mod http;
 pub mod moto;
 pub mod proxy;
 pub mod sandbox;
