@@ -145,6 +145,11 @@ pub fn file_stem(name: &str) -> String {
     stem
 }
 
+/// File name of the `kind` entry (`role`, `session`) of `name`.
+fn entry_name(kind: &str, name: &str) -> String {
+    format!("{kind}-{}.json", file_stem(name))
+}
+
 /// The readable part of [`file_stem`]: file-name-safe, capped.
 fn readable_prefix(name: &str) -> String {
     name.chars()
@@ -171,10 +176,9 @@ impl RoleFiles {
     /// Whether the cache holds a role entry for `profile` (fresh or not).
     pub fn has(&self, profile: &str) -> bool {
         self.prefixes.contains(&readable_prefix(profile))
-            && self.names.contains(std::ffi::OsStr::new(&format!(
-                "role-{}.json",
-                file_stem(profile)
-            )))
+            && self
+                .names
+                .contains(std::ffi::OsStr::new(&entry_name("role", profile)))
     }
 }
 
@@ -294,7 +298,7 @@ impl Cache {
     }
 
     fn path(&self, kind: &str, name: &str) -> PathBuf {
-        self.dir().join(format!("{kind}-{}.json", file_stem(name)))
+        self.dir().join(entry_name(kind, name))
     }
 
     fn read(&self, kind: &str, name: &str, binding: &str) -> Option<Credentials> {
@@ -629,7 +633,7 @@ mod tests {
             // (A setgid parent passes its setgid bit on: 2700.)
             assert_eq!(full_mode(&sub) & 0o777, 0o700);
             assert_eq!(
-                full_mode(&sub.join(format!("role-{}.json", file_stem("team/admin")))),
+                full_mode(&sub.join(entry_name("role", "team/admin"))),
                 0o600
             );
             assert!(Cache::at(dir.clone()).read_role(&p).is_some());
@@ -695,9 +699,7 @@ mod tests {
         std::os::unix::fs::symlink(&real, &mine).unwrap();
         let p = profile("arn:aws:iam::111122223333:role/a");
         Cache::at(mine).write_role(&p, &creds()).unwrap();
-        assert!(real
-            .join(format!("role-{}.json", file_stem("team/admin")))
-            .exists());
+        assert!(real.join(entry_name("role", "team/admin")).exists());
         // The same link in a directory others can write: refused.
         let shared = tmp.path().join("shared");
         std::fs::create_dir(&shared).unwrap();

@@ -921,6 +921,16 @@ impl<'a> Reader<'a> {
 mod tests {
     use super::*;
 
+    /// The three configuration files in `d`.
+    fn paths_in(d: &std::path::Path) -> Paths {
+        Paths {
+            aws_config: d.join("config"),
+            aws_credentials: d.join("credentials"),
+            rolepick: d.join("config.toml"),
+            rolepick_explicit: true,
+        }
+    }
+
     /// A configuration with every kind of record: a key holder, a role, a
     /// chained role, a broken profile, config.toml settings and accounts.
     fn setup() -> (tempfile::TempDir, Paths) {
@@ -941,12 +951,7 @@ mod tests {
             "[settings]\nsession_duration = \"8h\"\ndefault_region = \"eu-west-1\"\n\n[vault]\nbackend = \"keyring\"\n\n[[source]]\nname = \"ops\"\n\n[[account]]\nname = \"prod\"\nid = \"777788889999\"\nsource = \"ops\"\ngroup = \"production\"\ntags = [\"critical\", \"eu\"]\nroles = [\"deploy\"]\n",
         )
         .unwrap();
-        let paths = Paths {
-            aws_config: d.join("config"),
-            aws_credentials: d.join("credentials"),
-            rolepick: d.join("config.toml"),
-            rolepick_explicit: true,
-        };
+        let paths = paths_in(d);
         (dir, paths)
     }
 
@@ -1026,12 +1031,7 @@ mod tests {
             "[settings]\nsso_discovery_ttl = \"2h\"\n",
         )
         .unwrap();
-        let paths = Paths {
-            aws_config: d.join("config"),
-            aws_credentials: d.join("credentials"),
-            rolepick: d.join("config.toml"),
-            rolepick_explicit: true,
-        };
+        let paths = paths_in(d);
         let (model, snap) = snapshot(d, &paths, &[]);
         assert!(model.sources["corp"].sso().is_some());
         assert_eq!(
