@@ -352,8 +352,12 @@ impl Engine {
             .collect()
     }
 
-    /// Expiry of the source's cached MFA session; None if none.
+    /// When the source's session runs out: its cached MFA session, or an
+    /// Identity Center session's token (the AWS CLI cache); None if none.
     pub fn session_expiry(&self, source: &str) -> Option<SystemTime> {
+        if self.model.source(source).is_some_and(|s| s.sso().is_some()) {
+            return self.sso_token_expiry(source);
+        }
         self.cache.read_session(source, None).map(|c| c.expiration)
     }
 

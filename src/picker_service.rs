@@ -341,11 +341,7 @@ impl CredentialService for EngineService {
     }
 
     fn session_expiry(&self, source: &str) -> Option<SystemTime> {
-        // An Identity Center session's is its token's (the AWS CLI cache).
-        match self.engine.model().source(source).and_then(Source::sso) {
-            Some(_) => self.engine.sso_token_expiry(source),
-            None => self.engine.session_expiry(source),
-        }
+        self.engine.session_expiry(source)
     }
 
     fn vault_to_unlock(&self, source: &str) -> Option<PathBuf> {
