@@ -206,8 +206,7 @@ impl Engine {
         let paths = Paths::discover(opts.config_path.as_deref());
         let cache = Cache::discover();
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        let model = load_model(&paths, &cache, clock.now(), name)?;
-        let mut model = model;
+        let mut model = load_model(&paths, &cache, clock.now(), name)?;
         crate::sso_discovery::merge(&mut model, &cache);
         let keys = crate::vault::keys::stores(&model.settings.vault, &paths.aws_credentials);
         Ok(Engine {
