@@ -17,7 +17,7 @@ use crate::clock::{secs_until, Clock, SystemClock};
 use crate::config::{self, Paths};
 use crate::diag;
 use crate::error::Error;
-use crate::model::{Model, Parent, Profile, ProfileKind, Source, SsoSession};
+use crate::model::{Model, Parent, Profile, ProfileKind, Settings, Source, SsoSession};
 use crate::shell;
 use crate::sso_token::SignInUi;
 use crate::vault::keys::{find_key, KeyStore};
@@ -106,36 +106,49 @@ fn check_endpoint_vars(vars: &[&'static str]) -> Result<(), Error> {
     }
 }
 
+/// The model from a valid snapshot of the configuration in the cache
+/// directory (whole, or only what `name` needs), with the warnings and
+/// notes its full parse said, for the caller to say again
+/// ([`diag::Note::replay`]) once it goes on with this model. None when
+/// there is no valid snapshot.
+pub fn snapshot_model(
+    paths: &Paths,
+    cache: &Cache,
+    name: Option<&str>,
+) -> Option<(Model, Vec<diag::Note>)> {
+    use config::snapshot::{self, Snapshot};
+    let file_name = snapshot::file_name(paths);
+    let snap = cache
+        .open_private(&file_name)
+        .and_then(|f| Snapshot::open(f, paths))?;
+    let model = name
+        .and_then(|n| snap.model_for(n))
+        .or_else(|| snap.model())?;
+    diag::debug(&format!(
+        "configuration read from its snapshot {}",
+        cache.dir().join(&file_name).display()
+    ));
+    Some((model, snap.notes().to_vec()))
+}
+
 /// The merged configuration: from its snapshot in the cache directory when
-/// that is still valid (whole, or only what `name` needs), else by a full
-/// parse, whose result then becomes the snapshot. Either way the same
-/// model, errors and warnings.
+/// that is still valid ([`snapshot_model`]), else by a full parse, whose
+/// result then becomes the snapshot. Either way the same model, errors and
+/// warnings.
 fn load_model(
     paths: &Paths,
     cache: &Cache,
     now: SystemTime,
     name: Option<&str>,
 ) -> Result<Model, Error> {
-    use config::snapshot::{self, Snapshot};
-    let file_name = snapshot::file_name(paths);
-    if let Some(snap) = cache
-        .open_private(&file_name)
-        .and_then(|f| Snapshot::open(f, paths))
-    {
-        let model = name
-            .and_then(|n| snap.model_for(n))
-            .or_else(|| snap.model());
-        if let Some(model) = model {
-            diag::debug(&format!(
-                "configuration read from its snapshot {}",
-                cache.dir().join(&file_name).display()
-            ));
-            for n in snap.notes() {
-                n.replay();
-            }
-            return Ok(model);
+    use config::snapshot;
+    if let Some((model, notes)) = snapshot_model(paths, cache, name) {
+        for n in &notes {
+            n.replay();
         }
+        return Ok(model);
     }
+    let file_name = snapshot::file_name(paths);
     let (loaded, notes) = diag::record(|| config::load_full(paths));
     let (model, read) = loaded?;
     if let Some(bytes) = read
@@ -147,6 +160,22 @@ fn load_model(
         }
     }
     Ok(model)
+}
+
+/// The cached credentials of `p` (its role's, or its source's MFA
+/// session's), fresh or not.
+pub fn cached_credentials(cache: &Cache, p: &Profile) -> Option<Credentials> {
+    match &p.kind {
+        ProfileKind::Role(_) | ProfileKind::Sso { .. } => cache.read_role(p),
+        ProfileKind::Session => cache.read_session(&p.source, p.mfa_serial.as_deref()),
+    }
+}
+
+/// Whether `c` is good at `now` for longer than `settings.refresh_before`
+/// (else rolepick renews it before use).
+pub fn is_fresh_at(settings: &Settings, now: SystemTime, c: &Credentials) -> bool {
+    let left = secs_until(now, c.expiration);
+    left > i64::try_from(settings.refresh_before.as_secs()).unwrap_or(i64::MAX)
 }
 
 pub struct Engine {
@@ -313,15 +342,11 @@ impl Engine {
     }
 
     fn is_fresh(&self, c: &Credentials) -> bool {
-        let left = secs_until(self.clock.now(), c.expiration);
-        left > i64::try_from(self.model.settings.refresh_before.as_secs()).unwrap_or(i64::MAX)
+        is_fresh_at(&self.model.settings, self.clock.now(), c)
     }
 
     fn cached_any(&self, p: &Profile) -> Option<Credentials> {
-        match &p.kind {
-            ProfileKind::Role(_) | ProfileKind::Sso { .. } => self.cache.read_role(p),
-            ProfileKind::Session => self.cache.read_session(&p.source, p.mfa_serial.as_deref()),
-        }
+        cached_credentials(&self.cache, p)
     }
 
     /// Cached credentials for `name` that are not about to expire.

@@ -44,6 +44,8 @@ pub mod manpage;
 pub mod model;
 /// The picker's engine service: the engine and the vault behind the picker's runtime.
 pub mod picker_service;
+/// The two programs, `rolepick` (small, the warm path) and `rolepick-full`.
+pub mod program;
 /// Asking the user for an MFA code or the vault passphrase.
 pub mod prompt;
 /// Rotating a source's long-lived key, resumable at every stage.
@@ -74,6 +76,8 @@ pub mod ui;
 pub mod vault;
 /// Managing the vault's keys: add, import, list, remove, new passphrase.
 pub mod vault_admin;
+/// The warm path of `exec`, for the small `rolepick` program.
+pub mod warm;
 
 use cli::{Cli, Cmd};
 use error::Error;

@@ -37,6 +37,22 @@ use std::time::Duration;
 /// source. Costs one `stat` of a stamp file in the cache dir on other runs,
 /// so warm `exec` stays fast.
 pub fn remind_if_old(engine: &Engine, source: &str) {
+    remind_if_old_at(
+        engine.cache(),
+        &engine.model().settings.vault,
+        engine.now(),
+        source,
+    );
+}
+
+/// [`remind_if_old`] with its parts: the cache holding the stamps, the
+/// vault whose index dates the key, and the time now.
+pub fn remind_if_old_at(
+    cache: &crate::cache::Cache,
+    vault: &crate::model::VaultSettings,
+    now: std::time::SystemTime,
+    source: &str,
+) {
     let safe: String = source
         .chars()
         .map(|c| {
@@ -48,8 +64,7 @@ pub fn remind_if_old(engine: &Engine, source: &str) {
         })
         .collect();
     let stamp = format!("key-age-checked-{safe}");
-    let now = engine.now();
-    if let Some(m) = engine.cache().stamped(&stamp) {
+    if let Some(m) = cache.stamped(&stamp) {
         // Checked within a day (or stamped in the future: clock moved back).
         if now
             .duration_since(m)
@@ -60,10 +75,10 @@ pub fn remind_if_old(engine: &Engine, source: &str) {
     }
     // Replaced through a temp file: a symlink planted as the stamp is
     // replaced, never followed.
-    if let Err(e) = engine.cache().stamp(&stamp, now) {
+    if let Err(e) = cache.stamp(&stamp, now) {
         crate::diag::debug(&e.to_string());
     }
-    let index = engine.model().settings.vault.location().read_index();
+    let index = vault.location().read_index();
     let Some(days) = index.sources.get(source).and_then(|e| e.age_days(now)) else {
         return;
     };

@@ -41,6 +41,9 @@ pub fn client(signer: &Signer<'_>) -> aws_sdk_iam::Client {
         .retry_config(retry_config())
         .timeout_config(timeout_config());
     if let Some(url) = endpoint_override() {
+        if let Some(http) = super::http_client(&url) {
+            b = b.http_client(http);
+        }
         b = b.endpoint_url(url);
     }
     aws_sdk_iam::Client::from_conf(b.build())

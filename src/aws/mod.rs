@@ -20,6 +20,37 @@ pub struct Credentials {
     pub expiration: SystemTime,
 }
 
+/// The HTTP client for calls to `endpoint` (an `AWS_ENDPOINT_URL*`
+/// override), when the SDK's default would do needless work: for a plain
+/// `http://` endpoint (a local stand-in such as moto) TLS is never used, so
+/// the platform's root certificates (hundreds of files under
+/// /etc/ssl/certs, read when a client is built) are not loaded. None: the
+/// SDK's default client, which trusts the platform's roots (corporate CAs
+/// included) for AWS itself and any `https://` endpoint.
+pub fn http_client(
+    endpoint: &str,
+) -> Option<aws_smithy_runtime_api::client::http::SharedHttpClient> {
+    use aws_smithy_http_client::tls;
+    let plain = endpoint
+        .get(..7)
+        .is_some_and(|s| s.eq_ignore_ascii_case("http://"));
+    if !plain {
+        return None;
+    }
+    let no_roots = tls::TlsContext::builder()
+        .with_trust_store(tls::TrustStore::empty())
+        .build()
+        .ok()?;
+    Some(
+        aws_smithy_http_client::Builder::new()
+            .tls_provider(tls::Provider::Rustls(
+                tls::rustls_provider::CryptoMode::AwsLc,
+            ))
+            .tls_context(no_roots)
+            .build_https(),
+    )
+}
+
 /// The runtime rolepick blocks on for SDK calls and serves the credential
 /// endpoint with: one thread (the caller's), I/O and timers.
 pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {

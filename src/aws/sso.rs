@@ -131,6 +131,9 @@ impl Endpoints {
             .retry_config(super::sts::retry_config())
             .timeout_config(super::sts::timeout_config());
         if let Some(url) = &self.oidc {
+            if let Some(http) = super::http_client(url) {
+                b = b.http_client(http);
+            }
             b = b.endpoint_url(url);
         }
         aws_sdk_ssooidc::Client::from_conf(b.build())
@@ -145,6 +148,9 @@ impl Endpoints {
             .retry_config(aws_sdk_sso::config::retry::RetryConfig::disabled())
             .timeout_config(super::sts::timeout_config());
         if let Some(url) = &self.portal {
+            if let Some(http) = super::http_client(url) {
+                b = b.http_client(http);
+            }
             b = b.endpoint_url(url);
         }
         aws_sdk_sso::Client::from_conf(b.build())

@@ -119,6 +119,9 @@ pub fn client(signer: &Signer<'_>, region: &str) -> aws_sdk_sts::Client {
         .retry_config(retry_config())
         .timeout_config(timeout_config());
     if let Some(url) = endpoint_override() {
+        if let Some(http) = super::http_client(&url) {
+            b = b.http_client(http);
+        }
         b = b.endpoint_url(url);
     }
     aws_sdk_sts::Client::from_conf(b.build())

@@ -11,6 +11,17 @@ use crate::error::Error;
 use crate::timefmt;
 use std::io::Write;
 
+/// The format of `args` when they are one of `prompt`'s two plain forms
+/// (`prompt`, `prompt --format FMT`), which the small program serves
+/// without clap; None for anything else (`--help` included).
+pub fn plain_form(args: &[std::ffi::OsString]) -> Option<String> {
+    match args {
+        [p] if p == "prompt" => Some(crate::cli::DEFAULT_PROMPT_FORMAT.to_string()),
+        [p, f, v] if p == "prompt" && f == "--format" => v.to_str().map(str::to_string),
+        _ => None,
+    }
+}
+
 pub fn run(args: &PromptArgs) -> Result<u8, Error> {
     let Some(profile) = std::env::var("ROLEPICK_PROFILE")
         .ok()

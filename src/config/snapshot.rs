@@ -118,7 +118,9 @@ pub fn file_name(paths: &Paths) -> String {
 /// things are now: `ids` are the identities of the AWS config, credentials,
 /// rolepick config and vault index files. None if it cannot be known.
 fn key_bytes(paths: &Paths, index: &Path, ids: &[FileId; 4]) -> Option<Vec<u8>> {
-    let exe = std::env::current_exe().ok()?;
+    // The full program writes snapshots and the small one reads them
+    // (crate::program): both key them by the full program's identity.
+    let exe = crate::program::full().or_else(|| std::env::current_exe().ok())?;
     let exe_id = FileId::of(&exe).filter(|i| i.exists)?;
     let mut w = Writer::default();
     w.u32(FORMAT);

@@ -12,7 +12,7 @@ const SPLIT: &[&str] = &["cmd", "vault", "aws", "app", "config", "ui", "tui"];
 
 /// Leaves: plain data and tools that import nothing of ours but each other.
 const LEAVES: &[&str] = &[
-    "model", "secret", "clock", "diag", "fsutil", "error", "ini", "timefmt",
+    "model", "secret", "clock", "diag", "fsutil", "error", "ini", "timefmt", "program",
 ];
 
 fn src() -> PathBuf {

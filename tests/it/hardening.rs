@@ -1,14 +1,18 @@
-//! The binary keeps the toolchain's hardening defaults (scripts/test checks
+//! Both programs keep the toolchain's hardening defaults (scripts/test checks
 //! the release build the same way): PIE, so ASLR moves the program too,
 //! and full RELRO (GNU_RELRO + BIND_NOW).
 
 use std::process::Command;
 
 #[test]
-fn binary_is_a_pie_with_full_relro_and_bind_now() {
+fn both_programs_are_pies_with_full_relro_and_bind_now() {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/check_hardening");
     let out = Command::new("bash")
-        .args([script, env!("CARGO_BIN_EXE_rolepick")])
+        .args([
+            script,
+            env!("CARGO_BIN_EXE_rolepick"),
+            env!("CARGO_BIN_EXE_rolepick-full"),
+        ])
         .output()
         .expect("run scripts/check_hardening");
     assert!(

@@ -1,0 +1,35 @@
+//! rolepick is two programs built from this crate. `rolepick`
+//! (`src/bin/rolepick.rs`) is small: it serves the warm path of `exec`
+//! itself ([`crate::warm`]) and becomes the full program for anything else.
+//! `rolepick-full` (`src/main.rs`) is everything: every subcommand, the
+//! picker, the cold path, the AWS SDK. A warm `exec` so maps and relocates
+//! a binary a tenth the size, which is most of its cost.
+//!
+//! This leaf says where the full program is: beside the small one (cargo's
+//! target directory, `cargo install`, a tarball), else in
+//! `../libexec/rolepick/` from it (the Debian package). Only those two
+//! places, both as trusted as the small program's own directory.
+
+use std::path::{Path, PathBuf};
+
+/// The full program's file name.
+pub const FULL: &str = "rolepick-full";
+
+/// The full program for the small one at `front`, if it is installed.
+pub fn full_beside(front: &Path) -> Option<PathBuf> {
+    let dir = front.parent()?;
+    [dir.join(FULL), dir.join("../libexec/rolepick").join(FULL)]
+        .into_iter()
+        .find(|p| p.is_file())
+}
+
+/// The full program this process belongs to: itself when it is the full
+/// program, else the one beside it; None for other binaries (tests,
+/// benches), and when it cannot be found.
+pub fn full() -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    if exe.file_name().is_some_and(|n| n == FULL) {
+        return Some(exe);
+    }
+    full_beside(&exe)
+}
