@@ -4,13 +4,58 @@
 //! three; nothing here may turn any of them off.
 //!
 //! Also records the commit the build comes from (`ROLEPICK_VERSION`, what
-//! `rolepick --version` prints): see build/version.rs.
+//! `rolepick --version` prints): see build/version.rs; and a hash of the
+//! sources (`ROLEPICK_SOURCE_HASH`), which keys the configuration snapshot.
 #[path = "build/version.rs"]
 mod version;
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     record_version();
+    record_source_hash();
+}
+
+/// FNV-1a over the relative path and contents of every file that decides
+/// how a build reads and writes its own files (the configuration snapshot
+/// in particular): the sources, this script, the lockfile. Both programs
+/// of one build get the same value, a copy of a binary keeps it, and any
+/// change of the sources gives a new one.
+fn record_source_hash() {
+    fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        let Ok(rd) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    let dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| std::path::PathBuf::from("."), std::path::PathBuf::from);
+    let mut files = vec![dir.join("build.rs"), dir.join("Cargo.lock")];
+    walk(&dir.join("src"), &mut files);
+    files.sort();
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut eat = |bytes: &[u8]| {
+        for b in bytes {
+            h = (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    };
+    for f in &files {
+        let Ok(content) = std::fs::read(f) else {
+            continue;
+        };
+        let rel = f.strip_prefix(&dir).unwrap_or(f);
+        eat(rel.to_string_lossy().as_bytes());
+        eat(&[0]);
+        eat(&(content.len() as u64).to_le_bytes());
+        eat(&content);
+    }
+    println!("cargo:rustc-env=ROLEPICK_SOURCE_HASH={h:016x}");
 }
 
 fn record_version() {

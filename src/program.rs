@@ -22,14 +22,3 @@ pub fn full_beside(front: &Path) -> Option<PathBuf> {
         .into_iter()
         .find(|p| p.is_file())
 }
-
-/// The full program this process belongs to: itself when it is the full
-/// program, else the one beside it; None for other binaries (tests,
-/// benches), and when it cannot be found.
-pub fn full() -> Option<PathBuf> {
-    let exe = std::env::current_exe().ok()?;
-    if exe.file_name().is_some_and(|n| n == FULL) {
-        return Some(exe);
-    }
-    full_beside(&exe)
-}

@@ -121,3 +121,17 @@ impl crate::error::Error {
         }
     }
 }
+
+#[cfg(test)]
+mod http_client_tests {
+    use super::http_client;
+
+    #[test]
+    fn only_a_plain_http_endpoint_gets_a_client_without_the_platform_roots() {
+        assert!(http_client("http://127.0.0.1:5000").is_some());
+        assert!(http_client("HTTP://localhost:5000/").is_some());
+        assert!(http_client("https://sts.eu-west-1.amazonaws.com").is_none());
+        assert!(http_client("https://127.0.0.1:5000").is_none());
+        assert!(http_client("http").is_none());
+    }
+}

@@ -118,15 +118,12 @@ pub fn file_name(paths: &Paths) -> String {
 /// things are now: `ids` are the identities of the AWS config, credentials,
 /// rolepick config and vault index files. None if it cannot be known.
 fn key_bytes(paths: &Paths, index: &Path, ids: &[FileId; 4]) -> Option<Vec<u8>> {
-    // The full program writes snapshots and the small one reads them
-    // (crate::program): both key them by the full program's identity.
-    let exe = crate::program::full().or_else(|| std::env::current_exe().ok())?;
-    let exe_id = FileId::of(&exe).filter(|i| i.exists)?;
     let mut w = Writer::default();
     w.u32(FORMAT);
     w.str(env!("CARGO_PKG_VERSION"));
-    w.file_id(&exe_id);
-    w.path(&exe);
+    // The build: both programs (crate::program) and any copy of them read
+    // the snapshots either writes; another build never does.
+    w.str(env!("ROLEPICK_SOURCE_HASH"));
     // What a full parse reads from the environment besides the paths:
     // `~` in config.toml and the default vault location.
     w.opt_os(std::env::var_os("HOME").as_deref());

@@ -25,4 +25,5 @@ mod setup;
 mod sso;
 mod sso_cli;
 mod test_infra;
+mod two_programs;
 mod vault;

@@ -130,7 +130,12 @@ impl Sandbox {
     /// Same as [`Sandbox::cmd`] but a plain `std::process::Command` (for spawning
     /// several at once); stdin is /dev/null.
     pub fn std_cmd(&self) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_rolepick"));
+        self.cmd_of(Path::new(env!("CARGO_BIN_EXE_rolepick")))
+    }
+
+    /// [`Sandbox::std_cmd`] for another copy of a rolepick program.
+    pub fn cmd_of(&self, program: &Path) -> Command {
+        let mut c = Command::new(program);
         c.env_clear()
             .envs(self.base_env())
             .current_dir(self.dir.path())

@@ -1,0 +1,276 @@
+//! The two programs (src/program.rs): the small `rolepick` serves a warm
+//! `exec` (and `prompt`) itself and becomes `rolepick-full` for anything
+//! else. A copy of the small program alone in a directory has no full
+//! program to become, so whatever it does, it did by itself: it runs a
+//! command with the role's credentials, reminds of an old key once a day,
+//! and gives the command the very environment the full program gives;
+//! anything else it refuses, naming what is missing. Installed as the
+//! Debian package lays it out, it finds the full program in
+//! `../libexec/rolepick/`.
+
+use crate::support::{show, text, Stack, MFA_CODE};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+/// A snapshot of the configuration is written only for files unchanged
+/// for 2 s; the small program reads nothing else.
+const SETTLE: Duration = Duration::from_millis(2_200);
+
+/// The vault's passphrase, for the full program only: the warm path never
+/// opens the vault.
+const VAULT: [(&str, &str); 2] = [
+    ("ROLEPICK_VAULT_PASSPHRASE", "correct horse battery"),
+    ("ROLEPICK_VAULT_SCRYPT_LOG_N", "10"),
+];
+
+/// A copy of the small program alone in `<dir>/bin/`.
+fn lone_small_program(dir: &Path) -> PathBuf {
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let lone = bin.join("rolepick");
+    std::fs::copy(env!("CARGO_BIN_EXE_rolepick"), &lone).unwrap();
+    lone
+}
+
+/// A stack whose key is in the vault, dated `age_days` back, with files
+/// settled and a cold `exec admin` done through the installed programs, so
+/// that the snapshot and admin's role credentials are cached.
+fn warm_stack(age_days: u64) -> Stack {
+    let stack = Stack::start();
+    let out = stack
+        .sb
+        .cmd()
+        .args(["vault", "import", "primary", "--yes"])
+        .envs(VAULT)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", show(&out));
+    let index = stack.sb.home.join(".local/share/rolepick/vault-index.json");
+    let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(&index).unwrap()).unwrap();
+    let then = SystemTime::now() - Duration::from_secs(age_days * 86_400 + 60);
+    v["sources"]["primary"]["added"] = humantime::format_rfc3339_seconds(then).to_string().into();
+    std::fs::write(&index, serde_json::to_vec(&v).unwrap()).unwrap();
+    std::thread::sleep(SETTLE);
+    let out = stack
+        .sb
+        .cmd()
+        .args(["exec", "admin", "--mfa-code", MFA_CODE, "--", "true"])
+        .envs(VAULT)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", show(&out));
+    stack
+}
+
+fn sts_calls(stack: &Stack) -> (usize, usize) {
+    (
+        stack.proxy.count("GetSessionToken"),
+        stack.proxy.count("AssumeRole"),
+    )
+}
+
+#[test]
+fn the_small_program_alone_serves_a_warm_exec_and_reminds_of_an_old_key_once_a_day() {
+    let stack = warm_stack(95);
+    let lone = lone_small_program(stack.sb.root());
+    let before = sts_calls(&stack);
+
+    // The role's credentials, from the cache: the command is the role.
+    let out = stack
+        .sb
+        .cmd_of(&lone)
+        .args(["exec", "admin", "--", "aws", "sts", "get-caller-identity"])
+        .envs(stack.sb.aws_env())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", show(&out));
+    let who: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        who["Arn"]
+            .as_str()
+            .unwrap()
+            .starts_with(&stack.prov.role("admin").assumed_arn_prefix()),
+        "{}",
+        show(&out)
+    );
+    // The cold exec above reminded today already.
+    assert!(!text(&out.stderr).contains("days old"), "{}", show(&out));
+    assert_eq!(sts_calls(&stack), before, "no STS call from rolepick");
+
+    // A day later the small program reminds, once.
+    let stamp = stack.sb.cache.join("key-age-checked-primary");
+    std::fs::File::options()
+        .write(true)
+        .open(&stamp)
+        .unwrap()
+        .set_modified(SystemTime::now() - Duration::from_secs(25 * 3600))
+        .unwrap();
+    let exec_true = || {
+        stack
+            .sb
+            .cmd_of(&lone)
+            .args(["exec", "admin", "--", "true"])
+            .output()
+            .unwrap()
+    };
+    let out = exec_true();
+    assert!(out.status.success(), "{}", show(&out));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("95 days old") && err.contains("rolepick rotate primary"),
+        "{err}"
+    );
+    assert_eq!(err.matches("days old").count(), 1, "one line: {err}");
+    let out = exec_true();
+    assert!(!text(&out.stderr).contains("days old"), "{}", show(&out));
+
+    // The command's exit status is its own (rolepick became it).
+    let out = stack
+        .sb
+        .cmd_of(&lone)
+        .args(["exec", "admin", "--", "sh", "-c", "exit 7"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(7), "{}", show(&out));
+
+    // `prompt` is the small program's too.
+    let out = stack
+        .sb
+        .cmd_of(&lone)
+        .arg("prompt")
+        .env("ROLEPICK_PROFILE", "admin")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", show(&out));
+    assert!(text(&out.stdout).contains("admin"), "{}", show(&out));
+
+    // An edit anywhere in the configuration is seen: the small program no
+    // longer trusts the snapshot and leaves the run to the full program
+    // (missing here; installed, it reports the line, exit 2).
+    let config = stack.sb.home.join(".aws/config");
+    let good = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        format!("{good}\n[profile other]\nthis line is wrong\n"),
+    )
+    .unwrap();
+    let out = exec_true();
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    assert!(
+        text(&out.stderr).contains("rolepick-full is missing"),
+        "{}",
+        show(&out)
+    );
+    let out = stack
+        .sb
+        .cmd()
+        .args(["exec", "admin", "--", "true"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    assert!(text(&out.stderr).contains(".aws/config:"), "{}", show(&out));
+    // Mended: once the full program has snapshotted it again, warm again.
+    std::fs::write(&config, &good).unwrap();
+    std::thread::sleep(SETTLE);
+    let out = stack
+        .sb
+        .cmd()
+        .args(["exec", "admin", "--", "true"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", show(&out));
+    let out = exec_true();
+    assert!(out.status.success(), "{}", show(&out));
+
+    // Without fresh credentials it has nothing to give: the full program
+    // would sign in, and it is missing.
+    for f in stack.sb.cache_files() {
+        let name = f.file_name().unwrap().to_string_lossy().into_owned();
+        if name.starts_with("role-") || name.starts_with("session-") {
+            std::fs::remove_file(&f).unwrap();
+        }
+    }
+    let out = exec_true();
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let err = text(&out.stderr);
+    assert!(
+        err.starts_with("rolepick: error: rolepick-full is missing")
+            && err.contains(&lone.display().to_string())
+            && err.contains("Reinstall rolepick"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert_eq!(sts_calls(&stack), before, "no STS call from rolepick");
+}
+
+/// `env` of a command, without what differs between two runs.
+fn child_env(out: &std::process::Output) -> Vec<String> {
+    assert!(out.status.success(), "{}", show(out));
+    let mut lines: Vec<String> = text(&out.stdout)
+        .lines()
+        .filter(|l| !l.starts_with("_="))
+        .map(str::to_string)
+        .collect();
+    lines.sort();
+    lines
+}
+
+#[test]
+fn both_programs_give_a_command_the_same_environment() {
+    let stack = warm_stack(10);
+    let lone = lone_small_program(stack.sb.root());
+    let args = ["exec", "--region", "eu-west-3", "admin", "--", "env"];
+    let small = child_env(&stack.sb.cmd_of(&lone).args(args).output().unwrap());
+    let full = child_env(
+        &stack
+            .sb
+            .cmd_of(Path::new(env!("CARGO_BIN_EXE_rolepick-full")))
+            .args(args)
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(small, full);
+    for var in [
+        "AWS_ACCESS_KEY_ID=",
+        "AWS_SECRET_ACCESS_KEY=",
+        "AWS_SESSION_TOKEN=",
+        "AWS_REGION=eu-west-3",
+        "ROLEPICK_PROFILE=admin",
+    ] {
+        assert!(small.iter().any(|l| l.starts_with(var)), "{var}: {small:?}");
+    }
+}
+
+#[test]
+fn installed_as_the_debian_package_lays_it_out_the_full_program_is_in_libexec() {
+    let stack = Stack::start();
+    let root = stack.sb.root().join("usr");
+    let lone = lone_small_program(&root);
+    let libexec = root.join("libexec/rolepick");
+    std::fs::create_dir_all(&libexec).unwrap();
+    std::os::unix::fs::symlink(
+        env!("CARGO_BIN_EXE_rolepick-full"),
+        libexec.join("rolepick-full"),
+    )
+    .unwrap();
+    let out = stack.sb.cmd_of(&lone).arg("list").output().unwrap();
+    assert!(out.status.success(), "{}", show(&out));
+    assert!(text(&out.stdout).contains("admin"), "{}", show(&out));
+    // A cold exec, through the full program.
+    let out = stack
+        .sb
+        .cmd_of(&lone)
+        .args(["exec", "admin", "--mfa-code", MFA_CODE, "--", "true"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", show(&out));
+    assert_eq!(stack.proxy.count("AssumeRole"), 1);
+    // clap's messages name the program the user ran.
+    let out = stack.sb.cmd_of(&lone).arg("--nope").output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    assert!(
+        text(&out.stderr).contains("Usage: rolepick "),
+        "{}",
+        show(&out)
+    );
+}
