@@ -2,9 +2,10 @@
 //! `exec` (and `prompt`) itself and becomes `rolepick-full` for anything
 //! else. A copy of the small program alone in a directory has no full
 //! program to become, so whatever it does, it did by itself: it runs a
-//! command with the role's credentials, reminds of an old key once a day,
-//! and gives the command the very environment the full program gives;
-//! anything else it refuses, naming what is missing. Installed as the
+//! command with the role's credentials (its exit status, signal death,
+//! stdin and stdout its own), reminds of an old key once a day, and gives
+//! the command the very environment the full program gives; anything else
+//! it refuses, naming what is missing. Installed as the
 //! Debian package lays it out, it finds the full program in
 //! `../libexec/rolepick/`.
 
@@ -132,6 +133,32 @@ fn the_small_program_alone_serves_a_warm_exec_and_reminds_of_an_old_key_once_a_d
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(7), "{}", show(&out));
+
+    // A signal death is the command's own, seen by whoever waits.
+    let out = stack
+        .sb
+        .cmd_of(&lone)
+        .args(["exec", "admin", "--", "sh", "-c", "kill -TERM $$"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&out.status),
+        Some(15),
+        "{}",
+        show(&out)
+    );
+    // stdin and stdout are the command's.
+    let mut child = stack
+        .sb
+        .cmd_of(&lone)
+        .args(["exec", "admin", "--", "cat"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), b"through\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(text(&out.stdout), "through\n", "{}", show(&out));
 
     // `prompt` is the small program's too.
     let out = stack
