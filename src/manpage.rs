@@ -108,6 +108,12 @@ expire, in RFC 3339.",
 /// Files rolepick reads and writes; FILES.
 pub const FILES: &[(&str, &str)] = &[
     (
+        "rolepick-full",
+        "The program for everything but a warm exec and prompt, which rolepick serves \
+itself: rolepick runs it with the same arguments and environment. It is found beside \
+rolepick, else in ../libexec/rolepick/ from it (/usr/libexec/rolepick/ in the Debian package).",
+    ),
+    (
         "~/.aws/config",
         "Profiles: source_profile, role_arn, mfa_serial, region, duration_seconds \
 (AWS_CONFIG_FILE).",
