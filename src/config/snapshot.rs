@@ -41,7 +41,7 @@ use std::time::{Duration, SystemTime};
 
 const MAGIC: &[u8; 8] = b"RPSNAP\r\n";
 /// Bumped whenever the layout or the meaning of a field changes.
-const FORMAT: u32 = 2;
+const FORMAT: u32 = 3;
 const HEADER: usize = 64;
 const SLOT: usize = 32;
 /// Refuse absurd sizes before allocating (a snapshot of 100,000 profiles
@@ -111,7 +111,7 @@ pub fn file_name(paths: &Paths) -> String {
         h.bytes(p.as_os_str().as_bytes());
         h.bytes(&[0]);
     }
-    format!("config-{:016x}.snapshot", h.0)
+    format!("config-{:016x}.snapshot", h.finish())
 }
 
 /// The key of a snapshot for `paths` with the vault index at `index`, as
@@ -398,7 +398,7 @@ impl Snapshot {
                 }
             }
         }
-        if sum.0 != self.records_sum
+        if sum.finish() != self.records_sum
             || m.profiles.len() != self.profiles
             || m.broken.len() != self.broken
         {
@@ -502,26 +502,68 @@ impl Record {
     }
 }
 
-/// FNV-1a, 64 bits: stable across builds (names the file, hashes names,
-/// checks blocks against damage; the directory is private to the user).
-struct Fnv(u64);
+/// A 64-bit hash in the manner of FNV-1a, over 8-byte little-endian words
+/// (with a rotation, so that every bit of a word reaches every bit of the
+/// hash): stable across builds; names the file, hashes names, checks blocks
+/// against damage (the directory is private to the user). A word at a time
+/// because the records of a large configuration are megabytes, checked on
+/// every `list` and picker start; the answer does not depend on how the
+/// bytes are split between calls.
+struct Fnv {
+    h: u64,
+    /// Bytes not yet hashed (fewer than 8), little-endian in a word.
+    tail: u64,
+    tail_len: u32,
+}
+
+const FNV_PRIME: u64 = 0x0100_0000_01b3;
 
 impl Fnv {
     fn new() -> Fnv {
-        Fnv(0xcbf2_9ce4_8422_2325)
-    }
-    fn bytes(&mut self, b: &[u8]) {
-        for &x in b {
-            self.0 ^= u64::from(x);
-            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        Fnv {
+            h: 0xcbf2_9ce4_8422_2325,
+            tail: 0,
+            tail_len: 0,
         }
+    }
+    fn word(&mut self, w: u64) {
+        self.h = (self.h ^ w).wrapping_mul(FNV_PRIME).rotate_left(29);
+    }
+    fn bytes(&mut self, mut b: &[u8]) {
+        while self.tail_len > 0 {
+            let Some((&x, rest)) = b.split_first() else {
+                return;
+            };
+            self.tail |= u64::from(x) << (8 * self.tail_len);
+            self.tail_len = (self.tail_len + 1) % 8;
+            b = rest;
+            if self.tail_len == 0 {
+                let w = std::mem::take(&mut self.tail);
+                self.word(w);
+            }
+        }
+        let mut words = b.chunks_exact(8);
+        for w in &mut words {
+            let mut a = [0u8; 8];
+            a.copy_from_slice(w);
+            self.word(u64::from_le_bytes(a));
+        }
+        for &x in words.remainder() {
+            self.tail |= u64::from(x) << (8 * self.tail_len);
+            self.tail_len += 1;
+        }
+    }
+    fn finish(&self) -> u64 {
+        // The length of the tail tells `ab` from `ab\0`.
+        let last = self.tail ^ (u64::from(self.tail_len) << 59);
+        (self.h ^ last).wrapping_mul(FNV_PRIME).rotate_left(29)
     }
 }
 
 fn fnv(b: &[u8]) -> u64 {
     let mut h = Fnv::new();
     h.bytes(b);
-    h.0
+    h.finish()
 }
 
 #[derive(Default)]
@@ -919,6 +961,48 @@ impl<'a> Reader<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_hash_does_not_depend_on_how_the_bytes_are_split() {
+        let data: Vec<u8> = (0..1000u32).map(|i| (i * 7 + i / 13) as u8).collect();
+        let whole = fnv(&data);
+        for cuts in [
+            &[1usize, 2, 3][..],
+            &[7, 8, 9],
+            &[0, 13, 500, 999],
+            &[4, 4, 4],
+        ] {
+            let mut h = Fnv::new();
+            let mut at = 0;
+            for &c in cuts {
+                let c = c.max(at);
+                h.bytes(&data[at..c]);
+                at = c;
+            }
+            h.bytes(&data[at..]);
+            assert_eq!(h.finish(), whole, "{cuts:?}");
+        }
+    }
+
+    #[test]
+    fn the_hash_sees_a_trailing_zero_and_any_flipped_bit() {
+        assert_ne!(fnv(b"ab"), fnv(b"ab\0"));
+        assert_ne!(fnv(b""), fnv(b"\0"));
+        let data = vec![0x5au8; 64];
+        let base = fnv(&data);
+        for byte in [0, 7, 8, 31, 63] {
+            for bit in 0..8 {
+                let mut d = data.clone();
+                d[byte] ^= 1 << bit;
+                assert_ne!(fnv(&d), base, "byte {byte} bit {bit}");
+            }
+        }
+        // Two flips of the same top bit in different words do not cancel.
+        let mut d = data.clone();
+        d[7] ^= 0x80;
+        d[15] ^= 0x80;
+        assert_ne!(fnv(&d), base);
+    }
 
     /// The three configuration files in `d`.
     fn paths_in(d: &std::path::Path) -> Paths {
