@@ -45,10 +45,17 @@ def write_home(home, roles, accounts):
     os.close(fd)
 
 
-def cpu_ticks(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return int(fields[11]) + int(fields[12])  # utime + stime
+def cpu_ns(pid):
+    """CPU time of every thread of `pid` so far, in nanoseconds (schedstat:
+    exact, where utime and stime count whole clock ticks of 10 ms)."""
+    total = 0
+    for t in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{t}/schedstat") as f:
+                total += int(f.read().split()[0])
+        except OSError:
+            pass  # the thread ended meanwhile
+    return total
 
 
 def vm_hwm_kb(pid):
@@ -88,7 +95,7 @@ def run_once(binary, home, idle):
                 first = time.perf_counter() - start
                 break
     rss = vm_hwm_kb(pid)
-    t0 = cpu_ticks(pid)
+    t0 = cpu_ns(pid)
     end = time.perf_counter() + idle
     while time.perf_counter() < end:  # keep draining the pty while idle
         r, _, _ = select.select([fd], [], [], 0.1)
@@ -97,7 +104,7 @@ def run_once(binary, home, idle):
                 os.read(fd, 65536)
             except OSError:
                 break
-    idle_ticks = cpu_ticks(pid) - t0
+    idle_ns = cpu_ns(pid) - t0
     rss = max(rss, vm_hwm_kb(pid))
     os.write(fd, b"q")
     try:
@@ -105,7 +112,7 @@ def run_once(binary, home, idle):
     except ChildProcessError:
         pass
     os.close(fd)
-    return first, rss, idle_ticks
+    return first, rss, idle_ns
 
 
 def main():
@@ -135,11 +142,10 @@ def main():
             rsss.append(rss / 1024)
             if i == 0:
                 idles.append(idle)
-        hz = os.sysconf("SC_CLK_TCK")
         print(f"picker, {a.roles} roles in {a.accounts} accounts, {a.runs} runs:")
         print(f"  spawn -> first frame: median {statistics.median(firsts):.1f} ms (min {min(firsts):.1f}, max {max(firsts):.1f})")
         print(f"  peak RSS:             median {statistics.median(rsss):.1f} MiB")
-        print(f"  idle CPU over {a.idle:.0f} s:     {idles[0] * 1000 / hz:.0f} ms")
+        print(f"  idle CPU over {a.idle:.0f} s:     {idles[0] / 1e6:.1f} ms")
 
 
 if __name__ == "__main__":
