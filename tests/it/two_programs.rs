@@ -3,7 +3,7 @@
 //! else. A copy of the small program alone in a directory has no full
 //! program to become, so whatever it does, it did by itself: it runs a
 //! command with the role's credentials (its exit status, signal death,
-//! stdin and stdout its own), reminds of an old key once a day, and gives
+//! stdin, stdout and terminal its own), reminds of an old key once a day, and gives
 //! the command the very environment the full program gives; anything else
 //! it refuses, naming what is missing. Installed as the
 //! Debian package lays it out, it finds the full program in
@@ -159,6 +159,24 @@ fn the_small_program_alone_serves_a_warm_exec_and_reminds_of_an_old_key_once_a_d
     std::io::Write::write_all(&mut child.stdin.take().unwrap(), b"through\n").unwrap();
     let out = child.wait_with_output().unwrap();
     assert_eq!(text(&out.stdout), "through\n", "{}", show(&out));
+
+    // In a terminal (script(1) gives one) the command has it as stdin and
+    // stdout, and is the terminal's foreground process.
+    let inner = format!(
+        "{} exec admin -- sh -c 'test -t 0 && test -t 1 && echo TTY-OK; ps -o stat= -p $$'",
+        lone.display()
+    );
+    let out = std::process::Command::new("script")
+        .args(["-qec", &inner, "/dev/null"])
+        .env_clear()
+        .envs(stack.sb.base_env())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let said = text(&out.stdout);
+    assert!(said.contains("TTY-OK"), "{}", show(&out));
+    let stat = said.lines().last().unwrap_or_default().trim().to_string();
+    assert!(stat.contains('+'), "foreground: {stat:?}\n{}", show(&out));
 
     // `prompt` is the small program's too.
     let out = stack
