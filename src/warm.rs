@@ -1,7 +1,8 @@
-//! The warm path of `rolepick exec PROFILE -- CMD`, on its own, for the
-//! small `rolepick` program ([`crate::program`]): the asked profile from the
-//! configuration's snapshot, its cached credentials while fresh, the key-age
-//! reminder, then rolepick becomes CMD. Anything it cannot answer exactly as
+//! The warm path of `rolepick exec PROFILE -- CMD` (and of `env` and
+//! `credential-process`), on its own, for the small `rolepick` program
+//! ([`crate::program`]): the asked profile from the configuration's
+//! snapshot, its cached credentials while fresh, the key-age reminder, then
+//! rolepick becomes CMD (or prints, through the same `cmd` functions). Anything it cannot answer exactly as
 //! the full program would (no valid snapshot, no fresh credentials, an
 //! option it does not know, a shell, `--server`, `-v`) is left to the full
 //! program, which then runs with the same arguments and environment.
@@ -11,48 +12,65 @@
 //! environment, so the answer is the same; only the AWS SDK, the vault's
 //! key stores, clap and the picker stay out of the small program.
 
+use crate::aws::Credentials;
 use crate::cache::Cache;
+use crate::cli::EnvFormat;
 use crate::clock::{Clock, SystemClock};
 use crate::config::Paths;
 use crate::engine;
 use crate::error::Error;
+use crate::model::{Model, Profile};
 use crate::shell;
 use std::ffi::{OsStr, OsString};
 use std::path::PathBuf;
 
-/// An `exec` the warm path may serve: `exec [--config P] [--region R]
-/// [--env-creds] [--nest] PROFILE -- CMD...` (options in any order, each
-/// at most once).
+/// What the warm path may serve, for `profile`.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Command {
+    /// `exec [--region R] [--env-creds] [--nest] PROFILE -- CMD...`
+    Exec {
+        region: Option<String>,
+        nest: bool,
+        command: Vec<OsString>,
+    },
+    /// `env [--format F] [--region R] PROFILE`
+    Env {
+        format: EnvFormat,
+        region: Option<String>,
+    },
+    /// `credential-process PROFILE`
+    CredentialProcess,
+}
+
+/// A command the warm path may serve (each also takes `--config P`;
+/// options in any order, each at most once).
 #[derive(Debug, PartialEq, Eq)]
 pub struct Request {
     pub profile: String,
     pub config: Option<PathBuf>,
-    pub region: Option<String>,
-    pub nest: bool,
-    pub command: Vec<OsString>,
+    pub command: Command,
 }
 
-/// `args` (without the program name) as a warm-path `exec`; None for
-/// anything else, including what clap would refuse (the full program says
-/// why).
+/// `args` (without the program name) as a request the warm path may
+/// serve; None for anything else, including what clap would refuse (the
+/// full program says why).
 pub fn parse(args: &[OsString]) -> Option<Request> {
     let (first, rest) = args.split_first()?;
-    if first != "exec" {
-        return None;
-    }
-    let dash = rest.iter().position(|a| a == "--")?;
-    let (opts, command) = (&rest[..dash], &rest[dash + 1..]);
-    if command.is_empty() {
-        return None; // the user's shell: the full program waits for it
-    }
-    let mut req = Request {
-        profile: String::new(),
-        config: None,
-        region: None,
-        nest: false,
-        command: command.to_vec(),
+    let (opts, command) = match first.to_str()? {
+        "exec" => {
+            let dash = rest.iter().position(|a| a == "--")?;
+            let command = &rest[dash + 1..];
+            if command.is_empty() {
+                return None; // the user's shell: the full program waits for it
+            }
+            (&rest[..dash], Some(command))
+        }
+        "env" | "credential-process" => (rest, None),
+        _ => return None,
     };
-    let (mut profile, mut env_creds) = (None, false);
+    let sub = first.to_str()?;
+    let (mut profile, mut config, mut region, mut format) = (None, None, None, None);
+    let (mut nest, mut env_creds) = (false, false);
     let mut it = opts.iter();
     while let Some(arg) = it.next() {
         let arg = arg.to_str()?;
@@ -67,30 +85,76 @@ pub fn parse(args: &[OsString]) -> Option<Request> {
             };
             (!v.is_empty() && !v.starts_with('-')).then_some(v)
         };
-        match name {
-            "--config" if req.config.is_none() => req.config = Some(PathBuf::from(value()?)),
-            "--region" if req.region.is_none() => {
-                req.region = Some(crate::cli::parse_region(&value()?).ok()?);
+        match (sub, name) {
+            (_, "--config") if config.is_none() => config = Some(PathBuf::from(value()?)),
+            ("exec" | "env", "--region") if region.is_none() => {
+                region = Some(crate::cli::parse_region(&value()?).ok()?);
             }
-            "--nest" if inline.is_none() && !req.nest => req.nest = true,
-            "--env-creds" if inline.is_none() && !env_creds => env_creds = true,
-            p if !p.starts_with('-') && inline.is_none() && profile.is_none() => {
+            ("env", "--format") if format.is_none() => {
+                format = Some(match value()?.as_str() {
+                    "sh" => EnvFormat::Sh,
+                    "fish" => EnvFormat::Fish,
+                    "json" => EnvFormat::Json,
+                    "dotenv" => EnvFormat::Dotenv,
+                    _ => return None,
+                });
+            }
+            ("exec", "--nest") if inline.is_none() && !nest => nest = true,
+            ("exec", "--env-creds") if inline.is_none() && !env_creds => env_creds = true,
+            (_, p) if !p.starts_with('-') && inline.is_none() && profile.is_none() => {
                 profile = Some(p.to_string());
             }
             _ => return None,
         }
     }
-    req.profile = profile?;
-    Some(req)
+    let command = match (sub, command) {
+        ("exec", Some(command)) => Command::Exec {
+            region,
+            nest,
+            command: command.to_vec(),
+        },
+        ("env", None) => Command::Env {
+            format: format.unwrap_or(EnvFormat::Sh),
+            region,
+        },
+        ("credential-process", None) => Command::CredentialProcess,
+        _ => return None,
+    };
+    Some(Request {
+        profile: profile?,
+        config,
+        command,
+    })
 }
 
-/// Serves `req` if its credentials are cached and fresh, becoming its
-/// command: returns only why that failed. None: not warm, nothing said or
-/// written; the full program is to take it.
-pub fn exec(req: &Request) -> Option<Error> {
-    // What the full program refuses or asks about, it says.
-    if !req.nest && std::env::var_os("ROLEPICK_PROFILE").is_some_and(|p| !p.is_empty()) {
-        return None;
+/// The asked profile's credentials, cached and fresh, with the model they
+/// were found in.
+pub struct Found {
+    model: Model,
+    name: String,
+    pub creds: Credentials,
+}
+
+impl Found {
+    pub fn profile(&self) -> &Profile {
+        // `find` looked the profile up in this model by this name.
+        self.model
+            .profile(&self.name)
+            .expect("found in this model by this name")
+    }
+}
+
+/// The fresh cached credentials of `req`'s profile, as the full program
+/// would find them; once found, the snapshot's notes are said again (as
+/// the full program says them) and, for `exec`, the key-age reminder. None:
+/// not warm, nothing said or written; the full program is to take it
+/// (also what it refuses: `exec` inside a rolepick shell without
+/// `--nest`).
+pub fn find(req: &Request) -> Option<Found> {
+    if let Command::Exec { nest: false, .. } = req.command {
+        if std::env::var_os("ROLEPICK_PROFILE").is_some_and(|p| !p.is_empty()) {
+            return None;
+        }
     }
     if std::env::var_os("ROLEPICK_CONFIG").is_some_and(|p| p.is_empty()) {
         return None;
@@ -103,14 +167,25 @@ pub fn exec(req: &Request) -> Option<Error> {
     let profile = model.profile(&req.profile)?;
     let creds = engine::cached_credentials(&cache, profile)
         .filter(|c| engine::is_fresh_at(&model.settings, now, c))?;
-    // Warm: from here on this is the full program's `exec`.
     for n in &notes {
         n.replay();
     }
-    crate::rotate::remind_if_old_at(&cache, &model.settings.vault, now, &profile.source);
-    let env = shell::child_env(profile, req.region.as_deref(), &creds, std::env::vars_os());
-    drop(creds);
-    Some(shell::exec(&req.command, &env))
+    if let Command::Exec { .. } = req.command {
+        crate::rotate::remind_if_old_at(&cache, &model.settings.vault, now, &profile.source);
+    }
+    Some(Found {
+        name: req.profile.clone(),
+        model,
+        creds,
+    })
+}
+
+/// `exec`'s end: rolepick becomes `command` with `found`'s credentials in
+/// its environment; returns only why it could not.
+pub fn exec(found: Found, region: Option<&str>, command: &[OsString]) -> Error {
+    let env = shell::child_env(found.profile(), region, &found.creds, std::env::vars_os());
+    drop(found);
+    shell::exec(command, &env)
 }
 
 /// Replaces this process with the full program (`argv[0]` kept, the same
@@ -148,8 +223,15 @@ mod tests {
     fn takes_the_forms_of_exec_with_a_command() {
         let r = parse(&args(&["exec", "admin", "--", "aws", "s3", "ls"])).unwrap();
         assert_eq!(r.profile, "admin");
-        assert_eq!(r.command, args(&["aws", "s3", "ls"]));
-        assert_eq!((r.config, r.region, r.nest), (None, None, false));
+        assert_eq!(r.config, None);
+        assert_eq!(
+            r.command,
+            Command::Exec {
+                region: None,
+                nest: false,
+                command: args(&["aws", "s3", "ls"])
+            }
+        );
         let r = parse(&args(&[
             "exec",
             "--region=eu-west-3",
@@ -162,12 +244,53 @@ mod tests {
             "true",
         ]))
         .unwrap();
-        assert_eq!(r.region.as_deref(), Some("eu-west-3"));
         assert_eq!(r.config, Some(PathBuf::from("/c.toml")));
-        assert!(r.nest);
+        assert_eq!(
+            r.command,
+            Command::Exec {
+                region: Some("eu-west-3".into()),
+                nest: true,
+                command: args(&["true"])
+            }
+        );
         // Arguments after `--` are the command's, options or not.
         let r = parse(&args(&["exec", "p", "--", "--server", "-v"])).unwrap();
-        assert_eq!(r.command, args(&["--server", "-v"]));
+        assert!(
+            matches!(r.command, Command::Exec { command, .. } if command == args(&["--server", "-v"]))
+        );
+    }
+
+    #[test]
+    fn takes_env_and_credential_process() {
+        let r = parse(&args(&["env", "admin"])).unwrap();
+        assert_eq!(
+            r.command,
+            Command::Env {
+                format: EnvFormat::Sh,
+                region: None
+            }
+        );
+        let r = parse(&args(&[
+            "env",
+            "--format",
+            "fish",
+            "admin",
+            "--region=us-east-2",
+        ]))
+        .unwrap();
+        assert_eq!(
+            r.command,
+            Command::Env {
+                format: EnvFormat::Fish,
+                region: Some("us-east-2".into())
+            }
+        );
+        let r = parse(&args(&["credential-process", "--config=/c.toml", "admin"])).unwrap();
+        assert_eq!(r.command, Command::CredentialProcess);
+        assert_eq!(
+            (r.profile.as_str(), r.config),
+            ("admin", Some(PathBuf::from("/c.toml")))
+        );
     }
 
     #[test]
@@ -187,8 +310,16 @@ mod tests {
             &["exec", "--nest=yes", "a", "--", "true"],
             &["exec", "--", "true"], // no profile
             &["exec", "--help", "a", "--", "true"],
+            &["env", "a", "--format", "powershell"],
+            &["env", "a", "--format", "sh", "--format", "sh"],
+            &["env", "--nest", "a"],
+            &["env", "a", "--", "x"],
+            &["env"],
+            &["credential-process", "a", "--region", "us-east-1"],
+            &["credential-process", "a", "--mfa-code", "123456"],
+            &["credential-process"],
             &["list"],
-            &["env", "a"],
+            &["console", "a"],
             &[],
         ] {
             assert_eq!(parse(&args(a)), None, "{a:?}");

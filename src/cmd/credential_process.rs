@@ -1,7 +1,7 @@
 //! `rolepick credential-process PROFILE`: the `credential_process` JSON
 //! (Version 1) that AWS SDKs and the CLI read. Prints secrets by design.
 
-use crate::aws::rfc3339;
+use crate::aws::{rfc3339, Credentials};
 use crate::cli::{Global, ProfileArgs};
 use crate::engine::Refresh;
 use crate::error::Error;
@@ -12,6 +12,12 @@ pub fn run(args: &ProfileArgs, global: &Global) -> Result<u8, Error> {
     let mfa = CliMfa::from_args(&args.mfa)?;
     let engine = crate::engine::Engine::load_for(&global.into(), &args.profile)?;
     let c = engine.credentials(&args.profile, &mfa, Refresh::IfNeeded)?;
+    print(&c)
+}
+
+/// Prints `c` as the `credential_process` JSON (also the small program's,
+/// on the warm path).
+pub fn print(c: &Credentials) -> Result<u8, Error> {
     let doc = serde_json::json!({
         "Version": 1,
         "AccessKeyId": c.access_key_id,

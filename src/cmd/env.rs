@@ -1,8 +1,10 @@
 //! `rolepick env PROFILE --format sh|fish|json|dotenv`: prints secrets by design.
 
+use crate::aws::Credentials;
 use crate::cli::{EnvArgs, EnvFormat, Global};
 use crate::engine::Refresh;
 use crate::error::Error;
+use crate::model::Profile;
 use crate::shell;
 use crate::terminal::CliMfa;
 use std::io::Write;
@@ -51,8 +53,19 @@ pub fn run(args: &EnvArgs, global: &Global) -> Result<u8, Error> {
     let engine = crate::engine::Engine::load_for(&global.into(), &args.profile)?;
     let creds = engine.credentials(&args.profile, &mfa, Refresh::IfNeeded)?;
     let profile = engine.profile(&args.profile)?;
-    let vars = shell::credential_vars(profile, args.region.as_deref(), &creds);
-    let text = zeroize::Zeroizing::new(render(args.format, &vars));
+    print(args.format, profile, args.region.as_deref(), &creds)
+}
+
+/// Prints `profile`'s variables with `creds` in `format` (also the small
+/// program's, on the warm path).
+pub fn print(
+    format: EnvFormat,
+    profile: &Profile,
+    region: Option<&str>,
+    creds: &Credentials,
+) -> Result<u8, Error> {
+    let vars = shell::credential_vars(profile, region, creds);
+    let text = zeroize::Zeroizing::new(render(format, &vars));
     std::io::stdout()
         .write_all(text.as_bytes())
         .map_err(|e| Error::Other(format!("cannot write to stdout: {e}")))?;

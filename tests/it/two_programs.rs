@@ -1,13 +1,14 @@
 //! The two programs (src/program.rs): the small `rolepick` serves a warm
-//! `exec` (and `prompt`) itself and becomes `rolepick-full` for anything
-//! else. A copy of the small program alone in a directory has no full
-//! program to become, so whatever it does, it did by itself: it runs a
-//! command with the role's credentials (its exit status, signal death,
-//! stdin, stdout and terminal its own), reminds of an old key once a day, and gives
-//! the command the very environment the full program gives; anything else
-//! it refuses, naming what is missing. Installed as the
-//! Debian package lays it out, it finds the full program in
-//! `../libexec/rolepick/`.
+//! `exec`, `env` and `credential-process` (and `prompt`) itself and
+//! becomes `rolepick-full` for anything else. A copy of the small program
+//! alone in a directory has no full program to become, so whatever it does,
+//! it did by itself: it runs a command with the role's credentials (its
+//! exit status, signal death, stdin, stdout and terminal its own), reminds
+//! of an old key once a day, gives the command the very environment the
+//! full program gives and prints what it prints for `env` and
+//! `credential-process`; anything else it refuses, naming what is missing.
+//! Installed as the Debian package lays it out, it finds the full program
+//! in `../libexec/rolepick/`.
 
 use crate::support::{show, text, Stack, MFA_CODE};
 use std::path::{Path, PathBuf};
@@ -283,6 +284,43 @@ fn both_programs_give_a_command_the_same_environment() {
         "ROLEPICK_PROFILE=admin",
     ] {
         assert!(small.iter().any(|l| l.starts_with(var)), "{var}: {small:?}");
+    }
+}
+
+#[test]
+fn both_programs_print_the_same_env_and_credential_process_output() {
+    let stack = warm_stack(10);
+    let lone = lone_small_program(stack.sb.root());
+    let full = Path::new(env!("CARGO_BIN_EXE_rolepick-full"));
+    for args in [
+        &["env", "admin"][..],
+        &["env", "--format", "json", "--region", "eu-west-3", "admin"],
+        &["env", "admin", "--format=fish"],
+        &["env", "--format", "dotenv", "admin"],
+        &["credential-process", "admin"],
+    ] {
+        let small = stack.sb.cmd_of(&lone).args(args).output().unwrap();
+        assert!(small.status.success(), "{args:?}: {}", show(&small));
+        let big = stack.sb.cmd_of(full).args(args).output().unwrap();
+        assert!(big.status.success(), "{args:?}: {}", show(&big));
+        assert_eq!(text(&small.stdout), text(&big.stdout), "{args:?}");
+        assert_eq!(text(&small.stderr), text(&big.stderr), "{args:?}");
+    }
+    let out = stack
+        .sb
+        .cmd_of(&lone)
+        .args(["credential-process", "admin"])
+        .output()
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["Version"], 1);
+    for k in [
+        "AccessKeyId",
+        "SecretAccessKey",
+        "SessionToken",
+        "Expiration",
+    ] {
+        assert!(doc[k].as_str().is_some_and(|v| !v.is_empty()), "{k}: {doc}");
     }
 }
 
