@@ -109,7 +109,7 @@ expire, in RFC 3339.",
 pub const FILES: &[(&str, &str)] = &[
     (
         "rolepick-full",
-        "The program for everything but a warm exec and prompt, which rolepick serves \
+        "The program for everything but a warm exec, env or credential-process and prompt, which rolepick serves \
 itself: rolepick runs it with the same arguments and environment. It is found beside \
 rolepick, else in ../libexec/rolepick/ from it (/usr/libexec/rolepick/ in the Debian package).",
     ),
