@@ -1,7 +1,7 @@
 //! rolepick is two programs built from this crate. `rolepick`
 //! (`src/bin/rolepick.rs`) is small: it serves the warm path of `exec`,
-//! `env` and `credential-process` itself ([`crate::warm`]) and becomes the full program for anything else.
-//! `rolepick-full` (`src/main.rs`) is everything: every subcommand, the
+//! `env` and `credential-process` itself ([`crate::warm`]), and `prompt`,
+//! and becomes the full program for anything else. `rolepick-full` (`src/main.rs`) is everything: every subcommand, the
 //! picker, the cold path, the AWS SDK. A warm `exec` so maps and relocates
 //! a binary a tenth the size, which is most of its cost.
 //!
