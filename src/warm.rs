@@ -2,10 +2,11 @@
 //! `credential-process`), on its own, for the small `rolepick` program
 //! ([`crate::program`]): the asked profile from the configuration's
 //! snapshot, its cached credentials while fresh, the key-age reminder, then
-//! rolepick becomes CMD (or prints, through the same `cmd` functions). Anything it cannot answer exactly as
-//! the full program would (no valid snapshot, no fresh credentials, an
-//! option it does not know, a shell, `--server`, `-v`) is left to the full
-//! program, which then runs with the same arguments and environment.
+//! rolepick becomes CMD (or prints, through the same `cmd` functions).
+//! Anything it cannot answer exactly as the full program would (no valid
+//! snapshot, no fresh credentials, an option it does not know, a shell,
+//! `--server`, `-v`) is left to the full program, which then runs with the
+//! same arguments and environment.
 //!
 //! It shares every step with the full `exec` ([`crate::child::exec`]): the
 //! same snapshot reader, cache, freshness rule, reminder and child
