@@ -163,7 +163,14 @@ pub fn find(req: &Request) -> Option<Found> {
     let paths = Paths::discover(req.config.as_deref());
     let cache = Cache::discover();
     let (mut model, notes) = engine::snapshot_model(&paths, &cache, Some(&req.profile))?;
-    crate::sso_discovery::merge(&mut model, &cache);
+    if model.profile(&req.profile).is_none() {
+        // Perhaps a role discovered from an Identity Center session. A
+        // profile of the configuration files needs no listing: merging
+        // never renames it, and the account name it would add is in none of
+        // what this path gives (variables, cache binding, JSON), so the
+        // listing is not read for it however many roles it holds.
+        crate::sso_discovery::merge(&mut model, &cache);
+    }
     let now = SystemClock.now();
     let profile = model.profile(&req.profile)?;
     let creds = engine::cached_credentials(&cache, profile)

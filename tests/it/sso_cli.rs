@@ -236,6 +236,40 @@ fn a_warm_exec_of_an_sso_role_makes_no_portal_or_oidc_call() {
 }
 
 #[test]
+fn the_small_program_alone_serves_warm_sso_roles_written_and_discovered() {
+    let e = Env::new(&[]);
+    // Settled files, so that the full program snapshots them.
+    std::thread::sleep(std::time::Duration::from_millis(2_200));
+    e.ok(&["exec", PROFILE, "--", "true"]);
+    e.ok(&["list"]);
+    let discovered = "account-0002/AdministratorAccess";
+    e.ok(&["exec", discovered, "--", "true"]);
+    e.standin.reset();
+    // A copy of the small program alone: it has no full program to become.
+    let lone = e.home.root().join("bin/rolepick");
+    std::fs::create_dir_all(lone.parent().unwrap()).unwrap();
+    std::fs::copy(env!("CARGO_BIN_EXE_rolepick"), &lone).unwrap();
+    for (profile, account) in [(PROFILE, ACCOUNT), (discovered, "100000000002")] {
+        let out = Command::new(&lone)
+            .args(["exec", profile, "--", "aws", "sts", "get-caller-identity"])
+            .env_clear()
+            .envs(e.env())
+            .current_dir(e.home.root())
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{profile}: {}", show(&out));
+        assert!(
+            caller_arn(&out).starts_with(&format!("arn:aws:sts::{account}:assumed-role/")),
+            "{profile}: {}",
+            show(&out)
+        );
+    }
+    assert_eq!(e.service_calls(), 0, "{}", e.standin.stats());
+    assert_eq!(e.browser_visits().len(), 1, "no second sign-in");
+}
+
+#[test]
 fn no_sign_in_secret_reaches_the_child_list_json_or_verbose_output() {
     let e = Env::new(&[]);
     let out = e.ok(&["-v", "exec", PROFILE, "--", "env"]);
