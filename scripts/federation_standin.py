@@ -35,6 +35,11 @@ def main():
             pass
 
         def send(self, status, ctype, body):
+            # Recorded before the answer goes out: a client that has its
+            # answer finds its request in the record.
+            if args.record:
+                with open(args.record, "a") as f:
+                    f.write(json.dumps(self.rec) + "\n")
             data = body.encode()
             self.send_response(status)
             self.send_header("Content-Type", ctype)
@@ -45,7 +50,7 @@ def main():
         def do_GET(self):
             url = urlsplit(self.path)
             params = {k: v[0] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
-            rec = {"path": url.path, "params": params}
+            rec = self.rec = {"path": url.path, "params": params}
             action = params.get("Action")
             if url.path != "/federation":
                 self.send(404, "text/plain", "not found\n")
@@ -78,9 +83,6 @@ def main():
                               "</body></html>\n")
             else:
                 self.send(400, "text/plain", "unknown Action\n")
-            if args.record:
-                with open(args.record, "a") as f:
-                    f.write(json.dumps(rec) + "\n")
 
     srv = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
     print(srv.server_address[1], flush=True)

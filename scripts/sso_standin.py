@@ -478,15 +478,18 @@ class Handler(BaseHTTPRequestHandler):
         entry = {"op": op, "method": method, "path": url.path, "query": q,
                  "t": time.time(), "status": 200, "error": None}
         try:
-            out = self._operation(op, q, raw, entry)
-            self._json(200, out)
+            status, body, headers = 200, self._operation(op, q, raw, entry), None
         except ApiError as e:
             entry["status"], entry["error"] = e.status, e.kind
-            self._json(e.status, e.body, {"x-amzn-ErrorType": e.kind})
+            status, body, headers = e.status, e.body, {"x-amzn-ErrorType": e.kind}
         except Exception as e:  # noqa: BLE001 - a stand-in answers 500 and says why
             entry["status"], entry["error"] = 500, "InternalServerException"
-            self._json(500, {"message": str(e)}, {"x-amzn-ErrorType": "InternalServerException"})
+            status, body = 500, {"message": str(e)}
+            headers = {"x-amzn-ErrorType": "InternalServerException"}
+        # Recorded before the answer goes out: a client that has its answer
+        # finds its request in the record.
         st.record(entry)
+        self._json(status, body, headers)
 
     def _operation(self, op: str, q: dict, raw: bytes, entry: dict) -> dict:
         st = self.state
