@@ -1,9 +1,10 @@
 //! rolepick is two programs built from this crate. `rolepick`
 //! (`src/bin/rolepick.rs`) is small: it serves the warm path of `exec`,
 //! `env` and `credential-process` itself ([`crate::warm`]), and `prompt`,
-//! and becomes the full program for anything else. `rolepick-full` (`src/main.rs`) is everything: every subcommand, the
-//! picker, the cold path, the AWS SDK. A warm `exec` so maps and relocates
-//! a binary a tenth the size, which is most of its cost.
+//! and becomes the full program for anything else. `rolepick-full`
+//! (`src/main.rs`) is everything: every subcommand, the picker, the cold
+//! path, the AWS SDK. A warm `exec` so maps and relocates a binary a tenth
+//! the size, which is most of its cost.
 //!
 //! This leaf says where the full program is: beside the small one (cargo's
 //! target directory, `cargo install`, a tarball), else in

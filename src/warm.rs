@@ -57,7 +57,8 @@ pub struct Request {
 /// full program says why).
 pub fn parse(args: &[OsString]) -> Option<Request> {
     let (first, rest) = args.split_first()?;
-    let (opts, command) = match first.to_str()? {
+    let sub = first.to_str()?;
+    let (opts, command) = match sub {
         "exec" => {
             let dash = rest.iter().position(|a| a == "--")?;
             let command = &rest[dash + 1..];
@@ -69,7 +70,6 @@ pub fn parse(args: &[OsString]) -> Option<Request> {
         "env" | "credential-process" => (rest, None),
         _ => return None,
     };
-    let sub = first.to_str()?;
     let (mut profile, mut config, mut region, mut format) = (None, None, None, None);
     let (mut nest, mut env_creds) = (false, false);
     let mut it = opts.iter();
@@ -152,10 +152,8 @@ impl Found {
 /// (also what it refuses: `exec` inside a rolepick shell without
 /// `--nest`).
 pub fn find(req: &Request) -> Option<Found> {
-    if let Command::Exec { nest: false, .. } = req.command {
-        if std::env::var_os("ROLEPICK_PROFILE").is_some_and(|p| !p.is_empty()) {
-            return None;
-        }
+    if let Command::Exec { nest, .. } = req.command {
+        crate::live::nesting_guard(nest).ok()?;
     }
     if std::env::var_os("ROLEPICK_CONFIG").is_some_and(|p| p.is_empty()) {
         return None;

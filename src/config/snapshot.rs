@@ -116,8 +116,8 @@ pub fn file_name(paths: &Paths) -> String {
 
 /// The key of a snapshot for `paths` with the vault index at `index`, as
 /// things are now: `ids` are the identities of the AWS config, credentials,
-/// rolepick config and vault index files. None if it cannot be known.
-fn key_bytes(paths: &Paths, index: &Path, ids: &[FileId; 4]) -> Option<Vec<u8>> {
+/// rolepick config and vault index files.
+fn key_bytes(paths: &Paths, index: &Path, ids: &[FileId; 4]) -> Vec<u8> {
     let mut w = Writer::default();
     w.u32(FORMAT);
     w.str(env!("CARGO_PKG_VERSION"));
@@ -141,7 +141,7 @@ fn key_bytes(paths: &Paths, index: &Path, ids: &[FileId; 4]) -> Option<Vec<u8>> 
         w.file_id(id);
     }
     w.u8(u8::from(paths.rolepick_explicit));
-    Some(w.buf)
+    w.buf
 }
 
 /// The identities of the three configuration files now.
@@ -155,7 +155,7 @@ pub fn config_ids(paths: &Paths) -> Option<[FileId; 3]> {
 
 /// The bytes of a snapshot of `model`, made by a full parse whose inputs
 /// were `inputs` and which said `notes`; None when it must not be written
-/// (an input changed too recently, or the key cannot be known).
+/// (an input changed too recently).
 pub fn encode(
     paths: &Paths,
     inputs: &Snapshotted,
@@ -167,7 +167,7 @@ pub fn encode(
     if ids.iter().any(|i| i.is_racy(now)) {
         return None;
     }
-    let key = key_bytes(paths, &inputs.index_file, &ids)?;
+    let key = key_bytes(paths, &inputs.index_file, &ids);
 
     // Records, and where each one is.
     let mut records = Writer::default();
@@ -317,7 +317,7 @@ impl Snapshot {
             paths,
             &index_file,
             &[ids[0], ids[1], ids[2], FileId::of(&index_file)?],
-        )?;
+        );
         if key != now.as_slice() {
             crate::diag::debug("configuration changed since its snapshot: reading it in full");
             return None;
