@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
 use std::process::Output;
 use std::time::{Duration, SystemTime};
 
@@ -391,24 +392,9 @@ fn exec_command_reads_stdin_and_writes_stdout_and_the_terminal_is_its_own() {
     assert_eq!(text(&out.stderr), "err\n", "{}", show(&out));
     // In a terminal (script(1) gives one): the command's stdin and stdout
     // are that terminal, and it is the terminal's foreground process.
-    let inner = format!(
-        "{} exec admin -- sh -c 'test -t 0 && test -t 1 && echo TTY-OK; ps -o stat= -p $$'",
-        env!("CARGO_BIN_EXE_rolepick")
-    );
-    let out = std::process::Command::new("script")
-        .args(["-qec", &inner, "/dev/null"])
-        .env_clear()
-        .envs(stack.sb.base_env())
-        .stdin(std::process::Stdio::null())
-        .output()
-        .unwrap();
-    let said = text(&out.stdout);
-    assert!(said.contains("TTY-OK"), "{}", show(&out));
-    let stat = said.lines().last().unwrap_or_default().trim().to_string();
-    assert!(
-        stat.contains('+'),
-        "the command is in the foreground group: {stat:?}\n{}",
-        show(&out)
+    crate::support::assert_exec_owns_the_terminal(
+        Path::new(env!("CARGO_BIN_EXE_rolepick")),
+        stack.sb.base_env(),
     );
 }
 

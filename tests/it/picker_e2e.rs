@@ -1056,12 +1056,7 @@ fn r_rotates_a_90_day_old_key_from_the_picker_and_the_age_resets() {
     require_tmux!();
     let stack = Stack::start();
     import_into_vault(&stack);
-    // Date the key 95 days back in the vault index (it holds no secrets).
-    let index = stack.sb.home.join(".local/share/rolepick/vault-index.json");
-    let mut v: serde_json::Value = serde_json::from_slice(&fs::read(&index).unwrap()).unwrap();
-    let then = std::time::SystemTime::now() - Duration::from_secs(95 * 86_400 + 60);
-    v["sources"]["primary"]["added"] = humantime::format_rfc3339_seconds(then).to_string().into();
-    fs::write(&index, serde_json::to_vec(&v).unwrap()).unwrap();
+    stack.sb.date_vault_key("primary", 95);
 
     let tmux = Tmux::start(stack.sb.root(), &stack.sb.aws_env());
     // The rotation child inherits the picker's environment: the passphrase

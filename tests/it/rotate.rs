@@ -488,12 +488,7 @@ fn exec_true(stack: &Stack) -> Output {
 #[test]
 fn an_old_key_shows_in_list_and_exec_reminds_once_a_day() {
     let stack = stack_with_vault();
-    // Date the key 95 days back in the vault index (it holds no secrets).
-    let index = stack.sb.home.join(".local/share/rolepick/vault-index.json");
-    let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(&index).unwrap()).unwrap();
-    let then = std::time::SystemTime::now() - Duration::from_secs(95 * 86_400 + 60);
-    v["sources"]["primary"]["added"] = humantime::format_rfc3339_seconds(then).to_string().into();
-    std::fs::write(&index, serde_json::to_vec(&v).unwrap()).unwrap();
+    stack.sb.date_vault_key("primary", 95);
 
     let out = stack.sb.cmd().args(["list"]).output().unwrap();
     assert!(out.status.success(), "{}", show(&out));
@@ -533,13 +528,7 @@ fn an_old_key_shows_in_list_and_exec_reminds_once_a_day() {
     assert!(out.status.success(), "{}", show(&out));
     assert!(!text(&out.stderr).contains("days old"), "{}", show(&out));
     // A day later: reminded again.
-    let stamp = stack.sb.cache.join("key-age-checked-primary");
-    std::fs::File::options()
-        .write(true)
-        .open(&stamp)
-        .unwrap()
-        .set_modified(std::time::SystemTime::now() - Duration::from_secs(25 * 3600))
-        .unwrap();
+    stack.sb.age_key_check_by_a_day("primary");
     let out = stack
         .sb
         .cmd()
@@ -550,12 +539,7 @@ fn an_old_key_shows_in_list_and_exec_reminds_once_a_day() {
     // Rotated: the key is new, no reminder.
     let out = run(&stack, &["rotate", "primary"]);
     assert!(out.status.success(), "{}", show(&out));
-    std::fs::File::options()
-        .write(true)
-        .open(&stamp)
-        .unwrap()
-        .set_modified(std::time::SystemTime::now() - Duration::from_secs(25 * 3600))
-        .unwrap();
+    stack.sb.age_key_check_by_a_day("primary");
     let out = exec_true(&stack);
     assert!(out.status.success(), "{}", show(&out));
     assert!(!text(&out.stderr).contains("days old"), "{}", show(&out));

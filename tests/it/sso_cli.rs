@@ -246,9 +246,7 @@ fn the_small_program_alone_serves_warm_sso_roles_written_and_discovered() {
     e.ok(&["exec", discovered, "--", "true"]);
     e.standin.reset();
     // A copy of the small program alone: it has no full program to become.
-    let lone = e.home.root().join("bin/rolepick");
-    std::fs::create_dir_all(lone.parent().unwrap()).unwrap();
-    std::fs::copy(env!("CARGO_BIN_EXE_rolepick"), &lone).unwrap();
+    let lone = support::lone_small_program(e.home.root());
     for (profile, account) in [(PROFILE, ACCOUNT), (discovered, "100000000002")] {
         let out = Command::new(&lone)
             .args(["exec", profile, "--", "aws", "sts", "get-caller-identity"])

@@ -10,9 +10,11 @@
 //! Installed as the Debian package lays it out, it finds the full program
 //! in `../libexec/rolepick/`.
 
-use crate::support::{show, text, Stack, MFA_CODE};
-use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
+use crate::support::{
+    assert_exec_owns_the_terminal, lone_small_program, show, text, Stack, MFA_CODE,
+};
+use std::path::Path;
+use std::time::Duration;
 
 /// A snapshot of the configuration is written only for files unchanged
 /// for 2 s; the small program reads nothing else.
@@ -24,15 +26,6 @@ const VAULT: [(&str, &str); 2] = [
     ("ROLEPICK_VAULT_PASSPHRASE", "correct horse battery"),
     ("ROLEPICK_VAULT_SCRYPT_LOG_N", "10"),
 ];
-
-/// A copy of the small program alone in `<dir>/bin/`.
-fn lone_small_program(dir: &Path) -> PathBuf {
-    let bin = dir.join("bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    let lone = bin.join("rolepick");
-    std::fs::copy(env!("CARGO_BIN_EXE_rolepick"), &lone).unwrap();
-    lone
-}
 
 /// A stack whose key is in the vault, dated `age_days` back, with files
 /// settled and a cold `exec admin` done through the installed programs, so
@@ -47,11 +40,7 @@ fn warm_stack(age_days: u64) -> Stack {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", show(&out));
-    let index = stack.sb.home.join(".local/share/rolepick/vault-index.json");
-    let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(&index).unwrap()).unwrap();
-    let then = SystemTime::now() - Duration::from_secs(age_days * 86_400 + 60);
-    v["sources"]["primary"]["added"] = humantime::format_rfc3339_seconds(then).to_string().into();
-    std::fs::write(&index, serde_json::to_vec(&v).unwrap()).unwrap();
+    stack.sb.date_vault_key("primary", age_days);
     std::thread::sleep(SETTLE);
     let out = stack
         .sb
@@ -100,13 +89,7 @@ fn the_small_program_alone_serves_a_warm_exec_and_reminds_of_an_old_key_once_a_d
     assert_eq!(sts_calls(&stack), before, "no STS call from rolepick");
 
     // A day later the small program reminds, once.
-    let stamp = stack.sb.cache.join("key-age-checked-primary");
-    std::fs::File::options()
-        .write(true)
-        .open(&stamp)
-        .unwrap()
-        .set_modified(SystemTime::now() - Duration::from_secs(25 * 3600))
-        .unwrap();
+    stack.sb.age_key_check_by_a_day("primary");
     let exec_true = || {
         stack
             .sb
@@ -163,21 +146,7 @@ fn the_small_program_alone_serves_a_warm_exec_and_reminds_of_an_old_key_once_a_d
 
     // In a terminal (script(1) gives one) the command has it as stdin and
     // stdout, and is the terminal's foreground process.
-    let inner = format!(
-        "{} exec admin -- sh -c 'test -t 0 && test -t 1 && echo TTY-OK; ps -o stat= -p $$'",
-        lone.display()
-    );
-    let out = std::process::Command::new("script")
-        .args(["-qec", &inner, "/dev/null"])
-        .env_clear()
-        .envs(stack.sb.base_env())
-        .stdin(std::process::Stdio::null())
-        .output()
-        .unwrap();
-    let said = text(&out.stdout);
-    assert!(said.contains("TTY-OK"), "{}", show(&out));
-    let stat = said.lines().last().unwrap_or_default().trim().to_string();
-    assert!(stat.contains('+'), "foreground: {stat:?}\n{}", show(&out));
+    assert_exec_owns_the_terminal(&lone, stack.sb.base_env());
 
     // `prompt` is the small program's too.
     let out = stack

@@ -146,6 +146,41 @@ pub fn parse_rfc3339(s: &str) -> Option<std::time::SystemTime> {
 }
 
 /// Output bytes as text (lossy).
+/// A copy of the small `rolepick` program alone in `<dir>/bin/`: it has no
+/// full program to become, so what it does, it does by itself.
+pub fn lone_small_program(dir: &Path) -> std::path::PathBuf {
+    let bin = dir.join("bin");
+    fs::create_dir_all(&bin).unwrap();
+    let lone = bin.join("rolepick");
+    fs::copy(env!("CARGO_BIN_EXE_rolepick"), &lone).unwrap();
+    lone
+}
+
+/// Runs `program exec admin -- sh -c ...` in a terminal (script(1) gives
+/// one) with `env`, and checks that the command has the terminal as stdin
+/// and stdout and is its foreground process.
+pub fn assert_exec_owns_the_terminal(program: &Path, env: Vec<(OsString, OsString)>) {
+    let inner = format!(
+        "{} exec admin -- sh -c 'test -t 0 && test -t 1 && echo TTY-OK; ps -o stat= -p $$'",
+        program.display()
+    );
+    let out = std::process::Command::new("script")
+        .args(["-qec", &inner, "/dev/null"])
+        .env_clear()
+        .envs(env)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let said = text(&out.stdout);
+    assert!(said.contains("TTY-OK"), "{}", show(&out));
+    let stat = said.lines().last().unwrap_or_default().trim().to_string();
+    assert!(
+        stat.contains('+'),
+        "the command is in the foreground group: {stat:?}\n{}",
+        show(&out)
+    );
+}
+
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }

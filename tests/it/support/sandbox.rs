@@ -156,6 +156,28 @@ impl Sandbox {
         c
     }
 
+    /// Dates `source`'s key `days` days (and a minute) back in the vault
+    /// index, which holds no secret.
+    pub fn date_vault_key(&self, source: &str, days: u64) {
+        let index = self.home.join(".local/share/rolepick/vault-index.json");
+        let mut v: serde_json::Value =
+            serde_json::from_slice(&fs::read(&index).expect("the vault index")).unwrap();
+        let then = std::time::SystemTime::now() - Duration::from_secs(days * 86_400 + 60);
+        v["sources"][source]["added"] = humantime::format_rfc3339_seconds(then).to_string().into();
+        fs::write(&index, serde_json::to_vec(&v).unwrap()).unwrap();
+    }
+
+    /// Makes the last key-age check of `source` a day old (25 h), so that
+    /// the next run checks again.
+    pub fn age_key_check_by_a_day(&self, source: &str) {
+        fs::File::options()
+            .write(true)
+            .open(self.cache.join(format!("key-age-checked-{source}")))
+            .expect("the key-age stamp")
+            .set_modified(std::time::SystemTime::now() - Duration::from_secs(25 * 3600))
+            .unwrap();
+    }
+
     /// The cache file of `profile`'s role credentials (named as rolepick
     /// names it: a readable prefix plus a hash of the exact name).
     pub fn role_cache_file(&self, profile: &str) -> PathBuf {
