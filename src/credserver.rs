@@ -13,7 +13,12 @@
 //! served concurrently on a small tokio runtime, each must send its request
 //! head within [`HEADER_TIMEOUT`](crate::credserver::HEADER_TIMEOUT), at most
 //! [`MAX_CONNECTIONS`](crate::credserver::MAX_CONNECTIONS) are open at
-//! once (more are closed at once), and one request per connection. Requests
+//! once, and one request per connection. On Linux, connections from other
+//! users' sockets are closed as they are accepted, before they take one of
+//! those; when all are taken, the oldest connection that has not yet sent a
+//! whole request is closed to make room, never the new one, so a flood can
+//! only push out its own connections (and a request being answered is never
+//! cut off). Requests
 //! that pass the path and token checks are answered by one worker thread
 //! that holds the credentials (a few microseconds from memory; a refresh is
 //! one STS call), so concurrent requests share one refresh.
@@ -51,9 +56,10 @@ use crate::secret::SecretString;
 /// How long a client may take to send its request line and headers (SDKs
 /// send them at once; an idle or trickling connection is closed after this).
 pub const HEADER_TIMEOUT: Duration = Duration::from_secs(2);
-/// Most connections one endpoint keeps open at once; more are closed as soon
-/// as they are accepted. Far above what the programs of one shell open, far
-/// below the usual 1,024 file descriptors.
+/// Most connections one endpoint keeps open at once; when all are taken, the
+/// oldest that has not sent a whole request is closed for a new one. Far
+/// above what the programs of one shell open, far below the usual 1,024
+/// file descriptors.
 pub const MAX_CONNECTIONS: usize = 256;
 /// Pending connections the kernel queues for accept (a burst of connects
 /// waits in it instead of being retried a second later).
@@ -218,6 +224,69 @@ struct Worker<'p> {
     held: Mutex<Option<Credentials>>,
 }
 
+/// The connections an endpoint holds, in the order they were accepted.
+#[derive(Default)]
+struct Registry {
+    next: u64,
+    open: std::collections::BTreeMap<u64, Held>,
+}
+
+/// One open connection.
+struct Held {
+    /// It has sent a whole request head: it is being answered, not waited on.
+    requested: bool,
+    /// Tells its task to close it.
+    evict: oneshot::Sender<()>,
+}
+
+impl Registry {
+    /// Makes room for one more connection when all
+    /// [`MAX_CONNECTIONS`] are taken: closes the oldest that has not sent
+    /// a whole request. False when every one is being answered.
+    fn make_room(&mut self) -> bool {
+        if self.open.len() < MAX_CONNECTIONS {
+            return true;
+        }
+        let Some(oldest) = self
+            .open
+            .iter()
+            .find_map(|(id, c)| (!c.requested).then_some(*id))
+        else {
+            return false;
+        };
+        if let Some(c) = self.open.remove(&oldest) {
+            let _ = c.evict.send(());
+        }
+        true
+    }
+}
+
+/// Locks the registry (a poisoned lock still holds a usable map).
+fn lock(registry: &Mutex<Registry>) -> std::sync::MutexGuard<'_, Registry> {
+    registry
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Removes its connection from the registry when the connection's task
+/// ends, however it ends (answered, timed out, gone, or evicted).
+struct Leaving {
+    registry: Arc<Mutex<Registry>>,
+    id: u64,
+}
+
+impl Drop for Leaving {
+    fn drop(&mut self) {
+        lock(&self.registry).open.remove(&self.id);
+    }
+}
+
+/// Most connections taken from the kernel's queue before their owners are
+/// looked up and they are served; then the connections already admitted
+/// get to read their requests (so a flood can never evict a connection
+/// that has not yet had the chance to be read).
+const BATCH: usize = 64;
+
 async fn accept_loop(
     listener: tokio::net::TcpListener,
     front: Arc<Front>,
@@ -226,14 +295,18 @@ async fn accept_loop(
     let Ok(local) = listener.local_addr() else {
         return;
     };
-    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    let registry = Arc::new(Mutex::new(Registry::default()));
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(HEADER_TIMEOUT)
         .keep_alive(false)
         .max_buf_size(MAX_HEAD);
+    let own = peers::allowed_uids();
+    let mut lookup = peers::Lookup::new();
+    let mut peers_of = Vec::with_capacity(BATCH);
+    let mut batch = Vec::with_capacity(BATCH);
     loop {
-        let (stream, peer) = tokio::select! {
+        let first = tokio::select! {
             _ = &mut stop => break,
             accepted = listener.accept() => match accepted {
                 Ok(a) => a,
@@ -245,26 +318,411 @@ async fn accept_loop(
                 }
             },
         };
-        let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
-            diag::debug(&format!(
-                "credential endpoint: {MAX_CONNECTIONS} connections open; closed a new one from {peer}"
-            ));
-            continue; // `stream` is dropped: closed at once
-        };
-        let _ = stream.set_nodelay(true);
-        let client = Client { peer, local };
-        let front = Arc::clone(&front);
-        let service = hyper::service::service_fn(move |req| {
-            let front = Arc::clone(&front);
-            async move { Ok::<_, Infallible>(front.answer(&req, client).await) }
-        });
-        let conn = http.serve_connection(TokioIo::new(stream), service);
-        tokio::spawn(async move {
-            if let Err(e) = conn.await {
-                diag::debug(&format!("credential endpoint: a client went away: {e}"));
+        batch.push(first);
+        // Whatever else is already waiting, without waiting for more.
+        while batch.len() < BATCH {
+            let next = std::future::poll_fn(|cx| match listener.poll_accept(cx) {
+                Poll::Ready(Ok(a)) => Poll::Ready(Some(a)),
+                Poll::Ready(Err(_)) | Poll::Pending => Poll::Ready(None),
+            })
+            .await;
+            let Some(a) = next else { break };
+            batch.push(a);
+        }
+        peers_of.clear();
+        peers_of.extend(batch.iter().map(|(_, peer)| *peer));
+        let owners = lookup.owners(local, &peers_of);
+        let mut refused = 0usize;
+        for (i, (stream, peer)) in batch.drain(..).enumerate() {
+            if let Some(owners) = &owners {
+                if !owners[i].is_some_and(|uid| own.contains(&uid)) {
+                    refused += 1;
+                    reset(&stream);
+                    continue; // `stream` is dropped: closed at once
+                }
             }
-            drop(slot);
-        });
+            admit(&registry, &http, &front, stream, Client { peer, local });
+        }
+        if refused > 0 {
+            diag::debug(&format!(
+                "credential endpoint: closed {refused} connection(s) of other users"
+            ));
+        }
+        // Let the connections just admitted read their requests before the
+        // next batch may evict them.
+        tokio::task::yield_now().await;
+    }
+}
+
+/// Serves `stream` on its own task, making room for it if the endpoint is
+/// full; closes it at once if every open connection is being answered.
+fn admit(
+    registry: &Arc<Mutex<Registry>>,
+    http: &hyper::server::conn::http1::Builder,
+    front: &Arc<Front>,
+    stream: tokio::net::TcpStream,
+    client: Client,
+) {
+    let (evict, evicted) = oneshot::channel();
+    let id = {
+        let mut reg = lock(registry);
+        if !reg.make_room() {
+            diag::debug(&format!(
+                "credential endpoint: {MAX_CONNECTIONS} requests being answered; closed a new connection from {}",
+                client.peer
+            ));
+            reset(&stream);
+            return;
+        }
+        let id = reg.next;
+        reg.next += 1;
+        reg.open.insert(
+            id,
+            Held {
+                requested: false,
+                evict,
+            },
+        );
+        id
+    };
+    let _ = stream.set_nodelay(true);
+    let front = Arc::clone(front);
+    let marks = Arc::clone(registry);
+    let service = hyper::service::service_fn(move |req| {
+        // A whole request head has arrived: this connection is no longer
+        // one that may be evicted.
+        if let Some(c) = lock(&marks).open.get_mut(&id) {
+            c.requested = true;
+        }
+        let front = Arc::clone(&front);
+        async move { Ok::<_, Infallible>(front.answer(&req, client).await) }
+    });
+    let mut conn = http.serve_connection(TokioIo::new(stream), service);
+    let leaving = Leaving {
+        registry: Arc::clone(registry),
+        id,
+    };
+    tokio::spawn(async move {
+        let _leaving = leaving;
+        tokio::select! {
+            done = &mut conn => if let Err(e) = done {
+                diag::debug(&format!("credential endpoint: a client went away: {e}"));
+            },
+            _ = evicted => {
+                reset(conn.into_parts().io.inner());
+            }
+        }
+    });
+}
+
+/// Makes closing `stream` reset the connection: no TIME_WAIT entry is
+/// left behind for each connection a flood makes the endpoint close.
+fn reset(stream: &tokio::net::TcpStream) {
+    let _ = stream.set_zero_linger();
+}
+
+/// Who is on the other end of a loopback connection. Any local user can
+/// connect to the endpoint's port; on Linux the kernel says which user owns
+/// the client's socket, so connections of other users are closed before
+/// they take one of the [`MAX_CONNECTIONS`]. It is asked through
+/// `sock_diag` netlink (one exact lookup per connection, microseconds),
+/// else by reading `/proc/net/tcp` and `/proc/net/tcp6` (a few
+/// milliseconds a read, however few sockets there are). Elsewhere, or where
+/// neither can be had, every connection is admitted and only the eviction
+/// of the oldest incomplete connection protects the endpoint.
+mod peers {
+    use std::collections::HashMap;
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+
+    /// The users whose connections are served: rolepick's own (effective)
+    /// user, and root, who can read the shell's token anyway.
+    pub(super) fn allowed_uids() -> [u32; 2] {
+        [own_uid(), 0]
+    }
+
+    #[cfg(unix)]
+    fn own_uid() -> u32 {
+        rustix::process::geteuid().as_raw()
+    }
+
+    #[cfg(not(unix))]
+    fn own_uid() -> u32 {
+        0
+    }
+
+    /// How an endpoint finds the owners of its clients' sockets.
+    pub(super) struct Lookup {
+        #[cfg(target_os = "linux")]
+        diag: Option<diag::Diag>,
+    }
+
+    impl Lookup {
+        pub(super) fn new() -> Lookup {
+            Lookup {
+                #[cfg(target_os = "linux")]
+                diag: diag::Diag::open().ok(),
+            }
+        }
+
+        /// The uid owning each client socket of `peers` connected to
+        /// `local`, in order: `None` for one the kernel does not know.
+        /// `None` altogether when it cannot be asked (not Linux, no
+        /// netlink and no `/proc`).
+        ///
+        /// A client's socket is known from its `connect()` on, for as long
+        /// as it is open, so a connection without one has a client that is
+        /// already gone (nothing to answer); it is closed like another
+        /// user's: a missing entry lets nobody in.
+        pub(super) fn owners(
+            &mut self,
+            local: SocketAddr,
+            peers: &[SocketAddr],
+        ) -> Option<Vec<Option<u32>>> {
+            #[cfg(target_os = "linux")]
+            {
+                if let Some(d) = &self.diag {
+                    let found: std::io::Result<Vec<Option<u32>>> =
+                        peers.iter().map(|p| d.owner(*p, local)).collect();
+                    match found {
+                        Ok(found) => return Some(found),
+                        // Refused (a seccomp filter, an old kernel): the
+                        // tables from now on.
+                        Err(_) => self.diag = None,
+                    }
+                }
+                from_tables(local, peers)
+            }
+            #[cfg(not(target_os = "linux"))]
+            {
+                let _ = (local, peers);
+                None
+            }
+        }
+    }
+
+    /// Reads `/proc/net/tcp` (and `/proc/net/tcp6` when some peer is not
+    /// in the first).
+    #[cfg(target_os = "linux")]
+    pub(super) fn from_tables(local: SocketAddr, peers: &[SocketAddr]) -> Option<Vec<Option<u32>>> {
+        let peers: Vec<SocketAddr> = peers.iter().copied().map(canonical).collect();
+        let v4 = std::fs::read_to_string("/proc/net/tcp").ok()?;
+        let mut found = clients_of(&v4, local);
+        if peers.iter().any(|p| !found.contains_key(p)) {
+            // Absent when IPv6 is off: then no client socket is IPv6.
+            if let Ok(v6) = std::fs::read_to_string("/proc/net/tcp6") {
+                found.extend(clients_of(&v6, local));
+            }
+        }
+        Some(peers.iter().map(|p| found.get(p).copied()).collect())
+    }
+
+    /// `sock_diag` netlink (linux/inet_diag.h): "which TCP socket has this
+    /// local and this remote address?", answered from the kernel's
+    /// connection hash. One fixed-size request, one fixed-size answer.
+    #[cfg(target_os = "linux")]
+    pub(super) mod diag {
+        use std::io::{self, Read};
+        use std::net::{IpAddr, SocketAddr};
+        use std::time::Duration;
+
+        use socket2::{Domain, Protocol, Socket, Type};
+
+        use super::canonical;
+
+        const AF_INET: u8 = 2;
+        const AF_INET6: u8 = 10;
+        const AF_NETLINK: i32 = 16;
+        const NETLINK_SOCK_DIAG: i32 = 4;
+        const SOCK_DIAG_BY_FAMILY: u16 = 20;
+        const NLM_F_REQUEST: u16 = 1;
+        const NLMSG_ERROR: u16 = 2;
+        const IPPROTO_TCP: u8 = 6;
+        const ENOENT: i32 = 2;
+        /// nlmsghdr (16 bytes) + inet_diag_req_v2 (56 bytes).
+        pub(crate) const REQUEST_LEN: usize = 72;
+        /// Where `idiag_uid` is in an answer: nlmsghdr (16), then in
+        /// inet_diag_msg family, state, timer, retrans (4), the socket id
+        /// (48), expires, rqueue, wqueue (12).
+        const UID_AT: usize = 16 + 4 + 48 + 12;
+        /// Where the answer's socket id starts.
+        const ID_AT: usize = 16 + 4;
+
+        pub(crate) struct Diag(Socket);
+
+        impl Diag {
+            pub(crate) fn open() -> io::Result<Diag> {
+                let s = Socket::new(
+                    Domain::from(AF_NETLINK),
+                    Type::DGRAM,
+                    Some(Protocol::from(NETLINK_SOCK_DIAG)),
+                )?;
+                // The kernel answers while the request is being sent; this
+                // is only a bound should it not.
+                s.set_read_timeout(Some(Duration::from_millis(100)))?;
+                Ok(Diag(s))
+            }
+
+            /// The uid of the socket whose own address is `client` and
+            /// whose other end is `server`; `None` when there is none.
+            pub(crate) fn owner(
+                &self,
+                client: SocketAddr,
+                server: SocketAddr,
+            ) -> io::Result<Option<u32>> {
+                self.0.send(&request(client, server))?;
+                let mut answer = [0u8; 512];
+                let n = (&self.0).read(&mut answer)?;
+                answer_uid(&answer[..n], client, server)
+            }
+        }
+
+        /// 16 bytes of an address as `inet_diag_sockid` holds it (network
+        /// order; IPv4 in the first 4).
+        fn addr_bytes(ip: IpAddr) -> [u8; 16] {
+            let mut b = [0u8; 16];
+            match ip.to_canonical() {
+                IpAddr::V4(v4) => b[..4].copy_from_slice(&v4.octets()),
+                IpAddr::V6(v6) => b = v6.octets(),
+            }
+            b
+        }
+
+        /// The exact-lookup request for the socket `client` -> `server`.
+        pub(crate) fn request(client: SocketAddr, server: SocketAddr) -> [u8; REQUEST_LEN] {
+            let mut r = [0u8; REQUEST_LEN];
+            r[0..4].copy_from_slice(&(REQUEST_LEN as u32).to_ne_bytes());
+            r[4..6].copy_from_slice(&SOCK_DIAG_BY_FAMILY.to_ne_bytes());
+            r[6..8].copy_from_slice(&NLM_F_REQUEST.to_ne_bytes());
+            // seq and portid: 0 (one request at a time, to the kernel).
+            r[16] = if client.ip().to_canonical().is_ipv4() {
+                AF_INET
+            } else {
+                AF_INET6
+            };
+            r[17] = IPPROTO_TCP;
+            r[20..24].copy_from_slice(&u32::MAX.to_ne_bytes()); // every state
+            r[24..26].copy_from_slice(&client.port().to_be_bytes());
+            r[26..28].copy_from_slice(&server.port().to_be_bytes());
+            r[28..44].copy_from_slice(&addr_bytes(client.ip()));
+            r[44..60].copy_from_slice(&addr_bytes(server.ip()));
+            // interface: any; cookie: none (all ones).
+            r[64..72].fill(0xff);
+            r
+        }
+
+        /// The uid in the kernel's `answer` to [`request`]`(client, server)`:
+        /// `None` when it has no such socket.
+        pub(crate) fn answer_uid(
+            answer: &[u8],
+            client: SocketAddr,
+            server: SocketAddr,
+        ) -> io::Result<Option<u32>> {
+            let bad = || io::Error::new(io::ErrorKind::InvalidData, "unexpected sock_diag answer");
+            let u16_at = |i: usize| {
+                answer
+                    .get(i..i + 2)
+                    .map(|b| u16::from_ne_bytes([b[0], b[1]]))
+            };
+            let u32_at = |i: usize| {
+                answer
+                    .get(i..i + 4)
+                    .map(|b| u32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
+            };
+            match u16_at(4).ok_or_else(bad)? {
+                NLMSG_ERROR => {
+                    let errno = u32_at(16).map(|e| -(e as i32)).ok_or_else(bad)?;
+                    if errno == ENOENT {
+                        Ok(None)
+                    } else {
+                        Err(io::Error::from_raw_os_error(errno))
+                    }
+                }
+                SOCK_DIAG_BY_FAMILY => {
+                    // The socket found must be that very connection (a
+                    // lookup may fall back to a listener on that port).
+                    let family = *answer.get(16).ok_or_else(bad)?;
+                    let id = answer.get(ID_AT..ID_AT + 36).ok_or_else(bad)?;
+                    let at = |port: &[u8], ip: &[u8]| {
+                        let ip = if family == AF_INET {
+                            IpAddr::from([ip[0], ip[1], ip[2], ip[3]])
+                        } else {
+                            let mut b = [0u8; 16];
+                            b.copy_from_slice(ip);
+                            IpAddr::from(b).to_canonical()
+                        };
+                        SocketAddr::new(ip, u16::from_be_bytes([port[0], port[1]]))
+                    };
+                    let same = at(&id[0..2], &id[4..20]) == canonical(client)
+                        && at(&id[2..4], &id[20..36]) == canonical(server);
+                    let uid = u32_at(UID_AT).ok_or_else(bad)?;
+                    Ok(same.then_some(uid))
+                }
+                _ => Err(bad()),
+            }
+        }
+    }
+
+    /// From the text of `/proc/net/tcp` or `/proc/net/tcp6`: the sockets
+    /// connected to `server` (clients), by their own address, with their
+    /// uid.
+    pub(super) fn clients_of(table: &str, server: SocketAddr) -> HashMap<SocketAddr, u32> {
+        let server = canonical(server);
+        table
+            .lines()
+            .filter_map(entry)
+            .filter(|(_, remote, _)| *remote == server)
+            .map(|(local, _, uid)| (local, uid))
+            .collect()
+    }
+
+    /// One line of a table: local address, remote address, uid. `None` for
+    /// the heading and anything that does not parse.
+    ///
+    /// `   1: 0100007F:C6FC 0100007F:ED39 01 00000000:00000000 00:00000000 00000000  1000 ...`
+    pub(super) fn entry(line: &str) -> Option<(SocketAddr, SocketAddr, u32)> {
+        let mut fields = line.split_ascii_whitespace();
+        fields.next()?.strip_suffix(':')?; // the slot number
+        let local = address(fields.next()?)?;
+        let remote = address(fields.next()?)?;
+        // st, tx_queue:rx_queue, tr:tm->when, retrnsmt, then uid.
+        let uid = fields.nth(4)?.parse().ok()?;
+        Some((local, remote, uid))
+    }
+
+    /// `0100007F:ED39` (IPv4) or 32 hex digits and a port (IPv6): the
+    /// address as the kernel keeps it (network byte order) printed as
+    /// 32-bit words in the machine's own order, the port as a number.
+    /// IPv4-mapped IPv6 addresses come out as IPv4.
+    pub(super) fn address(text: &str) -> Option<SocketAddr> {
+        let (ip, port) = text.split_once(':')?;
+        if !ip
+            .bytes()
+            .chain(port.bytes())
+            .all(|b| b.is_ascii_hexdigit())
+            || port.len() != 4
+        {
+            return None;
+        }
+        let word = |i: usize| u32::from_str_radix(&ip[i * 8..i * 8 + 8], 16).ok();
+        let ip = match ip.len() {
+            8 => IpAddr::V4(Ipv4Addr::from(word(0)?.to_ne_bytes())),
+            32 => {
+                let mut bytes = [0u8; 16];
+                for (i, b) in bytes.chunks_exact_mut(4).enumerate() {
+                    b.copy_from_slice(&word(i)?.to_ne_bytes());
+                }
+                IpAddr::V6(Ipv6Addr::from(bytes))
+            }
+            _ => return None,
+        };
+        Some(canonical(SocketAddr::new(
+            ip,
+            u16::from_str_radix(port, 16).ok()?,
+        )))
+    }
+
+    fn canonical(a: SocketAddr) -> SocketAddr {
+        SocketAddr::new(a.ip().to_canonical(), a.port())
     }
 }
 
@@ -649,6 +1107,8 @@ mod tests {
         fetches: AtomicUsize,
         fail: AtomicBool,
         key: &'static str,
+        /// While true, `fetch` waits.
+        hold: (Mutex<bool>, std::sync::Condvar),
     }
 
     impl Fake {
@@ -658,7 +1118,29 @@ mod tests {
                 fetches: AtomicUsize::new(0),
                 fail: AtomicBool::new(false),
                 key,
+                hold: (Mutex::new(false), std::sync::Condvar::new()),
             }
+        }
+
+        /// Holds `fetch` back until [`Fake::release`], or until the
+        /// guard is dropped (a failed assertion must not leave the worker
+        /// waiting, and the test hanging).
+        fn hold(&self) -> Release<'_> {
+            *self.hold.0.lock().unwrap() = true;
+            Release(self)
+        }
+
+        fn release(&self) {
+            *self.hold.0.lock().unwrap() = false;
+            self.hold.1.notify_all();
+        }
+    }
+
+    struct Release<'a>(&'a Fake);
+
+    impl Drop for Release<'_> {
+        fn drop(&mut self) {
+            self.0.release();
         }
     }
 
@@ -670,6 +1152,8 @@ mod tests {
             Duration::from_secs(300)
         }
         fn fetch(&self, _: &Client) -> Result<Credentials, Unavailable> {
+            let held = self.hold.0.lock().unwrap();
+            drop(self.hold.1.wait_while(held, |h| *h).unwrap());
             if self.fail.load(Ordering::SeqCst) {
                 return Err(Unavailable {
                     status: 503,
@@ -888,26 +1372,288 @@ mod tests {
         .unwrap();
     }
 
+    /// Whether the server closed `s` (end of stream or a reset) within
+    /// `within`, rather than keeping it open.
+    fn closed_within(s: &mut TcpStream, within: Duration) -> bool {
+        s.set_read_timeout(Some(within)).unwrap();
+        match s.read(&mut [0u8; 64]) {
+            Ok(0) => true,
+            Err(e) if e.kind() == io::ErrorKind::ConnectionReset => true,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                false
+            }
+            other => panic!("unexpected read: {other:?}"),
+        }
+    }
+
+    /// A connection that has sent `e`'s request with the right token.
+    fn send_request(e: &Endpoint) -> TcpStream {
+        let mut s = TcpStream::connect(e.addr).unwrap();
+        write!(
+            s,
+            "GET {} HTTP/1.1\r\nHost: x\r\nAuthorization: {}\r\n\r\n",
+            path_of(e),
+            e.token.expose()
+        )
+        .unwrap();
+        s
+    }
+
+    fn status_of(mut s: TcpStream) -> u16 {
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut text = String::new();
+        s.read_to_string(&mut text).unwrap();
+        text.get(9..12).and_then(|t| t.parse().ok()).unwrap_or(0)
+    }
+
     #[test]
-    fn connections_beyond_the_cap_are_closed_at_once() {
+    fn when_full_the_oldest_connection_without_a_request_is_closed_for_a_new_one() {
         let fake = Fake::new("ASIA");
         serve(&fake, |e| {
             let mut held = idle(e.addr, MAX_CONNECTIONS);
-            let mut extra = TcpStream::connect(e.addr).unwrap();
-            // Well before the header deadline would close it.
-            extra.set_read_timeout(Some(HEADER_TIMEOUT / 2)).unwrap();
-            let mut buf = [0u8; 64];
-            match extra.read(&mut buf) {
-                Ok(0) => {}
-                Err(e) if e.kind() == io::ErrorKind::ConnectionReset => {}
-                other => panic!("connection over the cap was kept: {other:?}"),
-            }
-            // Room again once some go away.
-            held.truncate(MAX_CONNECTIONS - 10);
             std::thread::sleep(Duration::from_millis(200));
+            // The newest is served (it used to be the one closed)...
             assert_eq!(get_within(e, Duration::from_secs(5)).unwrap(), 200);
+            // ...the oldest silent one was closed to make room for it, well
+            // before the header deadline, and the next oldest kept.
+            assert!(closed_within(&mut held[0], HEADER_TIMEOUT / 4));
+            assert!(!closed_within(&mut held[1], Duration::from_millis(100)));
         })
         .unwrap();
+    }
+
+    #[test]
+    fn a_connection_being_answered_is_not_evicted_the_oldest_silent_one_is() {
+        let fake = Fake::new("ASIA");
+        let _release = fake.hold();
+        serve(&fake, |e| {
+            // A request waiting for its answer (the provider is held back),
+            // older than every silent connection.
+            let answering = send_request(e);
+            std::thread::sleep(Duration::from_millis(100));
+            let mut silent = idle(e.addr, MAX_CONNECTIONS);
+            std::thread::sleep(Duration::from_millis(200));
+            assert!(closed_within(&mut silent[0], HEADER_TIMEOUT / 4));
+            assert!(!closed_within(&mut silent[1], Duration::from_millis(100)));
+            fake.release();
+            assert_eq!(status_of(answering), 200);
+        })
+        .unwrap();
+    }
+
+    #[test]
+    fn an_endpoint_full_of_requests_being_answered_closes_new_connections() {
+        let fake = Fake::new("ASIA");
+        let _release = fake.hold();
+        serve(&fake, |e| {
+            let answering: Vec<TcpStream> = (0..MAX_CONNECTIONS).map(|_| send_request(e)).collect();
+            // Time for the server to read them all (on a busy machine too).
+            std::thread::sleep(Duration::from_millis(800));
+            let mut extra = TcpStream::connect(e.addr).unwrap();
+            assert!(closed_within(&mut extra, HEADER_TIMEOUT / 2));
+            fake.release();
+            for s in answering {
+                assert_eq!(status_of(s), 200);
+            }
+        })
+        .unwrap();
+    }
+
+    /// Lines of `/proc/net/tcp` and `/proc/net/tcp6` as a little-endian
+    /// machine shows them: a listener on 127.0.0.1:60729 (0xED39), an IPv4
+    /// client of uid 1000, the server side of its connection (uid 0), an
+    /// IPv6 client of uid 65534 connected through a v4-mapped address, and
+    /// an unrelated connection over ::1.
+    #[cfg(target_endian = "little")]
+    const TABLES: &str = "\
+  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
+   1: 0100007F:ED39 00000000:0000 0A 00000000:00000002 00:00000000 00000000     0        0 24289 3 00000000d2c05b26 100 0 0 10 0
+   2: 0100007F:ED39 0100007F:C6FC 01 00000000:00000000 00:00000000 00000000     0        0 0 1 000000000fc6f651 20 0 0 10 -1
+   4: 0100007F:C6FC 0100007F:ED39 01 00000000:00000000 00:00000000 00000000  1000        0 24291 2 00000000b7151618 20 0 0 10 -1
+  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
+   1: 0000000000000000FFFF00000100007F:C6F4 0000000000000000FFFF00000100007F:ED39 01 00000000:00000000 00:00000000 00000000 65534        0 24290 2 0000000097b4f856 20 0 0 10 -1
+   3: 00000000000000000000000001000000:82E4 00000000000000000000000001000000:E4AF 01 00000000:00000000 00:00000000 00000000  1000        0 24293 2 0000000014914506 20 0 0 10 -1
+";
+
+    #[cfg(target_endian = "little")]
+    #[test]
+    fn proc_net_tcp_lines_give_addresses_ports_and_uid() {
+        let addr = |s: &str| s.parse::<SocketAddr>().unwrap();
+        let lines: Vec<&str> = TABLES.lines().collect();
+        assert_eq!(peers::entry(lines[0]), None, "the heading");
+        assert_eq!(
+            peers::entry(lines[3]),
+            Some((addr("127.0.0.1:50940"), addr("127.0.0.1:60729"), 1000))
+        );
+        // IPv4-mapped IPv6 addresses come out as IPv4.
+        assert_eq!(
+            peers::entry(lines[5]),
+            Some((addr("127.0.0.1:50932"), addr("127.0.0.1:60729"), 65534))
+        );
+        assert_eq!(
+            peers::entry(lines[6]),
+            Some((addr("[::1]:33508"), addr("[::1]:58543"), 1000))
+        );
+        // The words are in the machine's order: 10.0.2.15, not 15.2.0.10.
+        assert_eq!(peers::address("0F02000A:0016"), Some(addr("10.0.2.15:22")));
+        assert_eq!(
+            peers::address("B80D0120000000000000000001000000:01BB"),
+            Some(addr("[2001:db8::1]:443"))
+        );
+        for bad in [
+            "0100007F",
+            "0100007F:ED3",
+            "0100007F:ED399",
+            "100007F:ED39",
+            "0100007G:ED39",
+            "0100007\u{e9}:ED39",
+            "0000000000000000FFFF00000100007:ED39",
+            "",
+        ] {
+            assert_eq!(peers::address(bad), None, "{bad:?}");
+        }
+        assert_eq!(peers::entry("   4: 0100007F:C6FC 0100007F:ED39 01"), None);
+        assert_eq!(
+            peers::entry("   4: 0100007F:C6FC 0100007F:ED39 01 0:0 0:0 0 -1 0 1"),
+            None,
+            "a uid that is not a number"
+        );
+    }
+
+    #[test]
+    fn proc_net_tcp_addresses_are_words_in_the_machines_byte_order() {
+        let v4 = u32::from_ne_bytes([10, 1, 2, 3]);
+        assert_eq!(
+            peers::address(&format!("{v4:08X}:0050")),
+            Some(SocketAddr::from(([10, 1, 2, 3], 80)))
+        );
+        let mapped: String = [
+            0,
+            0,
+            u32::from_ne_bytes([0, 0, 0xff, 0xff]),
+            u32::from_ne_bytes([127, 0, 0, 1]),
+        ]
+        .iter()
+        .map(|w| format!("{w:08X}"))
+        .collect();
+        assert_eq!(
+            peers::address(&format!("{mapped}:FFFF")),
+            Some(SocketAddr::from(([127, 0, 0, 1], 65535)))
+        );
+    }
+
+    #[cfg(target_endian = "little")]
+    #[test]
+    fn the_clients_of_the_endpoint_are_found_in_both_tables() {
+        let server: SocketAddr = "127.0.0.1:60729".parse().unwrap();
+        let found = peers::clients_of(TABLES, server);
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert_eq!(found[&"127.0.0.1:50940".parse().unwrap()], 1000);
+        assert_eq!(found[&"127.0.0.1:50932".parse().unwrap()], 65534);
+        // Listed by an IPv6 address, the server is the same.
+        let mapped: SocketAddr = "[::ffff:127.0.0.1]:60729".parse().unwrap();
+        assert_eq!(peers::clients_of(TABLES, mapped), found);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_sock_diag_request_names_the_client_socket_and_its_answer_gives_the_uid() {
+        use peers::diag::{answer_uid, request, REQUEST_LEN};
+        let client: SocketAddr = "127.0.0.1:50940".parse().unwrap();
+        let server: SocketAddr = "127.0.0.1:60729".parse().unwrap();
+        let r = request(client, server);
+        assert_eq!(
+            u32::from_ne_bytes(r[0..4].try_into().unwrap()) as usize,
+            REQUEST_LEN
+        );
+        assert_eq!(u16::from_ne_bytes([r[4], r[5]]), 20, "SOCK_DIAG_BY_FAMILY");
+        assert_eq!((r[16], r[17]), (2, 6), "AF_INET, TCP");
+        // Ports and addresses in network order, the client's first.
+        assert_eq!(r[24..28], [0xc6, 0xfc, 0xed, 0x39]);
+        assert_eq!(r[28..32], [127, 0, 0, 1]);
+        assert_eq!(r[44..48], [127, 0, 0, 1]);
+        assert_eq!(r[64..72], [0xff; 8], "no cookie");
+        let v6 = request("[::1]:1".parse().unwrap(), "[::1]:2".parse().unwrap());
+        assert_eq!(v6[16], 10, "AF_INET6");
+        assert_eq!(v6[43], 1);
+
+        // The kernel's answer: nlmsghdr, then inet_diag_msg.
+        let answer = |family: u8, id: &[u8], uid: u32| {
+            let mut a = vec![0u8; 16 + 72];
+            a[4..6].copy_from_slice(&20u16.to_ne_bytes());
+            a[16] = family;
+            a[20..20 + id.len()].copy_from_slice(id);
+            a[80..84].copy_from_slice(&uid.to_ne_bytes());
+            a
+        };
+        let id = &r[24..60];
+        assert_eq!(
+            answer_uid(&answer(2, id, 1000), client, server).unwrap(),
+            Some(1000)
+        );
+        // An IPv6 socket connected through a v4-mapped address.
+        let mut mapped = [0u8; 36];
+        mapped[0..4].copy_from_slice(&r[24..28]);
+        mapped[4..20].copy_from_slice(&Ipv4Addr::LOCALHOST.to_ipv6_mapped().octets());
+        mapped[20..36].copy_from_slice(&Ipv4Addr::LOCALHOST.to_ipv6_mapped().octets());
+        assert_eq!(
+            answer_uid(&answer(10, &mapped, 65534), client, server).unwrap(),
+            Some(65534)
+        );
+        // Some other socket (a listener on the client's port): not it.
+        let mut listener = r[24..60].to_vec();
+        listener[2..4].fill(0);
+        listener[20..36].fill(0);
+        assert_eq!(
+            answer_uid(&answer(2, &listener, 0), client, server).unwrap(),
+            None
+        );
+        // "No such socket", another error, and nonsense.
+        let error = |errno: i32| {
+            let mut a = vec![0u8; 36];
+            a[4..6].copy_from_slice(&2u16.to_ne_bytes());
+            a[16..20].copy_from_slice(&(-errno).to_ne_bytes());
+            a
+        };
+        assert_eq!(answer_uid(&error(2), client, server).unwrap(), None);
+        assert!(answer_uid(&error(1), client, server).is_err());
+        assert!(answer_uid(&[0u8; 3], client, server).is_err());
+        assert!(answer_uid(&answer(2, id, 1)[..40], client, server).is_err());
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn the_owner_of_a_live_client_is_ours_and_an_unknown_one_has_none() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let server = listener.local_addr().unwrap();
+        let client = TcpStream::connect(server).unwrap();
+        let mut peers_of = vec![client.local_addr().unwrap()];
+        // An IPv6 socket reaching it through a v4-mapped address, where
+        // IPv6 is on (it is listed in /proc/net/tcp6).
+        let mapped = TcpStream::connect(("::ffff:127.0.0.1", server.port())).ok();
+        if let Some(m) = &mapped {
+            peers_of.push(m.local_addr().unwrap());
+        }
+        // An address no socket is connected from.
+        peers_of.push(SocketAddr::from(([127, 0, 0, 2], 1)));
+        let me = rustix::process::geteuid().as_raw();
+        let by_diag = peers::diag::Diag::open().expect("sock_diag netlink");
+        let by_diag: Vec<Option<u32>> = peers_of
+            .iter()
+            .map(|p| by_diag.owner(*p, server).unwrap())
+            .collect();
+        let by_tables = peers::from_tables(server, &peers_of).expect("/proc/net/tcp");
+        assert_eq!(by_diag, by_tables);
+        let owners = peers::Lookup::new().owners(server, &peers_of).unwrap();
+        assert_eq!(owners, by_diag);
+        let (last, live) = owners.split_last().unwrap();
+        assert!(live.iter().all(|o| *o == Some(me)), "{owners:?}");
+        assert_eq!(*last, None, "{owners:?}");
     }
 
     #[test]

@@ -15,6 +15,7 @@ mod cli_walkthrough;
 mod config_snapshot;
 mod console;
 mod credserver;
+mod credserver_flood;
 mod hardening;
 mod install;
 mod keyring;
