@@ -1430,8 +1430,11 @@ mod tests {
     #[test]
     fn a_connection_being_answered_is_not_evicted_the_oldest_silent_one_is() {
         let fake = Fake::new("ASIA");
-        let _release = fake.hold();
+        let release = fake.hold();
         serve(&fake, |e| {
+            // Dropped on a failed assertion too, before `serve` waits for
+            // its worker.
+            let _release = release;
             // A request waiting for its answer (the provider is held back),
             // older than every silent connection.
             let answering = send_request(e);
@@ -1449,8 +1452,11 @@ mod tests {
     #[test]
     fn an_endpoint_full_of_requests_being_answered_closes_new_connections() {
         let fake = Fake::new("ASIA");
-        let _release = fake.hold();
+        let release = fake.hold();
         serve(&fake, |e| {
+            // Dropped on a failed assertion too, before `serve` waits for
+            // its worker.
+            let _release = release;
             let answering: Vec<TcpStream> = (0..MAX_CONNECTIONS).map(|_| send_request(e)).collect();
             // Time for the server to read them all (on a busy machine too).
             std::thread::sleep(Duration::from_millis(800));
