@@ -14,6 +14,7 @@
 //! profile wins, and gets the account's name.
 
 use crate::cache::Cache;
+use crate::fsutil::Private;
 use crate::model::{Account, Model, Origin, Profile, ProfileKind, SsoSession};
 use crate::sso_cache::cache_key;
 use serde::{Deserialize, Serialize};
@@ -68,13 +69,45 @@ pub fn file_name(session: &SsoSession) -> String {
     format!("sso-accounts-{}.json", cache_key(&session.cache_id))
 }
 
-/// What the cache holds for `session` (None: nothing usable).
+/// What the cache holds for `session` (None: nothing usable). A listing
+/// that is there but cannot be used (damaged, readable by others, not a
+/// file of ours) is said once, with the command that rebuilds it: without
+/// it the discovered roles are unknown profiles.
 pub fn read(cache: &Cache, session: &SsoSession) -> Option<Discovered> {
-    let mut f = cache.open_private(&file_name(session))?;
+    match read_checked(cache, session) {
+        Ok(d) => d,
+        Err(why) => {
+            crate::diag::warn(&format!(
+                "the account listing of IAM Identity Center session {:?} ({}) is unusable: {why}; its discovered roles are left out. Run `rolepick sso sync {}` to rebuild it.",
+                session.cache_id,
+                cache.dir().join(file_name(session)).display(),
+                session.cache_id
+            ));
+            None
+        }
+    }
+}
+
+/// [`read`] without the warning: `Ok(None)` when there is no listing or it
+/// is for another start URL or format (stale, not damaged); `Err(why)` when
+/// one is there and cannot be used.
+pub fn read_checked(cache: &Cache, session: &SsoSession) -> Result<Option<Discovered>, String> {
+    let mut f = match cache.open_checked(&file_name(session)) {
+        Private::File(f) => f,
+        Private::Missing => return Ok(None),
+        Private::Refused(why) => return Err(why),
+    };
     let mut text = String::new();
-    f.read_to_string(&mut text).ok()?;
-    let d: Discovered = serde_json::from_str(&text).ok()?;
-    (d.version == VERSION && d.start_url == session.start_url).then_some(d)
+    f.read_to_string(&mut text)
+        .map_err(|e| format!("it cannot be read ({e})"))?;
+    let v: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| format!("it is damaged ({e})"))?;
+    if v.get("version").and_then(serde_json::Value::as_u64) != Some(u64::from(VERSION)) {
+        // Written by another version of rolepick: stale, listed again.
+        return Ok(None);
+    }
+    let d: Discovered = serde_json::from_value(v).map_err(|e| format!("it is damaged ({e})"))?;
+    Ok((d.start_url == session.start_url).then_some(d))
 }
 
 pub fn write(
