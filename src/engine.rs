@@ -236,7 +236,7 @@ impl Engine {
         let cache = Cache::discover();
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let mut model = load_model(&paths, &cache, clock.now(), name)?;
-        crate::sso_discovery::merge(&mut model, &cache);
+        crate::sso_discovery::merge_or_warn(&mut model, &cache);
         let keys = crate::vault::keys::stores(&model.settings.vault, &paths.aws_credentials);
         Ok(Engine {
             model,
@@ -938,9 +938,7 @@ impl Engine {
             let session = self.sso_session(src)?;
             // Quietly: loading the model said it if the listing is damaged,
             // and this rebuilds it.
-            let cached = crate::sso_discovery::read_checked(&self.cache, session)
-                .ok()
-                .flatten();
+            let cached = crate::sso_discovery::read(&self.cache, session);
             if mode == Discover::IfStale {
                 if let Some(d) = cached.as_ref().filter(|d| d.is_fresh(now, ttl)) {
                     reports.push(SyncReport {

@@ -69,11 +69,15 @@ pub fn file_name(session: &SsoSession) -> String {
     format!("sso-accounts-{}.json", cache_key(&session.cache_id))
 }
 
-/// What the cache holds for `session` (None: nothing usable). A listing
-/// that is there but cannot be used (damaged, readable by others, not a
-/// file of ours) is said once, with the command that rebuilds it: without
-/// it the discovered roles are unknown profiles.
+/// What the cache holds for `session` (None: nothing usable), quietly.
 pub fn read(cache: &Cache, session: &SsoSession) -> Option<Discovered> {
+    read_checked(cache, session).ok().flatten()
+}
+
+/// [`read`], but a listing that is there and cannot be used (damaged,
+/// readable by others, not a file of ours) is said, with the command that
+/// rebuilds it: without it the discovered roles are unknown profiles.
+fn read_warning(cache: &Cache, session: &SsoSession) -> Option<Discovered> {
     match read_checked(cache, session) {
         Ok(d) => d,
         Err(why) => {
@@ -91,7 +95,7 @@ pub fn read(cache: &Cache, session: &SsoSession) -> Option<Discovered> {
 /// [`read`] without the warning: `Ok(None)` when there is no listing or it
 /// is for another start URL or format (stale, not damaged); `Err(why)` when
 /// one is there and cannot be used.
-pub fn read_checked(cache: &Cache, session: &SsoSession) -> Result<Option<Discovered>, String> {
+fn read_checked(cache: &Cache, session: &SsoSession) -> Result<Option<Discovered>, String> {
     let mut f = match cache.open_checked(&file_name(session)) {
         Private::File(f) => f,
         Private::Missing => return Ok(None),
@@ -142,8 +146,22 @@ pub fn shell_safe(s: &str) -> String {
 
 /// Adds the roles discovered for every Identity Center source of `model`
 /// (from the cache) as profiles; gives the user's own SSO profiles their
-/// account's name.
+/// account's name. Quiet about an unusable listing (the warm path, which
+/// says nothing unless it serves the request); see [`merge_or_warn`].
 pub fn merge(model: &mut Model, cache: &Cache) {
+    merge_with(model, cache, read);
+}
+
+/// [`merge`], saying which listing could not be used and how to rebuild it.
+pub fn merge_or_warn(model: &mut Model, cache: &Cache) {
+    merge_with(model, cache, read_warning);
+}
+
+fn merge_with(
+    model: &mut Model,
+    cache: &Cache,
+    read: fn(&Cache, &SsoSession) -> Option<Discovered>,
+) {
     let sessions: Vec<(String, SsoSession, Origin)> = model
         .sources
         .values()
