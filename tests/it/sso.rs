@@ -723,3 +723,49 @@ fn botocore_reads_a_forgotten_registration_as_invalid_client() {
         assert_eq!(out[call]["status"], 401, "{out}");
     }
 }
+
+#[test]
+fn a_reused_registration_refused_at_start_device_authorization_is_registered_anew() {
+    let standin = Standin::start(None, &[]);
+    let home = SsoHome::new("http://127.0.0.1:9", standin.endpoint());
+    let rp = Rp::new(&home, &standin);
+    let browser = Browser::default();
+    rp.token(SignIn::Allowed(&browser)).unwrap();
+    // An expired token whose refresh token is refused (invalid_grant): the
+    // sign-in reuses the registration, which Identity Center then refuses.
+    let file = home
+        .token_dir()
+        .join(format!("{}.json", cache_key(SESSION)));
+    let mut v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    v["expiresAt"] = "2001-01-01T00:00:00Z".into();
+    v["refreshToken"] = "aor-0-spent".into();
+    std::fs::write(&file, v.to_string()).unwrap();
+    standin
+        .control(r#"{"fail_next": {"op": "StartDeviceAuthorization", "status": 401, "count": 1}}"#);
+    let t = rp.token(SignIn::Allowed(&browser)).unwrap();
+    assert_eq!(standin.count("StartDeviceAuthorization:401"), 1);
+    assert_eq!(standin.count("RegisterClient"), 2, "registered anew");
+    assert_eq!(
+        browser.shown.load(Ordering::SeqCst),
+        2,
+        "signed in once more"
+    );
+    let after: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(after["accessToken"], t.expose());
+    assert_ne!(after["clientId"], v["clientId"]);
+}
+
+#[test]
+fn an_oidc_error_without_a_message_is_named_by_its_code_alone() {
+    let e = SsoError::Service {
+        op: "StartDeviceAuthorization",
+        code: "InvalidClientException".into(),
+        message: String::new(),
+    };
+    assert_eq!(
+        e.to_string(),
+        "StartDeviceAuthorization: InvalidClientException"
+    );
+}

@@ -996,3 +996,27 @@ fn a_damaged_or_shared_account_listing_is_said_once_with_the_command_that_rebuil
         assert!(!text(&out.stderr).contains("unusable"), "{}", show(&out));
     }
 }
+
+#[test]
+fn a_read_only_rolepick_cache_stops_with_exit_1_before_spending_the_refresh_token() {
+    let e = Env::new(&[]);
+    e.ok(&["sso", "login"]);
+    e.token_expires_in(-60);
+    let cache = e.home.rolepick_cache();
+    std::fs::create_dir_all(&cache).unwrap();
+    let Some(out) = e.run_on_small_disks(
+        &[(&cache, support::SmallDisk::ReadOnly)],
+        &["exec", PROFILE, "--", "true"],
+    ) else {
+        return;
+    };
+    // Its locks cannot be taken: the run cannot go on. A file I/O error
+    // (1), never "cannot reach" (4), and the refresh token is not spent.
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(&cache.display().to_string()) && err.contains("Read-only file system"),
+        "{err}"
+    );
+    assert_eq!(refresh_grants(&e), 0);
+}
