@@ -4,7 +4,10 @@
 //! filled in (`$BROWSER`, else the platform's opener, through
 //! [`crate::shell`]) unless `--no-browser` or there is no display (an SSH
 //! session without `DISPLAY`/`WAYLAND_DISPLAY`). The URL carries the user
-//! code only, never a token.
+//! code only, never a token. A sign-in a command starts by itself (not
+//! `sso login`) gives up at once when no browser opened (an opener that
+//! exits with an error counts as none) and stderr is no terminal: nobody
+//! would ever see the code.
 
 use crate::aws::sso::DeviceAuthorization;
 use crate::diag;
@@ -111,7 +114,7 @@ fn open(url: &str) -> bool {
             Ok(Some(status)) if status.success() => return true,
             Ok(Some(status)) => {
                 diag::warn(&format!(
-                    "the browser could not be opened (the opener {status}); open the URL below yourself"
+                    "the browser could not be opened (its opener ended with {status})"
                 ));
                 return false;
             }
