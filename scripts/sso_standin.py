@@ -40,9 +40,15 @@ Control (tests):
 Knobs (flags at start, ``/_control`` later): accounts, roles, page_size,
 interval, slow_down, device_code_ttl, token_ttl, role_ttl, rate_limit
 (portal calls per second, a token bucket of one second's worth; above it
-429), latency_ms (per portal call),
-fail_next ({"op": name or "*", "status": 429|401|500, "count": K}),
-revoke (true: every access token issued so far answers 401), on_visit
+429), latency_ms (per portal call), oidc_latency_ms (per OIDC call, before
+it is handled: widens the window in which two clients hold the same
+refresh token),
+fail_next ({"op": name or "*", "status": 429|401|500, "count": K}; "*"
+means any portal call; an OIDC operation must be named, and its 401 is
+InvalidClientException),
+revoke (true: every access token issued so far answers 401),
+forget_clients (true: every registration so far is unknown, and calls with
+it answer 401 InvalidClientException as Identity Center does), on_visit
 ("approve" or "deny").
 
 Prints one JSON line ``{"endpoint": "http://127.0.0.1:PORT"}`` on stdout
@@ -78,6 +84,7 @@ KNOBS = {
     "role_ttl": 3600,
     "rate_limit": 0,
     "latency_ms": 0,
+    "oidc_latency_ms": 0,
     "on_visit": "approve",
     "user_name": "sso-user",
 }
@@ -159,6 +166,11 @@ class State:
                             {"op": it.get("op", "*"), "status": int(it.get("status", 429)),
                              "count": int(it.get("count", 1))}
                         )
+                elif k == "forget_clients":
+                    if v:
+                        # As when Identity Center no longer knows a registration:
+                        # every call with it answers InvalidClientException.
+                        self.clients.clear()
                 elif k == "revoke":
                     if v:
                         for t in self.tokens.values():
@@ -280,6 +292,19 @@ class State:
             return True
 
     # -- portal -------------------------------------------------------------
+    def oidc_gate(self, op: str) -> None:
+        """Fault knobs naming this OIDC operation ("*" is for the portal)."""
+        with self.lock:
+            for f in self.fail_next:
+                if f["count"] > 0 and f["op"] == op:
+                    f["count"] -= 1
+                    self.fail_next = [x for x in self.fail_next if x["count"] > 0]
+                    if f["status"] == 401:
+                        raise oidc_error(401, "InvalidClientException", "invalid_client",
+                                         "unknown client or wrong secret")
+                    raise oidc_error(f["status"], "InternalServerException", "server_error",
+                                     "injected failure")
+
     def portal_gate(self, op: str, token: str | None) -> int:
         """Fault knobs, pacing and the bearer token; returns the token's number."""
         with self.lock:
@@ -494,6 +519,10 @@ class Handler(BaseHTTPRequestHandler):
     def _operation(self, op: str, q: dict, raw: bytes, entry: dict) -> dict:
         st = self.state
         if op in ("RegisterClient", "StartDeviceAuthorization", "CreateToken"):
+            oidc_latency = float(st.knobs["oidc_latency_ms"] or 0)
+            if oidc_latency:
+                time.sleep(oidc_latency / 1000)
+            st.oidc_gate(op)
             try:
                 body = json.loads(raw or b"{}")
             except ValueError:

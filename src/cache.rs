@@ -457,6 +457,15 @@ impl Cache {
         }
     }
 
+    /// [`Cache::open_private`] saying why a file that is there was refused
+    /// (Missing when the cache directory itself is not usable).
+    pub fn open_checked(&self, name: &str) -> Private {
+        if !self.usable() {
+            return Private::Missing;
+        }
+        fsutil::open_private(&self.dir().join(name))
+    }
+
     /// Writes `name` in the (checked, private) cache directory atomically,
     /// 0600.
     pub fn write_private(&self, name: &str, data: &[u8]) -> Result<(), Error> {

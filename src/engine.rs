@@ -236,7 +236,7 @@ impl Engine {
         let cache = Cache::discover();
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let mut model = load_model(&paths, &cache, clock.now(), name)?;
-        crate::sso_discovery::merge(&mut model, &cache);
+        crate::sso_discovery::merge_or_warn(&mut model, &cache);
         let keys = crate::vault::keys::stores(&model.settings.vault, &paths.aws_credentials);
         Ok(Engine {
             model,
@@ -244,7 +244,7 @@ impl Engine {
             paths,
             keys,
             clock,
-            sign_in: Some(Arc::new(crate::sso_signin::TerminalSignIn::new(false))),
+            sign_in: Some(Arc::new(crate::sso_signin::TerminalSignIn::unattended())),
         })
     }
 
@@ -260,7 +260,7 @@ impl Engine {
             cache,
             keys,
             clock: Arc::new(SystemClock),
-            sign_in: Some(Arc::new(crate::sso_signin::TerminalSignIn::new(false))),
+            sign_in: Some(Arc::new(crate::sso_signin::TerminalSignIn::unattended())),
         }
     }
 
@@ -672,7 +672,10 @@ impl Engine {
                 };
                 match result {
                     Ok(c) => {
-                        self.cache.write_role(p, &c)?;
+                        self.keep(
+                            &format!("of profile {:?}", p.name),
+                            self.cache.write_role(p, &c),
+                        );
                         return Ok(c);
                     }
                     Err(StsError::Service { code, .. })
@@ -695,6 +698,17 @@ impl Engine {
                 }
             }
         })
+    }
+
+    /// Credentials just obtained serve the run even when they cannot be
+    /// cached (a full disk, a read-only directory): one warning says why
+    /// the next run will fetch them again.
+    fn keep(&self, whose: &str, written: Result<(), Error>) {
+        if let Err(e) = written {
+            diag::warn(&format!(
+                "the temporary credentials {whose} could not be saved in the cache: {e}. This run uses them; the next one will fetch them again."
+            ));
+        }
     }
 
     /// The session of an Identity Center source, or a clear error.
@@ -797,7 +811,7 @@ impl Engine {
             .await?;
         match answer {
             Ok(c) => {
-                self.cache.write_role(p, &c)?;
+                self.keep(&format!("of profile {:?}", p.name), self.cache.write_role(p, &c));
                 Ok(c)
             }
             Err(SsoError::NoAccess { code, .. }) => Err(Error::Refused {
@@ -922,6 +936,8 @@ impl Engine {
         let mut changed = false;
         for src in &sources {
             let session = self.sso_session(src)?;
+            // Quietly: loading the model said it if the listing is damaged,
+            // and this rebuilds it.
             let cached = crate::sso_discovery::read(&self.cache, session);
             if mode == Discover::IfStale {
                 if let Some(d) = cached.as_ref().filter(|d| d.is_fresh(now, ttl)) {
@@ -1075,7 +1091,10 @@ impl Engine {
         )
         .await
         .map_err(|e| session_error(src, serial, &key.access_key_id, e))?;
-        self.cache.write_session(&src.name, serial, &c)?;
+        self.keep(
+            &format!("of the MFA session of source {:?}", src.name),
+            self.cache.write_session(&src.name, serial, &c),
+        );
         Ok(c)
     }
 
@@ -1141,6 +1160,9 @@ fn sso_error(session: &str, e: crate::aws::sso::SsoError) -> Error {
     match e {
         SsoError::SignInRequired { .. } => Error::Auth(format!(
             "{whose} has no usable token. Sign in with `rolepick sso login {session}`."
+        )),
+        SsoError::NobodyToSignIn { .. } => Error::Auth(format!(
+            "{whose} has no usable token, and no sign-in can be done here: no browser could be opened and there is no terminal to show the sign-in code on. Run `rolepick sso login {session}` (it prints the URL and code), then try again."
         )),
         SsoError::Denied => refused(
             "sso-oidc:CreateToken",

@@ -145,12 +145,23 @@ impl TokenCache {
             Private::File(f) => f,
             Private::Missing => return Ok(None),
             Private::Refused(why) => {
+                let link = std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_symlink());
+                // chmod follows a link: it would change the target and fix nothing.
+                let fix = if link {
+                    format!(
+                        "Remove the link (`rm {}`; this leaves its target alone) and sign in again.",
+                        path.display()
+                    )
+                } else {
+                    format!(
+                        "Run `chmod 600 {}` if it is yours, or remove it and sign in again.",
+                        path.display()
+                    )
+                };
                 return Err(Error::Auth(format!(
-                    "SSO token cache {} is not usable: {why}; rolepick will not use it. \
-                     Run `chmod 600 {}` if it is yours, or remove it and sign in again.",
+                    "SSO token cache {} is not usable: {why}; rolepick will not use it. {fix}",
                     path.display(),
-                    path.display()
-                )))
+                )));
             }
         };
         let mut text = Zeroizing::new(String::new());
@@ -343,6 +354,24 @@ mod tests {
             .unwrap();
         let e = cache.read("corp").unwrap_err().to_string();
         assert!(e.contains("chmod 600"), "{e}");
+        assert!(!e.contains("aoa-secret"), "{e}");
+    }
+
+    #[test]
+    fn a_symlink_at_the_token_path_is_refused_with_advice_to_remove_the_link() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cache = TokenCache::at(tmp.path().join("c"));
+        cache.write("corp", &parse(BOTOCORE).unwrap()).unwrap();
+        let target = tmp.path().join("elsewhere.json");
+        std::fs::rename(cache.path("corp"), &target).unwrap();
+        std::os::unix::fs::symlink(&target, cache.path("corp")).unwrap();
+        let e = cache.read("corp").unwrap_err().to_string();
+        assert!(e.contains("symbolic link"), "{e}");
+        assert!(
+            e.contains(&format!("rm {}", cache.path("corp").display())),
+            "{e}"
+        );
+        assert!(!e.contains("chmod"), "chmod follows the link: {e}");
         assert!(!e.contains("aoa-secret"), "{e}");
     }
 

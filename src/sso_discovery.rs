@@ -14,6 +14,7 @@
 //! profile wins, and gets the account's name.
 
 use crate::cache::Cache;
+use crate::fsutil::Private;
 use crate::model::{Account, Model, Origin, Profile, ProfileKind, SsoSession};
 use crate::sso_cache::cache_key;
 use serde::{Deserialize, Serialize};
@@ -68,13 +69,49 @@ pub fn file_name(session: &SsoSession) -> String {
     format!("sso-accounts-{}.json", cache_key(&session.cache_id))
 }
 
-/// What the cache holds for `session` (None: nothing usable).
+/// What the cache holds for `session` (None: nothing usable), quietly.
 pub fn read(cache: &Cache, session: &SsoSession) -> Option<Discovered> {
-    let mut f = cache.open_private(&file_name(session))?;
+    read_checked(cache, session).ok().flatten()
+}
+
+/// [`read`], but a listing that is there and cannot be used (damaged,
+/// readable by others, not a file of ours) is said, with the command that
+/// rebuilds it: without it the discovered roles are unknown profiles.
+fn read_warning(cache: &Cache, session: &SsoSession) -> Option<Discovered> {
+    match read_checked(cache, session) {
+        Ok(d) => d,
+        Err(why) => {
+            crate::diag::warn(&format!(
+                "the account listing of IAM Identity Center session {:?} ({}) is unusable: {why}; its discovered roles are left out. Run `rolepick sso sync {}` to rebuild it.",
+                session.cache_id,
+                cache.dir().join(file_name(session)).display(),
+                session.cache_id
+            ));
+            None
+        }
+    }
+}
+
+/// [`read`] without the warning: `Ok(None)` when there is no listing or it
+/// is for another start URL or format (stale, not damaged); `Err(why)` when
+/// one is there and cannot be used.
+fn read_checked(cache: &Cache, session: &SsoSession) -> Result<Option<Discovered>, String> {
+    let mut f = match cache.open_checked(&file_name(session)) {
+        Private::File(f) => f,
+        Private::Missing => return Ok(None),
+        Private::Refused(why) => return Err(why),
+    };
     let mut text = String::new();
-    f.read_to_string(&mut text).ok()?;
-    let d: Discovered = serde_json::from_str(&text).ok()?;
-    (d.version == VERSION && d.start_url == session.start_url).then_some(d)
+    f.read_to_string(&mut text)
+        .map_err(|e| format!("it cannot be read ({e})"))?;
+    let v: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| format!("it is damaged ({e})"))?;
+    if v.get("version").and_then(serde_json::Value::as_u64) != Some(u64::from(VERSION)) {
+        // Written by another version of rolepick: stale, listed again.
+        return Ok(None);
+    }
+    let d: Discovered = serde_json::from_value(v).map_err(|e| format!("it is damaged ({e})"))?;
+    Ok((d.start_url == session.start_url).then_some(d))
 }
 
 pub fn write(
@@ -109,8 +146,22 @@ pub fn shell_safe(s: &str) -> String {
 
 /// Adds the roles discovered for every Identity Center source of `model`
 /// (from the cache) as profiles; gives the user's own SSO profiles their
-/// account's name.
+/// account's name. Quiet about an unusable listing (the warm path, which
+/// says nothing unless it serves the request); see [`merge_or_warn`].
 pub fn merge(model: &mut Model, cache: &Cache) {
+    merge_with(model, cache, read);
+}
+
+/// [`merge`], saying which listing could not be used and how to rebuild it.
+pub fn merge_or_warn(model: &mut Model, cache: &Cache) {
+    merge_with(model, cache, read_warning);
+}
+
+fn merge_with(
+    model: &mut Model,
+    cache: &Cache,
+    read: fn(&Cache, &SsoSession) -> Option<Discovered>,
+) {
     let sessions: Vec<(String, SsoSession, Origin)> = model
         .sources
         .values()

@@ -4,12 +4,16 @@
 //! filled in (`$BROWSER`, else the platform's opener, through
 //! [`crate::shell`]) unless `--no-browser` or there is no display (an SSH
 //! session without `DISPLAY`/`WAYLAND_DISPLAY`). The URL carries the user
-//! code only, never a token.
+//! code only, never a token. A sign-in a command starts by itself (not
+//! `sso login`) gives up at once when no browser opened (an opener that
+//! exits with an error counts as none) and stderr is no terminal: nobody
+//! would ever see the code.
 
 use crate::aws::sso::DeviceAuthorization;
 use crate::diag;
-use crate::sso_token::SignInUi;
+use crate::sso_token::{Shown, SignInUi};
 use std::io::{IsTerminal, Write};
+use std::time::Duration;
 
 /// The sign-in shown on stderr (see the module doc).
 #[derive(Debug, Clone)]
@@ -20,16 +24,34 @@ pub struct TerminalSignIn {
     pub qr: bool,
     /// Quiet: no text at all (the picker owns the screen).
     pub quiet: bool,
+    /// Give up at once ([`Shown::Nobody`]) when no browser opened and
+    /// stderr is no terminal: nobody would ever see the code.
+    pub needs_someone: bool,
 }
 
 impl TerminalSignIn {
-    /// For the command line: the browser unless `no_browser` or no display,
-    /// a QR code when stderr is a terminal.
+    /// For `rolepick sso login`, which the user asked for: the browser
+    /// unless `no_browser` or no display, a QR code when stderr is a
+    /// terminal, and the URL and code on stderr even when it is not (a log
+    /// the user reads).
     pub fn new(no_browser: bool) -> TerminalSignIn {
         TerminalSignIn {
             open_browser: !no_browser && has_display(|v| std::env::var_os(v)),
             qr: std::io::stderr().is_terminal(),
             quiet: false,
+            needs_someone: false,
+        }
+    }
+
+    /// For a sign-in that a command needing credentials starts by itself
+    /// (`exec`, `env`, `credential-process`, the endpoint): as
+    /// [`TerminalSignIn::new`], but with no browser opened and no terminal
+    /// to show the code on, it fails at once (run `rolepick sso login`)
+    /// instead of waiting out the device code.
+    pub fn unattended() -> TerminalSignIn {
+        TerminalSignIn {
+            needs_someone: true,
+            ..TerminalSignIn::new(false)
         }
     }
 }
@@ -42,6 +64,7 @@ impl TerminalSignIn {
             open_browser: has_display(|v| std::env::var_os(v)),
             qr: false,
             quiet: true,
+            needs_someone: false,
         }
     }
 }
@@ -70,23 +93,58 @@ pub fn instructions(auth: &DeviceAuthorization, opened: bool) -> String {
     )
 }
 
-impl SignInUi for TerminalSignIn {
-    fn show(&self, auth: &DeviceAuthorization) {
-        let mut opened = false;
-        if self.open_browser {
-            match crate::shell::open_browser(&auth.verification_uri_complete, true) {
-                Ok(mut child) => {
-                    opened = true;
-                    // Reaped in the background: the browser may outlive us.
-                    std::thread::spawn(move || {
-                        let _ = child.wait();
-                    });
-                }
-                Err(e) => diag::warn(&format!("{e}")),
+/// How long an opener that has not exited yet is given to fail before it
+/// counts as a browser that opened (xdg-open with nothing to open with
+/// exits at once; a `$BROWSER` that is the browser itself keeps running).
+const OPENER_GRACE: Duration = Duration::from_millis(1500);
+
+/// Opens the browser on `url`; whether it (probably) opened.
+fn open(url: &str) -> bool {
+    let mut child = match crate::shell::open_browser(url, true) {
+        Ok(child) => child,
+        Err(e) => {
+            diag::warn(&format!("{e}"));
+            return false;
+        }
+    };
+    let step = Duration::from_millis(20);
+    let mut waited = Duration::ZERO;
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) if status.success() => return true,
+            Ok(Some(status)) => {
+                diag::warn(&format!(
+                    "the browser could not be opened (its opener ended with {status})"
+                ));
+                return false;
+            }
+            Ok(None) if waited < OPENER_GRACE => {
+                std::thread::sleep(step);
+                waited += step;
+            }
+            _ => {
+                // Reaped in the background: the browser may outlive us.
+                std::thread::spawn(move || {
+                    let _ = child.wait();
+                });
+                return true;
             }
         }
+    }
+}
+
+impl SignInUi for TerminalSignIn {
+    fn show(&self, auth: &DeviceAuthorization) {
+        self.present(auth);
+    }
+
+    fn present(&self, auth: &DeviceAuthorization) -> Shown {
+        let opened = self.open_browser && open(&auth.verification_uri_complete);
+        if self.needs_someone && !opened && !std::io::stderr().is_terminal() {
+            return Shown::Nobody;
+        }
         if self.quiet {
-            return;
+            return Shown::Waiting;
         }
         let mut text = instructions(auth, opened);
         if self.qr {
@@ -100,6 +158,7 @@ impl SignInUi for TerminalSignIn {
         }
         text.push_str("Waiting for approval...\n");
         let _ = std::io::stderr().lock().write_all(text.as_bytes());
+        Shown::Waiting
     }
 }
 

@@ -37,6 +37,23 @@ pub use crate::model::SsoSession;
 /// device authorization, with the lock held.
 pub trait SignInUi: Sync {
     fn show(&self, auth: &DeviceAuthorization);
+
+    /// [`SignInUi::show`], saying whether anyone can act on it. The
+    /// default shows it and waits.
+    fn present(&self, auth: &DeviceAuthorization) -> Shown {
+        self.show(auth);
+        Shown::Waiting
+    }
+}
+
+/// What became of a shown sign-in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shown {
+    /// A browser opened or the code is on a terminal: poll for approval.
+    Waiting,
+    /// No browser opened and nobody can see the code: give up now rather
+    /// than wait out the device code.
+    Nobody,
 }
 
 /// Whether [`token`] may start a browser sign-in.
@@ -102,7 +119,9 @@ impl From<SsoError> for Error {
             SsoError::DeviceCodeExpired => refused("sso-oidc:CreateToken", "ExpiredTokenException"),
             SsoError::RefreshRefused { code } => refused("sso-oidc:CreateToken", code),
             SsoError::TokenInvalid => refused("IAM Identity Center", "UnauthorizedException"),
-            SsoError::SignInRequired { .. } => Error::Auth(message),
+            SsoError::SignInRequired { .. } | SsoError::NobodyToSignIn { .. } => {
+                Error::Auth(message)
+            }
         }
     }
 }
@@ -194,7 +213,23 @@ async fn obtain(
         Verdict::Use(t) => return Ok(t),
         Verdict::Refresh(t) => match refresh(s, &st, &t).await {
             Ok(new) => return Ok(new),
-            Err(SsoError::RefreshRefused { .. }) => Some(t),
+            Err(SsoError::RefreshRefused { code }) => {
+                if let Some(new) = written_meanwhile(s, &st, &t, rejected).await? {
+                    return Ok(new);
+                }
+                if code == "InvalidClientException" {
+                    // Identity Center no longer knows this registration:
+                    // the sign-in registers a new one.
+                    Some(CachedToken {
+                        client_id: None,
+                        client_secret: None,
+                        registration_expires_at: None,
+                        ..t
+                    })
+                } else {
+                    Some(t)
+                }
+            }
             // Not reachable now: a token that still works is good enough.
             Err(e) => {
                 let now = st.clock.now();
@@ -212,6 +247,46 @@ async fn obtain(
         }
         .into()),
         SignIn::Allowed(ui) => Ok(device_sign_in(s, &st, ui, old).await?),
+    }
+}
+
+/// How long a refused refresh waits for the token of whoever spent the
+/// refresh token first to reach the cache, and how often it looks.
+const RACE_WAIT: Duration = Duration::from_millis(1500);
+const RACE_LOOK: Duration = Duration::from_millis(50);
+
+/// After the refresh of `tried` was refused: the token another program
+/// wrote meanwhile, if one did. botocore's `SSOTokenProvider` (the AWS CLI,
+/// boto3) takes no lock of ours: it may have spent the single-use refresh
+/// token a moment before us and be writing the new token now. Only when
+/// nothing new arrives does the caller start a browser sign-in.
+async fn written_meanwhile(
+    s: &SsoSession,
+    st: &Stores<'_>,
+    tried: &CachedToken,
+    rejected: Option<&SecretString>,
+) -> Result<Option<SecretString>, Error> {
+    let mut waited = Duration::ZERO;
+    loop {
+        let now = st.clock.now();
+        if let Some(t) = read(s, st)?.filter(|t| {
+            t.access_token != tried.access_token || t.refresh_token != tried.refresh_token
+        }) {
+            return Ok(match judge(Some(t), now, rejected) {
+                Verdict::Use(a) => Some(a),
+                // Written, but already due: usable as it is for this run.
+                Verdict::Refresh(t) if t.expires_at > now + MIN_LEFT => {
+                    Some(t.access_token.clone())
+                }
+                Verdict::Refresh(t) => refresh(s, st, &t).await.ok(),
+                Verdict::SignIn(_) => None,
+            });
+        }
+        if waited >= RACE_WAIT {
+            return Ok(None);
+        }
+        tokio::time::sleep(RACE_LOOK).await;
+        waited += RACE_LOOK;
     }
 }
 
@@ -239,13 +314,22 @@ async fn refresh(
         refresh_token: g.refresh_token.or_else(|| t.refresh_token.clone()),
         ..t.clone()
     };
-    st.tokens
-        .write(&s.cache_id, &new)
-        .map_err(|e| SsoError::Other {
-            endpoint: st.tokens.dir().display().to_string(),
-            detail: e.to_string(),
-        })?;
+    // The old refresh token is spent now: this token is the only one.
+    save(s, st, &new, "refreshed");
     Ok(g.access_token)
+}
+
+/// Writes a token just obtained back to the cache. When it cannot be
+/// written (a full disk, a read-only directory) the token still serves the
+/// run that got it, and the user is told why the next run will ask for a
+/// sign-in.
+fn save(s: &SsoSession, st: &Stores<'_>, t: &CachedToken, what: &str) {
+    if let Err(e) = st.tokens.write(&s.cache_id, t) {
+        crate::diag::warn(&format!(
+            "the {what} IAM Identity Center token of session {:?} could not be saved: {e}. This run uses it; the next one will need `rolepick sso login {}` unless the token cache can be written again.",
+            s.cache_id, s.cache_id
+        ));
+    }
 }
 
 async fn device_sign_in(
@@ -275,13 +359,44 @@ async fn device_sign_in(
             }
             _ => None,
         });
-    let reg = match reuse {
-        Some(r) => r,
-        None => sso::register_client(&client, &endpoint, CLIENT_NAME, &scopes(s)).await?,
+    let register = async || sso::register_client(&client, &endpoint, CLIENT_NAME, &scopes(s)).await;
+    let (reg, auth) = match reuse {
+        Some(r) => {
+            match sso::start_device_authorization(&client, &endpoint, &r, &s.start_url, st.clock)
+                .await
+            {
+                Ok(auth) => (r, auth),
+                // A registration Identity Center no longer knows (deleted,
+                // or the service's state reset): register anew, once.
+                Err(SsoError::Service { code, .. }) if code == "InvalidClientException" => {
+                    let reg = register().await?;
+                    let auth = sso::start_device_authorization(
+                        &client,
+                        &endpoint,
+                        &reg,
+                        &s.start_url,
+                        st.clock,
+                    )
+                    .await?;
+                    (reg, auth)
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        None => {
+            let reg = register().await?;
+            let auth =
+                sso::start_device_authorization(&client, &endpoint, &reg, &s.start_url, st.clock)
+                    .await?;
+            (reg, auth)
+        }
     };
-    let auth =
-        sso::start_device_authorization(&client, &endpoint, &reg, &s.start_url, st.clock).await?;
-    ui.show(&auth);
+    if ui.present(&auth) == Shown::Nobody {
+        return Err(SsoError::NobodyToSignIn {
+            session: s.cache_id.clone(),
+        }
+        .into());
+    }
     let g = sso::poll_for_token(&client, &endpoint, &reg, &auth, st.clock).await?;
     let token = CachedToken {
         start_url: Some(s.start_url.clone()),
@@ -294,7 +409,7 @@ async fn device_sign_in(
         refresh_token: g.refresh_token,
         extra: old.map(|t| t.extra.clone()).unwrap_or_default(),
     };
-    st.tokens.write(&s.cache_id, &token)?;
+    save(s, st, &token, "new");
     Ok(g.access_token)
 }
 

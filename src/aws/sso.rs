@@ -47,6 +47,10 @@ pub enum SsoError {
     /// No usable token and the caller did not allow a sign-in.
     #[error("no IAM Identity Center token for session {session:?}; sign in first")]
     SignInRequired { session: String },
+    /// A sign-in was needed, but no browser opened and there is no terminal
+    /// to show its code on: nobody could approve it.
+    #[error("no IAM Identity Center token for session {session:?}, and no browser could be opened nor a terminal found to show the sign-in code")]
+    NobodyToSignIn { session: String },
     /// Still throttled (429) after every retry with backoff.
     #[error("{op}: still throttled (TooManyRequestsException) after {attempts} attempts")]
     Throttled { op: &'static str, attempts: u32 },
@@ -58,8 +62,9 @@ pub enum SsoError {
         role_name: String,
         code: String,
     },
-    /// Identity Center answered with another error code.
-    #[error("{op}: {code}: {message}")]
+    /// Identity Center answered with another error code (OIDC errors often
+    /// carry no message: then the code alone).
+    #[error("{op}: {code}{}", if message.is_empty() { String::new() } else { format!(": {message}") })]
     Service {
         op: &'static str,
         code: String,

@@ -11,7 +11,7 @@ use rolepick::cache::Cache;
 use rolepick::clock::SystemClock;
 use rolepick::secret::SecretString;
 use rolepick::sso_cache::{cache_key, TokenCache};
-use rolepick::sso_token::{self, SignIn, SignInUi, SsoSession, Stores, TokenError};
+use rolepick::sso_token::{self, Shown, SignIn, SignInUi, SsoSession, Stores, TokenError};
 use std::os::unix::fs::PermissionsExt;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -650,4 +650,122 @@ fn an_unreachable_oidc_endpoint_is_a_network_error() {
         "{e:?}"
     );
     assert_eq!(rolepick::error::Error::from(e).exit_code(), 4);
+}
+
+/// A sign-in nobody would approve: counted, and given up at once (so a
+/// lost race shows as a count, not as a ten-minute wait).
+#[derive(Default)]
+struct NobodyThere {
+    shown: AtomicUsize,
+}
+
+impl SignInUi for NobodyThere {
+    fn show(&self, _: &DeviceAuthorization) {
+        self.shown.fetch_add(1, Ordering::SeqCst);
+    }
+
+    fn present(&self, auth: &DeviceAuthorization) -> Shown {
+        self.show(auth);
+        Shown::Nobody
+    }
+}
+
+#[test]
+fn a_refresh_racing_botocore_uses_the_token_botocore_wrote_and_never_signs_in() {
+    // Every token has 10 minutes: inside both refresh windows, so every
+    // turn of either side refreshes. The OIDC latency widens the moment in
+    // which both hold the same single-use refresh token.
+    let standin = Standin::start(None, &["--token-ttl", "600"]);
+    let home = SsoHome::new("http://127.0.0.1:9", standin.endpoint());
+    home.boto3("sign-in", &standin);
+    standin.control(r#"{"oidc_latency_ms": 60}"#);
+    standin.reset();
+    let rp = Rp::new(&home, &standin);
+    let ui = NobodyThere::default();
+    let mut turns = 0;
+    let mut failures = Vec::new();
+    let boto3 = std::thread::scope(|s| {
+        let racer = s.spawn(|| home.boto3("race 8", &standin));
+        while !racer.is_finished() {
+            turns += 1;
+            if let Err(e) = rp.token(SignIn::Allowed(&ui)) {
+                failures.push(e.to_string());
+            }
+        }
+        racer.join().unwrap()
+    });
+    let refused = refused_refreshes(&standin);
+    eprintln!(
+        "rolepick turns {turns}, boto3 {boto3}, refused refreshes {refused}, refresh grants {}",
+        grants(&standin, REFRESH)
+    );
+    assert!(failures.is_empty(), "rolepick failed: {failures:?}");
+    assert_eq!(
+        standin.count("StartDeviceAuthorization"),
+        0,
+        "a device sign-in was started"
+    );
+    assert_eq!(ui.shown.load(Ordering::SeqCst), 0, "a browser tab opened");
+    assert!(boto3["new_tokens"].as_u64().unwrap() > 0, "{boto3}");
+    // The races did happen: some refreshes were refused.
+    assert!(refused > 0, "no race in {turns} turns");
+}
+
+#[test]
+fn botocore_reads_a_forgotten_registration_as_invalid_client() {
+    let standin = Standin::start(None, &[]);
+    let home = SsoHome::new("http://127.0.0.1:9", standin.endpoint());
+    home.boto3("sign-in", &standin);
+    standin.control(r#"{"forget_clients": true}"#);
+    let out = home.boto3("invalid-client", &standin);
+    for call in ["refresh", "start"] {
+        assert_eq!(out[call]["code"], "InvalidClientException", "{out}");
+        assert_eq!(out[call]["status"], 401, "{out}");
+    }
+}
+
+#[test]
+fn a_reused_registration_refused_at_start_device_authorization_is_registered_anew() {
+    let standin = Standin::start(None, &[]);
+    let home = SsoHome::new("http://127.0.0.1:9", standin.endpoint());
+    let rp = Rp::new(&home, &standin);
+    let browser = Browser::default();
+    rp.token(SignIn::Allowed(&browser)).unwrap();
+    // An expired token whose refresh token is refused (invalid_grant): the
+    // sign-in reuses the registration, which Identity Center then refuses.
+    let file = home
+        .token_dir()
+        .join(format!("{}.json", cache_key(SESSION)));
+    let mut v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    v["expiresAt"] = "2001-01-01T00:00:00Z".into();
+    v["refreshToken"] = "aor-0-spent".into();
+    std::fs::write(&file, v.to_string()).unwrap();
+    standin
+        .control(r#"{"fail_next": {"op": "StartDeviceAuthorization", "status": 401, "count": 1}}"#);
+    let t = rp.token(SignIn::Allowed(&browser)).unwrap();
+    assert_eq!(standin.count("StartDeviceAuthorization:401"), 1);
+    assert_eq!(standin.count("RegisterClient"), 2, "registered anew");
+    assert_eq!(
+        browser.shown.load(Ordering::SeqCst),
+        2,
+        "signed in once more"
+    );
+    let after: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(after["accessToken"], t.expose());
+    assert_ne!(after["clientId"], v["clientId"]);
+}
+
+#[test]
+fn an_oidc_error_without_a_message_is_named_by_its_code_alone() {
+    let e = SsoError::Service {
+        op: "StartDeviceAuthorization",
+        code: "InvalidClientException".into(),
+        message: String::new(),
+    };
+    assert_eq!(
+        e.to_string(),
+        "StartDeviceAuthorization: InvalidClientException"
+    );
 }

@@ -738,3 +738,285 @@ fn login_on_a_terminal_draws_a_qr_code_of_the_url_and_not_in_a_pipe() {
     assert!(err.contains("/device?user_code="), "{err}");
     assert!(!err.contains('▀') && !err.contains('█'), "{err}");
 }
+
+impl Env {
+    /// The session's token file in the AWS CLI cache.
+    fn token_path(&self) -> PathBuf {
+        self.home
+            .token_dir()
+            .join(format!("{}.json", rolepick::sso_cache::cache_key(SESSION)))
+    }
+
+    /// Rewrites the cached token's `expiresAt` to `secs` from now (negative: past).
+    fn token_expires_in(&self, secs: i64) {
+        let mut t = self.token().expect("a token");
+        let at = std::time::SystemTime::now()
+            .checked_add(std::time::Duration::from_secs(secs.max(0).unsigned_abs()))
+            .and_then(|t| t.checked_sub(std::time::Duration::from_secs(secs.min(0).unsigned_abs())))
+            .unwrap();
+        t["expiresAt"] = humantime::format_rfc3339_seconds(at).to_string().into();
+        std::fs::write(self.token_path(), t.to_string()).unwrap();
+    }
+
+    /// rolepick `args` with the given directories on small disks (see
+    /// [`support::on_small_disks`]); None where that cannot be done.
+    fn run_on_small_disks(
+        &self,
+        mounts: &[(&std::path::Path, support::SmallDisk)],
+        args: &[&str],
+    ) -> Option<Output> {
+        let mut argv: Vec<OsString> = vec![env!("CARGO_BIN_EXE_rolepick").into()];
+        argv.extend(args.iter().map(OsString::from));
+        let mut c = support::on_small_disks(mounts, &argv)?;
+        Some(
+            c.env_clear()
+                .envs(self.env())
+                .current_dir(self.home.root())
+                .stdin(Stdio::null())
+                .output()
+                .expect("run rolepick in a mount namespace"),
+        )
+    }
+}
+
+fn refresh_grants(e: &Env) -> usize {
+    e.standin
+        .requests("CreateToken")
+        .iter()
+        .filter(|r| r["grant"] == "refresh_token")
+        .count()
+}
+
+#[test]
+fn a_refreshed_token_the_cache_cannot_hold_serves_the_run_and_says_why() {
+    let e = Env::new(&[]);
+    // Expired: nothing but the refresh can serve. Due (5 minutes left):
+    // the old token could serve, but the refresh spends its refresh token.
+    for (left, what) in [(-60, "expired"), (300, "due")] {
+        // A fresh sign-in each turn: the last turn's refresh token is spent.
+        let _ = std::fs::remove_file(e.token_path());
+        e.ok(&["sso", "login"]);
+        let sign_ins = e.standin.count("StartDeviceAuthorization");
+        e.token_expires_in(left);
+        let before = refresh_grants(&e);
+        let dir = e.home.token_dir();
+        let Some(out) = e.run_on_small_disks(
+            &[(&dir, support::SmallDisk::ReadOnly)],
+            &["exec", PROFILE, "--", "aws", "sts", "get-caller-identity"],
+        ) else {
+            return;
+        };
+        assert!(out.status.success(), "{what}: {}", show(&out));
+        assert!(
+            caller_arn(&out).starts_with(&sso_role_arn_prefix()),
+            "{what}"
+        );
+        assert_eq!(refresh_grants(&e), before + 1, "{what}: refreshed once");
+        let err = text(&out.stderr);
+        assert!(
+            err.contains("IAM Identity Center token of session \"corp\" could not be saved")
+                && err.contains("Read-only file system")
+                && err.contains("rolepick sso login corp"),
+            "{what}: {err}"
+        );
+        assert_eq!(
+            err.matches("could not be saved").count(),
+            1,
+            "{what}: {err}"
+        );
+        assert_eq!(
+            e.standin.count("StartDeviceAuthorization"),
+            sign_ins,
+            "{what}: no sign-in"
+        );
+        // The role credentials went to rolepick's cache: drop them so that
+        // the next turn needs the token again.
+        for f in e.role_cache_files() {
+            std::fs::remove_file(f).unwrap();
+        }
+    }
+}
+
+#[test]
+fn credentials_and_a_token_that_do_not_fit_on_a_full_disk_serve_the_run_and_say_why() {
+    let e = Env::new(&[]);
+    e.ok(&["sso", "login"]);
+    e.token_expires_in(-60);
+    let tokens = e.home.token_dir();
+    let cache = e.home.rolepick_cache();
+    std::fs::create_dir_all(&cache).unwrap();
+    let Some(out) = e.run_on_small_disks(
+        &[
+            (&tokens, support::SmallDisk::Full),
+            (&cache, support::SmallDisk::Full),
+        ],
+        &["exec", PROFILE, "--", "aws", "sts", "get-caller-identity"],
+    ) else {
+        return;
+    };
+    assert!(out.status.success(), "{}", show(&out));
+    assert!(caller_arn(&out).starts_with(&sso_role_arn_prefix()));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("refreshed IAM Identity Center token of session \"corp\" could not be saved"),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "temporary credentials of profile \"{PROFILE}\" could not be saved"
+        )),
+        "{err}"
+    );
+    assert_eq!(err.matches("No space left on device").count(), 2, "{err}");
+    assert_eq!(e.standin.count("StartDeviceAuthorization"), 1);
+}
+
+#[test]
+fn a_registration_identity_center_forgot_is_replaced_and_signed_in_once() {
+    let e = Env::new(&[]);
+    e.ok(&["sso", "login"]);
+    let old_client = e.token().unwrap()["clientId"].clone();
+    e.token_expires_in(-60);
+    e.standin.control(r#"{"forget_clients": true}"#);
+    let out = e.ok(&["exec", PROFILE, "--", "aws", "sts", "get-caller-identity"]);
+    assert!(caller_arn(&out).starts_with(&sso_role_arn_prefix()));
+    let refused: Vec<_> = e
+        .standin
+        .requests("CreateToken")
+        .into_iter()
+        .filter(|r| r["error"] == "InvalidClientException")
+        .collect();
+    assert_eq!(
+        refused.len(),
+        1,
+        "the refresh was refused as invalid_client"
+    );
+    assert_eq!(e.standin.count("RegisterClient"), 2, "registered anew");
+    assert_eq!(e.standin.count("StartDeviceAuthorization:200"), 2);
+    assert_eq!(e.browser_visits().len(), 2, "one more sign-in, once");
+    assert_ne!(e.token().unwrap()["clientId"], old_client);
+}
+
+#[test]
+fn a_signed_out_exec_with_no_terminal_and_no_browser_fails_at_once_with_exit_3() {
+    let e = Env::new(&[]);
+    let cases: [(&str, Vec<(&str, OsString)>); 2] = [
+        // An opener that fails (as xdg-open does with nothing to open with).
+        ("failing opener", vec![("BROWSER", "false".into())]),
+        // An SSH session without a forwarded display: no browser at all.
+        (
+            "ssh, no display",
+            vec![("SSH_CONNECTION", "10.0.0.1 50000 10.0.0.2 22".into())],
+        ),
+    ];
+    for (what, vars) in cases {
+        let mut child = e
+            .cmd()
+            .envs(vars)
+            .args(["exec", PROFILE, "--", "true"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Waits out a hang (the device code lives 600 s) for a minute at most.
+        let mut status = None;
+        for _ in 0..600 {
+            if let Some(s) = child.try_wait().unwrap() {
+                status = Some(s);
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        if status.is_none() {
+            let _ = child.kill();
+        }
+        let out = child.wait_with_output().unwrap();
+        assert!(status.is_some(), "{what}: still waiting: {}", show(&out));
+        assert_eq!(out.status.code(), Some(3), "{what}: {}", show(&out));
+        let err = text(&out.stderr);
+        assert!(err.contains("rolepick sso login corp"), "{what}: {err}");
+        assert!(
+            !err.contains("A browser window is opening"),
+            "{what}: {err}"
+        );
+        assert!(e.token().is_none());
+    }
+    assert_eq!(e.standin.count("CreateToken"), 0, "nobody polled");
+}
+
+#[test]
+fn a_damaged_or_shared_account_listing_is_said_once_with_the_command_that_rebuilds_it() {
+    let e = Env::new(&[]);
+    e.ok(&["sso", "login"]);
+    e.ok(&["sso", "sync"]);
+    let listing = std::fs::read_dir(e.home.rolepick_cache())
+        .unwrap()
+        .map(|d| d.unwrap().path())
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("sso-accounts-")
+        })
+        .expect("a listing");
+    let good = std::fs::read(&listing).unwrap();
+    let discovered = "account-0002/AdministratorAccess";
+    e.ok(&["exec", discovered, "--", "true"]);
+    for (what, damage) in [
+        (
+            "damaged",
+            Box::new(|p: &std::path::Path| std::fs::write(p, "{\"version\": 1, \"start_u").unwrap())
+                as Box<dyn Fn(&std::path::Path)>,
+        ),
+        (
+            "0644",
+            Box::new(|p: &std::path::Path| {
+                std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o644)).unwrap()
+            }),
+        ),
+    ] {
+        std::fs::write(&listing, &good).unwrap();
+        std::fs::set_permissions(&listing, std::fs::Permissions::from_mode(0o600)).unwrap();
+        damage(&listing);
+        let out = e.run(&["exec", discovered, "--", "true"]);
+        assert!(!out.status.success(), "{what}: {}", show(&out));
+        let err = text(&out.stderr);
+        assert_eq!(
+            err.matches("rolepick sso sync corp").count(),
+            1,
+            "{what}: said once, with the fix: {err}"
+        );
+        assert!(
+            err.contains(&listing.display().to_string()),
+            "{what}: {err}"
+        );
+        // sync rebuilds it, and the discovered role runs again.
+        e.ok(&["sso", "sync"]);
+        let out = e.ok(&["exec", discovered, "--", "true"]);
+        assert!(!text(&out.stderr).contains("unusable"), "{}", show(&out));
+    }
+}
+
+#[test]
+fn a_read_only_rolepick_cache_stops_with_exit_1_before_spending_the_refresh_token() {
+    let e = Env::new(&[]);
+    e.ok(&["sso", "login"]);
+    e.token_expires_in(-60);
+    let cache = e.home.rolepick_cache();
+    std::fs::create_dir_all(&cache).unwrap();
+    let Some(out) = e.run_on_small_disks(
+        &[(&cache, support::SmallDisk::ReadOnly)],
+        &["exec", PROFILE, "--", "true"],
+    ) else {
+        return;
+    };
+    // Its locks cannot be taken: the run cannot go on. A file I/O error
+    // (1), never "cannot reach" (4), and the refresh token is not spent.
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(&cache.display().to_string()) && err.contains("Read-only file system"),
+        "{err}"
+    );
+    assert_eq!(refresh_grants(&e), 0);
+}

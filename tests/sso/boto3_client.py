@@ -17,6 +17,12 @@ expectation exits non-zero with the reason on stderr.
                 (not with --no-credentials: no moto behind the stand-in)
   paginate      boto3's ListAccounts paginator, every page
   errors        how botocore parses 429 and 401 (ClientError codes)
+  invalid-client  how botocore parses CreateToken (refresh grant) and
+                StartDeviceAuthorization with the cached registration, once
+                the stand-in forgot it (knob forget_clients)
+  race SECONDS  botocore's SSOTokenProvider, a new one each turn (as each
+                aws CLI run is), loading and refreshing the cached token in a
+                loop for SECONDS
 """
 
 import json
@@ -205,8 +211,47 @@ def cmd_errors():
     return out
 
 
+def cmd_invalid_client():
+    _, sess, _ = cfg()
+    oidc, _ = clients(sess["sso_region"])
+    path = os.path.expanduser(f"~/.aws/sso/cache/{__import__('hashlib').sha1(SESSION.encode()).hexdigest()}.json")
+    t = json.load(open(path))
+    out = {}
+    for name, call in [
+        ("refresh", lambda: oidc.create_token(
+            clientId=t["clientId"], clientSecret=t["clientSecret"],
+            grantType="refresh_token", refreshToken=t["refreshToken"])),
+        ("start", lambda: oidc.start_device_authorization(
+            clientId=t["clientId"], clientSecret=t["clientSecret"],
+            startUrl=sess["sso_start_url"])),
+    ]:
+        try:
+            call()
+            out[name] = None
+        except ClientError as e:
+            out[name] = {"code": e.response["Error"]["Code"],
+                         "status": e.response["ResponseMetadata"]["HTTPStatusCode"],
+                         "error": e.response.get("error")}
+    return out
+
+
+def cmd_race():
+    s, _, _ = cfg()
+    until = time.time() + float(sys.argv[2])
+    turns = refreshed = 0
+    seen = None
+    while time.time() < until:
+        frozen = SSOTokenProvider(s).load_token().get_frozen_token()
+        turns += 1
+        if seen is not None and frozen.token != seen:
+            refreshed += 1
+        seen = frozen.token
+    return {"turns": turns, "new_tokens": refreshed}
+
+
 if __name__ == "__main__":
     cmd = {"device-flow": cmd_device_flow, "sign-in": cmd_sign_in, "use": cmd_use,
-           "paginate": cmd_paginate, "errors": cmd_errors}[sys.argv[1]]
+           "paginate": cmd_paginate, "errors": cmd_errors,
+           "invalid-client": cmd_invalid_client, "race": cmd_race}[sys.argv[1]]
     json.dump(cmd(), sys.stdout)
     sys.stdout.write("\n")

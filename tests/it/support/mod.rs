@@ -24,7 +24,7 @@ use std::ffi::OsString;
 use std::fs;
 use std::net::TcpListener;
 use std::path::Path;
-use std::process::Child;
+use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 pub use federation::Federation;
@@ -257,4 +257,70 @@ impl Stack {
             moto,
         }
     }
+}
+
+/// What a 16 KiB tmpfs mounted over a directory does to writes there.
+#[derive(Clone, Copy, Debug)]
+pub enum SmallDisk {
+    /// Filled up: every new write fails with ENOSPC (root too).
+    Full,
+    /// Read-only: every write fails with EROFS (root too).
+    ReadOnly,
+}
+
+/// `argv` run in a mount namespace of its own (`unshare`; as an ordinary
+/// user, mapped to root in a user namespace) where each directory of
+/// `mounts` is a 16 KiB tmpfs holding a copy of what it held, then filled
+/// up or made read-only. Mode bits would not stop a root test run; these
+/// do. None (after [`missing_prerequisite`]) where namespaces are not
+/// available. Nothing outside the namespace changes.
+pub fn on_small_disks(mounts: &[(&Path, SmallDisk)], argv: &[OsString]) -> Option<Command> {
+    let root = rustix::process::geteuid().is_root();
+    let unshare = |probe: bool| {
+        let mut c = Command::new("unshare");
+        if !root {
+            c.arg("--map-root-user");
+        }
+        c.args(["--mount", "--propagation", "private"]);
+        if probe {
+            c.arg("true");
+        }
+        c
+    };
+    let works = unshare(true)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !works {
+        missing_prerequisite("unshare (util-linux) with mount namespaces");
+        return None;
+    }
+    let script = r#"set -e
+while [ "$1" != "--" ]; do
+  how=$1 dir=$2; shift 2
+  stage=$(mktemp -d)
+  cp -a "$dir/." "$stage/"
+  mount -t tmpfs -o size=16k,mode=0700 rolepick-test "$dir"
+  cp -a "$stage/." "$dir/"
+  rm -rf "$stage"
+  case $how in
+    full) dd if=/dev/zero of="$dir/.filler" bs=1024 2>/dev/null || true ;;
+    ro) mount -o remount,ro,size=16k,mode=0700 "$dir" ;;
+  esac
+done
+shift
+exec "$@"
+"#;
+    let mut c = unshare(false);
+    c.args(["sh", "-c", script, "sh"]);
+    for (dir, how) in mounts {
+        c.arg(match how {
+            SmallDisk::Full => "full",
+            SmallDisk::ReadOnly => "ro",
+        });
+        c.arg(dir);
+    }
+    c.arg("--").args(argv);
+    Some(c)
 }
