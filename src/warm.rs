@@ -332,3 +332,172 @@ mod tests {
         }
     }
 }
+
+/// The small program's parsers against clap's: for generated argument
+/// vectors, whatever the small program accepts, clap accepts with the same
+/// values (what it refuses, the full program says why).
+#[cfg(test)]
+mod against_clap {
+    use super::*;
+    use crate::cli::{Cli, Cmd};
+    use clap::Parser;
+
+    /// Real flags and values, their `=` forms, `--`, and what clap refuses.
+    const TOKENS: &[&str] = &[
+        "p",
+        "q",
+        "",
+        "-",
+        "--",
+        "-v",
+        "--verbose",
+        "--help",
+        "-h",
+        "--version",
+        "-x",
+        "=",
+        "a=b",
+        "--config",
+        "--config=/c.toml",
+        "--config=",
+        "--config=-c",
+        "/c.toml",
+        "--region",
+        "--region=eu-west-3",
+        "--region=",
+        "us-east-1",
+        "nowhere",
+        "--format",
+        "--format=fish",
+        "--format=",
+        "--format=json=x",
+        "json",
+        "sh",
+        "dotenv",
+        "powershell",
+        "{profile}",
+        "--nest",
+        "--nest=1",
+        "--env-creds",
+        "--server",
+        "--mfa-code",
+        "123456",
+        "exec",
+        "env",
+        "prompt",
+    ];
+    const SUBS: &[&str] = &["exec", "env", "credential-process", "prompt", "list", "-v"];
+
+    /// A small seeded generator (xorshift64*): the same vectors every run.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        }
+        fn pick<'a>(&mut self, from: &[&'a str]) -> &'a str {
+            from[usize::try_from(self.next() % from.len() as u64).unwrap()]
+        }
+    }
+
+    fn vectors(seed: u64, n: usize) -> Vec<Vec<OsString>> {
+        let mut rng = Rng(seed);
+        (0..n)
+            .map(|_| {
+                let mut v = vec![OsString::from(rng.pick(SUBS))];
+                for _ in 0..rng.next() % 7 {
+                    v.push(rng.pick(TOKENS).into());
+                }
+                if rng.next().is_multiple_of(2) {
+                    v.push("--".into());
+                    for _ in 0..rng.next() % 3 {
+                        v.push(rng.pick(TOKENS).into());
+                    }
+                }
+                v
+            })
+            .collect()
+    }
+
+    fn clap(args: &[OsString]) -> Option<Cli> {
+        let argv = std::iter::once(OsString::from("rolepick")).chain(args.iter().cloned());
+        Cli::try_parse_from(argv).ok()
+    }
+
+    /// `--config` as clap sees it: the flag, else `ROLEPICK_CONFIG`.
+    fn config(req: &Request) -> Option<PathBuf> {
+        req.config
+            .clone()
+            .or_else(|| std::env::var_os("ROLEPICK_CONFIG").map(PathBuf::from))
+    }
+
+    fn agrees(args: &[OsString]) -> Result<(), String> {
+        if let Some(req) = parse(args) {
+            let cli = clap(args).ok_or("clap refuses it")?;
+            if cli.global.verbose || cli.global.config != config(&req) {
+                return Err(format!("clap reads {:?}", cli.global));
+            }
+            let same = match (&req.command, &cli.command) {
+                (
+                    Command::Exec {
+                        region,
+                        nest,
+                        command,
+                    },
+                    Some(Cmd::Exec(a)),
+                ) => {
+                    a.profile == req.profile
+                        && a.region == *region
+                        && a.nest == *nest
+                        && a.command == *command
+                        && !a.server
+                        && a.mfa.mfa_code.is_none()
+                }
+                (Command::Env { format, region }, Some(Cmd::Env(a))) => {
+                    a.profile == req.profile
+                        && a.format == *format
+                        && a.region == *region
+                        && a.mfa.mfa_code.is_none()
+                }
+                (Command::CredentialProcess, Some(Cmd::CredentialProcess(a))) => {
+                    a.profile == req.profile && a.mfa.mfa_code.is_none()
+                }
+                _ => false,
+            };
+            if !same {
+                return Err(format!("clap reads {:?}, rolepick {req:?}", cli.command));
+            }
+        }
+        if let Some(format) = crate::cmd::prompt::plain_form(args) {
+            match clap(args).ok_or("clap refuses it")?.command {
+                Some(Cmd::Prompt(a)) if a.format == format => {}
+                other => return Err(format!("clap reads {other:?}, rolepick {format:?}")),
+            }
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn whatever_the_small_program_accepts_clap_accepts_with_the_same_values() {
+        let mut accepted = 0;
+        for args in vectors(0x5eed_0f20_24ab, 20_000) {
+            if let Err(why) = agrees(&args) {
+                panic!("{args:?}: {why}");
+            }
+            accepted += usize::from(parse(&args).is_some());
+        }
+        // The generator reaches the accepted forms, not only refusals.
+        assert!(accepted > 100, "only {accepted} vectors accepted");
+    }
+
+    #[test]
+    fn prompt_format_takes_no_option_as_its_value() {
+        for v in ["-v", "--help", "--", "-x", "--format"] {
+            let args: Vec<OsString> = ["prompt", "--format", v].map(OsString::from).to_vec();
+            assert_eq!(agrees(&args), Ok(()), "{v}");
+            assert!(clap(&args).is_none(), "clap takes {v}");
+        }
+    }
+}
