@@ -195,19 +195,25 @@ pub fn exec(found: Found, region: Option<&str>, command: &[OsString]) -> Error {
 }
 
 /// Replaces this process with the full program (`argv[0]` kept, the same
-/// arguments and environment); returns only why it could not.
+/// arguments and environment); returns only why it could not. Found
+/// without `/proc` too ([`crate::program::find_full`]).
 pub fn become_full(argv0: &OsStr, args: &[OsString]) -> Error {
+    use crate::program::{find_full, FULL, LIBEXEC_DIR};
     use std::os::unix::process::CommandExt;
-    let exe = match std::env::current_exe() {
-        Ok(e) => e,
-        Err(e) => return Error::Other(format!("cannot find rolepick's own binary: {e}")),
-    };
-    let Some(full) = crate::program::full_beside(&exe) else {
+    let exe = std::env::current_exe().ok();
+    let path = std::env::var_os("PATH");
+    let Some(full) = find_full(
+        exe.as_deref(),
+        argv0,
+        path.as_deref(),
+        std::path::Path::new(LIBEXEC_DIR),
+    ) else {
+        let me = exe.map_or_else(
+            || crate::error::quote_short(&argv0.to_string_lossy()),
+            |e| e.display().to_string(),
+        );
         return Error::Other(format!(
-            "{} is missing: it is found beside {} or in ../libexec/rolepick/ from there. Reinstall rolepick (its two programs, rolepick and {}, belong together).",
-            crate::program::FULL,
-            exe.display(),
-            crate::program::FULL
+            "{FULL} is missing: it is found beside {me} or in ../libexec/rolepick/ from there, else in {LIBEXEC_DIR}. Reinstall rolepick (its two programs, rolepick and {FULL}, belong together)."
         ));
     };
     let e = std::process::Command::new(&full)

@@ -326,3 +326,74 @@ fn installed_as_the_debian_package_lays_it_out_the_full_program_is_in_libexec() 
         show(&out)
     );
 }
+
+/// `program ARGS` in a mount namespace whose /proc is an empty tmpfs (a
+/// container or a hardened mount without /proc), started by `sh` as
+/// `start` (a path, or a name searched in PATH, which leads with `bin`);
+/// None when this machine cannot make one (unshare(1) as root).
+fn without_proc(
+    stack: &Stack,
+    bin: &Path,
+    start: &str,
+    args: &[&str],
+) -> Option<std::process::Output> {
+    let probe = std::process::Command::new("unshare")
+        .args(["-m", "sh", "-c", "mount -t tmpfs none /proc"])
+        .output();
+    if !probe.is_ok_and(|o| o.status.success()) {
+        crate::support::missing_prerequisite("unshare -m with the right to mount (root)");
+        return None;
+    }
+    let script =
+        r#"mount -t tmpfs none /proc && test ! -e /proc/self/exe && PATH="$0:$PATH" exec "$@""#;
+    let out = stack
+        .sb
+        .cmd_of(Path::new("unshare"))
+        .args(["-m", "sh", "-c", script])
+        .arg(bin)
+        .arg(start)
+        .args(args)
+        .output()
+        .unwrap();
+    Some(out)
+}
+
+#[test]
+fn without_proc_the_small_program_finds_the_full_one_through_argv0_and_path() {
+    let stack = Stack::start();
+    let root = stack.sb.root().join("usr");
+    let lone = lone_small_program(&root);
+    let libexec = root.join("libexec/rolepick");
+    std::fs::create_dir_all(&libexec).unwrap();
+    std::fs::copy(
+        env!("CARGO_BIN_EXE_rolepick-full"),
+        libexec.join("rolepick-full"),
+    )
+    .unwrap();
+    let bin = lone.parent().unwrap();
+    // Named by its path, and by its name alone (found in PATH, as a shell
+    // finds it): `list` is the full program's.
+    for start in [lone.to_str().unwrap(), "rolepick"] {
+        let Some(out) = without_proc(&stack, bin, start, &["list"]) else {
+            return;
+        };
+        assert!(out.status.success(), "{start}: {}", show(&out));
+        assert!(
+            text(&out.stdout).contains("admin"),
+            "{start}: {}",
+            show(&out)
+        );
+    }
+    // Neither leads to it (and the build's libexec directory does not
+    // hold it here): it says so, naming where it looked.
+    std::fs::remove_file(libexec.join("rolepick-full")).unwrap();
+    let Some(out) = without_proc(&stack, bin, "rolepick", &["list"]) else {
+        return;
+    };
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("rolepick-full is missing") && err.contains(rolepick::program::LIBEXEC_DIR),
+        "{err}"
+    );
+}
