@@ -134,6 +134,8 @@ pub struct Found {
     model: Model,
     name: String,
     pub creds: Credentials,
+    cache: Cache,
+    now: std::time::SystemTime,
 }
 
 impl Found {
@@ -146,12 +148,31 @@ impl Found {
 }
 
 /// The fresh cached credentials of `req`'s profile, as the full program
-/// would find them; once found, the snapshot's notes are said again (as
-/// the full program says them) and, for `exec`, the key-age reminder. None:
-/// not warm, nothing said or written; the full program is to take it
+/// would find them; once found, what finding them said (the snapshot's
+/// notes, as the full program says them, a damaged cache entry) is said
+/// and, for `exec`, the key-age reminder. None: not warm, nothing said or
+/// written; the full program is to take it, and says what it finds, once
 /// (also what it refuses: `exec` inside a rolepick shell without
 /// `--nest`).
 pub fn find(req: &Request) -> Option<Found> {
+    let (found, notes) = crate::diag::held(|| find_quietly(req));
+    let found = found?;
+    for n in &notes {
+        n.replay();
+    }
+    if let Command::Exec { .. } = req.command {
+        crate::rotate::remind_if_old_at(
+            &found.cache,
+            &found.model.settings.vault,
+            found.now,
+            &found.profile().source,
+        );
+    }
+    Some(found)
+}
+
+/// [`find`] before anything is said or written.
+fn find_quietly(req: &Request) -> Option<Found> {
     if let Command::Exec { nest, .. } = req.command {
         crate::live::nesting_guard(nest).ok()?;
     }
@@ -161,6 +182,10 @@ pub fn find(req: &Request) -> Option<Found> {
     let paths = Paths::discover(req.config.as_deref());
     let cache = Cache::discover();
     let (mut model, notes) = engine::snapshot_model(&paths, &cache, Some(&req.profile))?;
+    // Said (held) first, as the full program says them.
+    for n in &notes {
+        n.replay();
+    }
     if model.profile(&req.profile).is_none() {
         // Perhaps a role discovered from an Identity Center session. A
         // profile of the configuration files needs no listing: merging
@@ -173,16 +198,12 @@ pub fn find(req: &Request) -> Option<Found> {
     let profile = model.profile(&req.profile)?;
     let creds = engine::cached_credentials(&cache, profile)
         .filter(|c| engine::is_fresh_at(&model.settings, now, c))?;
-    for n in &notes {
-        n.replay();
-    }
-    if let Command::Exec { .. } = req.command {
-        crate::rotate::remind_if_old_at(&cache, &model.settings.vault, now, &profile.source);
-    }
     Some(Found {
         name: req.profile.clone(),
         model,
         creds,
+        cache,
+        now,
     })
 }
 
