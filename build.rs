@@ -5,7 +5,8 @@
 //!
 //! Also records the commit the build comes from (`ROLEPICK_VERSION`, what
 //! `rolepick --version` prints): see build/version.rs; and a hash of the
-//! sources (`ROLEPICK_SOURCE_HASH`), which keys the configuration snapshot.
+//! sources (`ROLEPICK_SOURCE_HASH`), which keys the configuration snapshot;
+//! and the libexec directory of `rolepick-full` (`ROLEPICK_LIBEXEC_DIR`).
 #[path = "build/version.rs"]
 mod version;
 
@@ -13,6 +14,20 @@ fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     record_version();
     record_source_hash();
+    record_libexec_dir();
+}
+
+/// Where the small program looks for `rolepick-full` when it cannot find
+/// itself (no /proc) and `argv[0]` does not lead to it:
+/// `ROLEPICK_LIBEXEC_DIR` at build time, else the Debian package's
+/// `/usr/libexec/rolepick`. See src/program.rs.
+fn record_libexec_dir() {
+    println!("cargo:rerun-if-env-changed=ROLEPICK_LIBEXEC_DIR");
+    let dir = std::env::var("ROLEPICK_LIBEXEC_DIR")
+        .ok()
+        .filter(|d| !d.is_empty())
+        .unwrap_or_else(|| "/usr/libexec/rolepick".to_string());
+    println!("cargo:rustc-env=ROLEPICK_LIBEXEC_DIR={dir}");
 }
 
 /// FNV-1a over the relative path and contents of every file that decides

@@ -445,6 +445,15 @@ impl Cache {
             .write_atomic_stamped(name, b"", Some(when))
     }
 
+    /// Removes the stamp file `name`, if there is one.
+    pub fn unstamp(&self, name: &str) {
+        if self.stamped(name).is_some() {
+            if let Ok(dir) = self.private_dir() {
+                dir.remove(name);
+            }
+        }
+    }
+
     /// Opens `name` in the cache directory for reading if it is a private
     /// regular file of this user (not following a symlink); None otherwise.
     pub fn open_private(&self, name: &str) -> Option<File> {

@@ -9,7 +9,8 @@
 //! `O_EXCL|O_NOFOLLOW` in rolepick's private cache directory, which is the
 //! user's runtime dir when there is one) that sends it on to the URL. The
 //! page is removed [`PAGE_LIFETIME`](crate::console::PAGE_LIFETIME) after it was written; one left behind
-//! by a killed rolepick is removed by the next console sign-in.
+//! by a killed rolepick is removed by the next `console` run (`--print`
+//! too) or picker start ([`sweep_pages`]).
 //!
 //! Only role credentials (AssumeRole) are ever sent: the endpoint does not
 //! take an MFA session's (GetSessionToken), and rolepick never sends the
@@ -219,10 +220,33 @@ impl Drop for OneTimePage {
     }
 }
 
-/// Removes pages older than [`PAGE_LIFETIME`] left in `dir` by a rolepick
-/// that was killed before it could.
-fn sweep(dir: &Path) {
-    let Ok(rd) = std::fs::read_dir(dir) else {
+/// Removes the one-time pages left in the cache by a rolepick that was
+/// killed before it could (SIGKILL, SIGQUIT, a crash): on every `console`
+/// run (`--print` included) and when the picker starts. Never creates the
+/// cache directory.
+pub fn sweep_pages(cache: &crate::cache::Cache) {
+    if !cache.dir().is_dir() {
+        return;
+    }
+    if let Ok(dir) = cache.private_dir() {
+        sweep(&dir, SystemTime::now());
+    }
+}
+
+/// Whether a page last written at `written` is stale at `now`: written
+/// [`PAGE_LIFETIME`] ago or more, or dated that far in the future (left
+/// before the clock was set back: no live run wrote it).
+fn stale(written: SystemTime, now: SystemTime) -> bool {
+    let apart = match now.duration_since(written) {
+        Ok(d) => d,
+        Err(e) => e.duration(),
+    };
+    apart >= PAGE_LIFETIME
+}
+
+/// Removes stale pages ([`stale`]) of this user from `dir`.
+fn sweep(dir: &PrivateDir, now: SystemTime) {
+    let Ok(rd) = std::fs::read_dir(dir.path()) else {
         return;
     };
     let me = crate::fsutil::uid();
@@ -235,13 +259,9 @@ fn sweep(dir: &Path) {
         let Ok(m) = e.path().symlink_metadata() else {
             continue;
         };
-        let old = m
-            .modified()
-            .ok()
-            .and_then(|t| SystemTime::now().duration_since(t).ok())
-            .is_some_and(|age| age >= PAGE_LIFETIME);
+        let old = m.modified().is_ok_and(|t| stale(t, now));
         if m.is_file() && m.uid() == me && old {
-            let _ = std::fs::remove_file(e.path());
+            dir.remove(name);
         }
     }
 }
@@ -286,7 +306,7 @@ pub fn open_until_done(engine: &Engine, url: SecretString, profile: &str) -> Res
 /// by [`crate::fsutil`]) and starts the browser on it (see
 /// [`shell::open_browser`]; `quiet`: no terminal for it).
 pub fn open_in_browser(dir: &PrivateDir, url: &SecretString, quiet: bool) -> Result<Opened, Error> {
-    sweep(dir.path());
+    sweep(dir, SystemTime::now());
     let page = OneTimePage::write(dir, url)?;
     let written = Instant::now();
     let opener = shell::open_browser(&page.file_url(), quiet)?;
@@ -420,23 +440,36 @@ mod tests {
     #[test]
     fn pages_left_by_a_killed_run_are_swept() {
         let tmp = tempfile::tempdir().unwrap();
-        let dir = tmp.path();
-        let old = dir.join("console-0123.html");
-        let other = dir.join("role-dev.json");
-        std::fs::write(&old, "x").unwrap();
-        std::fs::write(&other, "x").unwrap();
-        let long_ago = SystemTime::now() - Duration::from_secs(60);
-        File::options()
-            .write(true)
-            .open(&old)
-            .unwrap()
-            .set_modified(long_ago)
-            .unwrap();
-        let fresh = dir.join("console-4567.html");
-        std::fs::write(&fresh, "x").unwrap();
-        sweep(dir);
+        let dir = tmp.path().join("cache");
+        let private = PrivateDir::ensure(&dir, Links::Follow, "test").unwrap();
+        let now = SystemTime::now();
+        let page = |name: &str, at: SystemTime| {
+            let p = dir.join(name);
+            std::fs::write(&p, "x").unwrap();
+            File::options()
+                .write(true)
+                .open(&p)
+                .unwrap()
+                .set_modified(at)
+                .unwrap();
+            p
+        };
+        let old = page("console-0123.html", now - Duration::from_secs(60));
+        // Left before the clock was set back an hour.
+        let future = page("console-89ab.html", now + Duration::from_secs(3600));
+        let fresh = page("console-4567.html", now);
+        let other = page("role-dev.json", now - Duration::from_secs(60));
+        sweep(&private, now);
         assert!(!old.exists(), "an old page is removed");
+        assert!(!future.exists(), "a page dated in the future is removed");
         assert!(fresh.exists(), "a page still in use stays");
         assert!(other.exists(), "nothing else is touched");
+        // Through the cache, as `console` and the picker sweep.
+        let old = page("console-cdef.html", now - Duration::from_secs(60));
+        sweep_pages(&crate::cache::Cache::at(dir.clone()));
+        assert!(!old.exists() && fresh.exists());
+        // No cache directory: none is made.
+        sweep_pages(&crate::cache::Cache::at(tmp.path().join("none")));
+        assert!(!tmp.path().join("none").exists());
     }
 }

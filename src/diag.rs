@@ -13,6 +13,8 @@ static CAPTURED: Mutex<Vec<String>> = Mutex::new(Vec::new());
 /// several readers in one run (a damaged vault index is read by the config
 /// loader, each key store and `list`): the user is told once.
 static PRINTED: Mutex<Option<HashSet<String>>> = Mutex::new(None);
+/// While on, warnings and notes are only kept (see [`held`]), not said.
+static HOLDING: AtomicBool = AtomicBool::new(false);
 /// While `Some`, every warning and note (shown or not) is also kept here.
 static RECORDING: Mutex<Option<Vec<Note>>> = Mutex::new(None);
 
@@ -45,6 +47,17 @@ pub fn record<T>(f: impl FnOnce() -> T) -> (T, Vec<Note>) {
         outer.extend(notes.iter().cloned());
     }
     (out, notes)
+}
+
+/// Runs `f` saying nothing, and returns, with its result, every warning
+/// and note it would have said, for the caller to [`Note::replay`] or
+/// drop. The small program holds what it finds until it knows it answers
+/// the command itself: when it hands over, the full program says them.
+pub fn held<T>(f: impl FnOnce() -> T) -> (T, Vec<Note>) {
+    let outer = HOLDING.swap(true, Ordering::Relaxed);
+    let out = record(f);
+    HOLDING.store(outer, Ordering::Relaxed);
+    out
 }
 
 fn keep(note: impl FnOnce() -> Note) {
@@ -83,6 +96,9 @@ pub fn end_capture() {
 }
 
 fn emit(line: String) {
+    if HOLDING.load(Ordering::Relaxed) {
+        return;
+    }
     if CAPTURE.load(Ordering::Relaxed) {
         CAPTURED
             .lock()

@@ -155,11 +155,33 @@ fn load_model(
         .as_ref()
         .and_then(|read| snapshot::encode(paths, read, &notes, &model, now))
     {
-        if let Err(e) = cache.write_private(&file_name, &bytes) {
-            diag::debug(&format!("cannot write the configuration snapshot: {e}"));
+        let unwritable = format!("{file_name}.unwritable");
+        match cache.write_private(&file_name, &bytes) {
+            Ok(()) => cache.unstamp(&unwritable),
+            Err(e) => snapshot_unwritable(cache, &file_name, &unwritable, &e, now),
         }
     }
     Ok(model)
+}
+
+/// A snapshot could not be written (a directory in its place, a full
+/// disk): every run parses the configuration in full, and a warm `exec`
+/// goes through the full program. Said once (the stamp `unwritable`
+/// remembers it, until a snapshot is written again); a cache that cannot
+/// hold even the stamp is said elsewhere, so this stays a `-v` note.
+fn snapshot_unwritable(cache: &Cache, name: &str, unwritable: &str, e: &Error, now: SystemTime) {
+    let path = cache.dir().join(name);
+    diag::debug(&format!(
+        "cannot write the configuration snapshot {}: {e}",
+        path.display()
+    ));
+    if cache.stamped(unwritable).is_some() || cache.stamp(unwritable, now).is_err() {
+        return;
+    }
+    diag::warn(&format!(
+        "cannot write the configuration snapshot {}: {e}. Until it can be written, every run reads the whole configuration and no exec is warm; remove what is in its way (said once)",
+        path.display()
+    ));
 }
 
 /// The cached credentials of `p` (its role's, or its source's MFA

@@ -132,9 +132,30 @@ pub fn quote_short(value: &str) -> String {
     }
 }
 
+/// `word` as one word for a POSIX shell, for a command a message tells
+/// the user to run: as it is when it needs no quoting, else single-quoted.
+pub fn shell_word(word: &str) -> std::borrow::Cow<'_, str> {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "_-.,:/@%+".contains(c);
+    if !word.is_empty() && word.chars().all(plain) {
+        std::borrow::Cow::Borrowed(word)
+    } else {
+        std::borrow::Cow::Owned(format!("'{}'", word.replace('\'', r"'\''")))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_shell_word_is_quoted_only_when_it_needs_it() {
+        assert_eq!(shell_word("prod-admin_1.x"), "prod-admin_1.x");
+        assert_eq!(shell_word("a b"), "'a b'");
+        assert_eq!(shell_word(""), "''");
+        assert_eq!(shell_word("it's;$(x)"), r"'it'\''s;$(x)'");
+        assert_eq!(shell_word("~a"), "'~a'");
+        assert_eq!(shell_word("=a"), "'=a'");
+    }
 
     #[test]
     fn a_long_value_is_quoted_as_a_short_escaped_prefix() {

@@ -111,7 +111,8 @@ pub const FILES: &[(&str, &str)] = &[
         "rolepick-full",
         "The program for everything but a warm exec, env or credential-process and prompt, which rolepick serves \
 itself: rolepick runs it with the same arguments and environment. It is found beside \
-rolepick, else in ../libexec/rolepick/ from it (/usr/libexec/rolepick/ in the Debian package).",
+rolepick, else in ../libexec/rolepick/ from it (/usr/libexec/rolepick/ in the Debian package); without /proc, beside what \
+rolepick's argv[0] names (searched in PATH), else in the libexec directory fixed at build time.",
     ),
     (
         "~/.aws/config",

@@ -35,6 +35,8 @@ use crate::vault::Unlock;
 /// config.toml says.
 pub fn run(engine: Engine, config: Option<PathBuf>, env_creds: bool) -> Result<u8, Error> {
     let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    // Console pages a killed sign-in left behind.
+    crate::console::sweep_pages(engine.cache());
     // An Identity Center sign-in opens the browser and the picker's modal.
     let engine = engine.with_sign_in(Some(Arc::new(PickerSignIn)));
     let exit = runtime::run(

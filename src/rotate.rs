@@ -53,17 +53,7 @@ pub fn remind_if_old_at(
     now: std::time::SystemTime,
     source: &str,
 ) {
-    let safe: String = source
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    let stamp = format!("key-age-checked-{safe}");
+    let stamp = key_age_stamp(source);
     if let Some(m) = cache.stamped(&stamp) {
         // Checked within a day (or stamped in the future: clock moved back).
         if now
@@ -84,9 +74,16 @@ pub fn remind_if_old_at(
     };
     if key_age::urgency(days) == key_age::Urgency::Now {
         crate::diag::warn(&format!(
-            "the access key of source {source:?} is {days} days old; rotate it with `rolepick rotate {source}` (reminder shown once a day)"
+            "the access key of source {source:?} is {days} days old; rotate it with `rolepick rotate {}` (reminder shown once a day)",
+            crate::error::shell_word(source)
         ));
     }
+}
+
+/// The name of `source`'s key-age stamp in the cache: distinct for
+/// distinct names (`a b` and `a_b` each have their own).
+pub fn key_age_stamp(source: &str) -> String {
+    format!("key-age-checked-{}", crate::cache::file_stem(source))
 }
 
 /// Default bound on waiting for AWS to accept a new key.
@@ -177,12 +174,15 @@ fn not_in_vault(engine: &Engine, source: &str) -> Error {
         .map_or(source, |s| s.credentials_profile());
     if matches!(creds.read_key(profile), Ok(Some(_))) {
         return Error::Usage(format!(
-            "the key of source {source:?} is in {} under [{profile}], not in rolepick's vault. Move it there first with `rolepick vault import {profile}`, then run `rolepick rotate {source}`.",
-            creds.path.display()
+            "the key of source {source:?} is in {} under [{profile}], not in rolepick's vault. Move it there first with `rolepick vault import {}`, then run `rolepick rotate {}`.",
+            creds.path.display(),
+            crate::error::shell_word(profile),
+            crate::error::shell_word(source)
         ));
     }
     Error::Usage(format!(
-        "rolepick's vault holds no key for source {source:?}; `rolepick vault list` shows what it holds. Add it with `rolepick vault add {source}`."
+        "rolepick's vault holds no key for source {source:?}; `rolepick vault list` shows what it holds. Add it with `rolepick vault add {}`.",
+        crate::error::shell_word(source)
     ))
 }
 
@@ -213,7 +213,9 @@ impl<'a> Rotator<'a> {
         let settings = &engine.model().settings.vault;
         if settings.backend == Backend::CredentialsFile {
             return Err(Error::Config(format!(
-                "config.toml sets [vault] backend = \"credentials-file\": rolepick does not rotate keys kept in ~/.aws/credentials. Set backend = \"file\" (or \"keyring\"), run `rolepick vault import {source}`, then `rolepick rotate {source}`."
+                "config.toml sets [vault] backend = \"credentials-file\": rolepick does not rotate keys kept in ~/.aws/credentials. Set backend = \"file\" (or \"keyring\"), run `rolepick vault import {}`, then `rolepick rotate {}`.",
+                crate::error::shell_word(source),
+                crate::error::shell_word(source)
             )));
         }
         let loc = settings.location();
@@ -252,7 +254,10 @@ impl<'a> Rotator<'a> {
     }
 
     fn resume_cmd(&self) -> String {
-        format!("rolepick rotate {} --resume", self.source)
+        format!(
+            "rolepick rotate {} --resume",
+            crate::error::shell_word(&self.source)
+        )
     }
 
     fn record(&self) -> Result<KeyRecord, Error> {
@@ -776,7 +781,7 @@ mod tests {
             .unwrap();
         let cache = tmp.path().join("cache");
         std::fs::create_dir(&cache).unwrap();
-        let stamp = cache.join("key-age-checked-primary");
+        let stamp = cache.join(key_age_stamp("primary"));
         std::os::unix::fs::symlink(&victim, &stamp).unwrap();
         let paths = Paths {
             aws_config: tmp.path().join("config"),
@@ -800,5 +805,56 @@ mod tests {
             .duration_since(now)
             .unwrap_or_default();
         assert!(off < Duration::from_secs(1), "dated by the engine's clock");
+    }
+
+    #[test]
+    fn sources_whose_names_differ_only_in_odd_characters_each_get_their_reminder() {
+        use crate::diag::Note;
+        use crate::vault::store::{Index, IndexEntry};
+        use crate::vault::SettingsExt as _;
+        let tmp = tempfile::tempdir().unwrap();
+        let now = SystemTime::now();
+        let vault = crate::model::VaultSettings {
+            backend: Backend::File,
+            path: Some(tmp.path().join("vault/vault.age")),
+            passphrase_command: None,
+        };
+        let added = humantime::format_rfc3339_seconds(now - Duration::from_secs(200 * 86_400));
+        let entry = IndexEntry {
+            backend: Backend::File.name().to_string(),
+            user_arn: None,
+            added: added.to_string(),
+        };
+        let index = Index {
+            sources: [("a b", entry.clone()), ("a_b", entry)]
+                .into_iter()
+                .map(|(n, e)| (n.to_string(), e))
+                .collect(),
+        };
+        vault.location().write_index(&index).unwrap();
+        let cache = Cache::at(tmp.path().join("cache"));
+        let warned = |source: &str| {
+            let ((), notes) = crate::diag::record(|| remind_if_old_at(&cache, &vault, now, source));
+            notes
+                .into_iter()
+                .filter_map(|n| match n {
+                    Note::Warn(m) => Some(m),
+                    Note::Debug(_) => None,
+                })
+                .collect::<Vec<_>>()
+        };
+        let first = warned("a b");
+        assert_eq!(first.len(), 1, "{first:?}");
+        assert!(
+            first[0].contains("`rolepick rotate 'a b'`"),
+            "a command to paste as it is: {}",
+            first[0]
+        );
+        // `a b`'s stamp is not `a_b`'s: `a_b` still gets its reminder.
+        let second = warned("a_b");
+        assert_eq!(second.len(), 1, "{second:?}");
+        assert!(second[0].contains("`rolepick rotate a_b`"), "{}", second[0]);
+        // Each once a day.
+        assert!(warned("a b").is_empty() && warned("a_b").is_empty());
     }
 }

@@ -134,6 +134,8 @@ pub struct Found {
     model: Model,
     name: String,
     pub creds: Credentials,
+    cache: Cache,
+    now: std::time::SystemTime,
 }
 
 impl Found {
@@ -146,12 +148,31 @@ impl Found {
 }
 
 /// The fresh cached credentials of `req`'s profile, as the full program
-/// would find them; once found, the snapshot's notes are said again (as
-/// the full program says them) and, for `exec`, the key-age reminder. None:
-/// not warm, nothing said or written; the full program is to take it
+/// would find them; once found, what finding them said (the snapshot's
+/// notes, as the full program says them, a damaged cache entry) is said
+/// and, for `exec`, the key-age reminder. None: not warm, nothing said or
+/// written; the full program is to take it, and says what it finds, once
 /// (also what it refuses: `exec` inside a rolepick shell without
 /// `--nest`).
 pub fn find(req: &Request) -> Option<Found> {
+    let (found, notes) = crate::diag::held(|| find_quietly(req));
+    let found = found?;
+    for n in &notes {
+        n.replay();
+    }
+    if let Command::Exec { .. } = req.command {
+        crate::rotate::remind_if_old_at(
+            &found.cache,
+            &found.model.settings.vault,
+            found.now,
+            &found.profile().source,
+        );
+    }
+    Some(found)
+}
+
+/// [`find`] before anything is said or written.
+fn find_quietly(req: &Request) -> Option<Found> {
     if let Command::Exec { nest, .. } = req.command {
         crate::live::nesting_guard(nest).ok()?;
     }
@@ -161,6 +182,10 @@ pub fn find(req: &Request) -> Option<Found> {
     let paths = Paths::discover(req.config.as_deref());
     let cache = Cache::discover();
     let (mut model, notes) = engine::snapshot_model(&paths, &cache, Some(&req.profile))?;
+    // Said (held) first, as the full program says them.
+    for n in &notes {
+        n.replay();
+    }
     if model.profile(&req.profile).is_none() {
         // Perhaps a role discovered from an Identity Center session. A
         // profile of the configuration files needs no listing: merging
@@ -173,16 +198,12 @@ pub fn find(req: &Request) -> Option<Found> {
     let profile = model.profile(&req.profile)?;
     let creds = engine::cached_credentials(&cache, profile)
         .filter(|c| engine::is_fresh_at(&model.settings, now, c))?;
-    for n in &notes {
-        n.replay();
-    }
-    if let Command::Exec { .. } = req.command {
-        crate::rotate::remind_if_old_at(&cache, &model.settings.vault, now, &profile.source);
-    }
     Some(Found {
         name: req.profile.clone(),
         model,
         creds,
+        cache,
+        now,
     })
 }
 
@@ -195,19 +216,25 @@ pub fn exec(found: Found, region: Option<&str>, command: &[OsString]) -> Error {
 }
 
 /// Replaces this process with the full program (`argv[0]` kept, the same
-/// arguments and environment); returns only why it could not.
+/// arguments and environment); returns only why it could not. Found
+/// without `/proc` too ([`crate::program::find_full`]).
 pub fn become_full(argv0: &OsStr, args: &[OsString]) -> Error {
+    use crate::program::{find_full, FULL, LIBEXEC_DIR};
     use std::os::unix::process::CommandExt;
-    let exe = match std::env::current_exe() {
-        Ok(e) => e,
-        Err(e) => return Error::Other(format!("cannot find rolepick's own binary: {e}")),
-    };
-    let Some(full) = crate::program::full_beside(&exe) else {
+    let exe = std::env::current_exe().ok();
+    let path = std::env::var_os("PATH");
+    let Some(full) = find_full(
+        exe.as_deref(),
+        argv0,
+        path.as_deref(),
+        std::path::Path::new(LIBEXEC_DIR),
+    ) else {
+        let me = exe.map_or_else(
+            || crate::error::quote_short(&argv0.to_string_lossy()),
+            |e| e.display().to_string(),
+        );
         return Error::Other(format!(
-            "{} is missing: it is found beside {} or in ../libexec/rolepick/ from there. Reinstall rolepick (its two programs, rolepick and {}, belong together).",
-            crate::program::FULL,
-            exe.display(),
-            crate::program::FULL
+            "{FULL} is missing: it is found beside {me} or in ../libexec/rolepick/ from there, else in {LIBEXEC_DIR}. Reinstall rolepick (its two programs, rolepick and {FULL}, belong together)."
         ));
     };
     let e = std::process::Command::new(&full)
@@ -329,6 +356,175 @@ mod tests {
             &[],
         ] {
             assert_eq!(parse(&args(a)), None, "{a:?}");
+        }
+    }
+}
+
+/// The small program's parsers against clap's: for generated argument
+/// vectors, whatever the small program accepts, clap accepts with the same
+/// values (what it refuses, the full program says why).
+#[cfg(test)]
+mod against_clap {
+    use super::*;
+    use crate::cli::{Cli, Cmd};
+    use clap::Parser;
+
+    /// Real flags and values, their `=` forms, `--`, and what clap refuses.
+    const TOKENS: &[&str] = &[
+        "p",
+        "q",
+        "",
+        "-",
+        "--",
+        "-v",
+        "--verbose",
+        "--help",
+        "-h",
+        "--version",
+        "-x",
+        "=",
+        "a=b",
+        "--config",
+        "--config=/c.toml",
+        "--config=",
+        "--config=-c",
+        "/c.toml",
+        "--region",
+        "--region=eu-west-3",
+        "--region=",
+        "us-east-1",
+        "nowhere",
+        "--format",
+        "--format=fish",
+        "--format=",
+        "--format=json=x",
+        "json",
+        "sh",
+        "dotenv",
+        "powershell",
+        "{profile}",
+        "--nest",
+        "--nest=1",
+        "--env-creds",
+        "--server",
+        "--mfa-code",
+        "123456",
+        "exec",
+        "env",
+        "prompt",
+    ];
+    const SUBS: &[&str] = &["exec", "env", "credential-process", "prompt", "list", "-v"];
+
+    /// A small seeded generator (xorshift64*): the same vectors every run.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        }
+        fn pick<'a>(&mut self, from: &[&'a str]) -> &'a str {
+            from[usize::try_from(self.next() % from.len() as u64).unwrap()]
+        }
+    }
+
+    fn vectors(seed: u64, n: usize) -> Vec<Vec<OsString>> {
+        let mut rng = Rng(seed);
+        (0..n)
+            .map(|_| {
+                let mut v = vec![OsString::from(rng.pick(SUBS))];
+                for _ in 0..rng.next() % 7 {
+                    v.push(rng.pick(TOKENS).into());
+                }
+                if rng.next().is_multiple_of(2) {
+                    v.push("--".into());
+                    for _ in 0..rng.next() % 3 {
+                        v.push(rng.pick(TOKENS).into());
+                    }
+                }
+                v
+            })
+            .collect()
+    }
+
+    fn clap(args: &[OsString]) -> Option<Cli> {
+        let argv = std::iter::once(OsString::from("rolepick")).chain(args.iter().cloned());
+        Cli::try_parse_from(argv).ok()
+    }
+
+    /// `--config` as clap sees it: the flag, else `ROLEPICK_CONFIG`.
+    fn config(req: &Request) -> Option<PathBuf> {
+        req.config
+            .clone()
+            .or_else(|| std::env::var_os("ROLEPICK_CONFIG").map(PathBuf::from))
+    }
+
+    fn agrees(args: &[OsString]) -> Result<(), String> {
+        if let Some(req) = parse(args) {
+            let cli = clap(args).ok_or("clap refuses it")?;
+            if cli.global.verbose || cli.global.config != config(&req) {
+                return Err(format!("clap reads {:?}", cli.global));
+            }
+            let same = match (&req.command, &cli.command) {
+                (
+                    Command::Exec {
+                        region,
+                        nest,
+                        command,
+                    },
+                    Some(Cmd::Exec(a)),
+                ) => {
+                    a.profile == req.profile
+                        && a.region == *region
+                        && a.nest == *nest
+                        && a.command == *command
+                        && !a.server
+                        && a.mfa.mfa_code.is_none()
+                }
+                (Command::Env { format, region }, Some(Cmd::Env(a))) => {
+                    a.profile == req.profile
+                        && a.format == *format
+                        && a.region == *region
+                        && a.mfa.mfa_code.is_none()
+                }
+                (Command::CredentialProcess, Some(Cmd::CredentialProcess(a))) => {
+                    a.profile == req.profile && a.mfa.mfa_code.is_none()
+                }
+                _ => false,
+            };
+            if !same {
+                return Err(format!("clap reads {:?}, rolepick {req:?}", cli.command));
+            }
+        }
+        if let Some(format) = crate::cmd::prompt::plain_form(args) {
+            match clap(args).ok_or("clap refuses it")?.command {
+                Some(Cmd::Prompt(a)) if a.format == format => {}
+                other => return Err(format!("clap reads {other:?}, rolepick {format:?}")),
+            }
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn whatever_the_small_program_accepts_clap_accepts_with_the_same_values() {
+        let mut accepted = 0;
+        for args in vectors(0x5eed_0f20_24ab, 20_000) {
+            if let Err(why) = agrees(&args) {
+                panic!("{args:?}: {why}");
+            }
+            accepted += usize::from(parse(&args).is_some());
+        }
+        // The generator reaches the accepted forms, not only refusals.
+        assert!(accepted > 100, "only {accepted} vectors accepted");
+    }
+
+    #[test]
+    fn prompt_format_takes_no_option_as_its_value() {
+        for v in ["-v", "--help", "--", "-x", "--format"] {
+            let args: Vec<OsString> = ["prompt", "--format", v].map(OsString::from).to_vec();
+            assert_eq!(agrees(&args), Ok(()), "{v}");
+            assert!(clap(&args).is_none(), "clap takes {v}");
         }
     }
 }

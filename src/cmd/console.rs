@@ -10,6 +10,7 @@ use std::io::Write;
 pub fn run(args: &ConsoleArgs, global: &Global) -> Result<u8, Error> {
     let mfa = CliMfa::from_args(&args.mfa)?;
     let engine = crate::engine::Engine::load(&global.into())?;
+    console::sweep_pages(engine.cache());
     let target = Target {
         profile: &args.profile,
         destination: args.destination.as_deref(),

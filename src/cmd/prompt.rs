@@ -13,11 +13,16 @@ use std::io::Write;
 
 /// The format of `args` when they are one of `prompt`'s two plain forms
 /// (`prompt`, `prompt --format FMT`), which the small program serves
-/// without clap; None for anything else (`--help` included).
+/// without clap; None for anything else (`--help` included), and for a
+/// value clap would take as an option (`--format -v`, `--format --`): the
+/// full program refuses those as clap does.
 pub fn plain_form(args: &[std::ffi::OsString]) -> Option<String> {
     match args {
         [p] if p == "prompt" => Some(crate::cli::DEFAULT_PROMPT_FORMAT.to_string()),
-        [p, f, v] if p == "prompt" && f == "--format" => v.to_str().map(str::to_string),
+        [p, f, v] if p == "prompt" && f == "--format" => v
+            .to_str()
+            .filter(|v| !v.starts_with('-'))
+            .map(str::to_string),
         _ => None,
     }
 }

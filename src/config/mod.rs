@@ -113,6 +113,9 @@ pub struct Snapshotted {
     pub ids: [snapshot::FileId; 3],
     pub index_file: PathBuf,
     pub index_id: snapshot::FileId,
+    /// The vault file: whether it exists decides what a lost index means.
+    pub vault_file: PathBuf,
+    pub vault_id: snapshot::FileId,
 }
 
 /// [`load`], also saying what it read (None when some identity could not
@@ -123,6 +126,9 @@ pub fn load_full(paths: &Paths) -> Result<(Model, Option<Snapshotted>), Error> {
     // The credentials file holds secrets: only the section names and which
     // of them hold a key are kept; the text is wiped after parsing.
     let credentials = read_optional(&paths.aws_credentials)?.map(zeroize::Zeroizing::new);
+    if let Some(text) = &credentials {
+        guard_credentials(paths, ids.map(|i| i[1]), text)?;
+    }
     let toml_text = read_optional(&paths.rolepick)?;
     if toml_text.is_none() && paths.rolepick_explicit {
         return Err(Error::Config(format!(
@@ -140,6 +146,7 @@ pub fn load_full(paths: &Paths) -> Result<(Model, Option<Snapshotted>), Error> {
         .unwrap_or_else(|| crate::vault::store::Location::discover(None));
     let index_file = loc.index_file();
     let index_id = snapshot::FileId::of(&index_file);
+    let vault_id = snapshot::FileId::of(&loc.file);
     let backend = toml
         .as_ref()
         .map_or(crate::vault::store::Backend::File, |t| {
@@ -173,15 +180,47 @@ pub fn load_full(paths: &Paths) -> Result<(Model, Option<Snapshotted>), Error> {
             },
         },
     )?;
-    let read = match (ids, index_id) {
-        (Some(ids), Some(index_id)) => Some(Snapshotted {
+    let read = match (ids, index_id, vault_id) {
+        (Some(ids), Some(index_id), Some(vault_id)) => Some(Snapshotted {
             ids,
             index_file,
             index_id,
+            vault_file: loc.file.clone(),
+            vault_id,
         }),
         _ => None,
     };
     Ok((model, read))
+}
+
+/// The credentials-file guard, for every command that reads the
+/// configuration: a credentials file that holds a long-lived key (a key
+/// id without a session token) and that other users can read is refused,
+/// with the `chmod 600` that fixes it; one its group can read is warned
+/// about. The mode comes from the stat the snapshot's key already took
+/// (`id`), so the warm path pays nothing for it: a `chmod` changes the
+/// key, and the next run parses (and so checks) again.
+fn guard_credentials(paths: &Paths, id: Option<snapshot::FileId>, text: &str) -> Result<(), Error> {
+    let path = &paths.aws_credentials;
+    let Ok(sections) = ini::parse(path, text) else {
+        return Ok(()); // `build` reports where, with the line
+    };
+    let long_lived = sections
+        .iter()
+        .any(|s| s.get("aws_access_key_id").is_some() && s.get("aws_session_token").is_none());
+    if !long_lived {
+        return Ok(());
+    }
+    let mode = match id.filter(|i| i.exists) {
+        Some(i) => i.mode,
+        None => {
+            use std::os::unix::fs::MetadataExt;
+            std::fs::metadata(path)
+                .map_err(|e| Error::io("read", path, &e))?
+                .mode()
+        }
+    };
+    crate::vault::keys::check_mode(path, mode)
 }
 
 /// What the vault's index says about which sources have a key in it.

@@ -3,9 +3,14 @@
 //!
 //! The snapshot is keyed by everything a full parse depends on: the
 //! identity of each input file (device, inode, size, mtime and ctime in
-//! nanoseconds, or "absent"; compared for equality, never ordering, so a
-//! clock moved back or `touch -d` to the past is seen), the paths and the
-//! environment that chose them, and the rolepick binary itself. Any
+//! nanoseconds, permission bits, or "absent"; compared for equality, never
+//! ordering, so a clock moved back or `touch -d` to the past is seen): the
+//! three configuration files, the vault's index and the vault file (whose
+//! mere existence changes the answer when the index is lost); the paths and
+//! the environment that chose them, and the rolepick binary itself. Its
+//! file name is a hash of the paths and the environment, so that two
+//! configurations (another `HOME`, `XDG_DATA_HOME`, `ROLEPICK_VAULT_FILE`)
+//! each keep their own. Any
 //! difference means a full parse. A snapshot is written only after a
 //! successful full parse (an error is never cached: it is reported afresh
 //! each run) and only when no input changed within the last
@@ -41,7 +46,7 @@ use std::time::{Duration, SystemTime};
 
 const MAGIC: &[u8; 8] = b"RPSNAP\r\n";
 /// Bumped whenever the layout or the meaning of a field changes.
-const FORMAT: u32 = 3;
+const FORMAT: u32 = 4;
 const HEADER: usize = 64;
 const SLOT: usize = 32;
 /// Refuse absurd sizes before allocating (a snapshot of 100,000 profiles
@@ -60,6 +65,8 @@ pub struct FileId {
     pub size: u64,
     pub mtime_ns: i128,
     pub ctime_ns: i128,
+    /// Permission bits (the credentials-file guard reads them from here).
+    pub mode: u32,
 }
 
 impl FileId {
@@ -70,6 +77,7 @@ impl FileId {
         size: 0,
         mtime_ns: 0,
         ctime_ns: 0,
+        mode: 0,
     };
 
     /// The identity of `path` (following symlinks, as reading does); None
@@ -83,6 +91,7 @@ impl FileId {
                 size: m.size(),
                 mtime_ns: i128::from(m.mtime()) * 1_000_000_000 + i128::from(m.mtime_nsec()),
                 ctime_ns: i128::from(m.ctime()) * 1_000_000_000 + i128::from(m.ctime_nsec()),
+                mode: m.mode() & 0o7777,
             }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Some(FileId::ABSENT),
             Err(_) => None,
@@ -103,36 +112,47 @@ impl FileId {
     }
 }
 
-/// The snapshot's file name in rolepick's cache directory: one per set of
-/// configuration paths, so two configurations do not evict each other.
-pub fn file_name(paths: &Paths) -> String {
-    let mut h = Fnv::new();
+/// What chose the input files, besides their contents: the three
+/// configuration paths, whether the rolepick file was named, and what a
+/// full parse reads from the environment (`HOME` for `~` in config.toml,
+/// and the default vault file, from `ROLEPICK_VAULT_FILE`, `XDG_DATA_HOME`
+/// or the data directory).
+fn setting_bytes(paths: &Paths, w: &mut Writer) {
     for p in [&paths.aws_config, &paths.aws_credentials, &paths.rolepick] {
-        h.bytes(p.as_os_str().as_bytes());
-        h.bytes(&[0]);
+        w.path(p);
     }
-    format!("config-{:016x}.snapshot", h.finish())
+    w.u8(u8::from(paths.rolepick_explicit));
+    w.opt_os(std::env::var_os("HOME").as_deref());
+    w.path(&crate::vault::store::Location::discover(None).file);
 }
 
-/// The key of a snapshot for `paths` with the vault index at `index`, as
-/// things are now: `ids` are the identities of the AWS config, credentials,
-/// rolepick config and vault index files.
-fn key_bytes(paths: &Paths, index: &Path, ids: &[FileId; 4]) -> Vec<u8> {
+/// The snapshot's file name in rolepick's cache directory: one per set of
+/// configuration paths and environment ([`setting_bytes`]), so that two
+/// configurations do not evict each other.
+pub fn file_name(paths: &Paths) -> String {
+    let mut w = Writer::default();
+    setting_bytes(paths, &mut w);
+    format!("config-{:016x}.snapshot", fnv(&w.buf))
+}
+
+/// The key of a snapshot for `paths` whose other inputs (the vault's
+/// index and file) are `extra`, as things are now: `ids` are the
+/// identities of the AWS config, credentials and rolepick config files,
+/// then of `extra`.
+fn key_bytes(paths: &Paths, extra: &[PathBuf; 2], ids: &[FileId; 5]) -> Vec<u8> {
     let mut w = Writer::default();
     w.u32(FORMAT);
     w.str(env!("CARGO_PKG_VERSION"));
     // The build: both programs (crate::program) and any copy of them read
     // the snapshots either writes; another build never does.
     w.str(env!("ROLEPICK_SOURCE_HASH"));
-    // What a full parse reads from the environment besides the paths:
-    // `~` in config.toml and the default vault location.
-    w.opt_os(std::env::var_os("HOME").as_deref());
-    w.path(&crate::vault::store::Location::discover(None).index_file());
+    setting_bytes(paths, &mut w);
     for (p, id) in [
         &paths.aws_config,
         &paths.aws_credentials,
         &paths.rolepick,
-        &index.to_path_buf(),
+        &extra[0],
+        &extra[1],
     ]
     .iter()
     .zip(ids)
@@ -140,7 +160,6 @@ fn key_bytes(paths: &Paths, index: &Path, ids: &[FileId; 4]) -> Vec<u8> {
         w.path(p);
         w.file_id(id);
     }
-    w.u8(u8::from(paths.rolepick_explicit));
     w.buf
 }
 
@@ -163,11 +182,18 @@ pub fn encode(
     model: &Model,
     now: SystemTime,
 ) -> Option<Vec<u8>> {
-    let ids = [inputs.ids[0], inputs.ids[1], inputs.ids[2], inputs.index_id];
+    let ids = [
+        inputs.ids[0],
+        inputs.ids[1],
+        inputs.ids[2],
+        inputs.index_id,
+        inputs.vault_id,
+    ];
     if ids.iter().any(|i| i.is_racy(now)) {
         return None;
     }
-    let key = key_bytes(paths, &inputs.index_file, &ids);
+    let extra = [inputs.index_file.clone(), inputs.vault_file.clone()];
+    let key = key_bytes(paths, &extra, &ids);
 
     // Records, and where each one is.
     let mut records = Writer::default();
@@ -212,6 +238,7 @@ pub fn encode(
 
     let mut meta = Writer::default();
     meta.path(&inputs.index_file);
+    meta.path(&inputs.vault_file);
     meta.bytes(&key);
     meta.u32(u32::try_from(notes.len()).ok()?);
     for n in notes {
@@ -310,13 +337,19 @@ impl Snapshot {
             return None;
         }
         let mut r = Reader::new(&meta);
-        let index_file = r.path()?;
+        let extra = [r.path()?, r.path()?];
         let key = r.bytes()?;
         let ids = config_ids(paths)?;
         let now = key_bytes(
             paths,
-            &index_file,
-            &[ids[0], ids[1], ids[2], FileId::of(&index_file)?],
+            &extra,
+            &[
+                ids[0],
+                ids[1],
+                ids[2],
+                FileId::of(&extra[0])?,
+                FileId::of(&extra[1])?,
+            ],
         );
         if key != now.as_slice() {
             crate::diag::debug("configuration changed since its snapshot: reading it in full");
@@ -624,6 +657,7 @@ impl Writer {
             size,
             mtime_ns,
             ctime_ns,
+            mode,
         } = *id;
         self.u8(u8::from(exists));
         self.u64(dev);
@@ -631,6 +665,7 @@ impl Writer {
         self.u64(size);
         self.i128(mtime_ns);
         self.i128(ctime_ns);
+        self.u32(mode);
     }
     fn origin(&mut self, o: &Origin) {
         let Origin { file, line } = o;
@@ -1027,6 +1062,12 @@ mod tests {
         std::fs::write(
             d.join("credentials"),
             "[primary]\naws_access_key_id = AKIAEXAMPLE\naws_secret_access_key = s3cr3t\n",
+        )
+        .unwrap();
+        // As rolepick wants it: a key others can read is refused.
+        std::fs::set_permissions(
+            d.join("credentials"),
+            std::os::unix::fs::PermissionsExt::from_mode(0o600),
         )
         .unwrap();
         std::fs::write(

@@ -34,19 +34,25 @@ pub struct CredentialsFile {
 /// Refuses a file others can read; warns when the group can.
 pub fn check_private(path: &Path) -> Result<(), Error> {
     let meta = std::fs::metadata(path).map_err(|e| Error::io("read", path, &e))?;
-    let mode = meta.permissions().mode() & 0o777;
+    check_mode(path, meta.permissions().mode())
+}
+
+/// [`check_private`] of the file at `path` whose mode is `mode`. The
+/// warning is the same words each time, so it is said once per run
+/// (`diag` says a line once), whoever checks.
+pub fn check_mode(path: &Path, mode: u32) -> Result<(), Error> {
+    let mode = mode & 0o777;
+    let fix = crate::error::shell_word(&path.to_string_lossy()).into_owned();
     if mode & 0o007 != 0 {
         return Err(Error::Config(format!(
-            "{} is readable by other users (mode {mode:04o}) and holds your long-lived AWS key; rolepick will not use it. Fix it with: chmod 600 {}",
+            "{} is readable by other users (mode {mode:04o}) and holds your long-lived AWS key; rolepick will not use it. Fix it with: chmod 600 {fix}",
             path.display(),
-            path.display()
         )));
     }
     if mode & 0o070 != 0 {
         diag::warn(&format!(
-            "{} is readable by its group (mode {mode:04o}); run: chmod 600 {}",
+            "{} is readable by its group (mode {mode:04o}) and holds your long-lived AWS key; run: chmod 600 {fix}",
             path.display(),
-            path.display()
         ));
     }
     Ok(())

@@ -61,6 +61,11 @@ impl Home {
     }
 
     fn cmd(&self, args: &[&str]) -> Output {
+        self.cmd_with(args, &[])
+    }
+
+    /// [`Home::cmd`] with `env` set over the usual environment.
+    fn cmd_with(&self, args: &[&str], env: &[(&str, PathBuf)]) -> Output {
         let x = |p: &str| self.root().join(p);
         Command::new(env!("CARGO_BIN_EXE_rolepick"))
             .args(args)
@@ -73,6 +78,7 @@ impl Home {
             .env("XDG_DATA_HOME", x("xdg/data"))
             .env("XDG_CACHE_HOME", x("xdg/cache"))
             .env("XDG_RUNTIME_DIR", x("xdg/runtime"))
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .current_dir(self.root())
             .stdin(Stdio::null())
             .output()
@@ -317,4 +323,83 @@ fn warnings_and_broken_profiles_are_said_again_from_the_snapshot() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("Did you mean \"admin\""), "{err}");
+}
+
+/// `rolepick -v list` with `env`: (stdout, stderr).
+fn list_with(h: &Home, env: &[(&str, PathBuf)]) -> (String, String) {
+    let out = h.cmd_with(&["-v", "list"], env);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "list failed: {err}");
+    (String::from_utf8_lossy(&out.stdout).into_owned(), err)
+}
+
+#[test]
+fn snapshot_sees_a_vault_file_restored_without_its_index() {
+    // No key in the credentials file: admin's source has a key only if the
+    // vault holds it, and without an index only the vault file says so.
+    let h = Home::new(&config_with("admin"));
+    h.write("credentials", "");
+    h.snapshot_made();
+    let (before, _) = list_with(&h, &[]);
+    let vault = h.root().join("xdg/data/rolepick/vault.age");
+    fs::create_dir_all(vault.parent().unwrap()).unwrap();
+    fs::write(&vault, "age-encryption.org/v1\n").unwrap();
+    let (after, err) = list_with(&h, &[]);
+    assert!(
+        !err.contains("from its snapshot"),
+        "the vault file is an input: {err}"
+    );
+    assert_ne!(before, after, "the vault file changes the answer");
+    // What a full parse says.
+    for s in h.snapshots() {
+        fs::remove_file(s).unwrap();
+    }
+    assert_eq!(list_with(&h, &[]).0, after);
+}
+
+#[test]
+fn each_environment_keeps_its_own_snapshot() {
+    let h = Home::new(&config_with("admin"));
+    h.snapshot_made();
+    for (var, value) in [
+        ("XDG_DATA_HOME", h.root().join("xdg/data2")),
+        ("ROLEPICK_VAULT_FILE", h.root().join("vault/other.age")),
+        ("HOME", h.root().join("home")),
+    ] {
+        let other = [(var, value)];
+        // HOME given as it is: the same environment, the same snapshot.
+        let same = var == "HOME";
+        let (_, err) = list_with(&h, &other);
+        assert_eq!(err.contains("from its snapshot"), same, "{var}: {err}");
+        let (_, err) = list_with(&h, &other);
+        assert!(err.contains("from its snapshot"), "{var}, again: {err}");
+        // Alternating does not evict the other's snapshot.
+        let (_, err) = list_with(&h, &[]);
+        assert!(err.contains("from its snapshot"), "{var}, back: {err}");
+    }
+    assert_eq!(h.snapshots().len(), 3);
+}
+
+#[test]
+fn a_snapshot_that_cannot_be_written_is_said_once() {
+    let h = Home::new(&config_with("admin"));
+    h.snapshot_made();
+    let snap = h.snapshots().remove(0);
+    fs::remove_file(&snap).unwrap();
+    fs::create_dir(&snap).unwrap();
+    let warning = "warning: cannot write the configuration snapshot";
+    let (_, err) = list_with(&h, &[]);
+    assert_eq!(err.matches(warning).count(), 1, "{err}");
+    assert!(err.contains(&snap.display().to_string()), "{err}");
+    let (_, err) = list_with(&h, &[]);
+    assert!(!err.contains(warning), "said once: {err}");
+    // Out of the way: written again, and said again if it breaks again.
+    fs::remove_dir(&snap).unwrap();
+    let (_, err) = list_with(&h, &[]);
+    assert!(!err.contains(warning), "{err}");
+    assert!(snap.is_file());
+    fs::remove_file(&snap).unwrap();
+    fs::create_dir(&snap).unwrap();
+    let (_, err) = list_with(&h, &[]);
+    assert_eq!(err.matches(warning).count(), 1, "{err}");
 }

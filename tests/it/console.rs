@@ -343,3 +343,44 @@ fn an_https_endpoint_is_spoken_to_over_tls() {
         fed.requests()
     );
 }
+
+#[test]
+fn every_console_run_sweeps_pages_left_behind_print_included() {
+    use std::os::unix::fs::DirBuilderExt;
+    use std::time::SystemTime;
+    let stack = Stack::start();
+    let fed = Federation::start("ok");
+    let cache = &stack.sb.cache;
+    fs::DirBuilder::new().mode(0o700).create(cache).unwrap();
+    let now = SystemTime::now();
+    let page = |name: &str, at: SystemTime| {
+        let p = cache.join(name);
+        fs::write(&p, "<html>left behind</html>").unwrap();
+        fs::File::options()
+            .write(true)
+            .open(&p)
+            .unwrap()
+            .set_modified(at)
+            .unwrap();
+        p
+    };
+    // Left by a run killed with SIGQUIT a minute ago, and by one before
+    // the clock was set back; a page a running sign-in still serves.
+    let old = page("console-0a0a0a.html", now - Duration::from_secs(60));
+    let future = page("console-0b0b0b.html", now + Duration::from_secs(3600));
+    let live = page("console-0c0c0c.html", now);
+    let out = console(
+        &stack,
+        &fed.endpoint(),
+        &["dev", "--print", "--mfa-code", MFA_CODE],
+    );
+    assert!(out.status.success(), "{}", show(&out));
+    assert!(!old.exists(), "an old page is swept");
+    assert!(!future.exists(), "a page dated in the future is swept");
+    assert!(live.exists(), "a page in use stays");
+    // Even a run that signs nobody in sweeps.
+    let old = page("console-0d0d0d.html", now - Duration::from_secs(60));
+    let out = console(&stack, &fed.endpoint(), &["primary", "--print"]);
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    assert!(!old.exists(), "swept before the refusal");
+}

@@ -13,6 +13,7 @@
 use crate::support::{
     assert_exec_owns_the_terminal, lone_small_program, show, text, Stack, MFA_CODE,
 };
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::time::Duration;
 
@@ -325,4 +326,181 @@ fn installed_as_the_debian_package_lays_it_out_the_full_program_is_in_libexec() 
         "{}",
         show(&out)
     );
+}
+
+/// `program ARGS` in a mount namespace whose /proc is an empty tmpfs (a
+/// container or a hardened mount without /proc), started by `sh` as
+/// `start` (a path, or a name searched in PATH, which leads with `bin`);
+/// None when this machine cannot make one (unshare(1) as root).
+fn without_proc(
+    stack: &Stack,
+    bin: &Path,
+    start: &str,
+    args: &[&str],
+) -> Option<std::process::Output> {
+    let probe = std::process::Command::new("unshare")
+        .args(["-m", "sh", "-c", "mount -t tmpfs none /proc"])
+        .output();
+    if !probe.is_ok_and(|o| o.status.success()) {
+        crate::support::missing_prerequisite("unshare -m with the right to mount (root)");
+        return None;
+    }
+    let script =
+        r#"mount -t tmpfs none /proc && test ! -e /proc/self/exe && PATH="$0:$PATH" exec "$@""#;
+    let out = stack
+        .sb
+        .cmd_of(Path::new("unshare"))
+        .args(["-m", "sh", "-c", script])
+        .arg(bin)
+        .arg(start)
+        .args(args)
+        .output()
+        .unwrap();
+    Some(out)
+}
+
+#[test]
+fn without_proc_the_small_program_finds_the_full_one_through_argv0_and_path() {
+    let stack = Stack::start();
+    let root = stack.sb.root().join("usr");
+    let lone = lone_small_program(&root);
+    let libexec = root.join("libexec/rolepick");
+    std::fs::create_dir_all(&libexec).unwrap();
+    std::fs::copy(
+        env!("CARGO_BIN_EXE_rolepick-full"),
+        libexec.join("rolepick-full"),
+    )
+    .unwrap();
+    let bin = lone.parent().unwrap();
+    // Named by its path, and by its name alone (found in PATH, as a shell
+    // finds it): `list` is the full program's.
+    for start in [lone.to_str().unwrap(), "rolepick"] {
+        let Some(out) = without_proc(&stack, bin, start, &["list"]) else {
+            return;
+        };
+        assert!(out.status.success(), "{start}: {}", show(&out));
+        assert!(
+            text(&out.stdout).contains("admin"),
+            "{start}: {}",
+            show(&out)
+        );
+    }
+    // Neither leads to it (and the build's libexec directory does not
+    // hold it here): it says so, naming where it looked.
+    std::fs::remove_file(libexec.join("rolepick-full")).unwrap();
+    let Some(out) = without_proc(&stack, bin, "rolepick", &["list"]) else {
+        return;
+    };
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("rolepick-full is missing") && err.contains(rolepick::program::LIBEXEC_DIR),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_damaged_cache_entry_is_warned_about_once_though_both_programs_read_it() {
+    let stack = warm_stack(10);
+    let role = stack.sb.role_cache_file("admin");
+    let good = std::fs::read_to_string(&role).unwrap();
+    let write = |text: &str| {
+        let _ = std::fs::remove_file(&role);
+        std::fs::write(&role, text).unwrap();
+        std::fs::set_permissions(&role, std::fs::Permissions::from_mode(0o600)).unwrap();
+    };
+    let damage: [(&str, &dyn Fn()); 5] = [
+        ("not JSON", &|| write("{ damaged")),
+        ("another kind", &|| {
+            write(&good.replacen("\"role\"", "\"session\"", 1));
+        }),
+        ("bad expiration", &|| {
+            let mut v: serde_json::Value = serde_json::from_str(&good).unwrap();
+            v["expiration"] = "soon".into();
+            write(&v.to_string());
+        }),
+        ("readable by others", &|| {
+            write(&good);
+            std::fs::set_permissions(&role, std::fs::Permissions::from_mode(0o644)).unwrap();
+        }),
+        ("a symlink", &|| {
+            let _ = std::fs::remove_file(&role);
+            std::os::unix::fs::symlink("/etc/hostname", &role).unwrap();
+        }),
+    ];
+    for (what, damage) in damage {
+        damage();
+        // The small program cannot serve it, hands over, and the full
+        // program renews it (from the cached MFA session).
+        let out = stack
+            .sb
+            .cmd()
+            .args(["exec", "admin", "--", "true"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{what}: {}", show(&out));
+        let err = text(&out.stderr);
+        let said = err.matches(&role.display().to_string()).count();
+        assert_eq!(said, 1, "{what}: said {said} times: {err}");
+        assert!(err.contains("warning: ignoring"), "{what}: {err}");
+    }
+}
+
+#[test]
+fn the_credentials_file_guard_holds_on_the_warm_path() {
+    let stack = Stack::start();
+    std::thread::sleep(SETTLE);
+    let run = |args: &[&str]| stack.sb.cmd().args(args).output().unwrap();
+    let out = run(&["exec", "admin", "--mfa-code", MFA_CODE, "--", "true"]);
+    assert!(out.status.success(), "{}", show(&out));
+    std::thread::sleep(SETTLE);
+    let out = run(&["exec", "admin", "--", "true"]);
+    assert!(out.status.success(), "warm: {}", show(&out));
+    let credentials = stack.sb.home.join(".aws/credentials");
+    let chmod = |mode: u32| {
+        std::fs::set_permissions(&credentials, std::fs::Permissions::from_mode(mode)).unwrap();
+    };
+    // Readable by others: refused by every command that reads the
+    // configuration, though admin's credentials are cached and fresh.
+    chmod(0o644);
+    for args in [
+        &["exec", "admin", "--", "true"][..],
+        &["env", "admin"],
+        &["credential-process", "admin"],
+        &["list"],
+    ] {
+        let out = run(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", show(&out));
+        let err = text(&out.stderr);
+        assert!(
+            err.contains("readable by other users (mode 0644)")
+                && err.contains(&format!("chmod 600 {}", credentials.display())),
+            "{args:?}: {err}"
+        );
+        assert!(out.stdout.is_empty(), "{args:?}: {}", show(&out));
+    }
+    // Readable by its group: warned about, once per run (the small program
+    // serving from the snapshot, and the full program on a cold path).
+    chmod(0o640);
+    std::thread::sleep(SETTLE);
+    for args in [
+        &["exec", "admin", "--", "true"][..],
+        &["exec", "admin", "--", "true"],
+        &["list"],
+        &["exec", "dev", "--mfa-code", MFA_CODE, "--", "true"],
+    ] {
+        let out = run(args);
+        assert!(out.status.success(), "{args:?}: {}", show(&out));
+        let err = text(&out.stderr);
+        assert_eq!(
+            err.matches("readable by its group (mode 0640)").count(),
+            1,
+            "{args:?}: {err}"
+        );
+    }
+    // Mended: nothing said.
+    chmod(0o600);
+    let out = run(&["exec", "admin", "--", "true"]);
+    assert!(out.status.success(), "{}", show(&out));
+    assert!(!text(&out.stderr).contains("readable"), "{}", show(&out));
 }
