@@ -446,12 +446,16 @@ impl CredentialService for EngineService {
             creds.expiration
         };
         let left = timefmt::countdown(secs_until(engine.now(), shown));
-        let what = p.role().map_or("MFA session", |r| r.role_arn.as_str());
+        let what = child::what(p);
         let banner = child::banner(
             profile,
+            child::Renewal::of(engine, p),
             plan.server,
             shown,
-            Some(&FromPicker { what, left: &left }),
+            Some(&FromPicker {
+                what: &what,
+                left: &left,
+            }),
         );
         let hint = format!(
             "Leave the shell (`exit`): the picker asks for a new code at once. Or run `rolepick exec --nest {profile} -- true` in the shell."

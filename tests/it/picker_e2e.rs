@@ -1419,9 +1419,48 @@ fn picker_sso_sign_in_modal_then_the_subshell_has_the_sso_role() {
         "the browser was opened on the code shown ({code}): {opened:?}"
     );
     fs::write(&e.go, "").unwrap();
-    tmux.wait_for("the subshell banner", |s| {
+    let s = tmux.wait_for("the subshell banner", |s| {
         s.contains(&format!("rolepick: shell for {PROFILE}")) && s.contains("e2e$")
     });
+    // Issue #25: the banner spoke of an MFA session and a new code. The
+    // endpoint keeps the role fresh while the token lasts (8 h here, the
+    // role's credentials 1 h), then the browser sign-in comes back; the
+    // shell's AWS_CREDENTIAL_EXPIRATION and `rolepick prompt` say so too.
+    let banner = s.replace('\n', "");
+    assert!(
+        banner.contains("the IAM Identity Center sign-in expires")
+            && banner.contains("then rolepick opens the browser sign-in again")
+            && banner.contains(&format!("{ROLE} in account {ACCOUNT}")),
+        "{s}"
+    );
+    assert!(
+        !banner.contains("MFA") && !banner.contains("new code"),
+        "{s}"
+    );
+    tmux.line(&format!(
+        "clear; echo \"exp=$AWS_CREDENTIAL_EXPIRATION\"; {} prompt --format 'left={{left}}'",
+        env!("CARGO_BIN_EXE_rolepick")
+    ));
+    let s = tmux.wait_for("the expiry", |s| {
+        s.lines().any(|l| l.starts_with("exp=")) && s.lines().any(|l| l.starts_with("left="))
+    });
+    let exp = s
+        .lines()
+        .find_map(|l| l.strip_prefix("exp="))
+        .and_then(|t| humantime::parse_rfc3339(t.trim()).ok())
+        .unwrap_or_else(|| panic!("AWS_CREDENTIAL_EXPIRATION:\n{s}"));
+    let ahead = exp
+        .duration_since(std::time::SystemTime::now())
+        .unwrap_or_default();
+    assert!(
+        ahead > Duration::from_secs(7 * 3600),
+        "the token's end (8 h), not the role credentials' (1 h):\n{s}"
+    );
+    let left = s
+        .lines()
+        .find_map(|l| l.strip_prefix("left="))
+        .unwrap_or("");
+    assert!(left.starts_with("7h") || left.starts_with("8h"), "{s}");
     tmux.line("aws sts get-caller-identity --query Arn --output text");
     let arn = format!("arn:aws:sts::{ACCOUNT}:assumed-role/AWSReservedSSO_{ROLE}_");
     tmux.wait_for("the SSO role's identity", |s| s.contains(&arn));
