@@ -535,11 +535,13 @@ impl CredentialService for EngineService {
         };
         let target = console::Target {
             profile,
+            browser: true,
             ..console::Target::default()
         };
         let url = console::sign_in_url(engine, &target, &prompt).map_err(|e| e.to_string())?;
         let dir = engine.cache().private_dir().map_err(|e| e.to_string())?;
-        let mut opened = console::open_in_browser(&dir, &url, true).map_err(|e| e.to_string())?;
+        let mut opened =
+            console::open_in_browser(&dir, &url, true, profile).map_err(|e| e.to_string())?;
         drop(url);
         opened.settle().map_err(|e| e.to_string())?;
         if self.closing.load(Ordering::SeqCst) {

@@ -49,7 +49,7 @@ fn quit_picker(tmux: &Tmux) {
 }
 
 fn is_picker(s: &str) -> bool {
-    s.contains(" rolepick ") && s.contains("roles in")
+    s.contains(" rolepick ") && (s.contains("roles in") || s.contains("roles match"))
 }
 
 /// A countdown on the line that names `profile`: `59:12` or `1h 59m`.
