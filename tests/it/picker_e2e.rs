@@ -1485,6 +1485,13 @@ fn picker_sso_sign_in_modal_then_the_subshell_has_the_sso_role() {
         opened.contains(&format!("user_code={code}")),
         "the browser was opened on the code shown ({code}): {opened:?}"
     );
+    // Issue #25: the URL was wrapped in the middle of the user code, and a
+    // copy of it failed; it is whole on one line of the terminal.
+    let url = opened.lines().next().unwrap_or_default().trim();
+    assert!(
+        s.lines().any(|l| l.contains(url)),
+        "{url:?} whole on one line:\n{s}"
+    );
     fs::write(&e.go, "").unwrap();
     let s = tmux.wait_for("the subshell banner", |s| {
         s.contains(&format!("rolepick: shell for {PROFILE}")) && s.contains("e2e$")
