@@ -62,9 +62,6 @@ struct Plan {
 
 fn plan(engine: &Engine, t: &Target<'_>) -> Result<Plan, Error> {
     let p = engine.profile(t.profile)?;
-    if t.browser {
-        browser_reachable(t.profile, |v| std::env::var_os(v))?;
-    }
     let Some(role) = p.role() else {
         return Err(Error::Usage(format!(
             "console sign-in needs a role: profile {:?} is the MFA session of source {:?} (sts:GetSessionToken), which the AWS federation endpoint does not accept. Pick a role profile (`rolepick list` shows them).",
@@ -86,6 +83,11 @@ fn plan(engine: &Engine, t: &Target<'_>) -> Result<Plan, Error> {
     let destination =
         federation::destination(partition, region, t.destination).map_err(Error::Usage)?;
     let endpoint = federation::endpoint(partition).map_err(Error::Config)?;
+    // What is wrong with the request is said first; then whether a browser
+    // can be started at all, still before any credential is fetched.
+    if t.browser {
+        browser_reachable(t.profile, |v| std::env::var_os(v))?;
+    }
     Ok(Plan {
         endpoint,
         destination,
@@ -466,6 +468,32 @@ mod tests {
         assert_eq!(html.matches("<script>").count(), 1, "{}", html.as_str());
         assert_eq!(html.matches("</script>").count(), 1, "{}", html.as_str());
         assert!(!html.contains("a=\">"), "{}", html.as_str());
+    }
+
+    #[test]
+    fn a_browser_is_reachable_with_browser_or_a_display_only() {
+        use std::ffi::OsString;
+        let env = |set: &'static [(&'static str, &'static str)]| {
+            move |k: &str| {
+                set.iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| OsString::from(v))
+            }
+        };
+        assert!(browser_reachable("dev", env(&[("BROWSER", "w3m")])).is_ok());
+        assert!(browser_reachable("dev", env(&[("DISPLAY", ":0")])).is_ok());
+        assert!(browser_reachable("dev", env(&[("WAYLAND_DISPLAY", "wayland-0")])).is_ok());
+        if !cfg!(target_os = "macos") {
+            for none in [&[][..], &[("DISPLAY", ""), ("BROWSER", "")][..]] {
+                let e = browser_reachable("dev", env(none)).unwrap_err();
+                assert_eq!(e.exit_code(), crate::error::exit::NOT_FOUND);
+                assert!(
+                    e.to_string()
+                        .starts_with("No browser for dev: `rolepick console dev --print`"),
+                    "{e}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -296,6 +296,18 @@ fn a_headless_machine_gets_the_print_hint_instead_of_xdg_open() {
     assert!(!ran.exists(), "xdg-open was run");
     assert!(!err.contains("no method available"), "{err}");
     assert!(fed.requests_for("getSigninToken").is_empty());
+    // What is wrong with the request itself still comes first.
+    let out = stack
+        .sb
+        .cmd()
+        .env("ROLEPICK_SIGNIN_ENDPOINT", fed.endpoint())
+        .env("PATH", &path)
+        .env_remove("BROWSER")
+        .env_remove("DISPLAY")
+        .args(["console", "primary"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
     // With a display, the platform's opener is used (and its failure said).
     let out = stack
         .sb
