@@ -8,7 +8,7 @@ use crate::credserver::{self, EngineProvider, Shadowing};
 use crate::engine::{Engine, MfaPrompt, Refresh};
 use crate::error::Error;
 use crate::live::{self, LiveShell};
-use crate::model::{Profile, SubshellCredentials};
+use crate::model::{Profile, ProfileKind, SourceKind, SubshellCredentials};
 use crate::shell::{self, Handoff};
 use crate::terminal::TerminalPerson;
 use std::ffi::OsString;
@@ -41,7 +41,13 @@ pub fn exec(engine: Engine, args: &ExecArgs, mfa: &dyn MfaPrompt) -> Result<u8, 
         } else {
             creds.expiration
         };
-        banner(&profile.name, plan.server, until, None)
+        banner(
+            &profile.name,
+            Renewal::of(&engine, profile),
+            plan.server,
+            until,
+            None,
+        )
     });
     let hint = format!(
         "To type a new code, run `rolepick exec --nest {0} -- true` in this shell (or leave it and run `rolepick exec {0}` again); AWS calls then work again.",
@@ -80,17 +86,71 @@ pub fn exec(engine: Engine, args: &ExecArgs, mfa: &dyn MfaPrompt) -> Result<u8, 
 
 /// A shell the picker opens, for its banner.
 pub struct FromPicker<'a> {
-    /// The role's ARN, or "MFA session".
+    /// The role's ARN, or what the profile is (see [`what`]).
     pub what: &'a str,
     /// The time left, as the picker counts it down.
     pub left: &'a str,
 }
 
+/// What a profile gives, for the picker's banner: the role's ARN, the
+/// Identity Center role and account, or the source's MFA session.
+pub fn what(profile: &Profile) -> String {
+    match &profile.kind {
+        ProfileKind::Role(r) => r.role_arn.clone(),
+        ProfileKind::Sso {
+            account_id,
+            role_name,
+        } => format!("{role_name} in account {account_id}, IAM Identity Center"),
+        ProfileKind::Session => "MFA session".to_string(),
+    }
+}
+
+/// How a shell's credentials are renewed once the source's session (what
+/// the endpoint renews them from) ends: one arm per kind of source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Renewal {
+    /// An IAM user key with an MFA device: a new MFA session, for a code.
+    MfaCode,
+    /// An IAM user key without MFA: the key itself, nothing to ask.
+    Key,
+    /// An IAM Identity Center sign-in: its token, then the browser sign-in.
+    SsoSignIn,
+}
+
+impl Renewal {
+    /// The renewal of the source `profile` stands on.
+    pub fn of(engine: &Engine, profile: &Profile) -> Renewal {
+        // Exhaustive on purpose: a new kind of source says its own truth.
+        match engine.model().source(&profile.source).map(|s| &s.kind) {
+            Some(SourceKind::Sso(_)) => Renewal::SsoSignIn,
+            Some(SourceKind::IamUser(_)) | None if profile.mfa_serial.is_some() => Renewal::MfaCode,
+            Some(SourceKind::IamUser(_)) | None => Renewal::Key,
+        }
+    }
+
+    /// On the endpoint: until when and how (`until`: the session's end,
+    /// `left`: " (59:12 left)" or "").
+    fn kept_fresh(self, until: &str, left: &str) -> String {
+        match self {
+            Renewal::MfaCode => format!(
+                "credentials kept fresh by rolepick; the MFA session expires {until}{left}, then rolepick asks for a new code"
+            ),
+            Renewal::SsoSignIn => format!(
+                "credentials kept fresh by rolepick; the IAM Identity Center sign-in expires {until}{left}, then rolepick opens the browser sign-in again"
+            ),
+            Renewal::Key => format!(
+                "credentials kept fresh by rolepick from the source's key; these expire {until}{left}"
+            ),
+        }
+    }
+}
+
 /// The line said when a shell starts: for whom, until when its
-/// credentials (on the endpoint: its MFA session) last, and how to leave
-/// (`exit`; from the picker, back to it).
+/// credentials (on the endpoint: the source's session, as `renewal` says)
+/// last, and how to leave (`exit`; from the picker, back to it).
 pub fn banner(
     profile: &str,
+    renewal: Renewal,
     server: bool,
     until: SystemTime,
     picker: Option<&FromPicker<'_>>,
@@ -98,7 +158,7 @@ pub fn banner(
     let until = rfc3339(until);
     let left = picker.map_or_else(String::new, |p| format!(" ({} left)", p.left));
     let state = if server {
-        format!("credentials kept fresh by rolepick; the MFA session expires {until}{left}, then rolepick asks for a new code")
+        renewal.kept_fresh(&until, &left)
     } else {
         format!("credentials expire {until}{left}")
     };
@@ -240,12 +300,13 @@ mod tests {
     #[test]
     fn the_shell_banner_says_until_when_and_how_to_leave() {
         let t = UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let mfa = Renewal::MfaCode;
         assert_eq!(
-            banner("dev", false, t, None),
+            banner("dev", mfa, false, t, None),
             "rolepick: shell for dev (credentials expire 2027-01-15T08:00:00Z); exit to leave"
         );
         assert_eq!(
-            banner("dev", true, t, None),
+            banner("dev", mfa, true, t, None),
             "rolepick: shell for dev (credentials kept fresh by rolepick; the MFA session expires 2027-01-15T08:00:00Z, then rolepick asks for a new code); exit to leave"
         );
         let picker = FromPicker {
@@ -253,12 +314,56 @@ mod tests {
             left: "59:12",
         };
         assert_eq!(
-            banner("dev", false, t, Some(&picker)),
+            banner("dev", mfa, false, t, Some(&picker)),
             "rolepick: shell for dev (arn:aws:iam::1:role/dev); credentials expire 2027-01-15T08:00:00Z (59:12 left). `exit` returns to the picker."
         );
         assert_eq!(
-            banner("dev", true, t, Some(&picker)),
+            banner("dev", mfa, true, t, Some(&picker)),
             "rolepick: shell for dev (arn:aws:iam::1:role/dev); credentials kept fresh by rolepick; the MFA session expires 2027-01-15T08:00:00Z (59:12 left), then rolepick asks for a new code. `exit` returns to the picker."
         );
+    }
+
+    /// Issue #25: an Identity Center role's shell spoke of an MFA session
+    /// and a new code; it has neither.
+    #[test]
+    fn an_identity_center_shell_banner_speaks_of_its_sign_in_not_of_mfa() {
+        let t = UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let picker = FromPicker {
+            what: "AdministratorAccess in account 100000000000, IAM Identity Center",
+            left: "7h 59m",
+        };
+        let b = banner("sso-admin", Renewal::SsoSignIn, true, t, Some(&picker));
+        assert_eq!(
+            b,
+            "rolepick: shell for sso-admin (AdministratorAccess in account 100000000000, IAM Identity Center); credentials kept fresh by rolepick; the IAM Identity Center sign-in expires 2027-01-15T08:00:00Z (7h 59m left), then rolepick opens the browser sign-in again. `exit` returns to the picker."
+        );
+        assert!(!b.contains("MFA") && !b.contains("code"), "{b}");
+        let b = banner("sso-admin", Renewal::SsoSignIn, true, t, None);
+        assert!(b.contains("the IAM Identity Center sign-in expires 2027-01-15T08:00:00Z, then rolepick opens the browser sign-in again"), "{b}");
+        // Static variables: the same for every kind.
+        assert_eq!(
+            banner("sso-admin", Renewal::SsoSignIn, false, t, None),
+            banner("sso-admin", Renewal::MfaCode, false, t, None)
+        );
+        let b = banner("ci", Renewal::Key, true, t, None);
+        assert!(!b.contains("MFA") && !b.contains("code"), "{b}");
+    }
+
+    #[test]
+    fn the_picker_banner_names_what_each_kind_of_profile_gives() {
+        use crate::app::fixture;
+        let p = fixture::sso_role(
+            "sso-admin",
+            "demo-sso",
+            "100000000000",
+            "demo",
+            "AdministratorAccess",
+        );
+        assert_eq!(
+            what(&p),
+            "AdministratorAccess in account 100000000000, IAM Identity Center"
+        );
+        let p = fixture::role("dev", "primary", "444455556666", "dev", "developer");
+        assert_eq!(what(&p), "arn:aws:iam::444455556666:role/developer");
     }
 }

@@ -49,6 +49,9 @@ pub struct Target<'a> {
     pub destination: Option<&'a str>,
     /// `--region`, over the profile's.
     pub region: Option<&'a str>,
+    /// The URL goes to a browser (not `--print`): there must be one to
+    /// start, which is checked before any credential is fetched.
+    pub browser: bool,
 }
 
 /// Where the token comes from and where the browser lands, decided before
@@ -81,6 +84,11 @@ fn plan(engine: &Engine, t: &Target<'_>) -> Result<Plan, Error> {
     let destination =
         federation::destination(partition, region, t.destination).map_err(Error::Usage)?;
     let endpoint = federation::endpoint(partition).map_err(Error::Config)?;
+    // What is wrong with the request is said first; then whether a browser
+    // can be started at all, still before any credential is fetched.
+    if t.browser {
+        browser_reachable(t.profile, |v| std::env::var_os(v))?;
+    }
     Ok(Plan {
         endpoint,
         destination,
@@ -272,6 +280,8 @@ pub struct Opened {
     page: OneTimePage,
     written: Instant,
     opener: Option<Child>,
+    /// For whom, in what is said when it failed.
+    profile: String,
 }
 
 /// `rolepick console`: opens `url` for `profile` in the browser through a
@@ -288,7 +298,7 @@ pub fn open_until_done(engine: &Engine, url: SecretString, profile: &str) -> Res
         signal_hook::flag::register_usize(sig, Arc::clone(&signal), sig as usize)
             .map_err(|e| Error::Other(format!("cannot set up signal handling: {e}")))?;
     }
-    let mut opened = open_in_browser(&engine.cache().private_dir()?, &url, false)?;
+    let mut opened = open_in_browser(&engine.cache().private_dir()?, &url, false, profile)?;
     drop(url);
     opened.settle()?;
     eprintln!(
@@ -302,18 +312,60 @@ pub fn open_until_done(engine: &Engine, url: SecretString, profile: &str) -> Res
     })
 }
 
+/// The first words of every failure to open a browser for `profile`: what
+/// failed and the command that works without one. The cause comes after.
+fn no_browser(profile: &str, why: &str) -> String {
+    format!(
+        "No browser for {profile}: `rolepick console {profile} --print` prints the sign-in URL to open yourself ({why})"
+    )
+}
+
+/// Whether a browser can be started for the console: `$BROWSER` (any
+/// command, a text browser too), macOS's `open`, or a graphical session
+/// (`DISPLAY`, `WAYLAND_DISPLAY`) for `xdg-open`. On a headless machine
+/// `xdg-open` only tries text browsers and fills the terminal with their
+/// "not found", so the hint is given instead (exit 127, as for a browser
+/// command that is not there).
+pub fn browser_reachable(
+    profile: &str,
+    var: impl Fn(&str) -> Option<std::ffi::OsString>,
+) -> Result<(), Error> {
+    let set = |v: &str| var(v).is_some_and(|s| !s.is_empty());
+    if set("BROWSER") || cfg!(target_os = "macos") || set("DISPLAY") || set("WAYLAND_DISPLAY") {
+        return Ok(());
+    }
+    Err(Error::Spawn(no_browser(
+        profile,
+        "no display: DISPLAY and WAYLAND_DISPLAY are unset; or set BROWSER to a browser's command",
+    )))
+}
+
 /// Writes the one-time page for `url` in `dir` (the cache directory, checked
 /// by [`crate::fsutil`]) and starts the browser on it (see
 /// [`shell::open_browser`]; `quiet`: no terminal for it).
-pub fn open_in_browser(dir: &PrivateDir, url: &SecretString, quiet: bool) -> Result<Opened, Error> {
+pub fn open_in_browser(
+    dir: &PrivateDir,
+    url: &SecretString,
+    quiet: bool,
+    profile: &str,
+) -> Result<Opened, Error> {
     sweep(dir, SystemTime::now());
     let page = OneTimePage::write(dir, url)?;
     let written = Instant::now();
-    let opener = shell::open_browser(&page.file_url(), quiet)?;
+    let opener = shell::open_browser(&page.file_url(), quiet).map_err(|e| {
+        let code = e.exit_code();
+        let text = no_browser(profile, &e.to_string());
+        if code == crate::error::exit::NOT_FOUND {
+            Error::Spawn(text)
+        } else {
+            Error::Other(text)
+        }
+    })?;
     Ok(Opened {
         page,
         written,
         opener: Some(opener),
+        profile: profile.to_string(),
     })
 }
 
@@ -334,8 +386,9 @@ impl Opened {
                     if status.success() {
                         return Ok(());
                     }
-                    return Err(Error::Other(format!(
-                        "the browser command failed ({status}), so no browser was opened. Set BROWSER to your browser's command, or use `rolepick console --print` and open the URL yourself."
+                    return Err(Error::Other(no_browser(
+                        &self.profile,
+                        &format!("the browser command failed: {status}; set BROWSER to your browser's command"),
                     )));
                 }
                 Ok(None) if Instant::now() >= until => return Ok(()),
@@ -435,6 +488,32 @@ mod tests {
         assert_eq!(html.matches("<script>").count(), 1, "{}", html.as_str());
         assert_eq!(html.matches("</script>").count(), 1, "{}", html.as_str());
         assert!(!html.contains("a=\">"), "{}", html.as_str());
+    }
+
+    #[test]
+    fn a_browser_is_reachable_with_browser_or_a_display_only() {
+        use std::ffi::OsString;
+        let env = |set: &'static [(&'static str, &'static str)]| {
+            move |k: &str| {
+                set.iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| OsString::from(v))
+            }
+        };
+        assert!(browser_reachable("dev", env(&[("BROWSER", "w3m")])).is_ok());
+        assert!(browser_reachable("dev", env(&[("DISPLAY", ":0")])).is_ok());
+        assert!(browser_reachable("dev", env(&[("WAYLAND_DISPLAY", "wayland-0")])).is_ok());
+        if !cfg!(target_os = "macos") {
+            for none in [&[][..], &[("DISPLAY", ""), ("BROWSER", "")][..]] {
+                let e = browser_reachable("dev", env(none)).unwrap_err();
+                assert_eq!(e.exit_code(), crate::error::exit::NOT_FOUND);
+                assert!(
+                    e.to_string()
+                        .starts_with("No browser for dev: `rolepick console dev --print`"),
+                    "{e}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -407,13 +407,17 @@ impl Engine {
         self.cache.read_session(source, None).map(|c| c.expiration)
     }
 
-    /// When a shell on the endpoint stops getting credentials without a new
-    /// code: the MFA session's end (or the credentials' own, without one).
+    /// When a shell on the endpoint stops getting credentials without the
+    /// user: the MFA session's end, an Identity Center source's token's
+    /// (then the browser sign-in), or the credentials' own without either.
     pub fn session_end(&self, profile: &Profile, creds: &Credentials) -> SystemTime {
-        profile
-            .mfa_serial
-            .as_ref()
-            .and_then(|_| self.session_expiry(&profile.source))
+        let sso = self
+            .model
+            .source(&profile.source)
+            .is_some_and(|s| s.sso().is_some());
+        (profile.mfa_serial.is_some() || sso)
+            .then(|| self.session_expiry(&profile.source))
+            .flatten()
             .map_or(creds.expiration, |s| s.max(creds.expiration))
     }
 

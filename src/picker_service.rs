@@ -448,12 +448,16 @@ impl CredentialService for EngineService {
             creds.expiration
         };
         let left = timefmt::countdown(secs_until(engine.now(), shown));
-        let what = p.role().map_or("MFA session", |r| r.role_arn.as_str());
+        let what = child::what(p);
         let banner = child::banner(
             profile,
+            child::Renewal::of(engine, p),
             plan.server,
             shown,
-            Some(&FromPicker { what, left: &left }),
+            Some(&FromPicker {
+                what: &what,
+                left: &left,
+            }),
         );
         let hint = format!(
             "Leave the shell (`exit`): the picker asks for a new code at once. Or run `rolepick exec --nest {profile} -- true` in the shell."
@@ -533,11 +537,13 @@ impl CredentialService for EngineService {
         };
         let target = console::Target {
             profile,
+            browser: true,
             ..console::Target::default()
         };
         let url = console::sign_in_url(engine, &target, &prompt).map_err(|e| e.to_string())?;
         let dir = engine.cache().private_dir().map_err(|e| e.to_string())?;
-        let mut opened = console::open_in_browser(&dir, &url, true).map_err(|e| e.to_string())?;
+        let mut opened =
+            console::open_in_browser(&dir, &url, true, profile).map_err(|e| e.to_string())?;
         drop(url);
         opened.settle().map_err(|e| e.to_string())?;
         if self.closing.load(Ordering::SeqCst) {

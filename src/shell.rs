@@ -255,9 +255,7 @@ pub fn open_browser(target: &str, quiet: bool) -> Result<std::process::Child, Er
     let browser = std::env::var_os("BROWSER").filter(|b| !b.is_empty());
     let argv = browser_command(browser.as_deref(), target);
     let (prog, args) = argv.split_first().ok_or_else(|| {
-        Error::Spawn(
-            "BROWSER names no command; set it, or run `rolepick console PROFILE --print`".into(),
-        )
+        Error::Spawn("BROWSER names no command; set it to your browser's command".into())
     })?;
     let mut command = Command::new(prog);
     command.args(args);
@@ -277,7 +275,7 @@ pub fn open_browser(target: &str, quiet: bool) -> Result<std::process::Child, Er
             "the platform's opener"
         };
         Error::Spawn(format!(
-            "cannot open a browser with {whence} ({:?}): {}. Set BROWSER to your browser's command, or run `rolepick console PROFILE --print` and open the URL yourself.",
+            "cannot open a browser with {whence} ({:?}): {}; set BROWSER to your browser's command",
             prog.to_string_lossy(),
             if e.kind() == std::io::ErrorKind::NotFound {
                 "command not found".to_string()

@@ -208,6 +208,14 @@ impl RoleList {
         &self.rows
     }
 
+    /// How many roles the filter lets through (every role without one).
+    pub fn matching(&self) -> usize {
+        self.lines
+            .iter()
+            .filter(|l| matches!(l, Line::Role(_)))
+            .count()
+    }
+
     /// Every account.
     pub fn groups(&self) -> &[Group] {
         &self.groups

@@ -475,6 +475,12 @@ fn on_mfa_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
                 refresh: step.refresh,
             }];
         }
+        KeyCode::Enter => {
+            step.error = Some(format!(
+                "An MFA code has 6 digits; {} typed",
+                step.code.len()
+            ));
+        }
         _ => {}
     }
     vec![]

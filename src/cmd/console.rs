@@ -15,6 +15,7 @@ pub fn run(args: &ConsoleArgs, global: &Global) -> Result<u8, Error> {
         profile: &args.profile,
         destination: args.destination.as_deref(),
         region: args.region.as_deref(),
+        browser: !args.print,
     };
     let url = console::sign_in_url(&engine, &target, &mfa)?;
     if args.print {

@@ -12,18 +12,27 @@ use crate::app::state::{countdown, key_age_urgency, State, Urgency, MAX_SOURCE_L
 
 pub fn render(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
     let mut lines = Vec::with_capacity(area.height.into());
+    let filtering = state.list.filter().editing || !state.list.filter().text.is_empty();
+    // While filtering, how many roles match comes first (the filter text
+    // may be long).
+    let count = if filtering {
+        format!(
+            " {} of {} roles match ",
+            state.list.matching(),
+            state.list.rows().len()
+        )
+    } else {
+        format!(
+            " {} roles in {} accounts ",
+            state.list.rows().len(),
+            state.list.groups().len()
+        )
+    };
     let mut title = vec![
         Span::styled(" rolepick ", theme.title()),
-        Span::styled(
-            format!(
-                " {} roles in {} accounts ",
-                state.list.rows().len(),
-                state.list.groups().len()
-            ),
-            theme.dim(),
-        ),
+        Span::styled(count, theme.dim()),
     ];
-    if state.list.filter().editing || !state.list.filter().text.is_empty() {
+    if filtering {
         title.push(Span::styled(" / ", theme.key()));
         title.push(Span::raw(state.list.filter().text.clone()));
         if state.list.filter().editing {

@@ -6,8 +6,11 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 use ratatui::Frame;
 
 use super::modal::centered;
-use super::Theme;
-use crate::app::state::State;
+use super::{text, Theme};
+use crate::app::state::{State, StatusKind};
+
+/// Columns of the key column, with the space before it.
+const KEY_COLUMN: u16 = 15;
 
 pub const KEYS: &[(&str, &str)] = &[
     ("↑ ↓  j k", "move"),
@@ -46,18 +49,39 @@ pub fn render(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
             keys.insert(at + i, *k);
         }
     }
-    let rect = centered(area, 60, u16::try_from(keys.len()).unwrap_or(10) + 4);
-    let mut lines: Vec<Line> = keys
-        .iter()
-        .map(|(k, what)| {
-            Line::from(vec![
-                Span::styled(format!(" {k:<14}"), theme.key()),
-                Span::raw(*what),
-            ])
-        })
-        .collect();
+    let width = 60.min(area.width);
+    // A description wraps under itself: nothing is cut at any width.
+    let desc = usize::from(width.saturating_sub(2 + KEY_COLUMN));
+    let mut lines: Vec<Line> = Vec::new();
+    for (k, what) in &keys {
+        for (i, part) in text::wrap(what, desc).into_iter().enumerate() {
+            let key = if i == 0 { *k } else { "" };
+            lines.push(Line::from(vec![
+                Span::styled(format!(" {key:<14}"), theme.key()),
+                Span::raw(part),
+            ]));
+        }
+    }
+    // The last message, whole: the status line cuts a long one.
+    if let Some(status) = &state.status {
+        lines.push(Line::raw(""));
+        let style = match status.kind {
+            StatusKind::Error => theme.error(),
+            StatusKind::Warning => theme.warning(),
+            StatusKind::Info => theme.dim(),
+        };
+        lines.push(Line::styled(" Last message:", theme.dim()));
+        for part in text::wrap(&status.text, usize::from(width.saturating_sub(3))) {
+            lines.push(Line::styled(format!(" {part}"), style));
+        }
+    }
     lines.push(Line::raw(""));
     lines.push(Line::styled(" Esc or ? closes this help", theme.dim()));
+    let rect = centered(
+        area,
+        width,
+        u16::try_from(lines.len() + 2).unwrap_or(u16::MAX),
+    );
     frame.render_widget(Clear, rect);
     frame.render_widget(
         Paragraph::new(lines).block(Block::default().borders(Borders::ALL).title(" Keys ")),

@@ -20,6 +20,11 @@ use ratatui::Frame;
 use crate::app::state::{Modal, State, MIN_HEIGHT, MIN_WIDTH};
 pub use theme::Theme;
 
+/// Every key the `?` overlay lists for a picker with an old key (for tests).
+pub fn help_keys() -> impl Iterator<Item = &'static (&'static str, &'static str)> {
+    help::KEYS.iter().chain(std::iter::once(&help::ROTATE_KEY))
+}
+
 /// Draws the whole screen for `state` into `frame`.
 pub fn render(state: &State, frame: &mut Frame) {
     let area = frame.area();

@@ -1,6 +1,6 @@
 //! The IAM Identity Center sign-in modal: the user code to compare in the
 //! browser, the URL (the browser opens by itself; the URL is for another
-//! device), a QR code of it drawn with half blocks (two modules a cell, so
+//! device; alone on a line as wide as the modal, never broken), a QR code of it drawn with half blocks (two modules a cell, so
 //! it fits), the device code's countdown, and a spinner while the approval
 //! is awaited. Only `Esc` does anything: it cancels.
 
@@ -18,9 +18,13 @@ use crate::app::state::{countdown, State, SPINNER};
 
 /// Columns of text beside the QR code.
 const TEXT_WIDTH: u16 = 42;
-/// Lines of text: role, session, blank, code, URL (three lines), expires,
+/// Lines of text beside the QR code: role, session, blank, code, expires,
 /// blank, spinner, keys.
-const TEXT_ROWS: u16 = 11;
+const TEXT_ROWS: u16 = 8;
+/// Lines under them for the URL: what it is, then the URL alone on a line
+/// of its own as wide as the modal, so that it is never broken (a URL
+/// broken over two lines is copied with a break in the user code).
+const URL_ROWS: u16 = 2;
 
 /// The QR code of `data` as lines of half blocks (`▀`, `▄`, `█`, space; a
 /// dark module is a block), with a one-module quiet zone; `None` when it
@@ -49,12 +53,13 @@ pub fn qr_lines(data: &str) -> Option<Vec<String>> {
 }
 
 pub fn render(state: &State, m: &SignInStep, theme: &Theme, frame: &mut Frame, area: Rect) {
+    use unicode_width::UnicodeWidthStr;
     let qr = qr_lines(&m.uri);
     // The QR code only when the modal still fits beside it.
     let qr = qr.filter(|q| {
         let (w, h) = (q.first().map_or(0, |l| l.chars().count()), q.len());
         u16::try_from(w).is_ok_and(|w| w + TEXT_WIDTH + 3 <= area.width)
-            && u16::try_from(h).is_ok_and(|h| h + 2 <= area.height)
+            && u16::try_from(h).is_ok_and(|h| h + URL_ROWS + 2 <= area.height)
     });
     let (qr_w, qr_h) = qr.as_ref().map_or((0, 0), |q| {
         (
@@ -62,12 +67,16 @@ pub fn render(state: &State, m: &SignInStep, theme: &Theme, frame: &mut Frame, a
             u16::try_from(q.len()).unwrap_or(0),
         )
     });
-    let width = if qr_w == 0 {
+    let beside = if qr_w == 0 {
         TEXT_WIDTH + 2
     } else {
         qr_w + TEXT_WIDTH + 3
     };
-    let rect = centered(area, width, qr_h.max(TEXT_ROWS) + 2);
+    // As wide as the URL needs (within the screen).
+    let url_w = u16::try_from(m.uri.width()).unwrap_or(u16::MAX);
+    let width = beside.max(url_w.saturating_add(2));
+    let top = qr_h.max(TEXT_ROWS);
+    let rect = centered(area, width, top + URL_ROWS + 2);
     let title = match m.intent {
         Intent::Reauth => format!(" Sign in again to {} ", m.source),
         Intent::Open | Intent::Console => format!(" IAM Identity Center sign-in: {} ", m.source),
@@ -76,12 +85,14 @@ pub fn render(state: &State, m: &SignInStep, theme: &Theme, frame: &mut Frame, a
     let block = Block::default().borders(Borders::ALL).title(title);
     let inner = block.inner(rect);
     frame.render_widget(block, rect);
+    let [upper, lower] =
+        Layout::vertical([Constraint::Fill(1), Constraint::Length(URL_ROWS)]).areas(inner);
     let [qr_area, _, text_area] = Layout::horizontal([
         Constraint::Length(qr_w),
         Constraint::Length(u16::from(qr_w > 0)),
         Constraint::Fill(1),
     ])
-    .areas(inner);
+    .areas(upper);
     if let Some(q) = qr {
         // Dark modules on light ground whatever the terminal's colours.
         let style = if state.color {
@@ -107,10 +118,6 @@ pub fn render(state: &State, m: &SignInStep, theme: &Theme, frame: &mut Frame, a
             Span::styled("Code     ", theme.dim()),
             Span::styled(m.user_code.clone(), theme.header()),
         ]),
-        Line::from(vec![
-            Span::styled("URL      ", theme.dim()),
-            Span::raw(m.uri.clone()),
-        ]),
     ];
     let expires = match left {
         Some(c) => Line::from(vec![
@@ -130,6 +137,33 @@ pub fn render(state: &State, m: &SignInStep, theme: &Theme, frame: &mut Frame, a
         Span::styled(" cancel", theme.dim()),
     ]));
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), text_area);
+    let room = usize::from(lower.width);
+    let url = match short_uri(&m.uri) {
+        // Too narrow for the URL with the code: the page without it, where
+        // the code is typed; never a URL broken in two.
+        Some(short) if m.uri.width() > room && short.width() <= room => vec![
+            Line::styled("Another device? Open this and type the code:", theme.dim()),
+            Line::raw(short.to_string()),
+        ],
+        _ => vec![
+            Line::styled(
+                "Another device? Open this URL (or scan the code):",
+                theme.dim(),
+            ),
+            Line::raw(m.uri.clone()),
+        ],
+    };
+    frame.render_widget(Paragraph::new(url).wrap(Wrap { trim: false }), lower);
+}
+
+/// The verification URL without its `user_code` query (where the code is
+/// typed by hand), when `uri` has one.
+fn short_uri(uri: &str) -> Option<&str> {
+    let (base, query) = uri.split_once('?')?;
+    query
+        .split('&')
+        .any(|kv| kv.starts_with("user_code="))
+        .then_some(base)
 }
 
 #[cfg(test)]
@@ -149,5 +183,15 @@ mod tests {
         // pattern's top edge (7 dark modules) starts the second line's top half.
         assert!(lines.iter().all(|l| l.starts_with(' ')));
         assert!(lines[0].chars().skip(1).take(7).all(|c| c == '▄'));
+    }
+
+    #[test]
+    fn the_short_uri_is_the_page_without_the_code() {
+        assert_eq!(
+            short_uri("https://device.sso.eu-west-1.amazonaws.com/?user_code=ABCD-EFGH"),
+            Some("https://device.sso.eu-west-1.amazonaws.com/")
+        );
+        assert_eq!(short_uri("https://x/?a=1"), None);
+        assert_eq!(short_uri("https://x/"), None);
     }
 }

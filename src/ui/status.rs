@@ -36,15 +36,43 @@ pub fn render_status(state: &State, theme: &Theme, frame: &mut Frame, area: Rect
             Span::raw(what),
         ])
     } else if let Some(s) = &state.status {
-        match s.kind {
-            StatusKind::Error => Line::styled(format!(" ✗ {}", s.text), theme.error()),
-            StatusKind::Warning => Line::styled(format!(" ! {}", s.text), theme.warning()),
-            StatusKind::Info => Line::raw(format!(" {}", s.text)),
-        }
+        let (mark, style) = match s.kind {
+            StatusKind::Error => (" ✗ ", theme.error()),
+            StatusKind::Warning => (" ! ", theme.warning()),
+            StatusKind::Info => (" ", ratatui::style::Style::default()),
+        };
+        Line::styled(fitted(mark, &s.text, usize::from(area.width)), style)
     } else {
         Line::raw("")
     };
     frame.render_widget(Paragraph::new(line), area);
+}
+
+/// What `?` adds to a message cut to fit the status line: the help
+/// overlay shows it whole.
+pub const MORE: &str = "… (? more)";
+
+/// `mark` and `text` in `width` columns: whole when it fits, else its
+/// first words (messages say what matters first) and [`MORE`].
+fn fitted(mark: &str, text: &str, width: usize) -> String {
+    use unicode_width::UnicodeWidthStr;
+    let whole = format!("{mark}{text}");
+    if whole.width() <= width {
+        return whole;
+    }
+    let room = width.saturating_sub(mark.width() + MORE.width());
+    let mut cut = String::from(mark);
+    let mut used = 0;
+    for c in text.chars() {
+        let w = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+        if used + w > room {
+            break;
+        }
+        cut.push(c);
+        used += w;
+    }
+    let cut = cut.trim_end();
+    format!("{cut}{MORE}")
 }
 
 /// Columns the footer takes for `keys` (a space before, two between).
@@ -92,4 +120,24 @@ pub fn render_footer(state: &State, theme: &Theme, frame: &mut Frame, area: Rect
         spans.push(Span::styled(format!(" {what}  "), theme.dim()));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use unicode_width::UnicodeWidthStr;
+
+    #[test]
+    fn a_long_message_keeps_its_first_words_and_points_to_help() {
+        assert_eq!(fitted(" ✗ ", "short", 80), " ✗ short");
+        let long = "No browser for dev: `rolepick console dev --print` prints the sign-in URL to open yourself (the browser command failed: exit status: 2)";
+        let s = fitted(" ✗ ", long, 80);
+        assert!(s.width() <= 80, "{s}");
+        assert!(
+            s.starts_with(" ✗ No browser for dev: `rolepick console dev --print`"),
+            "{s}"
+        );
+        assert!(s.ends_with(MORE), "{s}");
+        assert!(fitted(" ✗ ", long, 5).width() <= 13);
+    }
 }

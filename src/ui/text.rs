@@ -28,6 +28,36 @@ pub fn fit(s: &str, width: usize) -> String {
     out
 }
 
+/// `s` broken at spaces into lines of at most `width` columns (a word
+/// longer than that is cut into pieces), for text a box must show whole.
+pub fn wrap(s: &str, width: usize) -> Vec<String> {
+    use unicode_width::UnicodeWidthStr;
+    let width = width.max(1);
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in s.split(' ').filter(|w| !w.is_empty()) {
+        let (lw, ww) = (line.width(), word.width());
+        if !line.is_empty() && lw + 1 + ww <= width {
+            line.push(' ');
+            line.push_str(word);
+            continue;
+        }
+        if !line.is_empty() {
+            lines.push(std::mem::take(&mut line));
+        }
+        for c in word.chars() {
+            if line.width() + c.width().unwrap_or(0) > width {
+                lines.push(std::mem::take(&mut line));
+            }
+            line.push(c);
+        }
+    }
+    if !line.is_empty() || lines.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
 /// Spans for `s` fitted to `width`, with the chars whose index (counted from
 /// `offset` in the haystack) is in `matched` drawn in `hl`.
 pub fn highlighted<'a>(
@@ -66,6 +96,17 @@ pub fn highlighted<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn wrap_breaks_at_spaces_and_cuts_only_a_word_too_long() {
+        assert_eq!(
+            wrap("filter: account, id, role", 12),
+            ["filter:", "account, id,", "role"]
+        );
+        assert_eq!(wrap("abcdefgh", 3), ["abc", "def", "gh"]);
+        assert_eq!(wrap("", 5), [""]);
+        assert!(wrap("a b c d e f g h", 4).iter().all(|l| l.len() <= 4));
+    }
 
     #[test]
     fn fit_pads_and_cuts_with_an_ellipsis() {

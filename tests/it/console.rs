@@ -235,7 +235,11 @@ fn a_browser_command_that_fails_is_reported_and_the_page_removed() {
         err.contains("(\"no-such-browser-here\"): command not found"),
         "{err}"
     );
-    assert!(err.contains("rolepick console PROFILE --print"), "{err}");
+    assert!(
+        err.starts_with("rolepick: No browser for dev: `rolepick console dev --print`")
+            || err.contains("No browser for dev: `rolepick console dev --print`"),
+        "the profile named in the hint, first: {err}"
+    );
     let pages: Vec<_> = stack
         .sb
         .cache_files()
@@ -243,6 +247,89 @@ fn a_browser_command_that_fails_is_reported_and_the_page_removed() {
         .filter(|p| p.to_string_lossy().contains("console-"))
         .collect();
     assert!(pages.is_empty(), "{pages:?}");
+}
+
+/// Issue #25: on a headless machine (no DISPLAY, no WAYLAND_DISPLAY, no
+/// BROWSER) `console` ran xdg-open, which filled the terminal with text
+/// browsers' "not found". It now says what to run instead, before any
+/// credential is fetched (no MFA code asked, no federation call), exit 127.
+#[test]
+fn a_headless_machine_gets_the_print_hint_instead_of_xdg_open() {
+    let stack = Stack::start();
+    let fed = Federation::start("ok");
+    let bin = stack.sb.root().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    // An xdg-open that says it ran: it must not.
+    let ran = stack.sb.root().join("xdg-open-ran");
+    std::fs::write(
+        bin.join("xdg-open"),
+        format!(
+            "#!/bin/sh\ntouch '{}'\necho 'xdg-open: no method available' >&2\nexit 3\n",
+            ran.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        bin.join("xdg-open"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let path = format!("{}:/usr/bin:/bin", bin.display());
+    let out = stack
+        .sb
+        .cmd()
+        .env("ROLEPICK_SIGNIN_ENDPOINT", fed.endpoint())
+        .env("PATH", &path)
+        .env_remove("BROWSER")
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .args(["console", "dev"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(127), "{}", show(&out));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("No browser for dev: `rolepick console dev --print`")
+            && err.contains("DISPLAY and WAYLAND_DISPLAY are unset"),
+        "{err}"
+    );
+    assert!(!ran.exists(), "xdg-open was run");
+    assert!(!err.contains("no method available"), "{err}");
+    assert!(fed.requests_for("getSigninToken").is_empty());
+    // What is wrong with the request itself still comes first.
+    let out = stack
+        .sb
+        .cmd()
+        .env("ROLEPICK_SIGNIN_ENDPOINT", fed.endpoint())
+        .env("PATH", &path)
+        .env_remove("BROWSER")
+        .env_remove("DISPLAY")
+        .args(["console", "primary"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    // With a display, the platform's opener is used (and its failure said).
+    let out = stack
+        .sb
+        .cmd()
+        .env("ROLEPICK_SIGNIN_ENDPOINT", fed.endpoint())
+        .env("PATH", &path)
+        .env("DISPLAY", ":0")
+        .args(["console", "dev", "--mfa-code", MFA_CODE])
+        .output()
+        .unwrap();
+    assert!(ran.exists(), "xdg-open with a display: {}", show(&out));
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    // `--print` needs no browser.
+    let out = stack
+        .sb
+        .cmd()
+        .env("ROLEPICK_SIGNIN_ENDPOINT", fed.endpoint())
+        .env("PATH", &path)
+        .args(["console", "dev", "--print"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
 }
 
 #[test]

@@ -49,7 +49,7 @@ fn quit_picker(tmux: &Tmux) {
 }
 
 fn is_picker(s: &str) -> bool {
-    s.contains(" rolepick ") && s.contains("roles in")
+    s.contains(" rolepick ") && (s.contains("roles in") || s.contains("roles match"))
 }
 
 /// A countdown on the line that names `profile`: `59:12` or `1h 59m`.
@@ -101,9 +101,11 @@ fn picker_walkthrough_against_moto() {
     // `/` filter to the role in the second account; Enter opens the MFA modal.
     tmux.type_text("/");
     tmux.type_text("dev");
-    tmux.wait_for("the filter", |s| {
+    let s = tmux.wait_for("the filter", |s| {
         s.contains("/ dev") && !s.contains("777788889999")
     });
+    // Issue #25: the filter says how many roles match.
+    assert!(s.contains(" roles match  / dev"), "{s}");
     tmux.keys(&["Enter"]);
     tmux.wait_for("the MFA modal", |s| s.contains("MFA code for primary"));
     tmux.type_text("12x");
@@ -555,6 +557,71 @@ fn o_opens_the_console_for_the_selected_role_and_the_picker_stays() {
         console_pages(&stack)
     );
     assert_eq!(fed.requests_for("getSigninToken").len(), 2);
+}
+
+/// Issue #25: the demo's `o` always failed: its `$BROWSER`
+/// (scripts/sso_browser) refused the console's `file://` page, and the
+/// status line showed "✗ the browser command failed (exit status: 2)…",
+/// cut before its hint. With the demo's set-up (that browser, the
+/// federation stand-in), `o` now lands on the stand-in's page. On the way:
+/// `Enter` with 5 digits says a code has 6, and `?` shows `/`'s line whole.
+#[test]
+fn the_demos_browser_opens_the_console_page_from_o() {
+    require_tmux!();
+    let stack = Stack::start();
+    let fed = Federation::start("ok");
+    let pages = stack.sb.root().join("pages");
+    fs::create_dir(&pages).unwrap();
+    let mut env = stack.sb.aws_env();
+    env.push(("ROLEPICK_SIGNIN_ENDPOINT".into(), fed.endpoint().into()));
+    env.push((
+        "BROWSER".into(),
+        crate::support::sso::browser().into_os_string(),
+    ));
+    env.push(("SSO_BROWSER_PAGES".into(), pages.clone().into()));
+    let tmux = Tmux::start(stack.sb.root(), &env);
+    open_picker(&tmux);
+
+    // `?`: no description cut at the box's edge.
+    tmux.keys(&["?"]);
+    let s = tmux.wait_for("the help", |s| s.contains("Esc or ? closes this help"));
+    assert!(
+        s.lines()
+            .any(|l| l.split('│').any(|cell| cell.trim() == "tags")),
+        "`/`'s line whole:\n{s}"
+    );
+    tmux.keys(&["Escape"]);
+
+    select(&tmux, "dev");
+    tmux.keys(&["o"]);
+    tmux.wait_for("the MFA modal", |s| s.contains("MFA code for primary"));
+    tmux.type_text(&MFA_CODE[..5]);
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the 6-digit hint", |s| {
+        s.contains("An MFA code has 6 digits; 5 typed")
+    });
+    assert!(fed.requests_for("getSigninToken").is_empty());
+    tmux.type_text(&MFA_CODE[5..]);
+    tmux.keys(&["Enter"]);
+    let s = tmux.wait_for("the console opened, or not", |s| {
+        s.contains("Opened the AWS console for dev") || s.contains(" ✗ ")
+    });
+    assert!(s.contains("Opened the AWS console for dev"), "{s}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let page = pages.join("last-page.html");
+    while !page.exists() && Instant::now() < deadline {
+        sleep(Duration::from_millis(100));
+    }
+    let landed = fs::read_to_string(&page).unwrap_or_default();
+    assert!(
+        landed.contains("Signed in (rolepick's federation stand-in)"),
+        "{landed:?}"
+    );
+    let asked = fed.requests_for("getSigninToken");
+    let logins = fed.requests_for("login");
+    assert_eq!(logins.len(), 1, "the page led to the sign-in URL");
+    assert_eq!(logins[0]["params"]["SigninToken"], asked[0]["token"]);
+    quit_picker(&tmux);
 }
 
 /// `exec --server -- CMD` owns the terminal's foreground: when the MFA
@@ -1418,10 +1485,56 @@ fn picker_sso_sign_in_modal_then_the_subshell_has_the_sso_role() {
         opened.contains(&format!("user_code={code}")),
         "the browser was opened on the code shown ({code}): {opened:?}"
     );
+    // Issue #25: the URL was wrapped in the middle of the user code, and a
+    // copy of it failed; it is whole on one line of the terminal.
+    let url = opened.lines().next().unwrap_or_default().trim();
+    assert!(
+        s.lines().any(|l| l.contains(url)),
+        "{url:?} whole on one line:\n{s}"
+    );
     fs::write(&e.go, "").unwrap();
-    tmux.wait_for("the subshell banner", |s| {
+    let s = tmux.wait_for("the subshell banner", |s| {
         s.contains(&format!("rolepick: shell for {PROFILE}")) && s.contains("e2e$")
     });
+    // Issue #25: the banner spoke of an MFA session and a new code. The
+    // endpoint keeps the role fresh while the token lasts (8 h here, the
+    // role's credentials 1 h), then the browser sign-in comes back; the
+    // shell's AWS_CREDENTIAL_EXPIRATION and `rolepick prompt` say so too.
+    let banner = s.replace('\n', "");
+    assert!(
+        banner.contains("the IAM Identity Center sign-in expires")
+            && banner.contains("then rolepick opens the browser sign-in again")
+            && banner.contains(&format!("{ROLE} in account {ACCOUNT}")),
+        "{s}"
+    );
+    assert!(
+        !banner.contains("MFA") && !banner.contains("new code"),
+        "{s}"
+    );
+    tmux.line(&format!(
+        "clear; echo \"exp=$AWS_CREDENTIAL_EXPIRATION\"; {} prompt --format 'left={{left}}'",
+        env!("CARGO_BIN_EXE_rolepick")
+    ));
+    let s = tmux.wait_for("the expiry", |s| {
+        s.lines().any(|l| l.starts_with("exp=")) && s.lines().any(|l| l.starts_with("left="))
+    });
+    let exp = s
+        .lines()
+        .find_map(|l| l.strip_prefix("exp="))
+        .and_then(|t| humantime::parse_rfc3339(t.trim()).ok())
+        .unwrap_or_else(|| panic!("AWS_CREDENTIAL_EXPIRATION:\n{s}"));
+    let ahead = exp
+        .duration_since(std::time::SystemTime::now())
+        .unwrap_or_default();
+    assert!(
+        ahead > Duration::from_secs(7 * 3600),
+        "the token's end (8 h), not the role credentials' (1 h):\n{s}"
+    );
+    let left = s
+        .lines()
+        .find_map(|l| l.strip_prefix("left="))
+        .unwrap_or("");
+    assert!(left.starts_with("7h") || left.starts_with("8h"), "{s}");
     tmux.line("aws sts get-caller-identity --query Arn --output text");
     let arn = format!("arn:aws:sts::{ACCOUNT}:assumed-role/AWSReservedSSO_{ROLE}_");
     tmux.wait_for("the SSO role's identity", |s| s.contains(&arn));

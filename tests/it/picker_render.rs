@@ -618,3 +618,153 @@ fn help_lists_the_identity_center_keys_only_with_a_session() {
     key(&mut s, KeyCode::Char('?'));
     assert!(!screen_text(&draw(&mut s, 80, 24)).contains("Identity Center"));
 }
+
+// Issue #25: the friction a new user hit in the picker's modals.
+
+/// The screen's lines, trailing spaces trimmed.
+fn screen_lines(t: &Terminal<TestBackend>) -> Vec<String> {
+    let buf = t.backend().buffer();
+    (0..buf.area.height)
+        .map(|y| {
+            let line: String = (0..buf.area.width)
+                .map(|x| buf[(x, y)].symbol().to_string())
+                .collect();
+            line.trim_end().to_string()
+        })
+        .collect()
+}
+
+/// The words inside a box's borders (`│ … │`), row after row.
+fn boxed_words(t: &Terminal<TestBackend>) -> String {
+    let mut words = Vec::new();
+    for l in screen_lines(t) {
+        let (Some(a), Some(b)) = (l.find('│'), l.rfind('│')) else {
+            continue;
+        };
+        if a < b {
+            words.extend(
+                l[a + '│'.len_utf8()..b]
+                    .split_whitespace()
+                    .map(str::to_string),
+            );
+        }
+    }
+    words.join(" ")
+}
+
+fn words(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[test]
+fn mfa_modal_says_six_digits_when_enter_comes_with_five() {
+    let mut s = state();
+    s.session_expiry.clear();
+    key(&mut s, KeyCode::Char('j'));
+    key(&mut s, KeyCode::Enter);
+    typed(&mut s, "12345");
+    key(&mut s, KeyCode::Enter);
+    let t = draw(&mut s, 80, 20);
+    insta::assert_snapshot!(t.backend());
+    let text = screen_text(&t);
+    assert!(text.contains("An MFA code has 6 digits; 5 typed"), "{text}");
+    assert!(!text.contains("Checking the code"), "nothing sent:\n{text}");
+}
+
+#[test]
+fn filter_shows_how_many_roles_match() {
+    let mut s = state();
+    key(&mut s, KeyCode::Char('/'));
+    typed(&mut s, "admin");
+    let t = draw(&mut s, 80, 20);
+    insta::assert_snapshot!(t.backend());
+    let text = screen_text(&t);
+    assert!(text.contains("2 of 6 roles match"), "{text}");
+    typed(&mut s, "zzz");
+    let text = screen_text(&draw(&mut s, 60, 15));
+    assert!(text.contains("0 of 6 roles match"), "{text}");
+    key(&mut s, KeyCode::Esc);
+    let text = screen_text(&draw(&mut s, 80, 20));
+    assert!(text.contains("6 roles in 3 accounts"), "{text}");
+}
+
+#[test]
+fn help_overlay_cuts_no_line_at_80_columns() {
+    let mut s = old_keys();
+    key(&mut s, KeyCode::Char('?'));
+    let t = draw(&mut s, 80, 24);
+    insta::assert_snapshot!(t.backend());
+    let text = boxed_words(&t);
+    for (_, what) in rolepick::ui::help_keys() {
+        assert!(
+            text.contains(&words(what)),
+            "{what:?} whole in the help:\n{}",
+            screen_text(&t)
+        );
+    }
+}
+
+#[test]
+fn sign_in_modal_keeps_the_url_whole_on_a_line_of_its_own() {
+    for (w, h) in [(80, 24), (100, 30), (80, 16)] {
+        let mut s = sign_in_state();
+        let t = draw(&mut s, w, h);
+        let lines = screen_lines(&t);
+        assert!(
+            lines.iter().any(|l| l.contains(DEVICE_URL)),
+            "{w}x{h}: the URL alone on one line:\n{}",
+            screen_text(&t)
+        );
+        if (w, h) == (80, 24) {
+            assert!(screen_text(&t).contains('▀'), "the QR code stays");
+        }
+    }
+    // Narrower than the URL: the page to type the code in, whole; the URL
+    // is never broken over two lines.
+    let mut s = sign_in_state();
+    let t = draw(&mut s, 60, 15);
+    let lines = screen_lines(&t);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("https://device.sso.eu-west-1.amazonaws.com/")),
+        "{}",
+        screen_text(&t)
+    );
+    assert!(
+        !screen_text(&t).contains("user_code="),
+        "{}",
+        screen_text(&t)
+    );
+}
+
+#[test]
+fn a_long_console_error_keeps_its_first_words_and_help_shows_it_whole() {
+    let mut s = state();
+    key(&mut s, KeyCode::Char('o'));
+    let message = "No browser for dev-admin: `rolepick console dev-admin --print` prints the sign-in URL to open yourself (the browser command failed: exit status: 2; set BROWSER to your browser's command)";
+    update(
+        &mut s,
+        Msg::ConsoleOpened {
+            req_id: 1,
+            profile: "dev-admin".into(),
+            result: Err(message.into()),
+        },
+    );
+    let t = draw(&mut s, 80, 20);
+    insta::assert_snapshot!(t.backend());
+    let status = &screen_lines(&t)[18];
+    assert!(
+        status.starts_with(" ✗ No browser for dev-admin: `rolepick console dev-admin --print`"),
+        "{status:?}"
+    );
+    assert!(status.ends_with("… (? more)"), "{status:?}");
+    key(&mut s, KeyCode::Char('?'));
+    let t = draw(&mut s, 80, 30);
+    let text = boxed_words(&t);
+    assert!(text.contains(&words(message)), "{}", screen_text(&t));
+    // Small terminals do not panic.
+    for (w, h) in [(60, 15), (20, 5)] {
+        draw(&mut s, w, h);
+    }
+}
