@@ -277,6 +277,9 @@ pub struct VaultAddArgs {
     /// Replace a key already stored for this source
     #[arg(long)]
     pub force: bool,
+    /// The day the key was created, for its age [default: asked of IAM]
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub created: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -289,6 +292,9 @@ pub struct VaultImportArgs {
     /// Delete the plaintext backup of the credentials file without asking
     #[arg(long)]
     pub yes: bool,
+    /// The day the key was created, for its age [default: asked of IAM]
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub created: Option<String>,
 }
 
 #[derive(Args, Debug)]
