@@ -19,7 +19,7 @@ use crate::secret::{LongLivedKey, SecretString};
 use crate::vault::keys::CredentialsFile;
 use crate::vault::store::KeyRecord;
 use crate::vault::SettingsExt as _;
-use crate::vault_admin::{read_tty_line, store_record};
+use crate::vault_admin::store_record;
 use std::io::Write;
 use std::path::Path;
 
@@ -472,10 +472,14 @@ impl Setup<'_> {
                 .map_or(0, |d| d.as_secs());
             return Ok((totp(&key, now), totp(&key, now + 30)));
         }
-        let a = read_tty_line("First code shown by your authenticator app: ")?;
-        let a = validate_mfa_code(&a)?.to_string();
-        let b = read_tty_line("Wait for the next code, and type it: ")?;
-        Ok((a, validate_mfa_code(&b)?.to_string()))
+        let no_tty = |e: std::io::Error| {
+            Error::Usage(format!(
+                "cannot ask for the MFA codes on the terminal ({e}). Pass them with --mfa-codes CODE1,CODE2."
+            ))
+        };
+        let a = crate::terminal::ask_code("First code shown by your authenticator app: ", no_tty)?;
+        let b = crate::terminal::ask_code("Wait for the next code, and type it: ", no_tty)?;
+        Ok((a, b))
     }
 
     fn ensure_role(

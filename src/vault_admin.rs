@@ -14,7 +14,7 @@ use crate::terminal::{ask_secret, confirm, CliMfa};
 use crate::vault::keys::CredentialsFile;
 use crate::vault::store::{self, Backend, Document, KeyRecord, Location, Slot};
 use crate::vault::SettingsExt as _;
-use crate::vault::{passphrase, VaultSettings};
+use crate::vault::{passphrase, VaultSettings, TRIES};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use zeroize::Zeroizing;
@@ -189,22 +189,27 @@ fn new_passphrase(loc: &Location, settings: &VaultSettings) -> Result<SecretStri
     if settings.passphrase_is_automatic() {
         return passphrase(loc, settings, &CliMfa::Terminal);
     }
-    let a = ask_secret(&format!(
-        "New passphrase for the rolepick vault {}: ",
-        loc.file.display()
-    ))?;
-    if a.expose().chars().count() < 8 {
-        return Err(Error::Usage(
-            "the passphrase must have at least 8 characters.".into(),
-        ));
+    let mut n = 1;
+    loop {
+        let a = ask_secret(&format!(
+            "New passphrase for the rolepick vault {}: ",
+            loc.file.display()
+        ))?;
+        let problem = if a.expose().chars().count() < 8 {
+            "the passphrase must have at least 8 characters."
+        } else if ask_secret("Repeat the passphrase: ")? != a {
+            "the two passphrases differ."
+        } else {
+            return Ok(a);
+        };
+        if n == TRIES {
+            return Err(Error::Usage(format!(
+                "{problem} Nothing was changed; run the command again."
+            )));
+        }
+        eprintln!("rolepick: {problem} Try again ({n} of {TRIES}).");
+        n += 1;
     }
-    let b = ask_secret("Repeat the passphrase: ")?;
-    if a != b {
-        return Err(Error::Usage(
-            "the two passphrases differ; nothing was changed. Try again.".into(),
-        ));
-    }
-    Ok(a)
 }
 
 /// Opens the vault for a change (lock held by the caller); a new vault
@@ -214,9 +219,7 @@ fn open_for_write(
     settings: &VaultSettings,
 ) -> Result<(Document, SecretString), Error> {
     if loc.exists() {
-        let pass = passphrase(loc, settings, &CliMfa::Terminal)?;
-        let doc = store::open(loc, &pass)?;
-        Ok((doc, pass))
+        crate::vault::open(loc, settings, &CliMfa::Terminal)
     } else {
         let pass = new_passphrase(loc, settings)?;
         Ok((
@@ -491,8 +494,7 @@ pub fn list(engine: &Engine) -> Result<Vec<Listed>, Error> {
     let index = if incomplete || loc.index_lost() {
         let mut index = loc.read_index();
         if loc.exists() {
-            let pass = passphrase(&loc, settings, &CliMfa::Terminal)?;
-            let doc = store::open(&loc, &pass)?;
+            let (doc, _) = crate::vault::open(&loc, settings, &CliMfa::Terminal)?;
             loc.reindex_if_stale(&doc);
             index
                 .sources
@@ -556,8 +558,7 @@ pub fn remove(engine: &Engine, args: &VaultRemoveArgs) -> Result<u8, Error> {
         loc.write_index(&index)?;
         r
     } else if loc.exists() {
-        let pass = passphrase(&loc, settings, &CliMfa::Terminal)?;
-        let mut doc = store::open(&loc, &pass)?;
+        let (mut doc, pass) = crate::vault::open(&loc, settings, &CliMfa::Terminal)?;
         let r = doc.sources.remove(&args.source).is_some();
         if r {
             store::save(&loc, &doc, &pass)?;
@@ -588,8 +589,7 @@ pub fn passwd(engine: &Engine) -> Result<u8, Error> {
         )));
     }
     let _lock = loc.lock()?;
-    let old = passphrase(&loc, settings, &CliMfa::Terminal)?;
-    let doc = store::open(&loc, &old)?;
+    let (doc, _) = crate::vault::open(&loc, settings, &CliMfa::Terminal)?;
     let new = match std::env::var("ROLEPICK_VAULT_NEW_PASSPHRASE") {
         Ok(p) if !p.is_empty() => SecretString::new(p),
         _ => new_passphrase(&loc, &VaultSettings::default())?,

@@ -602,3 +602,78 @@ fn import_created_dates_the_key_and_a_bad_date_changes_nothing() {
     assert!((149..=150).contains(&age), "{v}");
     assert_eq!(v[0]["added"], format!("{day}T00:00:00Z"));
 }
+
+/// On a terminal, a mistyped passphrase, a five-digit code and a new
+/// passphrase under 8 characters are said and asked again, as the picker
+/// does, instead of ending the command (and the right answer then works).
+#[test]
+fn cli_prompts_ask_again_after_a_typo_on_a_terminal() {
+    use crate::support::tmux::{have_tmux, Tmux};
+    if !have_tmux() {
+        crate::support::missing_prerequisite("tmux");
+        return;
+    }
+    let stack = Stack::start();
+    let out = rp(&stack, PASS)
+        .args(["vault", "import", "primary", "--yes"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", show(&out));
+    let mut env = stack.sb.aws_env();
+    env.push(("ROLEPICK_VAULT_SCRYPT_LOG_N".into(), "10".into()));
+    let tmux = Tmux::start(stack.sb.root(), &env);
+    let bin = env!("CARGO_BIN_EXE_rolepick");
+
+    tmux.line(&format!("{bin} exec admin -- true ; echo exec-exit-$?"));
+    tmux.wait_for("the passphrase prompt", |s| {
+        s.contains("Passphrase for the rolepick vault")
+    });
+    tmux.line("not the passphrase");
+    tmux.wait_for("asked again", |s| {
+        s.contains("wrong passphrase; try again (1 of 3)")
+            && s.matches("Passphrase for the rolepick vault").count() == 2
+    });
+    tmux.line(PASS);
+    tmux.wait_for("the code prompt", |s| s.contains("MFA code for"));
+    tmux.line("12345");
+    tmux.wait_for("asked again", |s| {
+        s.contains("is not 6 digits") && s.matches("MFA code for").count() == 2
+    });
+    tmux.line(MFA_CODE);
+    let screen = tmux.wait_for("exec done", |s| s.contains("\nexec-exit-"));
+    assert!(screen.contains("\nexec-exit-0"), "{screen}");
+    assert_eq!(stack.proxy.count("GetSessionToken"), 1, "one AWS call");
+
+    // A new vault's passphrase under 8 characters: asked again.
+    let other = stack.sb.root().join("other-vault/vault.age");
+    tmux.line("clear");
+    tmux.line(&format!(
+        "ROLEPICK_VAULT_FILE={} {bin} vault add work --no-verify --created 2026-01-01 ; echo add-exit-$?",
+        other.display()
+    ));
+    tmux.wait_for("key id prompt", |s| s.contains("Access key id"));
+    tmux.line("AKIARETRYPROMPT00001");
+    tmux.wait_for("secret prompt", |s| s.contains("Secret access key"));
+    tmux.line("retry-secret");
+    tmux.wait_for("new passphrase prompt", |s| s.contains("New passphrase"));
+    tmux.line("short");
+    tmux.wait_for("asked again", |s| {
+        s.contains("at least 8 characters. Try again (1 of 3)")
+            && s.matches("New passphrase").count() == 2
+    });
+    tmux.line("long enough now");
+    tmux.wait_for("repeat prompt", |s| s.contains("Repeat the passphrase"));
+    tmux.line("long enough now");
+    let screen = tmux.wait_for("add done", |s| s.contains("\nadd-exit-"));
+    assert!(screen.contains("\nadd-exit-0"), "{screen}");
+    assert!(other.exists());
+
+    // Without a terminal a mistyped code fails at once, as before.
+    let out = stack
+        .sb
+        .cmd()
+        .args(["exec", "admin", "--mfa-code", "12345", "--", "true"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+}
