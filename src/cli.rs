@@ -121,8 +121,8 @@ IAM refuses a call without MFA, rolepick asks for a code and retries with an MFA
     #[command(
         long_about = "Set up the classic one-user, MFA, many-roles arrangement from bootstrap admin \
 credentials (--bootstrap-profile, else AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY in the environment): \
-the IAM user; a virtual MFA device (QR code in the terminal) enabled with two consecutive codes; \
-roles that trust only this user with MFA, with a policy attached; an inline user policy allowing \
+the IAM user; a virtual MFA device (QR code and secret key in the terminal) enabled with two consecutive codes; \
+roles that trust only this user with MFA, each with its policy attached (--role NAME:POLICY, else --policy); an inline user policy allowing \
 only sts:AssumeRole on those roles, sts:GetSessionToken and rotating its own keys with MFA; an \
 access key created straight into the vault; and the matching profiles in ~/.aws/config (existing \
 content kept). Rerunning finds what exists and does only what is missing.",
@@ -175,20 +175,19 @@ pub struct SetupArgs {
     pub source: Option<String>,
     /// Role to create: NAME (in the bootstrap account) or NAME@ACCOUNT_ID
     /// (elsewhere: the trust policy and commands are printed); repeatable;
-    /// the profile is PROFILE, else the role's name
+    /// the profile is PROFILE, else the role's name; POLICY (an AWS managed
+    /// policy name such as ReadOnlyAccess, or an ARN) is attached to this
+    /// role, else --policy's
     #[arg(
         long = "role",
-        value_name = "[PROFILE=]NAME[@ACCOUNT]",
+        value_name = "[PROFILE=]NAME[@ACCOUNT][:POLICY]",
         default_value = "admin"
     )]
     pub roles: Vec<String>,
-    /// Managed policy attached to the roles
-    #[arg(
-        long,
-        value_name = "ARN",
-        default_value = "arn:aws:iam::aws:policy/AdministratorAccess"
-    )]
-    pub policy: String,
+    /// Managed policy attached to each role that names none (an ARN, or an
+    /// AWS managed policy name) [default: AdministratorAccess]
+    #[arg(long, value_name = "ARN|NAME")]
+    pub policy: Option<String>,
     /// Region written to the profiles
     #[arg(long, default_value = "us-east-1")]
     pub region: String,
@@ -278,6 +277,9 @@ pub struct VaultAddArgs {
     /// Replace a key already stored for this source
     #[arg(long)]
     pub force: bool,
+    /// The day the key was created, for its age [default: asked of IAM]
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub created: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -290,6 +292,9 @@ pub struct VaultImportArgs {
     /// Delete the plaintext backup of the credentials file without asking
     #[arg(long)]
     pub yes: bool,
+    /// The day the key was created, for its age [default: asked of IAM]
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub created: Option<String>,
 }
 
 #[derive(Args, Debug)]

@@ -509,6 +509,11 @@ impl CredentialService for EngineService {
             .and_then(|e| e.age_days(self.engine.now()))
     }
 
+    fn key_age_unknown(&self, source: &str) -> bool {
+        let index = self.engine.model().settings.vault.location().read_index();
+        index.sources.get(source).is_some_and(|e| !e.age_known())
+    }
+
     fn rotate(&self, source: &str) -> Result<u8, String> {
         // The same binary, so the rotation is the one `rolepick rotate` does
         // (its prompts, its resumable stages), on the terminal.

@@ -223,11 +223,11 @@ impl<'a> Rotator<'a> {
         let slot = match index.sources.get(source) {
             Some(e) if e.backend == Backend::Keyring.name() => Slot::Keyring { loc },
             Some(_) => {
-                let passphrase = crate::vault::passphrase(&loc, settings, mfa)?;
+                let (_, passphrase) = crate::vault::open(&loc, settings, mfa)?;
                 Slot::File { loc, passphrase }
             }
             None if loc.exists() && index.sources.is_empty() => {
-                let passphrase = crate::vault::passphrase(&loc, settings, mfa)?;
+                let (_, passphrase) = crate::vault::open(&loc, settings, mfa)?;
                 Slot::File { loc, passphrase }
             }
             None => return Err(not_in_vault(engine, source)),

@@ -19,7 +19,7 @@ use crate::secret::{LongLivedKey, SecretString};
 use crate::vault::keys::CredentialsFile;
 use crate::vault::store::KeyRecord;
 use crate::vault::SettingsExt as _;
-use crate::vault_admin::{read_tty_line, store_record};
+use crate::vault_admin::store_record;
 use std::io::Write;
 use std::path::Path;
 
@@ -42,8 +42,100 @@ pub fn user_policy(user_arn: &str, role_arns: &[String]) -> String {
         .replace("{{ROLE_ARNS}}", &roles)
 }
 
+/// Whether the trust policy `document` (as `iam:GetRole` returns it:
+/// URL-encoded JSON, or plain JSON) lets `user_arn` assume the role: an
+/// `Allow` statement whose `Principal.AWS` is the user, its account's root
+/// or its account id. Parsed, never compared as text: IAM encodes the
+/// document (and may encode `/` or not) and reorders nothing we can rely on.
+pub fn trusts(document: &str, user_arn: &str) -> bool {
+    let parsed = serde_json::from_str::<serde_json::Value>(document).or_else(|_| {
+        let decoded = percent_encoding::percent_decode_str(document).decode_utf8_lossy();
+        serde_json::from_str(&decoded)
+    });
+    let Ok(policy) = parsed else {
+        return false;
+    };
+    let account = user_arn.split(':').nth(4).unwrap_or_default();
+    let root = format!("arn:aws:iam::{account}:root");
+    let statements = match &policy["Statement"] {
+        serde_json::Value::Array(a) => a.clone(),
+        one @ serde_json::Value::Object(_) => vec![one.clone()],
+        _ => Vec::new(),
+    };
+    statements
+        .iter()
+        .filter(|s| s["Effect"] == "Allow")
+        .flat_map(|s| match &s["Principal"]["AWS"] {
+            serde_json::Value::String(p) => vec![p.clone()],
+            serde_json::Value::Array(a) => a
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect(),
+            _ => Vec::new(),
+        })
+        .any(|p| p == user_arn || p == root || (!account.is_empty() && p == account))
+}
+
 fn say(msg: &str) {
     eprintln!("rolepick setup: {msg}");
+}
+
+/// The policy a role gets when neither `--role NAME:POLICY` nor `--policy` names one.
+pub const DEFAULT_POLICY: &str = "arn:aws:iam::aws:policy/AdministratorAccess";
+
+/// A managed policy as given: an ARN, or the name of an AWS managed policy
+/// (`ReadOnlyAccess` is `arn:aws:iam::aws:policy/ReadOnlyAccess`).
+fn policy_arn(p: &str) -> String {
+    if p.starts_with("arn:") {
+        p.to_string()
+    } else {
+        format!("arn:aws:iam::aws:policy/{p}")
+    }
+}
+
+/// One `--role [PROFILE=]NAME[@ACCOUNT][:POLICY]`.
+#[derive(Debug, PartialEq, Eq)]
+struct RoleSpec {
+    profile: String,
+    name: String,
+    account: String,
+    policy: String,
+    /// No `:POLICY` and no `--policy`: the role got [`DEFAULT_POLICY`].
+    default_policy: bool,
+}
+
+impl RoleSpec {
+    fn parse(spec: &str, own_account: &str, policy: Option<&str>) -> Result<RoleSpec, Error> {
+        // A role name has no `:`; a policy ARN has several.
+        let (role, own_policy) = match spec.split_once(':') {
+            Some((r, p)) => (r, Some(p)),
+            None => (spec, None),
+        };
+        let (profile, role) = match role.split_once('=') {
+            Some((p, r)) => (Some(p), r),
+            None => (None, role),
+        };
+        let (name, account) = role.split_once('@').unwrap_or((role, own_account));
+        let profile = profile.unwrap_or(name);
+        if name.is_empty()
+            || profile.is_empty()
+            || account.len() != 12
+            || !account.bytes().all(|b| b.is_ascii_digit())
+            || own_policy.is_some_and(str::is_empty)
+        {
+            return Err(Error::Usage(format!(
+                "--role {spec:?} is not [PROFILE=]NAME[@ACCOUNT_ID][:POLICY] (a 12-digit account id; POLICY an AWS managed policy name such as ReadOnlyAccess, or a policy ARN)."
+            )));
+        }
+        let chosen = own_policy.or(policy);
+        Ok(RoleSpec {
+            profile: profile.to_string(),
+            name: name.to_string(),
+            account: account.to_string(),
+            policy: chosen.map_or_else(|| DEFAULT_POLICY.to_string(), policy_arn),
+            default_policy: chosen.is_none(),
+        })
+    }
 }
 
 /// The admin credentials setup works with.
@@ -212,32 +304,31 @@ impl Setup<'_> {
         // 3. The roles.
         let trust = trust_policy(&user_arn);
         let mut roles = Vec::new();
+        let mut defaulted = Vec::new();
         for spec in &self.args.roles {
-            let (profile, role) = match spec.split_once('=') {
-                Some((p, r)) => (Some(p), r),
-                None => (None, spec.as_str()),
-            };
-            let (name, acct) = match role.split_once('@') {
-                Some((n, a)) => (n, a),
-                None => (role, account.as_str()),
-            };
-            let profile = profile.unwrap_or(name);
-            if name.is_empty()
-                || profile.is_empty()
-                || acct.len() != 12
-                || !acct.bytes().all(|b| b.is_ascii_digit())
-            {
-                return Err(Error::Usage(format!(
-                    "--role {spec:?} is not [PROFILE=]NAME[@ACCOUNT_ID] (a 12-digit account id)."
-                )));
-            }
-            let arn = format!("arn:aws:iam::{acct}:role/{name}");
-            if acct == account {
-                self.ensure_role(name, &user_arn, &trust)?;
+            let r = RoleSpec::parse(spec, &account, self.args.policy.as_deref())?;
+            let arn = format!("arn:aws:iam::{}:role/{}", r.account, r.name);
+            if r.account == account {
+                self.ensure_role(&r.name, &user_arn, &trust, &r.policy)?;
             } else {
-                self.other_account_role(name, acct, &trust)?;
+                self.other_account_role(&r.name, &r.account, &trust, &r.policy)?;
             }
-            roles.push((profile.to_string(), arn));
+            if r.default_policy {
+                defaulted.push(r.name.clone());
+            }
+            roles.push((r.profile, arn));
+        }
+        if defaulted.len() > 1 {
+            let note = format!(
+                "roles {} all get {DEFAULT_POLICY} (the default of --policy); to give a role another policy: --role {}:ReadOnlyAccess (an AWS managed policy name, or a policy ARN)",
+                defaulted.join(", "),
+                defaulted.last().map_or("NAME", String::as_str)
+            );
+            if self.dry {
+                self.plan.borrow_mut().push_str(&format!("note: {note}\n"));
+            } else {
+                say(&note);
+            }
         }
 
         // 4. The user's inline policy.
@@ -275,18 +366,29 @@ impl Setup<'_> {
 
     fn new_mfa_device(&self, user: &str, account: &str) -> Result<String, Error> {
         let serial = format!("arn:aws:iam::{account}:mfa/{user}");
+        let leftover = self.call(
+            "iam:ListVirtualMFADevices",
+            iam::unassigned_virtual_mfa_device(&self.client, &serial),
+        )?;
+        let after = if leftover {
+            " (after deleting the unassigned device of that name left by an earlier run)"
+        } else {
+            ""
+        };
         if !self.change(
             &format!(
-                "iam:CreateVirtualMFADevice VirtualMFADeviceName={user} (after deleting an unassigned device of that name left by an earlier run), show its QR code, iam:EnableMFADevice UserName={user} SerialNumber={serial} with two consecutive codes"
+                "iam:CreateVirtualMFADevice VirtualMFADeviceName={user}{after}, show its QR code and secret key, iam:EnableMFADevice UserName={user} SerialNumber={serial} with two consecutive codes"
             ),
             None,
         ) {
             return Ok(serial);
         }
-        self.call(
-            "iam:DeleteVirtualMFADevice",
-            iam::delete_virtual_mfa_device(&self.client, &serial),
-        )?;
+        if leftover {
+            self.call(
+                "iam:DeleteVirtualMFADevice",
+                iam::delete_virtual_mfa_device(&self.client, &serial),
+            )?;
+        }
         let dev = self.call(
             "iam:CreateVirtualMFADevice",
             iam::create_virtual_mfa_device(&self.client, user),
@@ -308,6 +410,12 @@ impl Setup<'_> {
             }
             Err(e) => say(&format!("cannot draw the QR code ({e})")),
         }
+        // The same secret as text, for a password manager or an app that
+        // cannot scan (it is as secret as the QR code: on the terminal only).
+        eprintln!(
+            "Or enter this secret key (Base32, TOTP, 6 digits, 30 s): {}\n",
+            dev.seed.expose()
+        );
         if let Some(path) = &self.args.qr_png {
             self.write_png(path, dev.qr_png.as_deref())?;
         }
@@ -364,22 +472,29 @@ impl Setup<'_> {
                 .map_or(0, |d| d.as_secs());
             return Ok((totp(&key, now), totp(&key, now + 30)));
         }
-        let a = read_tty_line("First code shown by your authenticator app: ")?;
-        let a = validate_mfa_code(&a)?.to_string();
-        let b = read_tty_line("Wait for the next code, and type it: ")?;
-        Ok((a, validate_mfa_code(&b)?.to_string()))
+        let no_tty = |e: std::io::Error| {
+            Error::Usage(format!(
+                "cannot ask for the MFA codes on the terminal ({e}). Pass them with --mfa-codes CODE1,CODE2."
+            ))
+        };
+        let a = crate::terminal::ask_code("First code shown by your authenticator app: ", no_tty)?;
+        let b = crate::terminal::ask_code("Wait for the next code, and type it: ", no_tty)?;
+        Ok((a, b))
     }
 
-    fn ensure_role(&self, name: &str, user_arn: &str, trust: &str) -> Result<(), Error> {
-        let policy = &self.args.policy;
+    fn ensure_role(
+        &self,
+        name: &str,
+        user_arn: &str,
+        trust: &str,
+        policy: &str,
+    ) -> Result<(), Error> {
         match self.call("iam:GetRole", iam::get_role(&self.client, name))? {
             Some((arn, doc)) => {
                 say(&format!(
                     "role {arn} exists (its trust policy is left as it is)"
                 ));
-                if !doc.contains(user_arn)
-                    && !doc.contains(&user_arn.replace(':', "%3A").replace('/', "%2F"))
-                {
+                if !trusts(&doc, user_arn) {
                     crate::diag::warn(&format!(
                         "the trust policy of role {arn} does not name {user_arn}; the user cannot assume it until it does. To trust only this user with MFA: aws iam update-assume-role-policy --role-name {name} --policy-document '{}'",
                         serde_json::from_str::<serde_json::Value>(trust)
@@ -402,7 +517,7 @@ impl Setup<'_> {
             "iam:ListAttachedRolePolicies",
             iam::attached_role_policies(&self.client, name),
         )?;
-        if attached.contains(policy) {
+        if attached.iter().any(|a| a == policy) {
             return Ok(());
         }
         self.attach_policy(name, policy)
@@ -422,7 +537,13 @@ impl Setup<'_> {
         Ok(())
     }
 
-    fn other_account_role(&self, name: &str, acct: &str, trust: &str) -> Result<(), Error> {
+    fn other_account_role(
+        &self,
+        name: &str,
+        acct: &str,
+        trust: &str,
+        policy: &str,
+    ) -> Result<(), Error> {
         let file = format!("rolepick-trust-{name}.json");
         self.out(&format!(
             "Role {name} in account {acct} must be created there, with credentials of that account:\n\
@@ -430,7 +551,7 @@ impl Setup<'_> {
              aws iam create-role --role-name {name} --assume-role-policy-document file://{file}\n\
              aws iam attach-role-policy --role-name {name} --policy-arn {}\n\n",
             trust.trim_end(),
-            self.args.policy
+            policy
         ))
     }
 
@@ -590,6 +711,61 @@ mod tests {
         assert_eq!(base32_decode("MZXW6YTBOI======").unwrap(), b"foobar");
         assert_eq!(base32_decode("mzxw6ytboi").unwrap(), b"foobar");
         assert!(base32_decode("not base32!").is_none());
+    }
+
+    #[test]
+    fn each_role_takes_its_own_policy_else_the_common_one() {
+        let own = "111122223333";
+        let r = RoleSpec::parse("readonly:ReadOnlyAccess", own, None).unwrap();
+        assert_eq!(r.name, "readonly");
+        assert_eq!(r.profile, "readonly");
+        assert_eq!(r.account, own);
+        assert_eq!(r.policy, "arn:aws:iam::aws:policy/ReadOnlyAccess");
+        assert!(!r.default_policy);
+        let arn = "arn:aws:iam::444455556666:policy/Dev";
+        let r = RoleSpec::parse(&format!("dev=developer@444455556666:{arn}"), own, None).unwrap();
+        assert_eq!(
+            (r.profile.as_str(), r.name.as_str(), r.account.as_str()),
+            ("dev", "developer", "444455556666")
+        );
+        assert_eq!(r.policy, arn);
+        let r = RoleSpec::parse("ops", own, Some("PowerUserAccess")).unwrap();
+        assert_eq!(r.policy, "arn:aws:iam::aws:policy/PowerUserAccess");
+        assert!(!r.default_policy);
+        let r = RoleSpec::parse("admin", own, None).unwrap();
+        assert_eq!(r.policy, DEFAULT_POLICY);
+        assert!(r.default_policy);
+        for bad in [
+            "ops:",
+            ":ReadOnlyAccess",
+            "ops@123",
+            "=ops",
+            "ops@12345678901x",
+        ] {
+            let e = RoleSpec::parse(bad, own, None).unwrap_err().to_string();
+            assert!(
+                e.contains("[PROFILE=]NAME[@ACCOUNT_ID][:POLICY]"),
+                "{bad}: {e}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_url_encoded_trust_policy_names_the_user() {
+        let arn = "arn:aws:iam::123456789012:user/jane";
+        let plain = trust_policy(arn);
+        // As moto returns it (`/` left as it is) and as IAM does (all encoded).
+        let moto: String = plain.replace(':', "%3A").replace('"', "%22");
+        let iam: String = moto.replace('/', "%2F").replace(' ', "%20");
+        for doc in [plain.as_str(), &moto, &iam] {
+            assert!(trusts(doc, arn), "{doc}");
+            assert!(!trusts(doc, "arn:aws:iam::123456789012:user/jan"), "{doc}");
+        }
+        let root = r#"{"Statement":{"Effect":"Allow","Principal":{"AWS":["arn:aws:iam::123456789012:root"]}}}"#;
+        assert!(trusts(root, arn));
+        let deny = r#"{"Statement":[{"Effect":"Deny","Principal":{"AWS":"arn:aws:iam::123456789012:user/jane"}}]}"#;
+        assert!(!trusts(deny, arn));
+        assert!(!trusts("not json", arn));
     }
 
     #[test]

@@ -282,6 +282,27 @@ impl Unlock for CliMfa {
             vault.display()
         ))
     }
+
+    fn asks_again(&self) -> bool {
+        true
+    }
+}
+
+/// A six-digit code asked on the terminal: a mistyped one (five digits, a
+/// letter) is said and asked again, up to [`crate::vault::TRIES`] times.
+/// `no_tty` turns "there is no terminal" into the caller's error (at once).
+pub fn ask_code(prompt: &str, no_tty: impl Fn(std::io::Error) -> Error) -> Result<String, Error> {
+    let tries = crate::vault::TRIES;
+    let mut n = 1;
+    loop {
+        let line = read_line(prompt).map_err(&no_tty)?;
+        match validate_mfa_code(&line) {
+            Ok(c) => return Ok(c.to_string()),
+            Err(e) if n == tries => return Err(e),
+            Err(e) => eprintln!("rolepick: {e} Try again ({n} of {tries})."),
+        }
+        n += 1;
+    }
 }
 
 impl MfaPrompt for CliMfa {
@@ -307,8 +328,10 @@ impl MfaPrompt for CliMfa {
                         source.name
                     ))
                 };
-                read_line(&format!("MFA code for {serial} (source {}): ", source.name))
-                    .map_err(no_tty)
+                ask_code(
+                    &format!("MFA code for {serial} (source {}): ", source.name),
+                    no_tty,
+                )
             }
         }
     }

@@ -14,7 +14,7 @@ use crate::terminal::{ask_secret, confirm, CliMfa};
 use crate::vault::keys::CredentialsFile;
 use crate::vault::store::{self, Backend, Document, KeyRecord, Location, Slot};
 use crate::vault::SettingsExt as _;
-use crate::vault::{passphrase, VaultSettings};
+use crate::vault::{passphrase, VaultSettings, TRIES};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use zeroize::Zeroizing;
@@ -109,6 +109,76 @@ fn verify(engine: &Engine, source: &str, key: &LongLivedKey) -> Result<String, E
     Ok(id.arn)
 }
 
+/// `--created YYYY-MM-DD` as RFC 3339 (midnight UTC), checked.
+fn created_flag(day: &str, now: std::time::SystemTime) -> Result<String, Error> {
+    let bad = || {
+        Error::Usage(format!(
+            "--created {:?} is not a past date as YYYY-MM-DD (the day the key was created: the IAM console shows it under the user's Security credentials, `aws iam list-access-keys` as CreateDate).",
+            day.escape_debug().to_string()
+        ))
+    };
+    let shaped = day.len() == 10
+        && day.bytes().enumerate().all(|(i, b)| {
+            if i == 4 || i == 7 {
+                b == b'-'
+            } else {
+                b.is_ascii_digit()
+            }
+        });
+    if !shaped {
+        return Err(bad());
+    }
+    let stamp = format!("{day}T00:00:00Z");
+    let t = humantime::parse_rfc3339(&stamp).map_err(|_| bad())?;
+    if t > now {
+        return Err(bad());
+    }
+    Ok(stamp)
+}
+
+/// The day `key` was created, for its age: `--created`, else what IAM says
+/// (`iam:ListAccessKeys` for the key's own user, signed with the key), else
+/// unknown (empty), said with why and what to do.
+fn key_created(
+    source: &str,
+    key: &LongLivedKey,
+    user_arn: Option<&str>,
+    created: Option<&str>,
+) -> Result<String, Error> {
+    if let Some(stamp) = created {
+        return Ok(stamp.to_string());
+    }
+    let why = match user_arn.and_then(crate::aws::iam::user_name_of) {
+        None => "the key was not checked with AWS (--no-verify)".to_string(),
+        Some(user) => match iam_created(key, user) {
+            Ok(Some(t)) => return Ok(rfc3339(t)),
+            Ok(None) => format!(
+                "iam:ListAccessKeys for {user} does not list key {}",
+                key.access_key_id
+            ),
+            Err(e) => format!("IAM did not tell it: {e}"),
+        },
+    };
+    diag::warn(&format!(
+        "the creation date of key {} is unknown ({why}), so its age shows as `key ?` and no rotation reminder comes. Give it with --created YYYY-MM-DD (the IAM console shows it under the user's Security credentials), or rotate the key now: `rolepick rotate {source}`.",
+        key.access_key_id
+    ));
+    Ok(String::new())
+}
+
+/// The creation date IAM reports for `key` of `user`, asked with the key.
+fn iam_created(key: &LongLivedKey, user: &str) -> Result<Option<std::time::SystemTime>, Error> {
+    let rt = crate::engine::runtime()?;
+    let client = crate::aws::iam::client(&crate::aws::sts::Signer::key(key));
+    let keys = rt
+        .block_on(crate::aws::iam::list_access_keys(&client, user))
+        .map_err(|e| Error::aws("iam:ListAccessKeys", e))?;
+    Ok(keys
+        .into_iter()
+        .find(|k| k.access_key_id == key.access_key_id)
+        .and_then(|k| k.created))
+}
+
 /// A passphrase for a new vault: automatic, or asked twice.
 fn new_passphrase(loc: &Location, settings: &VaultSettings) -> Result<SecretString, Error> {
     if let Ok(p) = std::env::var("ROLEPICK_VAULT_NEW_PASSPHRASE") {
@@ -119,22 +189,27 @@ fn new_passphrase(loc: &Location, settings: &VaultSettings) -> Result<SecretStri
     if settings.passphrase_is_automatic() {
         return passphrase(loc, settings, &CliMfa::Terminal);
     }
-    let a = ask_secret(&format!(
-        "New passphrase for the rolepick vault {}: ",
-        loc.file.display()
-    ))?;
-    if a.expose().chars().count() < 8 {
-        return Err(Error::Usage(
-            "the passphrase must have at least 8 characters.".into(),
-        ));
+    let mut n = 1;
+    loop {
+        let a = ask_secret(&format!(
+            "New passphrase for the rolepick vault {}: ",
+            loc.file.display()
+        ))?;
+        let problem = if a.expose().chars().count() < 8 {
+            "the passphrase must have at least 8 characters."
+        } else if ask_secret("Repeat the passphrase: ")? != a {
+            "the two passphrases differ."
+        } else {
+            return Ok(a);
+        };
+        if n == TRIES {
+            return Err(Error::Usage(format!(
+                "{problem} Nothing was changed; run the command again."
+            )));
+        }
+        eprintln!("rolepick: {problem} Try again ({n} of {TRIES}).");
+        n += 1;
     }
-    let b = ask_secret("Repeat the passphrase: ")?;
-    if a != b {
-        return Err(Error::Usage(
-            "the two passphrases differ; nothing was changed. Try again.".into(),
-        ));
-    }
-    Ok(a)
 }
 
 /// Opens the vault for a change (lock held by the caller); a new vault
@@ -144,9 +219,7 @@ fn open_for_write(
     settings: &VaultSettings,
 ) -> Result<(Document, SecretString), Error> {
     if loc.exists() {
-        let pass = passphrase(loc, settings, &CliMfa::Terminal)?;
-        let doc = store::open(loc, &pass)?;
-        Ok((doc, pass))
+        crate::vault::open(loc, settings, &CliMfa::Terminal)
     } else {
         let pass = new_passphrase(loc, settings)?;
         Ok((
@@ -202,13 +275,19 @@ pub(crate) fn store_record(
 /// `rolepick vault add`: a key typed in (or piped), checked with AWS
 /// unless told not to, into the configured backend.
 pub fn add(engine: &Engine, args: &VaultAddArgs) -> Result<u8, Error> {
+    let created = args
+        .created
+        .as_deref()
+        .map(|d| created_flag(d, engine.now()))
+        .transpose()?;
     let key = read_key(args)?;
     let user_arn = if args.no_verify {
         None
     } else {
         Some(verify(engine, &args.source, &key)?)
     };
-    let rec = KeyRecord::new(&key, user_arn.clone(), rfc3339(engine.now()));
+    let created = key_created(&args.source, &key, user_arn.as_deref(), created.as_deref())?;
+    let rec = KeyRecord::new(&key, user_arn.clone(), created);
     store_record(engine, &args.source, &rec, args.force)?;
     if engine.model().source(&args.source).is_none() {
         diag::warn(&format!(
@@ -296,6 +375,11 @@ fn backup_path(path: &Path) -> PathBuf {
 /// `rolepick vault import`: a profile's key moved from ~/.aws/credentials
 /// into the vault (a private backup of the file first).
 pub fn import(engine: &Engine, args: &VaultImportArgs) -> Result<u8, Error> {
+    let created = args
+        .created
+        .as_deref()
+        .map(|d| created_flag(d, engine.now()))
+        .transpose()?;
     let creds_path = engine.paths().aws_credentials.clone();
     let file = CredentialsFile {
         path: creds_path.clone(),
@@ -312,7 +396,8 @@ pub fn import(engine: &Engine, args: &VaultImportArgs) -> Result<u8, Error> {
     } else {
         Some(verify(engine, &args.profile, &key)?)
     };
-    let rec = KeyRecord::new(&key, user_arn, rfc3339(engine.now()));
+    let created = key_created(&args.profile, &key, user_arn.as_deref(), created.as_deref())?;
+    let rec = KeyRecord::new(&key, user_arn, created);
     // The directory the credentials file is rewritten in, checked before
     // anything changes.
     let dir = PrivateDir::ensure(
@@ -368,50 +453,76 @@ pub struct Listed {
     pub backend: &'static str,
     pub access_key_id: String,
     pub user_arn: Option<String>,
-    pub added: String,
+    /// When the key was created (RFC 3339); `None` when unknown.
+    pub added: Option<String>,
     pub age_days: Option<i64>,
     /// Stage of an unfinished rotation, and the key it replaces.
-    pub rotation: Option<&'static str>,
+    pub rotation: Option<String>,
     pub previous: Option<String>,
 }
 
 impl Listed {
-    fn of(source: String, backend: Backend, r: &KeyRecord, now: std::time::SystemTime) -> Listed {
+    fn of(source: String, e: &store::IndexEntry, now: std::time::SystemTime) -> Listed {
+        let backend = if e.backend == Backend::Keyring.name() {
+            Backend::Keyring
+        } else {
+            Backend::File
+        };
         Listed {
             source,
             backend: backend.name(),
-            access_key_id: r.access_key_id.clone(),
-            user_arn: r.user_arn.clone(),
-            added: r.added.clone(),
-            age_days: store::age_days(&r.added, now),
-            rotation: r.rotation.as_ref().map(store::Rotation::name),
-            previous: r.previous.as_ref().map(|p| p.access_key_id.clone()),
+            access_key_id: e.access_key_id.clone().unwrap_or_default(),
+            user_arn: e.user_arn.clone(),
+            added: e.age_known().then(|| e.added.clone()),
+            age_days: e.age_days(now),
+            rotation: e.rotation.clone(),
+            previous: e.previous.clone(),
         }
     }
 }
 
-/// Every key in the file vault and the OS keychain (opening the file vault).
+/// Every key in the file vault and the OS keychain, from the vault index:
+/// nothing is unlocked. Only an index that is missing, damaged or written
+/// by an older rolepick (no key ids) has the file vault opened, once, to
+/// rebuild it.
 pub fn list(engine: &Engine) -> Result<Vec<Listed>, Error> {
     let settings = settings(engine);
     let loc = settings.location();
     let now = engine.now();
-    let mut rows = Vec::new();
-    if loc.exists() {
-        let pass = passphrase(&loc, settings, &CliMfa::Terminal)?;
-        let doc = store::open(&loc, &pass)?;
-        loc.reindex_if_stale(&doc);
-        for (name, r) in &doc.sources {
-            rows.push(Listed::of(name.clone(), Backend::File, r, now));
-        }
-    }
-    for (name, e) in loc.read_index().sources {
-        if e.backend == Backend::Keyring.name() {
-            if let Some(r) = store::keyring_get(&name)? {
-                rows.push(Listed::of(name, Backend::Keyring, &r, now));
+    let index = loc.try_read_index().unwrap_or_default();
+    let incomplete = index.sources.values().any(|e| e.access_key_id.is_none());
+    let index = if incomplete || loc.index_lost() {
+        let mut index = loc.read_index();
+        if loc.exists() {
+            let (doc, _) = crate::vault::open(&loc, settings, &CliMfa::Terminal)?;
+            loc.reindex_if_stale(&doc);
+            index
+                .sources
+                .retain(|_, e| e.backend != Backend::File.name());
+            for (name, r) in &doc.sources {
+                index
+                    .sources
+                    .insert(name.clone(), store::IndexEntry::of(Backend::File, r));
             }
         }
-    }
-    Ok(rows)
+        for (name, e) in &mut index.sources {
+            if e.backend == Backend::Keyring.name() && e.access_key_id.is_none() {
+                if let Some(r) = store::keyring_get(name)? {
+                    *e = store::IndexEntry::of(Backend::Keyring, &r);
+                    let _lock = loc.lock()?;
+                    store::index_keyring(&loc, name, &r)?;
+                }
+            }
+        }
+        index
+    } else {
+        index
+    };
+    Ok(index
+        .sources
+        .iter()
+        .map(|(name, e)| Listed::of(name.clone(), e, now))
+        .collect())
 }
 
 /// `rolepick vault remove`, after asking unless `--yes`.
@@ -447,8 +558,7 @@ pub fn remove(engine: &Engine, args: &VaultRemoveArgs) -> Result<u8, Error> {
         loc.write_index(&index)?;
         r
     } else if loc.exists() {
-        let pass = passphrase(&loc, settings, &CliMfa::Terminal)?;
-        let mut doc = store::open(&loc, &pass)?;
+        let (mut doc, pass) = crate::vault::open(&loc, settings, &CliMfa::Terminal)?;
         let r = doc.sources.remove(&args.source).is_some();
         if r {
             store::save(&loc, &doc, &pass)?;
@@ -479,8 +589,7 @@ pub fn passwd(engine: &Engine) -> Result<u8, Error> {
         )));
     }
     let _lock = loc.lock()?;
-    let old = passphrase(&loc, settings, &CliMfa::Terminal)?;
-    let doc = store::open(&loc, &old)?;
+    let (doc, _) = crate::vault::open(&loc, settings, &CliMfa::Terminal)?;
     let new = match std::env::var("ROLEPICK_VAULT_NEW_PASSPHRASE") {
         Ok(p) if !p.is_empty() => SecretString::new(p),
         _ => new_passphrase(&loc, &VaultSettings::default())?,

@@ -54,6 +54,9 @@ pub struct Expiries {
     /// Age in days of each source's long-lived key, as the vault index
     /// dates it (no unlock needed); sources not in the vault are absent.
     pub key_ages: HashMap<String, i64>,
+    /// Sources whose key is in the vault but created on a day rolepick was
+    /// not told (shown as `key ?`).
+    pub unknown_key_ages: std::collections::HashSet<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

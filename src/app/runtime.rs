@@ -111,6 +111,10 @@ pub trait CredentialService: Send + Sync {
     fn key_age_days(&self, _source: &str) -> Option<i64> {
         None
     }
+    /// Whether `source`'s key is in the vault with no known creation day.
+    fn key_age_unknown(&self, _source: &str) -> bool {
+        false
+    }
     /// Opens the AWS console for `profile` (whose credentials are cached
     /// and fresh) in a browser that does not use the terminal; returns what
     /// to tell the user. Called off the UI thread.
@@ -151,7 +155,18 @@ pub fn expiries(svc: &dyn CredentialService) -> Expiries {
         sessions,
         vaults: vaults(svc),
         key_ages: key_ages(svc),
+        unknown_key_ages: unknown_key_ages(svc),
     }
+}
+
+/// The sources whose key the vault holds without a creation day.
+fn unknown_key_ages(svc: &dyn CredentialService) -> std::collections::HashSet<String> {
+    svc.model()
+        .sources
+        .keys()
+        .filter(|s| svc.key_age_unknown(s))
+        .cloned()
+        .collect()
 }
 
 /// The age in days of each source's key that the vault dates.
@@ -280,6 +295,7 @@ pub fn run(
         sessions,
         vaults: vaults(svc.as_ref()),
         key_ages: key_ages(svc.as_ref()),
+        unknown_key_ages: unknown_key_ages(svc.as_ref()),
     }));
     let guard = TerminalGuard::enter(opts.mouse)?;
     // On error, `guard` restores the terminal.

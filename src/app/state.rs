@@ -33,6 +33,8 @@ pub struct SourceView {
     pub vault: Option<PathBuf>,
     /// Age in days of the long-lived key (vault index); `None` when unknown.
     pub key_age: Option<i64>,
+    /// The key is in the vault but its age is unknown (`key ?`).
+    pub key_age_unknown: bool,
     /// An IAM Identity Center session: its start URL. Its countdown (in
     /// `session_expiry`) is then the token's, from the AWS CLI token cache.
     pub sso_start_url: Option<String>,
@@ -196,6 +198,7 @@ impl State {
                 mfa_process: s.mfa_process().is_some(),
                 vault: None,
                 key_age: None,
+                key_age_unknown: false,
                 sso_start_url: s.sso().map(|x| x.start_url.clone()),
             })
             .collect();

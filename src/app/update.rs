@@ -95,6 +95,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             for s in &mut state.sources {
                 s.vault = e.vaults.get(&s.name).cloned();
                 s.key_age = e.key_ages.get(&s.name).copied();
+                s.key_age_unknown = e.unknown_key_ages.contains(&s.name);
             }
             vec![]
         }

@@ -231,6 +231,31 @@ pub async fn create_virtual_mfa_device(
     })
 }
 
+/// Whether `iam:ListVirtualMFADevices` lists an unassigned device `serial`
+/// (left by an earlier run that stopped before enabling it).
+pub async fn unassigned_virtual_mfa_device(
+    client: &aws_sdk_iam::Client,
+    serial: &str,
+) -> Result<bool, IamError> {
+    let endpoint = endpoint_name();
+    let mut pages = client
+        .list_virtual_mfa_devices()
+        .assignment_status(aws_sdk_iam::types::AssignmentStatusType::Unassigned)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| classify(e, &endpoint))?;
+        if page
+            .virtual_mfa_devices()
+            .iter()
+            .any(|d| d.serial_number() == serial)
+        {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 /// `iam:DeleteVirtualMFADevice` (an unassigned device left by an earlier run).
 pub async fn delete_virtual_mfa_device(
     client: &aws_sdk_iam::Client,

@@ -65,6 +65,7 @@ pub fn run(args: &ListArgs, global: &Global) -> Result<u8, Error> {
     // Key ages from the vault index: no unlock, no key read.
     let index = engine.model().settings.vault.location().read_index();
     let key_age = |source: &str| index.sources.get(source).and_then(|e| e.age_days(now));
+    let in_vault = |source: &str| index.sources.contains_key(source);
     let mut out = String::new();
     if args.json {
         let v: Vec<serde_json::Value> = rows
@@ -115,7 +116,12 @@ pub fn run(args: &ListArgs, global: &Global) -> Result<u8, Error> {
                     printable(r.region.unwrap_or("-")),
                     r.expires
                         .map_or_else(|| "-".into(), |e| timefmt::remaining(now, e).into()),
-                    key_age(r.source).map_or_else(|| "-".into(), |d| key_age_text(d).into()),
+                    match (key_age(r.source), in_vault(r.source)) {
+                        (Some(d), _) => key_age_text(d).into(),
+                        // In the vault, created on a day rolepick was not told.
+                        (None, true) => "?".into(),
+                        (None, false) => "-".into(),
+                    },
                 ]
             })
             .collect();

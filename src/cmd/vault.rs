@@ -29,7 +29,8 @@ fn list(rows: &[Listed], args: &ListArgs) -> Result<u8, Error> {
     let status = |d: Option<i64>| match d.map(key_age::urgency) {
         Some(Urgency::Now) => "ROTATE NOW (90+ days)",
         Some(Urgency::Soon) => "rotate soon (80+ days)",
-        _ => "ok",
+        Some(Urgency::Fine) => "ok",
+        None => "age unknown",
     };
     if args.json {
         let v: Vec<_> = rows
@@ -66,7 +67,7 @@ fn list(rows: &[Listed], args: &ListArgs) -> Result<u8, Error> {
                 r.access_key_id,
                 r.backend,
                 r.age_days.map_or("?".into(), |d| format!("{d}d")),
-                r.rotation.map_or_else(
+                r.rotation.as_ref().map_or_else(
                     || status(r.age_days).to_string(),
                     |st| format!("rotating ({st})")
                 ),
@@ -81,6 +82,22 @@ fn list(rows: &[Listed], args: &ListArgs) -> Result<u8, Error> {
                     r.source, r.source
                 ));
             }
+        }
+        let unknown: Vec<&str> = rows
+            .iter()
+            .filter(|r| r.age_days.is_none())
+            .map(|r| r.source.as_str())
+            .collect();
+        if !unknown.is_empty() {
+            diag::warn(&format!(
+                "the age of the key of {} is unknown (imported without its creation date), so no rotation reminder comes. Rotate it (`rolepick rotate {}`), or store it again with --created YYYY-MM-DD.",
+                unknown
+                    .iter()
+                    .map(|s| format!("source {s:?}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                unknown[0]
+            ));
         }
         for r in rows {
             if r.age_days.is_some_and(|d| d >= WARN_DAYS) {

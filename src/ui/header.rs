@@ -80,6 +80,9 @@ pub fn render(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
                 u => theme.urgency(u),
             };
             spans.push(Span::styled(format!("  key {days}d"), style));
+        } else if src.key_age_unknown {
+            // In the vault, created on a day rolepick was not told.
+            spans.push(Span::styled("  key ?", theme.dim()));
         }
         if let Some(serial) = &src.mfa_serial {
             spans.push(Span::styled(format!("  {serial}"), theme.dim()));

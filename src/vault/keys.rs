@@ -141,8 +141,7 @@ impl KeyStore for FileVault {
                 .get(&source.name)
                 .map(store::KeyRecord::usable_key));
         }
-        let pass = super::passphrase(&self.loc, &self.settings, prompt)?;
-        let doc = store::open(&self.loc, &pass)?;
+        let (doc, _) = super::open(&self.loc, &self.settings, prompt)?;
         self.loc.reindex_if_stale(&doc);
         Ok(doc
             .sources

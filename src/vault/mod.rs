@@ -45,6 +45,44 @@ pub trait Unlock: Send + Sync {
             vault: vault.to_path_buf(),
         })
     }
+
+    /// Whether a person typed the passphrase at a prompt that can ask
+    /// again after a mistyped one (the CLI's terminal prompt).
+    fn asks_again(&self) -> bool {
+        false
+    }
+}
+
+/// How many times a person at the terminal may type a passphrase or a code.
+pub const TRIES: usize = 3;
+
+/// Opens the file vault: its document and the passphrase that opened it.
+/// A mistyped passphrase is asked again (up to [`TRIES`] times) when a
+/// person types it at the terminal; one from the environment or
+/// `passphrase_command` is tried once.
+pub fn open(
+    loc: &Location,
+    settings: &VaultSettings,
+    prompt: &dyn Unlock,
+) -> Result<(store::Document, SecretString), Error> {
+    let automatic = settings.passphrase_is_automatic();
+    let tries = if !automatic && prompt.asks_again() {
+        TRIES
+    } else {
+        1
+    };
+    let mut n = 1;
+    loop {
+        let pass = passphrase(loc, settings, prompt)?;
+        match store::open(loc, &pass) {
+            Ok(doc) => return Ok((doc, pass)),
+            Err(Error::WrongPassphrase { .. }) if n < tries => {
+                eprintln!("rolepick: wrong passphrase; try again ({n} of {tries}).");
+                n += 1;
+            }
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 fn env_passphrase() -> Option<SecretString> {

@@ -7,10 +7,11 @@
 //!   decrypted or parsed is never overwritten.
 //! * `keyring` backend: one OS keychain entry per source (service
 //!   `rolepick`).
-//! * An index (`vault-index.json`, 0600, no secrets and no key ids) lists
-//!   which sources have a key in the vault, with the IAM user and the date
-//!   the key was added, so that the config and `list` know them without
-//!   unlocking anything.
+//! * An index (`vault-index.json`, 0600, no secrets) lists which sources
+//!   have a key in the vault, with the key id, the IAM user, the day the
+//!   key was created (empty when unknown) and any unfinished rotation, so
+//!   that the config, `list` and `vault list` know them without unlocking
+//!   anything.
 
 use crate::diag;
 use crate::error::Error;
@@ -33,7 +34,10 @@ pub struct KeyRecord {
     pub secret_access_key: String,
     #[serde(default)]
     pub user_arn: Option<String>,
-    /// RFC 3339 date the key was created or stored.
+    /// RFC 3339 date the key was created (in IAM; for a key from before
+    /// rolepick knew that, when it was stored); empty when unknown (a key
+    /// imported without IAM's date or `--created`).
+    #[serde(default)]
     pub added: String,
     /// The key being replaced during a rotation, kept until it is done.
     #[serde(default)]
@@ -134,12 +138,44 @@ pub struct Document {
     pub sources: BTreeMap<String, KeyRecord>,
 }
 
-/// Non-secret facts about one stored key.
+/// Non-secret facts about one stored key: enough for `vault list` and the
+/// key-age reminders without unlocking anything.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
 pub struct IndexEntry {
     pub backend: String,
     pub user_arn: Option<String>,
+    /// As [`KeyRecord::added`]: empty when the key's age is unknown.
+    #[serde(default)]
     pub added: String,
+    /// The access key id (not a secret; absent in indexes written before
+    /// rolepick recorded it, then `vault list` unlocks once to add it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_key_id: Option<String>,
+    /// Stage of an unfinished rotation ([`Rotation::name`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rotation: Option<String>,
+    /// The key id an unfinished rotation replaces.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous: Option<String>,
+}
+
+impl IndexEntry {
+    /// The entry for `rec` in `backend`.
+    pub fn of(backend: Backend, rec: &KeyRecord) -> IndexEntry {
+        IndexEntry {
+            backend: backend.name().into(),
+            user_arn: rec.user_arn.clone(),
+            added: rec.added.clone(),
+            access_key_id: Some(rec.access_key_id.clone()),
+            rotation: rec.rotation.as_ref().map(|r| r.name().to_string()),
+            previous: rec.previous.as_ref().map(|p| p.access_key_id.clone()),
+        }
+    }
+
+    /// Whether the key's creation date is known (else its age shows as `?`).
+    pub fn age_known(&self) -> bool {
+        !self.added.is_empty()
+    }
 }
 
 #[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq, Eq)]
@@ -147,7 +183,8 @@ pub struct Index {
     pub sources: BTreeMap<String, IndexEntry>,
 }
 
-/// Whole days since `added` (RFC 3339); `None` when it cannot be parsed.
+/// Whole days since `added` (RFC 3339); `None` when it is unknown (empty)
+/// or cannot be parsed.
 pub fn age_days(added: &str, now: std::time::SystemTime) -> Option<i64> {
     let t = humantime::parse_rfc3339(added).ok()?;
     Some(-crate::clock::secs_until(now, t) / 86_400)
@@ -245,14 +282,17 @@ impl Location {
     /// the index does not list exactly its sources (it was lost, damaged or
     /// left behind). Best effort: the index is a convenience.
     pub fn reindex_if_stale(&self, doc: &Document) {
-        let listed: Vec<String> = self
+        let listed: Vec<(String, IndexEntry)> = self
             .read_index()
             .sources
             .into_iter()
             .filter(|(_, e)| e.backend == Backend::File.name())
-            .map(|(n, _)| n)
             .collect();
-        if listed.iter().eq(doc.sources.keys()) {
+        let wanted = doc
+            .sources
+            .iter()
+            .map(|(n, r)| (n.clone(), IndexEntry::of(Backend::File, r)));
+        if listed.into_iter().eq(wanted) {
             return;
         }
         let Ok(_lock) = self.lock() else { return };
@@ -345,14 +385,9 @@ pub fn index_from(loc: &Location, doc: &Document) -> Result<(), Error> {
         .sources
         .retain(|_, e| e.backend != Backend::File.name());
     for (name, rec) in &doc.sources {
-        index.sources.insert(
-            name.clone(),
-            IndexEntry {
-                backend: Backend::File.name().into(),
-                user_arn: rec.user_arn.clone(),
-                added: rec.added.clone(),
-            },
-        );
+        index
+            .sources
+            .insert(name.clone(), IndexEntry::of(Backend::File, rec));
     }
     loc.write_index(&index)
 }
@@ -520,14 +555,9 @@ pub fn put_in(
 /// OS keychain.
 pub fn index_keyring(loc: &Location, source: &str, rec: &KeyRecord) -> Result<(), Error> {
     let mut index = loc.read_index();
-    index.sources.insert(
-        source.to_string(),
-        IndexEntry {
-            backend: Backend::Keyring.name().into(),
-            user_arn: rec.user_arn.clone(),
-            added: rec.added.clone(),
-        },
-    );
+    index
+        .sources
+        .insert(source.to_string(), IndexEntry::of(Backend::Keyring, rec));
     loc.write_index(&index)
 }
 

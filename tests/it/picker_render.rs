@@ -419,6 +419,31 @@ fn header_shows_key_ages_with_warning_and_alert_colours() {
 }
 
 #[test]
+fn header_shows_a_key_of_unknown_age_as_key_question_mark_never_0d() {
+    let mut s = state();
+    update(
+        &mut s,
+        Msg::Expiries(rolepick::app::msg::Expiries {
+            key_ages: HashMap::from([("robot".to_string(), 3)]),
+            unknown_key_ages: std::collections::HashSet::from(["alice".to_string()]),
+            ..Default::default()
+        }),
+    );
+    let t = draw(&mut s, 100, 20);
+    let text = screen_text(&t);
+    let alice = text
+        .lines()
+        .find(|l| l.contains("alice") && l.contains("key "))
+        .unwrap_or_else(|| panic!("alice's line in the header:\n{text}"));
+    assert!(alice.contains("key ?") && !alice.contains("0d"), "{alice}");
+    assert!(text.contains("key 3d"), "{text}");
+    assert!(
+        !text.contains("R rotate key"),
+        "no rotation offered:\n{text}"
+    );
+}
+
+#[test]
 fn rotate_confirmation_modal() {
     let mut s = old_keys();
     key(&mut s, KeyCode::Char('R'));

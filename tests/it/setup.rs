@@ -17,25 +17,41 @@ fn rp(stack: &Stack) -> assert_cmd::Command {
     c
 }
 
-/// A customer managed policy (moto does not load AWS's managed ones).
-fn admin_policy(stack: &Stack) -> String {
+/// `aws iam ARGS` as the bootstrap admin, against moto; its text output.
+fn iam(stack: &Stack, args: &[&str]) -> String {
     let out = stack
         .sb
         .aws()
         .env("AWS_ACCESS_KEY_ID", BOOT.0)
         .env("AWS_SECRET_ACCESS_KEY", BOOT.1)
         .env("AWS_DEFAULT_REGION", "us-east-1")
-        .args(["--endpoint-url", &stack.moto.endpoint()])
-        .args(["iam", "create-policy", "--policy-name", "Admin"])
-        .args([
-            "--policy-document",
-            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#,
-        ])
-        .args(["--query", "Policy.Arn", "--output", "text"])
+        .args(["--endpoint-url", &stack.moto.endpoint(), "iam"])
+        .args(args)
+        .args(["--output", "text"])
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", show(&out));
     text(&out.stdout).trim().to_string()
+}
+
+/// A customer managed policy (moto does not load AWS's managed ones).
+fn managed_policy(stack: &Stack, name: &str) -> String {
+    iam(
+        stack,
+        &[
+            "create-policy",
+            "--policy-name",
+            name,
+            "--policy-document",
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#,
+            "--query",
+            "Policy.Arn",
+        ],
+    )
+}
+
+fn admin_policy(stack: &Stack) -> String {
+    managed_policy(stack, "Admin")
 }
 
 fn setup(stack: &Stack, policy: &str, extra: &[&str]) -> Output {
@@ -86,6 +102,10 @@ fn setup_then_exec_into_each_role_and_a_rerun_creates_nothing_twice() {
     let png = stack.sb.root().join("mfa.png");
     let out = setup(&stack, &policy, &["--qr-png", png.to_str().unwrap()]);
     assert!(out.status.success(), "{}", show(&out));
+    let err = text(&out.stderr);
+    // No device was left by an earlier run: none is said to be deleted.
+    assert!(!err.contains("after deleting"), "{err}");
+    assert_eq!(stack.proxy.count("DeleteVirtualMFADevice"), 0);
     {
         use std::os::unix::fs::PermissionsExt;
         let meta = std::fs::metadata(&png).unwrap();
@@ -145,6 +165,14 @@ fn setup_then_exec_into_each_role_and_a_rerun_creates_nothing_twice() {
     // Rerun: finds everything, creates nothing.
     let out = setup(&stack, &policy, &[]);
     assert!(out.status.success(), "{}", show(&out));
+    // moto, like IAM, returns the trust policy URL-encoded; the roles setup
+    // made trust jane, and the rerun says nothing else.
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("role arn:aws:iam::123456789012:role/ops exists"),
+        "{err}"
+    );
+    assert!(!err.contains("does not name"), "{err}");
     let again: Vec<usize> = CREATES.iter().map(|c| stack.proxy.count(c)).collect();
     // PutUserPolicy replaces the inline policy with the same document.
     assert_eq!(again, [1, 1, 1, 2, 2, 1, 2], "{CREATES:?}");
@@ -183,4 +211,81 @@ fn bad_bootstrap_credentials_are_refused_before_anything_is_created() {
         "{}",
         show(&out)
     );
+}
+
+#[test]
+fn each_role_gets_its_own_policy_and_the_mfa_secret_is_shown_as_text() {
+    let stack = Stack::start();
+    let admin = admin_policy(&stack);
+    let read = managed_policy(&stack, "Read");
+    let out = rp(&stack)
+        .env("AWS_ACCESS_KEY_ID", BOOT.0)
+        .env("AWS_SECRET_ACCESS_KEY", BOOT.1)
+        .args(["setup", "--user", "jane", "--mfa-codes-from-seed"])
+        .args(["--role", &format!("ops:{admin}")])
+        .args(["--role", &format!("readonly:{read}")])
+        .args(["--role", "audit"])
+        .args(["--policy", &read])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", show(&out));
+    for (role, want) in [("ops", &admin), ("readonly", &read), ("audit", &read)] {
+        let attached = iam(
+            &stack,
+            &[
+                "list-attached-role-policies",
+                "--role-name",
+                role,
+                "--query",
+                "AttachedPolicies[].PolicyArn",
+            ],
+        );
+        assert_eq!(&attached, want, "{role}");
+    }
+
+    // The device's secret, as text beside the QR code: the seed moto made.
+    let seed = iam(
+        &stack,
+        &[
+            "list-virtual-mfa-devices",
+            "--query",
+            "VirtualMFADevices[?SerialNumber=='arn:aws:iam::123456789012:mfa/jane'].Base32StringSeed",
+        ],
+    );
+    // (The CLI prints the seed, a blob, in base64.)
+    let seed = text(&data_encoding::BASE64.decode(seed.as_bytes()).unwrap());
+    let err = text(&out.stderr);
+    assert!(seed.len() >= 16, "{seed}");
+    assert!(
+        err.contains(&format!(
+            "Or enter this secret key (Base32, TOTP, 6 digits, 30 s): {seed}"
+        )),
+        "{seed} in {err}"
+    );
+}
+
+#[test]
+fn a_device_left_unassigned_by_an_earlier_run_is_replaced_and_said_so() {
+    let stack = Stack::start();
+    let policy = admin_policy(&stack);
+    iam(
+        &stack,
+        &[
+            "create-virtual-mfa-device",
+            "--virtual-mfa-device-name",
+            "jane",
+            "--outfile",
+            "/dev/null",
+            "--bootstrap-method",
+            "Base32StringSeed",
+        ],
+    );
+    let out = setup(&stack, &policy, &[]);
+    assert!(out.status.success(), "{}", show(&out));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("after deleting the unassigned device"),
+        "{err}"
+    );
+    assert_eq!(stack.proxy.count("DeleteVirtualMFADevice"), 1);
 }

@@ -43,6 +43,21 @@ fn list_json(stack: &Stack, pass: &str) -> (Output, serde_json::Value) {
     (out, v)
 }
 
+/// Opens the vault with `pass` (`vault list` no longer does: it reads the
+/// index): `vault remove` of a source it does not hold, which must unlock
+/// the file to look. `Ok` when the passphrase opened it, else the output.
+fn unlocks(stack: &Stack, pass: &str) -> Result<(), Output> {
+    let out = rp(stack, pass)
+        .args(["vault", "remove", "no-such-source", "--yes"])
+        .output()
+        .unwrap();
+    if out.status.code() == Some(2) && text(&out.stderr).contains("holds no key") {
+        Ok(())
+    } else {
+        Err(out)
+    }
+}
+
 fn sources(v: &serde_json::Value) -> Vec<String> {
     v.as_array()
         .map(|a| {
@@ -77,7 +92,8 @@ fn file_vault_round_trip_keeps_secret_and_key_id_out_of_the_file() {
     assert!(out.status.success(), "{}", show(&out));
     assert_eq!(v[0]["source"], "work");
     assert_eq!(v[0]["access_key_id"], "AKIAROUNDTRIP0000001");
-    assert_eq!(v[0]["age_days"], 0);
+    // --no-verify: no AWS call, so the day the key was created is unknown.
+    assert_eq!(v[0]["age_days"], serde_json::Value::Null);
     assert!(!text(&out.stdout).contains("s3cr3t"), "never the secret");
 }
 
@@ -88,7 +104,7 @@ fn wrong_passphrase_changes_nothing() {
         .status
         .success());
     let before = std::fs::read(vault_file(&stack)).unwrap();
-    let (out, _) = list_json(&stack, "not the passphrase");
+    let out = unlocks(&stack, "not the passphrase").unwrap_err();
     assert_eq!(out.status.code(), Some(5), "{}", show(&out));
     assert!(
         text(&out.stderr).contains("wrong passphrase"),
@@ -320,7 +336,8 @@ fn passwd_changes_the_passphrase() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", show(&out));
-    assert_eq!(list_json(&stack, PASS).0.status.code(), Some(5));
+    assert_eq!(unlocks(&stack, PASS).unwrap_err().status.code(), Some(5));
+    unlocks(&stack, "a new passphrase").unwrap_or_else(|out| panic!("{}", show(&out)));
     let (out, v) = list_json(&stack, "a new passphrase");
     assert!(out.status.success(), "{}", show(&out));
     assert_eq!(sources(&v), ["work"]);
@@ -380,11 +397,12 @@ fn passphrase_command_unlocks_the_vault_and_no_passphrase_reaches_a_child() {
         .cmd()
         .env("ROLEPICK_CONFIG", &cfg)
         .env("ROLEPICK_VAULT_NEW_PASSPHRASE", "should-not-leak")
-        .args(["vault", "list", "--json"])
+        .args(["vault", "remove", "no-such-source", "--yes"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", show(&out));
-    assert!(text(&out.stdout).contains("\"primary\""));
+    // Unlocked (with the command's passphrase) and looked.
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    assert!(text(&out.stderr).contains("holds no key"), "{}", show(&out));
     // exec signs in with the key from the vault; the child sees no passphrase.
     let out = stack
         .sb
@@ -404,4 +422,258 @@ fn passphrase_command_unlocks_the_vault_and_no_passphrase_reaches_a_child() {
     );
     assert!(!env.contains("should-not-leak"));
     assert!(!env.contains(&stack.prov.secret_access_key));
+}
+
+/// `ListAccessKeys` as IAM answers it: `id` of `primary`, created `days` ago.
+fn list_access_keys_created(id: &str, days: u64) -> Canned {
+    let then = std::time::SystemTime::now() - std::time::Duration::from_secs(days * 86_400 + 60);
+    Canned::new(
+        200,
+        format!(
+            "<ListAccessKeysResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\"><ListAccessKeysResult>\
+             <UserName>primary</UserName><IsTruncated>false</IsTruncated><AccessKeyMetadata><member>\
+             <UserName>primary</UserName><AccessKeyId>{id}</AccessKeyId><Status>Active</Status>\
+             <CreateDate>{}</CreateDate></member></AccessKeyMetadata></ListAccessKeysResult>\
+             <ResponseMetadata><RequestId>x</RequestId></ResponseMetadata></ListAccessKeysResponse>",
+            humantime::format_rfc3339_seconds(then)
+        ),
+    )
+}
+
+/// `vault list` with no passphrase anywhere and no terminal: it must not
+/// need to unlock anything.
+fn list_without_passphrase(stack: &Stack) -> (Output, Output) {
+    let table = stack.sb.cmd().args(["vault", "list"]).output().unwrap();
+    let json = stack
+        .sb
+        .cmd()
+        .args(["vault", "list", "--json"])
+        .output()
+        .unwrap();
+    (table, json)
+}
+
+#[test]
+fn import_dates_an_old_key_by_iam_and_vault_list_shows_it_without_unlocking() {
+    let stack = Stack::start();
+    let id = stack.prov.access_key_id.clone();
+    stack
+        .proxy
+        .inject_always("ListAccessKeys", list_access_keys_created(&id, 200));
+    let out = rp(&stack, PASS)
+        .args(["vault", "import", "primary", "--yes"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", show(&out));
+    let asked = stack
+        .proxy
+        .requests()
+        .into_iter()
+        .find(|r| r.action.as_deref() == Some("ListAccessKeys"))
+        .expect("IAM asked for the key's creation date");
+    assert_eq!(
+        asked.form.get("UserName").map(String::as_str),
+        Some("primary")
+    );
+
+    let (table, json) = list_without_passphrase(&stack);
+    assert!(table.status.success(), "{}", show(&table));
+    let t = text(&table.stdout);
+    assert!(
+        t.contains(&id) && t.contains("200d") && t.contains("ROTATE NOW"),
+        "{t}"
+    );
+    assert!(
+        text(&table.stderr).contains("200 days old"),
+        "{}",
+        show(&table)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(v[0]["access_key_id"], id.as_str());
+    assert_eq!(v[0]["age_days"], 200);
+    assert_eq!(v[0]["user_arn"], stack.prov.user_arn.as_str());
+
+    let out = stack.sb.cmd().args(["list"]).output().unwrap();
+    assert!(
+        text(&out.stdout).contains("200d (ROTATE)"),
+        "{}",
+        show(&out)
+    );
+}
+
+#[test]
+fn import_without_a_creation_date_shows_the_age_as_unknown_never_zero() {
+    let stack = Stack::start();
+    stack.proxy.inject_always(
+        "ListAccessKeys",
+        Canned::sts_error(
+            403,
+            "AccessDenied",
+            "not authorized to perform: iam:ListAccessKeys",
+        ),
+    );
+    let out = rp(&stack, PASS)
+        .args(["vault", "import", "primary", "--yes"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", show(&out));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("creation date")
+            && err.contains("AccessDenied")
+            && err.contains("--created YYYY-MM-DD"),
+        "{err}"
+    );
+
+    let (table, json) = list_without_passphrase(&stack);
+    assert!(table.status.success(), "{}", show(&table));
+    let t = text(&table.stdout);
+    assert!(t.contains("age unknown") && !t.contains(" 0d"), "{t}");
+    assert!(
+        text(&table.stderr).contains("--created"),
+        "{}",
+        show(&table)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(v[0]["age_days"], serde_json::Value::Null);
+    assert_eq!(v[0]["added"], serde_json::Value::Null);
+
+    let out = stack.sb.cmd().args(["list"]).output().unwrap();
+    let row = text(&out.stdout)
+        .lines()
+        .find(|l| l.starts_with("admin "))
+        .map(str::to_string)
+        .unwrap_or_else(|| panic!("{}", show(&out)));
+    assert!(row.trim_end().ends_with('?'), "{row}");
+    let out = stack.sb.cmd().args(["list", "--json"]).output().unwrap();
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r["key_age_days"].is_null()));
+
+    // --no-verify asks nothing of AWS: unknown too.
+    let stack = Stack::start();
+    let out = rp(&stack, PASS)
+        .args(["vault", "import", "primary", "--yes", "--no-verify"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", show(&out));
+    assert!(text(&out.stderr).contains("--no-verify"), "{}", show(&out));
+    assert_eq!(stack.proxy.count("ListAccessKeys"), 0);
+    let (_, json) = list_without_passphrase(&stack);
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(v[0]["age_days"], serde_json::Value::Null);
+}
+
+#[test]
+fn import_created_dates_the_key_and_a_bad_date_changes_nothing() {
+    let stack = Stack::start();
+    let creds = stack.sb.home.join(".aws/credentials");
+    let before = std::fs::read_to_string(&creds).unwrap();
+    for bad in ["2026-13-01", "01/02/2025", "2999-01-01", "yesterday\u{1b}"] {
+        let out = rp(&stack, PASS)
+            .args(["vault", "import", "primary", "--yes", "--created", bad])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{bad}: {}", show(&out));
+        let err = text(&out.stderr);
+        assert!(
+            err.contains("--created") && err.contains("YYYY-MM-DD"),
+            "{err}"
+        );
+        assert!(!err.contains('\u{1b}'), "escaped: {err:?}");
+        assert_eq!(std::fs::read_to_string(&creds).unwrap(), before);
+        assert!(!vault_file(&stack).exists());
+        assert_eq!(stack.proxy.total(), 0, "nothing asked of AWS");
+    }
+    let then = std::time::SystemTime::now() - std::time::Duration::from_secs(150 * 86_400);
+    let day = humantime::format_rfc3339_seconds(then).to_string()[..10].to_string();
+    let out = rp(&stack, PASS)
+        .args(["vault", "import", "primary", "--yes", "--created", &day])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", show(&out));
+    assert_eq!(stack.proxy.count("ListAccessKeys"), 0, "the date was given");
+    let (_, json) = list_without_passphrase(&stack);
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let age = v[0]["age_days"].as_i64().unwrap();
+    assert!((149..=150).contains(&age), "{v}");
+    assert_eq!(v[0]["added"], format!("{day}T00:00:00Z"));
+}
+
+/// On a terminal, a mistyped passphrase, a five-digit code and a new
+/// passphrase under 8 characters are said and asked again, as the picker
+/// does, instead of ending the command (and the right answer then works).
+#[test]
+fn cli_prompts_ask_again_after_a_typo_on_a_terminal() {
+    use crate::support::tmux::{have_tmux, Tmux};
+    if !have_tmux() {
+        crate::support::missing_prerequisite("tmux");
+        return;
+    }
+    let stack = Stack::start();
+    let out = rp(&stack, PASS)
+        .args(["vault", "import", "primary", "--yes"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", show(&out));
+    let mut env = stack.sb.aws_env();
+    env.push(("ROLEPICK_VAULT_SCRYPT_LOG_N".into(), "10".into()));
+    let tmux = Tmux::start(stack.sb.root(), &env);
+    let bin = env!("CARGO_BIN_EXE_rolepick");
+
+    tmux.line(&format!("{bin} exec admin -- true ; echo exec-exit-$?"));
+    tmux.wait_for("the passphrase prompt", |s| {
+        s.contains("Passphrase for the rolepick vault")
+    });
+    tmux.line("not the passphrase");
+    tmux.wait_for("asked again", |s| {
+        s.contains("wrong passphrase; try again (1 of 3)")
+            && s.matches("Passphrase for the rolepick vault").count() == 2
+    });
+    tmux.line(PASS);
+    tmux.wait_for("the code prompt", |s| s.contains("MFA code for"));
+    tmux.line("12345");
+    tmux.wait_for("asked again", |s| {
+        s.contains("is not 6 digits") && s.matches("MFA code for").count() == 2
+    });
+    tmux.line(MFA_CODE);
+    let screen = tmux.wait_for("exec done", |s| s.contains("\nexec-exit-"));
+    assert!(screen.contains("\nexec-exit-0"), "{screen}");
+    assert_eq!(stack.proxy.count("GetSessionToken"), 1, "one AWS call");
+
+    // A new vault's passphrase under 8 characters: asked again.
+    let other = stack.sb.root().join("other-vault/vault.age");
+    tmux.line("clear");
+    tmux.line(&format!(
+        "ROLEPICK_VAULT_FILE={} {bin} vault add work --no-verify --created 2026-01-01 ; echo add-exit-$?",
+        other.display()
+    ));
+    tmux.wait_for("key id prompt", |s| s.contains("Access key id"));
+    tmux.line("AKIARETRYPROMPT00001");
+    tmux.wait_for("secret prompt", |s| s.contains("Secret access key"));
+    tmux.line("retry-secret");
+    tmux.wait_for("new passphrase prompt", |s| s.contains("New passphrase"));
+    tmux.line("short");
+    tmux.wait_for("asked again", |s| {
+        s.contains("at least 8 characters. Try again (1 of 3)")
+            && s.matches("New passphrase").count() == 2
+    });
+    tmux.line("long enough now");
+    tmux.wait_for("repeat prompt", |s| s.contains("Repeat the passphrase"));
+    tmux.line("long enough now");
+    let screen = tmux.wait_for("add done", |s| s.contains("\nadd-exit-"));
+    assert!(screen.contains("\nadd-exit-0"), "{screen}");
+    assert!(other.exists());
+
+    // Without a terminal a mistyped code fails at once, as before.
+    let out = stack
+        .sb
+        .cmd()
+        .args(["exec", "admin", "--mfa-code", "12345", "--", "true"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
 }
