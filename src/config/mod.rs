@@ -532,6 +532,14 @@ fn aws_profiles(raws: &Raws<'_>, sessions: &Raws<'_>, settings: &Settings, model
             }
         }
     }
+    // A chain's end (an IAM-user key holder or an Identity Center role):
+    // its region, for the roles chained from it that set none.
+    let end_regions: std::collections::HashMap<&str, Option<&str>> = model
+        .profiles
+        .iter()
+        .map(|p| (p.name.as_str(), p.region.as_deref()))
+        .collect();
+    let mut chained: Vec<Profile> = Vec::new();
     for (name, raw) in raws {
         let Some(role_arn) = raw.get("role_arn") else {
             continue;
@@ -543,7 +551,8 @@ fn aws_profiles(raws: &Raws<'_>, sessions: &Raws<'_>, settings: &Settings, model
                 model.broken.insert(name.clone(), msg);
             }
             Ok((parent, root)) => {
-                let source_region = raws.get(root.as_str()).and_then(|r| r.get("region"));
+                let region = chain_region(name, raws, &end_regions)
+                    .or_else(|| settings.default_region.clone());
                 let duration_seconds = match check_role_values(name, raw) {
                     Ok(d) => d,
                     Err(why) => {
@@ -551,14 +560,10 @@ fn aws_profiles(raws: &Raws<'_>, sessions: &Raws<'_>, settings: &Settings, model
                         continue;
                     }
                 };
-                model.profiles.push(Profile {
+                chained.push(Profile {
                     name: name.clone(),
                     source: root,
-                    region: raw
-                        .get("region")
-                        .or(source_region)
-                        .map(str::to_string)
-                        .or_else(|| settings.default_region.clone()),
+                    region,
                     kind: ProfileKind::Role(RoleSpec {
                         role_arn: role_arn.to_string(),
                         external_id: raw.get("external_id").map(str::to_string),
@@ -576,7 +581,34 @@ fn aws_profiles(raws: &Raws<'_>, sessions: &Raws<'_>, settings: &Settings, model
             }
         }
     }
+    model.profiles.extend(chained);
     drop_dependents_of_broken(model);
+}
+
+/// The region of role profile `name` (whose chain [`resolve_chain`] found
+/// sound): its own `region`, else the nearest one up its `source_profile`
+/// chain, else the region of the chain's end as that profile resolves it
+/// (`end_regions`: an IAM-user key holder's, or an Identity Center role's,
+/// which falls back to its session's `sso_region`). The same rule for every
+/// kind of source. None when nothing in the chain names one.
+fn chain_region(
+    name: &str,
+    raws: &Raws<'_>,
+    end_regions: &std::collections::HashMap<&str, Option<&str>>,
+) -> Option<String> {
+    let mut cur = name;
+    // resolve_chain refused loops; the bound is only a guard.
+    for _ in 0..=raws.len() {
+        let raw = raws.get(cur)?;
+        if let Some(r) = raw.get("region") {
+            return Some(r.to_string());
+        }
+        if cur != name && raw.get("role_arn").is_none() {
+            return end_regions.get(cur).copied().flatten().map(str::to_string);
+        }
+        cur = raw.get("source_profile")?;
+    }
+    None
 }
 
 /// AssumeRole's lifetime when `duration_seconds` does not say.

@@ -805,3 +805,53 @@ fn unknown_profile_exits_2_and_quotes_it() {
     );
     assert_eq!(stack.proxy.total(), 0);
 }
+
+// --- regions of role chains (issue #25, item 4) -----------------------------
+
+#[test]
+fn a_role_chain_without_a_region_takes_the_nearest_one_up_its_chain() {
+    let stack = Stack::start();
+    let admin = stack.prov.role("admin");
+    let dev = stack.prov.role("dev");
+    // primary (the key) says us-east-1 ... admin says eu-west-3; `hop`,
+    // chained from admin, says nothing: admin's region is the nearest.
+    // `plain`, straight from the key with no region, takes the key's.
+    let config = format!(
+        "[profile primary]\nregion = us-east-1\n\n\
+         [profile admin]\nrole_arn = {}\nsource_profile = primary\nmfa_serial = {}\nregion = eu-west-3\n\n\
+         [profile hop]\nrole_arn = {}\nsource_profile = admin\n\n\
+         [profile plain]\nrole_arn = {}\nsource_profile = primary\nmfa_serial = {}\n",
+        admin.role_arn, stack.prov.mfa_serial, dev.role_arn, dev.role_arn, stack.prov.mfa_serial
+    );
+    stack.sb.write_aws_file("config", &config);
+    for (profile, region) in [("hop", "eu-west-3"), ("plain", "us-east-1")] {
+        let out = exec(&stack, profile, true, &["env"]);
+        assert_ok(&out);
+        let env = parse_env_lines(&text(&out.stdout));
+        assert_eq!(
+            env.get("AWS_REGION").map(String::as_str),
+            Some(region),
+            "{profile}"
+        );
+        // And the aws CLI, which needs a region, works in it.
+        let out = exec(&stack, profile, false, CALLER_IDENTITY);
+        assert_ok(&out);
+        assert!(
+            json(&out)["Arn"]
+                .as_str()
+                .is_some_and(|a| a.starts_with(&dev.assumed_arn_prefix())),
+            "{}",
+            show(&out)
+        );
+    }
+    let out = rolepick(&stack, &["list", "--json"]);
+    assert_ok(&out);
+    let rows = json(&out);
+    let region_of = |name: &str| {
+        rows.as_array()
+            .and_then(|a| a.iter().find(|r| r["profile"] == name))
+            .map(|r| r["region"].clone())
+    };
+    assert_eq!(region_of("hop"), Some("eu-west-3".into()));
+    assert_eq!(region_of("plain"), Some("us-east-1".into()));
+}
