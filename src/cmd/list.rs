@@ -57,8 +57,20 @@ pub fn run(args: &ListArgs, global: &Global) -> Result<u8, Error> {
     // Accounts and roles of Identity Center sessions: from the cache while
     // fresh, else from the portal when a token needs no sign-in.
     engine.discover(None, crate::engine::Discover::IfStale)?;
+    let mut not_ours = Vec::new();
     for (name, why) in &engine.model().broken {
-        diag::warn(&format!("profile {name:?} is not usable: {why}"));
+        if crate::config::is_not_rolepicks(why) {
+            not_ours.push(format!("{:?}", printable(name)));
+        } else {
+            diag::warn(&format!("profile {name:?} is not usable: {why}"));
+        }
+    }
+    if !not_ours.is_empty() {
+        // Said once, as a note: nothing is wrong with these profiles.
+        eprintln!(
+            "rolepick: not listed, as their credentials are the AWS CLI's to get (credential_process, web_identity_token_file, credential_source): {}",
+            not_ours.join(", ")
+        );
     }
     let now = engine.now();
     let rows = rows(&engine);

@@ -493,16 +493,22 @@ fn aws_profiles(raws: &Raws<'_>, sessions: &Raws<'_>, settings: &Settings, model
             );
         } else if is_sso_raw(raw) {
             sso_profiles.push((name, raw));
+        } else if let Some(of) = raw
+            .get("credential_process")
+            .and_then(rolepicks_own_process)
+        {
+            // `credential_process = rolepick credential-process admin`:
+            // rolepick's own profile `admin`, seen by other tools.
+            diag::debug(&format!(
+                "profile {name:?} ({origin}) is rolepick's own credential_process for {of:?}; use {of:?} with rolepick"
+            ));
         } else if let Some(kind) = ["credential_process", "web_identity_token_file"]
             .into_iter()
             .find(|k| raw.get(k).is_some())
         {
-            model.broken.insert(
-                name.clone(),
-                format!(
-                    "profile {name:?} ({origin}) uses {kind}, which rolepick does not handle. Use the aws CLI for it, or give rolepick a profile with role_arn and source_profile."
-                ),
-            );
+            model
+                .broken
+                .insert(name.clone(), not_rolepicks(&name, &origin, kind));
         }
     }
     for (name, raw) in sso_profiles {
@@ -968,6 +974,40 @@ fn sso_profile(
     Ok(Some((source, profile)))
 }
 
+/// Ends the reason a profile is not usable when its credentials are not
+/// rolepick's to get (`credential_process`, `web_identity_token_file`,
+/// `credential_source`): `list` names such profiles once, quietly, and
+/// warns only about profiles that are wrong.
+pub const NOT_ROLEPICKS: &str =
+    "rolepick leaves such profiles to the AWS CLI and SDKs: use them there, or give rolepick a profile with role_arn and source_profile.";
+
+/// Whether `why` (a reason in [`Model::broken`]) says the profile is not
+/// rolepick's to handle rather than wrong.
+pub fn is_not_rolepicks(why: &str) -> bool {
+    why.ends_with(NOT_ROLEPICKS)
+}
+
+fn not_rolepicks(name: &str, origin: &Origin, kind: &str) -> String {
+    format!("profile {name:?} ({origin}) uses {kind}; {NOT_ROLEPICKS}")
+}
+
+/// The profile a `credential_process` command asks rolepick for, when the
+/// command is rolepick's own (`rolepick credential-process NAME`, by any
+/// path, global options allowed); None for any other command.
+fn rolepicks_own_process(command: &str) -> Option<&str> {
+    let mut words = command
+        .split_whitespace()
+        .map(|w| w.trim_matches(|c| c == '"' || c == '\''));
+    let program = words.next()?;
+    let base = program.rsplit('/').next().unwrap_or(program);
+    if !matches!(base, "rolepick" | "rolepick-full") {
+        return None;
+    }
+    let mut words = words.skip_while(|w| *w != "credential-process");
+    words.next()?;
+    words.find(|w| !w.starts_with('-'))
+}
+
 /// Follows `source_profile` from role profile `name` to the key holder.
 /// Returns the direct parent and the root source name.
 fn resolve_chain(name: &str, raws: &Raws<'_>) -> Result<(Parent, String), String> {
@@ -978,11 +1018,13 @@ fn resolve_chain(name: &str, raws: &Raws<'_>) -> Result<(Parent, String), String
         // Built only for an error message.
         let origin = || origin_of(raw, Path::new("~/.aws/config"));
         let Some(next) = raw.get("source_profile") else {
-            let why = if raw.get("credential_source").is_some() {
-                "uses credential_source, which rolepick does not handle"
-            } else {
-                "has role_arn but no source_profile"
-            };
+            if let Some(kind) = ["credential_source", "web_identity_token_file"]
+                .into_iter()
+                .find(|k| raw.get(k).is_some())
+            {
+                return Err(not_rolepicks(cur, &origin(), kind));
+            }
+            let why = "has role_arn but no source_profile";
             return Err(format!(
                 "profile {cur:?} ({}) {why}. Add `source_profile = NAME` naming the profile that holds your access key.",
                 origin()
