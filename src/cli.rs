@@ -321,6 +321,16 @@ pub struct ExecArgs {
     /// profile's `region`
     #[arg(long, value_name = "REGION", value_parser = parse_region)]
     pub region: Option<String>,
+    /// Length of the role session (15m to 12h: `1h`, `90m`, or seconds),
+    /// over the profile's duration_seconds; cached credentials with less
+    /// left than that (less refresh_before) are replaced
+    #[arg(long, value_name = "DURATION", value_parser = parse_role_duration)]
+    pub duration: Option<u32>,
+    /// Assume the role straight from the long-lived key, with the MFA
+    /// device and a code: no MFA session is made or used (the role's trust
+    /// policy must allow the IAM user itself)
+    #[arg(long)]
+    pub no_session: bool,
     /// Command and arguments (after `--`); default: $SHELL
     #[arg(last = true, value_name = "COMMAND")]
     pub command: Vec<OsString>,
@@ -336,6 +346,32 @@ pub fn parse_region(s: &str) -> Result<String, String> {
             "{s:?} is not a region name; regions look like us-east-1 or eu-west-3"
         ))
     }
+}
+
+/// A role session's length for `exec --duration`: seconds (`3600`) or a
+/// duration (`1h`, `90m`, `1h30m`), within what AWS allows (15 min to 12 h).
+pub fn parse_role_duration(s: &str) -> Result<u32, String> {
+    let range = crate::config::ROLE_SECS;
+    let secs = match s.parse::<u64>() {
+        Ok(n) => n,
+        Err(_) => humantime::parse_duration(s)
+            .map_err(|_| {
+                format!(
+                    "{s:?} is not a duration; use seconds (3600) or a duration such as 1h or 90m"
+                )
+            })?
+            .as_secs(),
+    };
+    u32::try_from(secs)
+        .ok()
+        .filter(|d| range.contains(d))
+        .ok_or_else(|| {
+            format!(
+                "{s:?} ({secs} s) is outside what AWS allows for a role session: 15m ({} s) to 12h ({} s); the role's own maximum may be lower still",
+                range.start(),
+                range.end()
+            )
+        })
 }
 
 #[derive(Args, Debug)]
@@ -393,7 +429,34 @@ pub struct ProfileArgs {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_region;
+    use super::{parse_region, parse_role_duration};
+
+    #[test]
+    fn role_durations_take_seconds_or_a_duration_within_15m_to_12h() {
+        for (given, secs) in [
+            ("3600", 3600),
+            ("1h", 3600),
+            ("90m", 5400),
+            ("15m", 900),
+            ("12h", 43_200),
+            ("1h30m", 5400),
+        ] {
+            assert_eq!(parse_role_duration(given), Ok(secs), "{given}");
+        }
+        for bad in [
+            "899",
+            "14m",
+            "12h1s",
+            "13h",
+            "99999999999999",
+            "soon",
+            "-1",
+            "",
+        ] {
+            let e = parse_role_duration(bad).unwrap_err();
+            assert!(e.contains(&format!("{bad:?}")), "{e}");
+        }
+    }
 
     #[test]
     fn region_names_are_checked_for_shape_only() {

@@ -855,3 +855,130 @@ fn a_role_chain_without_a_region_takes_the_nearest_one_up_its_chain() {
     assert_eq!(region_of("hop"), Some("eu-west-3".into()));
     assert_eq!(region_of("plain"), Some("us-east-1".into()));
 }
+
+// --- exec --duration and --no-session ----------------------------------------
+
+fn assume_requests(stack: &Stack) -> Vec<crate::support::proxy::Recorded> {
+    stack
+        .proxy
+        .requests()
+        .into_iter()
+        .filter(|r| r.action.as_deref() == Some("AssumeRole"))
+        .collect()
+}
+
+#[test]
+fn exec_no_session_assumes_the_role_from_the_key_with_the_mfa_code_and_no_session() {
+    let stack = Stack::start();
+    let mut args = vec![
+        "exec",
+        "admin",
+        "--no-session",
+        "--mfa-code",
+        MFA_CODE,
+        "--",
+    ];
+    args.extend(CALLER_IDENTITY);
+    let out = rolepick(&stack, &args);
+    assert_ok(&out);
+    let arn = json(&out)["Arn"].as_str().unwrap_or_default().to_owned();
+    assert!(
+        arn.starts_with(&stack.prov.role("admin").assumed_arn_prefix()),
+        "{arn}"
+    );
+    assert_eq!(stack.proxy.count("GetSessionToken"), 0, "no MFA session");
+    let assumed = assume_requests(&stack);
+    assert_eq!(assumed.len(), 1);
+    assert_eq!(
+        assumed[0].form.get("SerialNumber"),
+        Some(&stack.prov.mfa_serial)
+    );
+    assert_eq!(
+        assumed[0].form.get("TokenCode").map(String::as_str),
+        Some(MFA_CODE)
+    );
+    assert!(
+        !stack.sb.cache_files().iter().any(|f| f
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("session"))),
+        "no MFA session cached: {:?}",
+        stack.sb.cache_files()
+    );
+    // A profile it cannot apply to: exit 2 before any call.
+    let config = format!(
+        "{}\n[profile hop]\nrole_arn = {}\nsource_profile = admin\n",
+        stack.prov.config_file(),
+        stack.prov.role("dev").role_arn
+    );
+    stack.sb.write_aws_file("config", &config);
+    let before = stack.proxy.total();
+    for (profile, says) in [
+        ("primary", "MFA session, not a role"),
+        ("hop", "assumed from profile \"admin\""),
+    ] {
+        let out = rolepick(&stack, &["exec", profile, "--no-session", "--", "true"]);
+        assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+        assert!(text(&out.stderr).contains(says), "{}", show(&out));
+    }
+    assert_eq!(stack.proxy.total(), before);
+}
+
+#[test]
+fn exec_duration_sets_the_role_sessions_length_and_replaces_shorter_cached_credentials() {
+    let stack = Stack::start();
+    let run = |d: &str| {
+        let out = rolepick(
+            &stack,
+            &[
+                "exec",
+                "admin",
+                "--duration",
+                d,
+                "--mfa-code",
+                MFA_CODE,
+                "--",
+                "env",
+            ],
+        );
+        assert_ok(&out);
+        let env = parse_env_lines(&text(&out.stdout));
+        let exp = env
+            .get("AWS_CREDENTIAL_EXPIRATION")
+            .and_then(|e| parse_rfc3339(e))
+            .expect("AWS_CREDENTIAL_EXPIRATION");
+        exp.duration_since(SystemTime::now()).unwrap_or_default()
+    };
+    let left = run("2h");
+    assert!(
+        left > Duration::from_secs(7000) && left <= Duration::from_secs(7200),
+        "{left:?}"
+    );
+    let asked: Vec<_> = assume_requests(&stack)
+        .iter()
+        .map(|r| r.form.get("DurationSeconds").cloned())
+        .collect();
+    assert_eq!(asked, [Some("7200".to_string())]);
+    // Asked again: the cached credentials last that long; reused.
+    run("7200");
+    assert_eq!(assume_requests(&stack).len(), 1);
+    // Longer than what is cached: new credentials, not the old ones.
+    let left = run("3h");
+    assert!(left > Duration::from_secs(10_000), "{left:?}");
+    let asked: Vec<_> = assume_requests(&stack)
+        .iter()
+        .map(|r| r.form.get("DurationSeconds").cloned())
+        .collect();
+    assert_eq!(asked, [Some("7200".to_string()), Some("10800".to_string())]);
+    // Outside 15m..12h, or not a duration: exit 2, quoted, no AWS call.
+    let before = stack.proxy.total();
+    for bad in ["13h", "10m", "soon"] {
+        let out = rolepick(&stack, &["exec", "admin", "--duration", bad, "--", "true"]);
+        assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+        assert!(
+            text(&out.stderr).contains(&format!("\"{bad}\"")),
+            "{}",
+            show(&out)
+        );
+    }
+    assert_eq!(stack.proxy.total(), before);
+}
