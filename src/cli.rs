@@ -129,6 +129,12 @@ content kept). Rerunning finds what exists and does only what is missing.",
         after_help = EXIT_CODES
     )]
     Setup(SetupArgs),
+    /// Forget cached credentials: a profile's role credentials (and with --session its MFA session), or all of them
+    #[command(
+        long_about = "Remove cached credentials from rolepick's credential cache, as `aws-vault clear` does: PROFILE's cached role credentials; with --session also its source's MFA session, which every role of that source shares (for a profile that is an MFA session itself, that session); --all every cached role credential and MFA session. The next request gets new ones (a new MFA session asks for a code). Never touches the vault, nor the Identity Center token shared with the AWS CLI (`rolepick sso logout` ends that). A symlink in the cache is removed, never followed. The picker's `r` is unchanged.",
+        after_help = EXIT_CODES
+    )]
+    Clear(ClearArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
     #[command(
         long_about = "Print a completion script for your shell:\n  bash: source <(rolepick completions bash)\n  zsh:  rolepick completions zsh > \"${fpath[1]}/_rolepick\"\n  fish: rolepick completions fish > ~/.config/fish/completions/rolepick.fish"
@@ -144,6 +150,20 @@ content kept). Rerunning finds what exists and does only what is missing.",
         long_about = "Print the active rolepick profile and the time its credentials have left, e.g. \"dev 42m\", from ROLEPICK_PROFILE and AWS_CREDENTIAL_EXPIRATION. Prints nothing outside a rolepick shell. Reads no file and calls nothing, so it is fast enough for a prompt."
     )]
     Prompt(PromptArgs),
+}
+
+#[derive(Args, Debug)]
+#[command(group(clap::ArgGroup::new("what").required(true).args(["profile", "all"])))]
+pub struct ClearArgs {
+    /// Profile whose cached credentials to remove
+    pub profile: Option<String>,
+    /// Also remove the MFA session of the profile's source (shared by
+    /// every role of that source)
+    #[arg(long, requires = "profile")]
+    pub session: bool,
+    /// Remove every cached role credential and MFA session
+    #[arg(long, conflicts_with = "profile")]
+    pub all: bool,
 }
 
 #[derive(Args, Debug)]

@@ -192,6 +192,28 @@ pub struct Engine {
     ask: Option<Ask>,
 }
 
+/// What `rolepick clear` removes from the credential cache.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Clear {
+    /// A profile's cached role credentials; with `session` (or when the
+    /// profile is an MFA session itself) its source's MFA session too,
+    /// which every role of that source shares.
+    Profile { name: String, session: bool },
+    /// Every cached role credential and MFA session.
+    All,
+}
+
+/// What [`Engine::clear`] removed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Cleared {
+    /// Role credentials removed.
+    pub roles: usize,
+    /// MFA sessions removed.
+    pub sessions: usize,
+    /// The source whose session was removed (for one profile).
+    pub session_of: Option<String>,
+}
+
 /// `exec --duration D` and `exec --no-session` for one profile: every
 /// request for that profile's credentials (the first, and the credential
 /// endpoint's refreshes) follows them; the profiles of its chain do not.
@@ -982,6 +1004,36 @@ impl Engine {
                     .join(", ")
             ))),
         }
+    }
+
+    /// `rolepick clear`: forgets cached credentials (never a key, never
+    /// an Identity Center token: that is `sso logout`'s).
+    pub fn clear(&self, what: &Clear) -> Result<Cleared, Error> {
+        let mut done = Cleared::default();
+        let (name, session) = match what {
+            Clear::All => {
+                (done.roles, done.sessions) = self.cache.clear_credentials()?;
+                return Ok(done);
+            }
+            Clear::Profile { name, session } => (name, *session),
+        };
+        let p = self.profile(name)?;
+        let src = self.source(p)?;
+        let wants_session = session || p.kind == ProfileKind::Session;
+        if wants_session && src.iam_user().is_none() {
+            return Err(Error::Usage(format!(
+                "profile {:?} signs in with IAM Identity Center session {:?}, whose token is shared with the AWS CLI: `rolepick sso logout {}` ends it. `rolepick clear {}` alone removes the role's cached credentials.",
+                p.name, src.name, src.name, p.name
+            )));
+        }
+        if p.kind != ProfileKind::Session && self.cache.clear_role(&p.name)? {
+            done.roles = 1;
+        }
+        if wants_session && self.cache.clear_session(&src.name)? {
+            done.sessions = 1;
+            done.session_of = Some(src.name.clone());
+        }
+        Ok(done)
     }
 
     /// `rolepick sso login [SESSION]`: a usable token for the session, by a

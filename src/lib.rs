@@ -98,6 +98,7 @@ pub fn run(mut cli: Cli) -> Result<u8, Error> {
         Some(Cmd::Sso(s)) => cmd::sso::run(s, &cli.global),
         Some(Cmd::Rotate(a)) => cmd::rotate::run(a, &cli.global),
         Some(Cmd::Setup(a)) => cmd::setup::run(a, &cli.global),
+        Some(Cmd::Clear(a)) => cmd::clear::run(a, &cli.global),
         Some(Cmd::Completions(a)) => cmd::completions::run(a),
         Some(Cmd::Man) => cmd::man::run(),
         Some(Cmd::Prompt(a)) => cmd::prompt::run(a),

@@ -982,3 +982,104 @@ fn exec_duration_sets_the_role_sessions_length_and_replaces_shorter_cached_crede
     }
     assert_eq!(stack.proxy.total(), before);
 }
+
+// --- rolepick clear ---------------------------------------------------------
+
+fn cache_names(stack: &Stack) -> Vec<String> {
+    let mut v: Vec<String> = stack
+        .sb
+        .cache_files()
+        .iter()
+        .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .filter(|n| n.starts_with("role-") || n.starts_with("session-"))
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn clear_removes_a_profiles_role_credentials_its_session_or_everything_and_says_so() {
+    let stack = Stack::start();
+    assert_ok(&exec(&stack, "admin", true, &["true"]));
+    assert_ok(&exec(&stack, "dev", false, &["true"]));
+    let admin_file = stack.sb.role_cache_file("admin");
+    let dev_file = stack.sb.role_cache_file("dev");
+    assert!(admin_file.exists() && dev_file.exists());
+    assert_eq!(cache_names(&stack).len(), 3, "{:?}", cache_names(&stack));
+
+    // One profile: its role credentials only; the session stays.
+    let out = rolepick(&stack, &["clear", "admin"]);
+    assert_ok(&out);
+    assert!(
+        text(&out.stderr).contains("removed the cached role credentials of profile \"admin\""),
+        "{}",
+        show(&out)
+    );
+    assert!(!admin_file.exists() && dev_file.exists());
+    assert_ok(&exec(&stack, "admin", false, &["true"]));
+    assert_eq!(stack.proxy.count("GetSessionToken"), 1, "session reused");
+    assert_eq!(stack.proxy.count("AssumeRole"), 3, "admin assumed again");
+
+    // With --session: the source's MFA session too; a new code is needed.
+    let out = rolepick(&stack, &["clear", "dev", "--session"]);
+    assert_ok(&out);
+    assert!(
+        text(&out.stderr).contains("MFA session of source \"primary\""),
+        "{}",
+        show(&out)
+    );
+    assert!(!dev_file.exists());
+    assert!(
+        !cache_names(&stack)
+            .iter()
+            .any(|n| n.starts_with("session-")),
+        "{:?}",
+        cache_names(&stack)
+    );
+    let out = exec(&stack, "dev", false, &["true"]);
+    assert!(!out.status.success(), "needs a code now\n{}", show(&out));
+
+    // --all: every role credential and session; a symlink in the cache is
+    // removed, its target untouched; nothing else in the cache goes.
+    assert_ok(&exec(&stack, "dev", true, &["true"]));
+    let outside = stack.sb.root().join("outside.json");
+    std::fs::write(&outside, "keep me").unwrap();
+    std::os::unix::fs::symlink(&outside, stack.sb.role_cache_file("readonly")).unwrap();
+    let others: Vec<_> = stack
+        .sb
+        .cache_files()
+        .into_iter()
+        .filter(|p| {
+            let n = p.file_name().unwrap().to_string_lossy();
+            !n.starts_with("role-") && !n.starts_with("session-")
+        })
+        .collect();
+    let out = rolepick(&stack, &["clear", "--all"]);
+    assert_ok(&out);
+    assert!(
+        text(&out.stderr).contains("removed 3 cached role credentials and 1 MFA session"),
+        "{}",
+        show(&out)
+    );
+    assert_eq!(cache_names(&stack), Vec::<String>::new());
+    assert!(std::fs::symlink_metadata(stack.sb.role_cache_file("readonly")).is_err());
+    assert_eq!(std::fs::read_to_string(&outside).unwrap(), "keep me");
+    for p in others {
+        assert!(p.exists(), "{} was removed", p.display());
+    }
+    assert!(stack.sb.home.join(".aws/credentials").exists());
+    let out = rolepick(&stack, &["clear", "--all"]);
+    assert_ok(&out);
+    assert!(text(&out.stderr).contains("removed 0 cached role credentials and 0 MFA sessions"));
+
+    // Usage errors: nothing named, both, an unknown profile.
+    for args in [
+        &["clear"][..],
+        &["clear", "admin", "--all"],
+        &["clear", "nope"],
+        &["clear", "--session"],
+    ] {
+        let out = rolepick(&stack, args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}\n{}", show(&out));
+    }
+}
