@@ -137,7 +137,7 @@ content kept). Rerunning finds what exists and does only what is missing.",
     Clear(ClearArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
     #[command(
-        long_about = "Print a completion script for your shell:\n  bash: source <(rolepick completions bash)\n  zsh:  rolepick completions zsh > \"${fpath[1]}/_rolepick\"\n  fish: rolepick completions fish > ~/.config/fish/completions/rolepick.fish"
+        long_about = "Print a completion script for your shell. In bash, zsh and fish, `exec`, `env`, `console`, `credential-process` and `clear` complete profile names (discovered Identity Center roles included), read from the configuration without any AWS call:\n  bash: source <(rolepick completions bash)\n  zsh:  rolepick completions zsh > \"${fpath[1]}/_rolepick\"\n  fish: rolepick completions fish > ~/.config/fish/completions/rolepick.fish"
     )]
     Completions(CompletionsArgs),
     /// Print the rolepick(1) man page (roff), e.g. into ~/.local/share/man/man1/rolepick.1

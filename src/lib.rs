@@ -17,6 +17,8 @@ pub mod cli;
 pub mod clock;
 /// Subcommands; the only code that writes to stdout.
 pub mod cmd;
+/// Shell completion scripts, with profile names where a profile is expected.
+pub mod completion;
 /// Reading and merging ~/.aws/config, ~/.aws/credentials and config.toml.
 pub mod config;
 /// Console sign-in: a role's sign-in URL, handed to a browser by a one-time page.
