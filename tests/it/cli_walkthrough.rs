@@ -1083,3 +1083,69 @@ fn clear_removes_a_profiles_role_credentials_its_session_or_everything_and_says_
         assert_eq!(out.status.code(), Some(2), "{args:?}\n{}", show(&out));
     }
 }
+
+// --- list: no configuration, and width -------------------------------------
+
+#[test]
+fn list_without_profiles_names_rolepick_setup() {
+    let stack = Stack::start();
+    stack.sb.write_aws_file("config", "");
+    stack.sb.write_aws_file("credentials", "");
+    let out = rolepick(&stack, &["list"]);
+    assert_ok(&out);
+    let err = text(&out.stderr);
+    assert!(err.contains("no profiles configured"), "{err}");
+    assert!(err.contains("`rolepick setup`"), "{err}");
+}
+
+#[test]
+fn list_fits_its_table_to_columns_cutting_long_names_but_not_profile_names() {
+    let stack = Stack::start();
+    let long = "a-rather-long-account-alias-for-the-production-workloads";
+    let config = format!(
+        "{}\n[profile prod-deploy-with-a-long-name]\nrole_arn = arn:aws:iam::123456789012:role/{long}-DeploymentRole\nsource_profile = primary\nmfa_serial = {}\n",
+        stack.prov.config_file(),
+        stack.prov.mfa_serial
+    );
+    stack.sb.write_aws_file("config", &config);
+    let toml = format!(
+        "[[account]]\nname = \"{long}\"\nid = \"123456789012\"\nsource = \"primary\"\nroles = [\"{long}-Role\"]\n"
+    );
+    let dir = stack.sb.root().join("xdg/config/rolepick");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("config.toml"), toml).unwrap();
+    // Piped, no COLUMNS: whole.
+    let out = rolepick(&stack, &["list"]);
+    assert_ok(&out);
+    let whole = text(&out.stdout);
+    assert!(whole.lines().any(|l| l.chars().count() > 120), "{whole}");
+    assert!(!whole.contains('…'));
+    // COLUMNS=120, as a 120-column terminal: every line fits, names cut
+    // with `…`, every profile name whole.
+    let out = stack
+        .sb
+        .cmd()
+        .args(["list"])
+        .env("COLUMNS", "120")
+        .output()
+        .unwrap();
+    assert_ok(&out);
+    let fitted = text(&out.stdout);
+    for l in fitted.lines() {
+        assert!(
+            l.chars().count() <= 120,
+            "{} columns: {l}",
+            l.chars().count()
+        );
+    }
+    assert!(fitted.contains('…'), "{fitted}");
+    for p in [
+        "prod-deploy-with-a-long-name",
+        &format!("{long}-{long}-Role")[..12],
+        "admin",
+        "dev",
+    ] {
+        assert!(fitted.contains(p), "{p} in\n{fitted}");
+    }
+    assert!(fitted.contains("prod-deploy-with-a-long-name "), "{fitted}");
+}
