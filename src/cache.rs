@@ -413,6 +413,58 @@ impl Cache {
         self.usable() && std::fs::remove_file(self.path("role", profile)).is_ok()
     }
 
+    /// Removes one cache entry file through the checked directory (a
+    /// symlink in its place is removed itself, never followed); whether
+    /// there was one. A cache directory that does not exist is not made.
+    fn clear_entry(&self, name: &str) -> Result<bool, Error> {
+        if !self.usable() || std::fs::symlink_metadata(self.dir()).is_err() {
+            return Ok(false);
+        }
+        let dir = self.private_dir()?;
+        let path = dir.path().join(name);
+        if std::fs::symlink_metadata(&path).is_err() {
+            return Ok(false);
+        }
+        dir.remove(name);
+        Ok(std::fs::symlink_metadata(&path).is_err())
+    }
+
+    /// `rolepick clear PROFILE`: removes `profile`'s cached role
+    /// credentials; whether there were any.
+    pub fn clear_role(&self, profile: &str) -> Result<bool, Error> {
+        self.clear_entry(&entry_name("role", profile))
+    }
+
+    /// `rolepick clear`: removes `source`'s cached MFA session; whether
+    /// there was one.
+    pub fn clear_session(&self, source: &str) -> Result<bool, Error> {
+        self.clear_entry(&entry_name("session", source))
+    }
+
+    /// `rolepick clear --all`: removes every cached role credential and MFA
+    /// session still in the cache (other files, such as locks, the
+    /// configuration's snapshot and Identity Center listings, stay).
+    /// Returns how many of each were removed.
+    pub fn clear_credentials(&self) -> Result<(usize, usize), Error> {
+        let (mut roles, mut sessions) = (0, 0);
+        for n in self.file_names() {
+            let Some(n) = n.to_str().filter(|n| n.ends_with(".json")) else {
+                continue;
+            };
+            let count = if n.starts_with("role-") {
+                &mut roles
+            } else if n.starts_with("session-") {
+                &mut sessions
+            } else {
+                continue;
+            };
+            if self.clear_entry(n)? {
+                *count += 1;
+            }
+        }
+        Ok((roles, sessions))
+    }
+
     pub fn read_role(&self, p: &Profile) -> Option<Credentials> {
         self.read("role", &p.name, &role_binding(p))
     }

@@ -129,9 +129,15 @@ content kept). Rerunning finds what exists and does only what is missing.",
         after_help = EXIT_CODES
     )]
     Setup(SetupArgs),
+    /// Forget cached credentials: a profile's role credentials (and with --session its MFA session), or all of them
+    #[command(
+        long_about = "Remove cached credentials from rolepick's credential cache, as `aws-vault clear` does: PROFILE's cached role credentials; with --session also its source's MFA session, which every role of that source shares (for a profile that is an MFA session itself, that session); --all every cached role credential and MFA session. The next request gets new ones (a new MFA session asks for a code). Never touches the vault, nor the Identity Center token shared with the AWS CLI (`rolepick sso logout` ends that). A symlink in the cache is removed, never followed. The picker's `r` is unchanged.",
+        after_help = EXIT_CODES
+    )]
+    Clear(ClearArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
     #[command(
-        long_about = "Print a completion script for your shell:\n  bash: source <(rolepick completions bash)\n  zsh:  rolepick completions zsh > \"${fpath[1]}/_rolepick\"\n  fish: rolepick completions fish > ~/.config/fish/completions/rolepick.fish"
+        long_about = "Print a completion script for your shell. In bash, zsh and fish, `exec`, `env`, `console`, `credential-process` and `clear` complete profile names (discovered Identity Center roles included), read from the configuration without any AWS call:\n  bash: source <(rolepick completions bash)\n  zsh:  rolepick completions zsh > \"${fpath[1]}/_rolepick\"\n  fish: rolepick completions fish > ~/.config/fish/completions/rolepick.fish"
     )]
     Completions(CompletionsArgs),
     /// Print the rolepick(1) man page (roff), e.g. into ~/.local/share/man/man1/rolepick.1
@@ -144,6 +150,20 @@ content kept). Rerunning finds what exists and does only what is missing.",
         long_about = "Print the active rolepick profile and the time its credentials have left, e.g. \"dev 42m\", from ROLEPICK_PROFILE and AWS_CREDENTIAL_EXPIRATION. Prints nothing outside a rolepick shell. Reads no file and calls nothing, so it is fast enough for a prompt."
     )]
     Prompt(PromptArgs),
+}
+
+#[derive(Args, Debug)]
+#[command(group(clap::ArgGroup::new("what").required(true).args(["profile", "all"])))]
+pub struct ClearArgs {
+    /// Profile whose cached credentials to remove
+    pub profile: Option<String>,
+    /// Also remove the MFA session of the profile's source (shared by
+    /// every role of that source)
+    #[arg(long, requires = "profile")]
+    pub session: bool,
+    /// Remove every cached role credential and MFA session
+    #[arg(long, conflicts_with = "profile")]
+    pub all: bool,
 }
 
 #[derive(Args, Debug)]
@@ -326,6 +346,16 @@ pub struct ExecArgs {
     /// profile's `region`
     #[arg(long, value_name = "REGION", value_parser = parse_region)]
     pub region: Option<String>,
+    /// Length of the role session (15m to 12h: `1h`, `90m`, or seconds),
+    /// over the profile's duration_seconds; cached credentials with less
+    /// left than that (less refresh_before) are replaced
+    #[arg(long, value_name = "DURATION", value_parser = parse_role_duration)]
+    pub duration: Option<u32>,
+    /// Assume the role straight from the long-lived key, with the MFA
+    /// device and a code: no MFA session is made or used (the role's trust
+    /// policy must allow the IAM user itself)
+    #[arg(long)]
+    pub no_session: bool,
     /// Command and arguments (after `--`); default: $SHELL
     #[arg(last = true, value_name = "COMMAND")]
     pub command: Vec<OsString>,
@@ -341,6 +371,32 @@ pub fn parse_region(s: &str) -> Result<String, String> {
             "{s:?} is not a region name; regions look like us-east-1 or eu-west-3"
         ))
     }
+}
+
+/// A role session's length for `exec --duration`: seconds (`3600`) or a
+/// duration (`1h`, `90m`, `1h30m`), within what AWS allows (15 min to 12 h).
+pub fn parse_role_duration(s: &str) -> Result<u32, String> {
+    let range = crate::config::ROLE_SECS;
+    let secs = match s.parse::<u64>() {
+        Ok(n) => n,
+        Err(_) => humantime::parse_duration(s)
+            .map_err(|_| {
+                format!(
+                    "{s:?} is not a duration; use seconds (3600) or a duration such as 1h or 90m"
+                )
+            })?
+            .as_secs(),
+    };
+    u32::try_from(secs)
+        .ok()
+        .filter(|d| range.contains(d))
+        .ok_or_else(|| {
+            format!(
+                "{s:?} ({secs} s) is outside what AWS allows for a role session: 15m ({} s) to 12h ({} s); the role's own maximum may be lower still",
+                range.start(),
+                range.end()
+            )
+        })
 }
 
 #[derive(Args, Debug)]
@@ -398,7 +454,34 @@ pub struct ProfileArgs {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_region;
+    use super::{parse_region, parse_role_duration};
+
+    #[test]
+    fn role_durations_take_seconds_or_a_duration_within_15m_to_12h() {
+        for (given, secs) in [
+            ("3600", 3600),
+            ("1h", 3600),
+            ("90m", 5400),
+            ("15m", 900),
+            ("12h", 43_200),
+            ("1h30m", 5400),
+        ] {
+            assert_eq!(parse_role_duration(given), Ok(secs), "{given}");
+        }
+        for bad in [
+            "899",
+            "14m",
+            "12h1s",
+            "13h",
+            "99999999999999",
+            "soon",
+            "-1",
+            "",
+        ] {
+            let e = parse_role_duration(bad).unwrap_err();
+            assert!(e.contains(&format!("{bad:?}")), "{e}");
+        }
+    }
 
     #[test]
     fn region_names_are_checked_for_shape_only() {

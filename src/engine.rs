@@ -209,6 +209,46 @@ pub struct Engine {
     /// Shows an Identity Center sign-in when one is needed; None: no
     /// sign-in, only a cached or refreshed token.
     sign_in: Option<Arc<dyn SignInUi + Send>>,
+    /// What the command line asks of one profile's credentials beyond its
+    /// configuration (`exec --duration`, `--no-session`).
+    ask: Option<Ask>,
+}
+
+/// What `rolepick clear` removes from the credential cache.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Clear {
+    /// A profile's cached role credentials; with `session` (or when the
+    /// profile is an MFA session itself) its source's MFA session too,
+    /// which every role of that source shares.
+    Profile { name: String, session: bool },
+    /// Every cached role credential and MFA session.
+    All,
+}
+
+/// What [`Engine::clear`] removed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Cleared {
+    /// Role credentials removed.
+    pub roles: usize,
+    /// MFA sessions removed.
+    pub sessions: usize,
+    /// The source whose session was removed (for one profile).
+    pub session_of: Option<String>,
+}
+
+/// `exec --duration D` and `exec --no-session` for one profile: every
+/// request for that profile's credentials (the first, and the credential
+/// endpoint's refreshes) follows them; the profiles of its chain do not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ask {
+    pub profile: String,
+    /// The role session's length in seconds ([`config::ROLE_SECS`]),
+    /// over the profile's `duration_seconds`. Cached credentials are used
+    /// only while they have that long left, less `refresh_before`.
+    pub duration: Option<u32>,
+    /// AssumeRole straight from the long-lived key with the MFA device and
+    /// a code: no `GetSessionToken`, no MFA session made or used.
+    pub no_session: bool,
 }
 
 /// The Identity Center endpoint variables, checked like the STS ones.
@@ -267,6 +307,7 @@ impl Engine {
             keys,
             clock,
             sign_in: Some(Arc::new(crate::sso_signin::TerminalSignIn::unattended())),
+            ask: None,
         })
     }
 
@@ -283,6 +324,7 @@ impl Engine {
             keys,
             clock: Arc::new(SystemClock),
             sign_in: Some(Arc::new(crate::sso_signin::TerminalSignIn::unattended())),
+            ask: None,
         }
     }
 
@@ -292,6 +334,73 @@ impl Engine {
     pub fn with_sign_in(mut self, ui: Option<Arc<dyn SignInUi + Send>>) -> Self {
         self.sign_in = ui;
         self
+    }
+
+    /// Follows `ask` for its profile's credentials; refuses, as a usage
+    /// error naming the option, what the profile cannot do.
+    pub fn with_ask(mut self, ask: Ask) -> Result<Self, Error> {
+        if ask.duration.is_none() && !ask.no_session {
+            return Ok(self);
+        }
+        let p = self.profile(&ask.profile)?;
+        let src = self.source(p)?;
+        let role = match &p.kind {
+            ProfileKind::Role(r) => r,
+            ProfileKind::Session => {
+                return Err(Error::Usage(format!(
+                    "profile {:?} ({}) is an MFA session, not a role: --duration and --no-session apply to roles. Its session's length is session_duration in config.toml.",
+                    p.name, p.origin
+                )))
+            }
+            ProfileKind::Sso { .. } => {
+                return Err(Error::Usage(format!(
+                    "profile {:?} ({}) is an IAM Identity Center role: its credentials' length is the permission set's, and it has no MFA session. --duration and --no-session apply to roles assumed with sts:AssumeRole.",
+                    p.name, p.origin
+                )))
+            }
+        };
+        if ask.no_session {
+            if let Parent::Profile(parent) = &role.parent {
+                return Err(Error::Usage(format!(
+                    "profile {:?} ({}) is assumed from profile {parent:?}, not from a long-lived key: --no-session applies to a role whose source_profile holds the key.",
+                    p.name, p.origin
+                )));
+            }
+            if src.iam_user().is_none() {
+                return Err(Error::Usage(format!(
+                    "profile {:?} ({}) has no long-lived key to assume its role from: --no-session needs an IAM user's key.",
+                    p.name, p.origin
+                )));
+            }
+        }
+        self.ask = Some(ask);
+        Ok(self)
+    }
+
+    /// The [`Ask`] for profile `p`, if any.
+    fn ask_for(&self, p: &Profile) -> Option<&Ask> {
+        self.ask.as_ref().filter(|a| a.profile == p.name)
+    }
+
+    /// Whether cached `c` may serve `p`: fresh, and as long-lived as
+    /// `--duration` asks (less `refresh_before`).
+    fn serves(&self, p: &Profile, c: &Credentials) -> bool {
+        if !self.is_fresh(c) {
+            return false;
+        }
+        let Some(d) = self.ask_for(p).and_then(|a| a.duration) else {
+            return true;
+        };
+        let want = i64::from(d)
+            - i64::try_from(self.model.settings.refresh_before.as_secs()).unwrap_or(i64::MAX);
+        let ok = secs_until(self.clock.now(), c.expiration) >= want;
+        if !ok {
+            diag::debug(&format!(
+                "the cached credentials of {:?} end sooner than --duration {d}s asks: getting new ones",
+                p.name
+            ));
+        }
+        ok
     }
 
     #[must_use]
@@ -539,7 +648,7 @@ impl Engine {
     ) -> Result<Credentials, Error> {
         let p = self.profile(name)?;
         if refresh == Refresh::IfNeeded {
-            if let Some(c) = self.cached_any(p).filter(|c| self.is_fresh(c)) {
+            if let Some(c) = self.cached_any(p).filter(|c| self.serves(p, c)) {
                 diag::debug(&format!("using cached credentials for {name:?}"));
                 return Ok(c);
             }
@@ -549,7 +658,7 @@ impl Engine {
         let _lock = self.cache.lock(&p.source)?;
         // Another rolepick may have done the work while we waited.
         if refresh == Refresh::IfNeeded {
-            if let Some(c) = self.cached_any(p).filter(|c| self.is_fresh(c)) {
+            if let Some(c) = self.cached_any(p).filter(|c| self.serves(p, c)) {
                 return Ok(c);
             }
         }
@@ -633,11 +742,15 @@ impl Engine {
                 .session_name
                 .clone()
                 .unwrap_or_else(|| default_session_name(src, p.mfa_serial.as_deref()));
+            let ask = self.ask_for(p);
+            let no_session = ask.is_some_and(|a| a.no_session);
+            let duration_seconds = ask.and_then(|a| a.duration).or(role.duration_seconds);
             let params = AssumeParams {
                 role_arn: &role.role_arn,
                 session_name: &session_name,
                 external_id: role.external_id.as_deref(),
-                duration_seconds: role.duration_seconds,
+                duration_seconds,
+                mfa: None,
             };
             let endpoint = sts::endpoint_name(&region);
             let mut retried = false;
@@ -659,6 +772,32 @@ impl Engine {
                             &pc.access_key_id,
                             &pc.secret_access_key,
                             Some(&pc.session_token),
+                            &region,
+                            &endpoint,
+                            &params,
+                        )
+                        .await
+                    }
+                    Parent::Source if no_session => {
+                        // `exec --no-session`: the key and the code, no
+                        // MFA session made or used.
+                        let key = find_key(&self.keys, src, mfa)?;
+                        let code = match p.mfa_serial.as_deref() {
+                            Some(serial) => Some((serial, self.mfa_code(src, serial, mfa)?)),
+                            None => None,
+                        };
+                        let params = AssumeParams {
+                            mfa: code.as_ref().map(|(s, c)| (*s, c.as_str())),
+                            ..params
+                        };
+                        diag::debug(&format!(
+                            "assuming {} straight from the long-lived key (--no-session)",
+                            role.role_arn
+                        ));
+                        self.assume(
+                            &key.access_key_id,
+                            &key.secret_access_key,
+                            None,
                             &region,
                             &endpoint,
                             &params,
@@ -706,6 +845,7 @@ impl Engine {
                     }
                     Err(StsError::Service { code, .. })
                         if !retried
+                            && !no_session
                             && !matches!(role.parent, Parent::Source if p.mfa_serial.is_none())
                             && matches!(code.as_str(), "ExpiredToken" | "InvalidClientTokenId") =>
                     {
@@ -719,7 +859,13 @@ impl Engine {
                         retried = true;
                     }
                     Err(e) => {
-                        return Err(self.assume_error(p, &role.role_arn, role.duration_seconds, e))
+                        return Err(self.assume_error(
+                            p,
+                            &role.role_arn,
+                            duration_seconds,
+                            ask.is_some_and(|a| a.duration.is_some()),
+                            e,
+                        ))
                     }
                 }
             }
@@ -898,6 +1044,36 @@ impl Engine {
                     .join(", ")
             ))),
         }
+    }
+
+    /// `rolepick clear`: forgets cached credentials (never a key, never
+    /// an Identity Center token: that is `sso logout`'s).
+    pub fn clear(&self, what: &Clear) -> Result<Cleared, Error> {
+        let mut done = Cleared::default();
+        let (name, session) = match what {
+            Clear::All => {
+                (done.roles, done.sessions) = self.cache.clear_credentials()?;
+                return Ok(done);
+            }
+            Clear::Profile { name, session } => (name, *session),
+        };
+        let p = self.profile(name)?;
+        let src = self.source(p)?;
+        let wants_session = session || p.kind == ProfileKind::Session;
+        if wants_session && src.iam_user().is_none() {
+            return Err(Error::Usage(format!(
+                "profile {:?} signs in with IAM Identity Center session {:?}, whose token is shared with the AWS CLI: `rolepick sso logout {}` ends it. `rolepick clear {}` alone removes the role's cached credentials.",
+                p.name, src.name, src.name, p.name
+            )));
+        }
+        if p.kind != ProfileKind::Session && self.cache.clear_role(&p.name)? {
+            done.roles = 1;
+        }
+        if wants_session && self.cache.clear_session(&src.name)? {
+            done.sessions = 1;
+            done.session_of = Some(src.name.clone());
+        }
+        Ok(done)
     }
 
     /// `rolepick sso login [SESSION]`: a usable token for the session, by a
@@ -1142,12 +1318,28 @@ impl Engine {
         validate_mfa_code(&code).map(str::to_string)
     }
 
-    fn assume_error(&self, p: &Profile, arn: &str, duration: Option<u32>, e: StsError) -> Error {
+    fn assume_error(
+        &self,
+        p: &Profile,
+        arn: &str,
+        duration: Option<u32>,
+        from_flag: bool,
+        e: StsError,
+    ) -> Error {
         const CALL: &str = "sts:AssumeRole";
         let StsError::Service { code, message } = e else {
             return Error::aws(CALL, e);
         };
-        let message = if code == "ValidationError" && message.contains("DurationSeconds") {
+        let message = if code == "ValidationError"
+            && message.contains("DurationSeconds")
+            && from_flag
+        {
+            format!(
+                "--duration {}s is more than role {arn} (profile {:?}) allows: {message} Ask for less, or raise the role's maximum session duration.",
+                duration.unwrap_or(3600),
+                p.name
+            )
+        } else if code == "ValidationError" && message.contains("DurationSeconds") {
             format!(
                 "duration_seconds = {} of profile {:?} ({}) is more than role {arn} allows: {message} Lower duration_seconds, or raise the role's maximum session duration.",
                 duration.unwrap_or(3600),

@@ -17,6 +17,8 @@ pub mod cli;
 pub mod clock;
 /// Subcommands; the only code that writes to stdout.
 pub mod cmd;
+/// Shell completion scripts, with profile names where a profile is expected.
+pub mod completion;
 /// Reading and merging ~/.aws/config, ~/.aws/credentials and config.toml.
 pub mod config;
 /// Console sign-in: a role's sign-in URL, handed to a browser by a one-time page.
@@ -98,6 +100,7 @@ pub fn run(mut cli: Cli) -> Result<u8, Error> {
         Some(Cmd::Sso(s)) => cmd::sso::run(s, &cli.global),
         Some(Cmd::Rotate(a)) => cmd::rotate::run(a, &cli.global),
         Some(Cmd::Setup(a)) => cmd::setup::run(a, &cli.global),
+        Some(Cmd::Clear(a)) => cmd::clear::run(a, &cli.global),
         Some(Cmd::Completions(a)) => cmd::completions::run(a),
         Some(Cmd::Man) => cmd::man::run(),
         Some(Cmd::Prompt(a)) => cmd::prompt::run(a),

@@ -6,7 +6,15 @@ use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    match rolepick::run(rolepick::cli::Cli::parse()) {
+    // What the completion scripts call on Tab: not a subcommand, so that
+    // no completion or help offers it.
+    let args: Vec<_> = std::env::args_os().skip(1).collect();
+    let result = if args == [rolepick::completion::LIST_PROFILES] {
+        rolepick::cmd::completions::profiles(&rolepick::cli::Global::default())
+    } else {
+        rolepick::run(rolepick::cli::Cli::parse())
+    };
+    match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             eprintln!("rolepick: error: {e}");

@@ -221,6 +221,9 @@ pub struct AssumeParams<'a> {
     pub session_name: &'a str,
     pub external_id: Option<&'a str>,
     pub duration_seconds: Option<u32>,
+    /// The MFA device and its code, for a role assumed straight from the
+    /// long-lived key (`exec --no-session`).
+    pub mfa: Option<(&'a str, &'a str)>,
 }
 
 /// `sts:AssumeRole`.
@@ -238,6 +241,9 @@ pub async fn assume_role(
     }
     if let Some(d) = p.duration_seconds {
         req = req.duration_seconds(i32::try_from(d).unwrap_or(i32::MAX));
+    }
+    if let Some((serial, code)) = p.mfa {
+        req = req.serial_number(serial).token_code(code);
     }
     let out = req.send().await.map_err(|e| classify(e, endpoint))?;
     convert(out.credentials(), endpoint)

@@ -1,13 +1,17 @@
-//! `rolepick exec PROFILE [-- CMD...]`.
+//! `rolepick exec PROFILE [--duration D] [--no-session] [-- CMD...]`.
 
 use crate::cli::{ExecArgs, Global};
-use crate::engine::Engine;
+use crate::engine::{Ask, Engine};
 use crate::error::Error;
 use crate::terminal::CliMfa;
 
 pub fn run(args: &ExecArgs, global: &Global) -> Result<u8, Error> {
     crate::live::nesting_guard(args.nest)?;
     let mfa = CliMfa::from_args(&args.mfa)?;
-    let engine = Engine::load_for(&global.into(), &args.profile)?;
+    let engine = Engine::load_for(&global.into(), &args.profile)?.with_ask(Ask {
+        profile: args.profile.clone(),
+        duration: args.duration,
+        no_session: args.no_session,
+    })?;
     crate::child::exec(engine, args, &mfa)
 }

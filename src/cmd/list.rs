@@ -57,8 +57,20 @@ pub fn run(args: &ListArgs, global: &Global) -> Result<u8, Error> {
     // Accounts and roles of Identity Center sessions: from the cache while
     // fresh, else from the portal when a token needs no sign-in.
     engine.discover(None, crate::engine::Discover::IfStale)?;
+    let mut not_ours = Vec::new();
     for (name, why) in &engine.model().broken {
-        diag::warn(&format!("profile {name:?} is not usable: {why}"));
+        if crate::config::is_not_rolepicks(why) {
+            not_ours.push(format!("{:?}", printable(name)));
+        } else {
+            diag::warn(&format!("profile {name:?} is not usable: {why}"));
+        }
+    }
+    if !not_ours.is_empty() {
+        // Said once, as a note: nothing is wrong with these profiles.
+        eprintln!(
+            "rolepick: not listed, as their credentials are the AWS CLI's to get (credential_process, web_identity_token_file, credential_source): {}",
+            not_ours.join(", ")
+        );
     }
     let now = engine.now();
     let rows = rows(&engine);
@@ -90,7 +102,7 @@ pub fn run(args: &ListArgs, global: &Global) -> Result<u8, Error> {
         out.push('\n');
     } else if rows.is_empty() {
         diag::warn(&format!(
-            "no profiles configured. Add profiles to {} or {} (see config.example.toml).",
+            "no profiles configured. `rolepick setup` creates an IAM user with MFA, roles and their profiles from an admin key; or add profiles to {} or {} yourself (see config.example.toml).",
             engine.paths().aws_config.display(),
             engine.paths().rolepick.display()
         ));
@@ -134,13 +146,23 @@ pub fn run(args: &ListArgs, global: &Global) -> Result<u8, Error> {
                 *w = (*w).max(c.chars().count());
             }
         }
+        if let Some(limit) = width_limit() {
+            fit(&mut widths, limit);
+        }
         // Cells padded by hand: with 10,000 profiles a `format!` per cell
         // was a large part of `list`'s time.
         let mut line = |cells: [&str; 7]| {
             for (i, c) in cells.iter().enumerate() {
-                out.push_str(c);
+                let n = c.chars().count();
+                if n > widths[i] {
+                    // Cut to the column, the cut said by `…`.
+                    out.extend(c.chars().take(widths[i].saturating_sub(1)));
+                    out.push('…');
+                } else {
+                    out.push_str(c);
+                }
                 if i + 1 < cells.len() {
-                    let pad = widths[i].saturating_sub(c.chars().count()) + 2;
+                    let pad = widths[i].saturating_sub(n) + 2;
                     out.extend(std::iter::repeat_n(' ', pad));
                 }
             }
@@ -169,6 +191,50 @@ pub fn run(args: &ListArgs, global: &Global) -> Result<u8, Error> {
     Ok(0)
 }
 
+/// How wide `list`'s table may be: `COLUMNS` when set, else the width of
+/// the terminal on stdout; None (never cut) when stdout is not a terminal,
+/// so that piped output stays whole (`--json` is for programs anyway).
+fn width_limit() -> Option<usize> {
+    use std::io::IsTerminal;
+    if let Some(n) = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .filter(|n| *n > 0)
+    {
+        return Some(n);
+    }
+    if !std::io::stdout().is_terminal() {
+        return None;
+    }
+    crossterm::terminal::size()
+        .ok()
+        .map(|(w, _)| usize::from(w))
+        .filter(|w| *w > 0)
+}
+
+/// Narrows `widths` (PROFILE, ACCOUNT, ROLE, SOURCE, REGION, EXPIRES, KEY
+/// AGE, two spaces apart) to fit `limit`: the widest of SOURCE, ACCOUNT and
+/// ROLE first, PROFILE (the name to type) only when they are down to
+/// [`MIN_CUT`]; the short columns never. As narrow as that allows when
+/// `limit` is smaller still.
+fn fit(widths: &mut [usize; 7], limit: usize) {
+    const SEP: usize = 2;
+    let total = |w: &[usize; 7]| w.iter().sum::<usize>() + SEP * (w.len() - 1);
+    while total(widths) > limit {
+        let widest = [3, 1, 2]
+            .into_iter()
+            .filter(|&i| widths[i] > MIN_CUT)
+            .max_by_key(|&i| widths[i]);
+        match widest.or((widths[0] > MIN_CUT).then_some(0)) {
+            Some(i) => widths[i] -= 1,
+            None => break,
+        }
+    }
+}
+
+/// The narrowest a cut column gets.
+const MIN_CUT: usize = 12;
+
 /// `s` with its control characters escaped (`\u{1b}`), so that text from
 /// the config (`ESC ] 0 ; ... BEL` in a profile name) cannot drive the
 /// terminal; other text unchanged.
@@ -193,5 +259,28 @@ fn key_age_text(days: i64) -> String {
         Urgency::Now => format!("{days}d (ROTATE)"),
         Urgency::Soon => format!("{days}d (rotate soon)"),
         Urgency::Fine => format!("{days}d"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fit;
+
+    #[test]
+    fn fit_cuts_source_account_and_role_before_the_profile_name() {
+        // 40 + 35 + 19 + 38 + 14 + 7 + 7 + 12 = 172 columns.
+        let mut w = [40, 35, 19, 38, 14, 7, 7];
+        fit(&mut w, 120);
+        assert_eq!(w.iter().sum::<usize>() + 12, 120);
+        assert_eq!(w[0], 40, "the profile name is whole");
+        assert_eq!(&w[4..], &[14, 7, 7], "short columns are never cut");
+        // Narrower than that allows: the profile too, down to the minimum.
+        let mut w = [40, 35, 19, 38, 14, 7, 7];
+        fit(&mut w, 60);
+        assert_eq!(w, [12, 12, 12, 12, 14, 7, 7]);
+        // Already fitting: unchanged.
+        let mut w = [10, 12, 5, 7, 9, 7, 7];
+        fit(&mut w, 120);
+        assert_eq!(w, [10, 12, 5, 7, 9, 7, 7]);
     }
 }

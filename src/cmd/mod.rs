@@ -2,6 +2,7 @@
 //! function, print. The only code that writes to stdout; no file here
 //! imports another.
 
+pub mod clear;
 pub mod completions;
 pub mod console;
 pub mod credential_process;

@@ -532,16 +532,22 @@ fn aws_profiles(raws: &Raws<'_>, sessions: &Raws<'_>, settings: &Settings, model
             );
         } else if is_sso_raw(raw) {
             sso_profiles.push((name, raw));
+        } else if let Some(of) = raw
+            .get("credential_process")
+            .and_then(rolepicks_own_process)
+        {
+            // `credential_process = rolepick credential-process admin`:
+            // rolepick's own profile `admin`, seen by other tools.
+            diag::debug(&format!(
+                "profile {name:?} ({origin}) is rolepick's own credential_process for {of:?}; use {of:?} with rolepick"
+            ));
         } else if let Some(kind) = ["credential_process", "web_identity_token_file"]
             .into_iter()
             .find(|k| raw.get(k).is_some())
         {
-            model.broken.insert(
-                name.clone(),
-                format!(
-                    "profile {name:?} ({origin}) uses {kind}, which rolepick does not handle. Use the aws CLI for it, or give rolepick a profile with role_arn and source_profile."
-                ),
-            );
+            model
+                .broken
+                .insert(name.clone(), not_rolepicks(&name, &origin, kind));
         }
     }
     for (name, raw) in sso_profiles {
@@ -571,6 +577,14 @@ fn aws_profiles(raws: &Raws<'_>, sessions: &Raws<'_>, settings: &Settings, model
             }
         }
     }
+    // A chain's end (an IAM-user key holder or an Identity Center role):
+    // its region, for the roles chained from it that set none.
+    let end_regions: std::collections::HashMap<&str, Option<&str>> = model
+        .profiles
+        .iter()
+        .map(|p| (p.name.as_str(), p.region.as_deref()))
+        .collect();
+    let mut chained: Vec<Profile> = Vec::new();
     for (name, raw) in raws {
         let Some(role_arn) = raw.get("role_arn") else {
             continue;
@@ -582,7 +596,8 @@ fn aws_profiles(raws: &Raws<'_>, sessions: &Raws<'_>, settings: &Settings, model
                 model.broken.insert(name.clone(), msg);
             }
             Ok((parent, root)) => {
-                let source_region = raws.get(root.as_str()).and_then(|r| r.get("region"));
+                let region = chain_region(name, raws, &end_regions)
+                    .or_else(|| settings.default_region.clone());
                 let duration_seconds = match check_role_values(name, raw) {
                     Ok(d) => d,
                     Err(why) => {
@@ -590,14 +605,10 @@ fn aws_profiles(raws: &Raws<'_>, sessions: &Raws<'_>, settings: &Settings, model
                         continue;
                     }
                 };
-                model.profiles.push(Profile {
+                chained.push(Profile {
                     name: name.clone(),
                     source: root,
-                    region: raw
-                        .get("region")
-                        .or(source_region)
-                        .map(str::to_string)
-                        .or_else(|| settings.default_region.clone()),
+                    region,
                     kind: ProfileKind::Role(RoleSpec {
                         role_arn: role_arn.to_string(),
                         external_id: raw.get("external_id").map(str::to_string),
@@ -615,7 +626,34 @@ fn aws_profiles(raws: &Raws<'_>, sessions: &Raws<'_>, settings: &Settings, model
             }
         }
     }
+    model.profiles.extend(chained);
     drop_dependents_of_broken(model);
+}
+
+/// The region of role profile `name` (whose chain [`resolve_chain`] found
+/// sound): its own `region`, else the nearest one up its `source_profile`
+/// chain, else the region of the chain's end as that profile resolves it
+/// (`end_regions`: an IAM-user key holder's, or an Identity Center role's,
+/// which falls back to its session's `sso_region`). The same rule for every
+/// kind of source. None when nothing in the chain names one.
+fn chain_region(
+    name: &str,
+    raws: &Raws<'_>,
+    end_regions: &std::collections::HashMap<&str, Option<&str>>,
+) -> Option<String> {
+    let mut cur = name;
+    // resolve_chain refused loops; the bound is only a guard.
+    for _ in 0..=raws.len() {
+        let raw = raws.get(cur)?;
+        if let Some(r) = raw.get("region") {
+            return Some(r.to_string());
+        }
+        if cur != name && raw.get("role_arn").is_none() {
+            return end_regions.get(cur).copied().flatten().map(str::to_string);
+        }
+        cur = raw.get("source_profile")?;
+    }
+    None
 }
 
 /// AssumeRole's lifetime when `duration_seconds` does not say.
@@ -975,6 +1013,40 @@ fn sso_profile(
     Ok(Some((source, profile)))
 }
 
+/// Ends the reason a profile is not usable when its credentials are not
+/// rolepick's to get (`credential_process`, `web_identity_token_file`,
+/// `credential_source`): `list` names such profiles once, quietly, and
+/// warns only about profiles that are wrong.
+pub const NOT_ROLEPICKS: &str =
+    "rolepick leaves such profiles to the AWS CLI and SDKs: use them there, or give rolepick a profile with role_arn and source_profile.";
+
+/// Whether `why` (a reason in [`Model::broken`]) says the profile is not
+/// rolepick's to handle rather than wrong.
+pub fn is_not_rolepicks(why: &str) -> bool {
+    why.ends_with(NOT_ROLEPICKS)
+}
+
+fn not_rolepicks(name: &str, origin: &Origin, kind: &str) -> String {
+    format!("profile {name:?} ({origin}) uses {kind}; {NOT_ROLEPICKS}")
+}
+
+/// The profile a `credential_process` command asks rolepick for, when the
+/// command is rolepick's own (`rolepick credential-process NAME`, by any
+/// path, global options allowed); None for any other command.
+fn rolepicks_own_process(command: &str) -> Option<&str> {
+    let mut words = command
+        .split_whitespace()
+        .map(|w| w.trim_matches(|c| c == '"' || c == '\''));
+    let program = words.next()?;
+    let base = program.rsplit('/').next().unwrap_or(program);
+    if !matches!(base, "rolepick" | "rolepick-full") {
+        return None;
+    }
+    let mut words = words.skip_while(|w| *w != "credential-process");
+    words.next()?;
+    words.find(|w| !w.starts_with('-'))
+}
+
 /// Follows `source_profile` from role profile `name` to the key holder.
 /// Returns the direct parent and the root source name.
 fn resolve_chain(name: &str, raws: &Raws<'_>) -> Result<(Parent, String), String> {
@@ -985,11 +1057,13 @@ fn resolve_chain(name: &str, raws: &Raws<'_>) -> Result<(Parent, String), String
         // Built only for an error message.
         let origin = || origin_of(raw, Path::new("~/.aws/config"));
         let Some(next) = raw.get("source_profile") else {
-            let why = if raw.get("credential_source").is_some() {
-                "uses credential_source, which rolepick does not handle"
-            } else {
-                "has role_arn but no source_profile"
-            };
+            if let Some(kind) = ["credential_source", "web_identity_token_file"]
+                .into_iter()
+                .find(|k| raw.get(k).is_some())
+            {
+                return Err(not_rolepicks(cur, &origin(), kind));
+            }
+            let why = "has role_arn but no source_profile";
             return Err(format!(
                 "profile {cur:?} ({}) {why}. Add `source_profile = NAME` naming the profile that holds your access key.",
                 origin()

@@ -442,6 +442,9 @@ fn sso_sessions_and_legacy_profiles_become_identity_center_sources() {
         Parent::Profile("sso-dev".into())
     );
     assert_eq!(chained.source, "corp");
+    // No region of its own: the SSO profile's, as a chain from a key takes
+    // the key holder's.
+    assert_eq!(chained.region.as_deref(), Some("us-east-2"));
     // A profile only for signing in names no role: neither a row nor broken.
     assert!(m.profile("login-only").is_none());
     assert!(m.broken.is_empty(), "{:?}", m.broken);

@@ -469,3 +469,59 @@ fn exec_without_a_command_starts_the_users_shell_with_a_banner() {
         "banner: {err}"
     );
 }
+
+/// Issue #25, item 5: the README's `credential_process = rolepick
+/// credential-process admin` profile made every `list` warn that it "uses
+/// credential_process, which rolepick does not handle".
+#[test]
+fn credential_process_profiles_are_quiet_and_others_tools_profiles_named_once_in_list() {
+    let stack = Stack::start();
+    let role = stack.prov.role("admin").role_arn.clone();
+    let config = format!(
+        "{}\n[profile admin-rp]\ncredential_process = rolepick credential-process admin\nregion = us-east-1\n\n\
+         [profile via-path]\ncredential_process = \"/opt/bin/rolepick\" --verbose credential-process dev\n\n\
+         [profile vendor]\ncredential_process = /usr/local/bin/vendor-creds --account x\n\n\
+         [profile ci]\nrole_arn = {role}\nweb_identity_token_file = /var/run/token\n\n\
+         [profile ec2]\nrole_arn = {role}\ncredential_source = Ec2InstanceMetadata\n\n\
+         [profile typo]\nrole_arn = {role}\nsource_profile = nowhere\n",
+        stack.prov.config_file()
+    );
+    stack.sb.write_aws_file("config", &config);
+    for args in [&["list"][..], &["list", "--json"][..]] {
+        let out = run(&stack.sb, args);
+        assert!(out.status.success(), "{}", show(&out));
+        let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+        for quiet in ["admin-rp", "via-path"] {
+            assert!(!stderr.contains(quiet), "{quiet} in {stderr}");
+            assert!(!stdout.contains(quiet), "{quiet} in {stdout}");
+        }
+        let note: Vec<&str> = stderr
+            .lines()
+            .filter(|l| l.contains("\"vendor\""))
+            .collect();
+        assert_eq!(note.len(), 1, "one line names them:\n{stderr}");
+        for other in ["\"ci\"", "\"ec2\""] {
+            assert!(note[0].contains(other), "{other} in {}", note[0]);
+        }
+        assert!(!note[0].contains("warning"), "{}", note[0]);
+        // A profile that is wrong is still warned about.
+        assert_eq!(
+            stderr.lines().filter(|l| l.contains("warning")).count(),
+            1,
+            "{stderr}"
+        );
+        assert!(stderr.contains("\"typo\""), "{stderr}");
+    }
+    // Other commands say nothing of them...
+    let out = run(&stack.sb, &exec_args("admin", Some(MFA_CODE), &["true"]));
+    assert!(out.status.success(), "{}", show(&out));
+    assert_eq!(text(&out.stderr), "", "{}", show(&out));
+    // ...unless asked to use one.
+    let out = run(&stack.sb, &exec_args("vendor", None, &["true"]));
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    assert!(
+        text(&out.stderr).contains("uses credential_process; rolepick leaves"),
+        "{}",
+        show(&out)
+    );
+}

@@ -805,3 +805,347 @@ fn unknown_profile_exits_2_and_quotes_it() {
     );
     assert_eq!(stack.proxy.total(), 0);
 }
+
+// --- regions of role chains (issue #25, item 4) -----------------------------
+
+#[test]
+fn a_role_chain_without_a_region_takes_the_nearest_one_up_its_chain() {
+    let stack = Stack::start();
+    let admin = stack.prov.role("admin");
+    let dev = stack.prov.role("dev");
+    // primary (the key) says us-east-1 ... admin says eu-west-3; `hop`,
+    // chained from admin, says nothing: admin's region is the nearest.
+    // `plain`, straight from the key with no region, takes the key's.
+    let config = format!(
+        "[profile primary]\nregion = us-east-1\n\n\
+         [profile admin]\nrole_arn = {}\nsource_profile = primary\nmfa_serial = {}\nregion = eu-west-3\n\n\
+         [profile hop]\nrole_arn = {}\nsource_profile = admin\n\n\
+         [profile plain]\nrole_arn = {}\nsource_profile = primary\nmfa_serial = {}\n",
+        admin.role_arn, stack.prov.mfa_serial, dev.role_arn, dev.role_arn, stack.prov.mfa_serial
+    );
+    stack.sb.write_aws_file("config", &config);
+    for (profile, region) in [("hop", "eu-west-3"), ("plain", "us-east-1")] {
+        let out = exec(&stack, profile, true, &["env"]);
+        assert_ok(&out);
+        let env = parse_env_lines(&text(&out.stdout));
+        assert_eq!(
+            env.get("AWS_REGION").map(String::as_str),
+            Some(region),
+            "{profile}"
+        );
+        // And the aws CLI, which needs a region, works in it.
+        let out = exec(&stack, profile, false, CALLER_IDENTITY);
+        assert_ok(&out);
+        assert!(
+            json(&out)["Arn"]
+                .as_str()
+                .is_some_and(|a| a.starts_with(&dev.assumed_arn_prefix())),
+            "{}",
+            show(&out)
+        );
+    }
+    let out = rolepick(&stack, &["list", "--json"]);
+    assert_ok(&out);
+    let rows = json(&out);
+    let region_of = |name: &str| {
+        rows.as_array()
+            .and_then(|a| a.iter().find(|r| r["profile"] == name))
+            .map(|r| r["region"].clone())
+    };
+    assert_eq!(region_of("hop"), Some("eu-west-3".into()));
+    assert_eq!(region_of("plain"), Some("us-east-1".into()));
+}
+
+// --- exec --duration and --no-session ----------------------------------------
+
+fn assume_requests(stack: &Stack) -> Vec<crate::support::proxy::Recorded> {
+    stack
+        .proxy
+        .requests()
+        .into_iter()
+        .filter(|r| r.action.as_deref() == Some("AssumeRole"))
+        .collect()
+}
+
+#[test]
+fn exec_no_session_assumes_the_role_from_the_key_with_the_mfa_code_and_no_session() {
+    let stack = Stack::start();
+    let mut args = vec![
+        "exec",
+        "admin",
+        "--no-session",
+        "--mfa-code",
+        MFA_CODE,
+        "--",
+    ];
+    args.extend(CALLER_IDENTITY);
+    let out = rolepick(&stack, &args);
+    assert_ok(&out);
+    let arn = json(&out)["Arn"].as_str().unwrap_or_default().to_owned();
+    assert!(
+        arn.starts_with(&stack.prov.role("admin").assumed_arn_prefix()),
+        "{arn}"
+    );
+    assert_eq!(stack.proxy.count("GetSessionToken"), 0, "no MFA session");
+    let assumed = assume_requests(&stack);
+    assert_eq!(assumed.len(), 1);
+    assert_eq!(
+        assumed[0].form.get("SerialNumber"),
+        Some(&stack.prov.mfa_serial)
+    );
+    assert_eq!(
+        assumed[0].form.get("TokenCode").map(String::as_str),
+        Some(MFA_CODE)
+    );
+    assert!(
+        !stack.sb.cache_files().iter().any(|f| f
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("session"))),
+        "no MFA session cached: {:?}",
+        stack.sb.cache_files()
+    );
+    // A profile it cannot apply to: exit 2 before any call.
+    let config = format!(
+        "{}\n[profile hop]\nrole_arn = {}\nsource_profile = admin\n",
+        stack.prov.config_file(),
+        stack.prov.role("dev").role_arn
+    );
+    stack.sb.write_aws_file("config", &config);
+    let before = stack.proxy.total();
+    for (profile, says) in [
+        ("primary", "MFA session, not a role"),
+        ("hop", "assumed from profile \"admin\""),
+    ] {
+        let out = rolepick(&stack, &["exec", profile, "--no-session", "--", "true"]);
+        assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+        assert!(text(&out.stderr).contains(says), "{}", show(&out));
+    }
+    assert_eq!(stack.proxy.total(), before);
+}
+
+#[test]
+fn exec_duration_sets_the_role_sessions_length_and_replaces_shorter_cached_credentials() {
+    let stack = Stack::start();
+    let run = |d: &str| {
+        let out = rolepick(
+            &stack,
+            &[
+                "exec",
+                "admin",
+                "--duration",
+                d,
+                "--mfa-code",
+                MFA_CODE,
+                "--",
+                "env",
+            ],
+        );
+        assert_ok(&out);
+        let env = parse_env_lines(&text(&out.stdout));
+        let exp = env
+            .get("AWS_CREDENTIAL_EXPIRATION")
+            .and_then(|e| parse_rfc3339(e))
+            .expect("AWS_CREDENTIAL_EXPIRATION");
+        exp.duration_since(SystemTime::now()).unwrap_or_default()
+    };
+    let left = run("2h");
+    assert!(
+        left > Duration::from_secs(7000) && left <= Duration::from_secs(7200),
+        "{left:?}"
+    );
+    let asked: Vec<_> = assume_requests(&stack)
+        .iter()
+        .map(|r| r.form.get("DurationSeconds").cloned())
+        .collect();
+    assert_eq!(asked, [Some("7200".to_string())]);
+    // Asked again: the cached credentials last that long; reused.
+    run("7200");
+    assert_eq!(assume_requests(&stack).len(), 1);
+    // Longer than what is cached: new credentials, not the old ones.
+    let left = run("3h");
+    assert!(left > Duration::from_secs(10_000), "{left:?}");
+    let asked: Vec<_> = assume_requests(&stack)
+        .iter()
+        .map(|r| r.form.get("DurationSeconds").cloned())
+        .collect();
+    assert_eq!(asked, [Some("7200".to_string()), Some("10800".to_string())]);
+    // Outside 15m..12h, or not a duration: exit 2, quoted, no AWS call.
+    let before = stack.proxy.total();
+    for bad in ["13h", "10m", "soon"] {
+        let out = rolepick(&stack, &["exec", "admin", "--duration", bad, "--", "true"]);
+        assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+        assert!(
+            text(&out.stderr).contains(&format!("\"{bad}\"")),
+            "{}",
+            show(&out)
+        );
+    }
+    assert_eq!(stack.proxy.total(), before);
+}
+
+// --- rolepick clear ---------------------------------------------------------
+
+fn cache_names(stack: &Stack) -> Vec<String> {
+    let mut v: Vec<String> = stack
+        .sb
+        .cache_files()
+        .iter()
+        .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .filter(|n| n.starts_with("role-") || n.starts_with("session-"))
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn clear_removes_a_profiles_role_credentials_its_session_or_everything_and_says_so() {
+    let stack = Stack::start();
+    assert_ok(&exec(&stack, "admin", true, &["true"]));
+    assert_ok(&exec(&stack, "dev", false, &["true"]));
+    let admin_file = stack.sb.role_cache_file("admin");
+    let dev_file = stack.sb.role_cache_file("dev");
+    assert!(admin_file.exists() && dev_file.exists());
+    assert_eq!(cache_names(&stack).len(), 3, "{:?}", cache_names(&stack));
+
+    // One profile: its role credentials only; the session stays.
+    let out = rolepick(&stack, &["clear", "admin"]);
+    assert_ok(&out);
+    assert!(
+        text(&out.stderr).contains("removed the cached role credentials of profile \"admin\""),
+        "{}",
+        show(&out)
+    );
+    assert!(!admin_file.exists() && dev_file.exists());
+    assert_ok(&exec(&stack, "admin", false, &["true"]));
+    assert_eq!(stack.proxy.count("GetSessionToken"), 1, "session reused");
+    assert_eq!(stack.proxy.count("AssumeRole"), 3, "admin assumed again");
+
+    // With --session: the source's MFA session too; a new code is needed.
+    let out = rolepick(&stack, &["clear", "dev", "--session"]);
+    assert_ok(&out);
+    assert!(
+        text(&out.stderr).contains("MFA session of source \"primary\""),
+        "{}",
+        show(&out)
+    );
+    assert!(!dev_file.exists());
+    assert!(
+        !cache_names(&stack)
+            .iter()
+            .any(|n| n.starts_with("session-")),
+        "{:?}",
+        cache_names(&stack)
+    );
+    let out = exec(&stack, "dev", false, &["true"]);
+    assert!(!out.status.success(), "needs a code now\n{}", show(&out));
+
+    // --all: every role credential and session; a symlink in the cache is
+    // removed, its target untouched; nothing else in the cache goes.
+    assert_ok(&exec(&stack, "dev", true, &["true"]));
+    let outside = stack.sb.root().join("outside.json");
+    std::fs::write(&outside, "keep me").unwrap();
+    std::os::unix::fs::symlink(&outside, stack.sb.role_cache_file("readonly")).unwrap();
+    let others: Vec<_> = stack
+        .sb
+        .cache_files()
+        .into_iter()
+        .filter(|p| {
+            let n = p.file_name().unwrap().to_string_lossy();
+            !n.starts_with("role-") && !n.starts_with("session-")
+        })
+        .collect();
+    let out = rolepick(&stack, &["clear", "--all"]);
+    assert_ok(&out);
+    assert!(
+        text(&out.stderr).contains("removed 3 cached role credentials and 1 MFA session"),
+        "{}",
+        show(&out)
+    );
+    assert_eq!(cache_names(&stack), Vec::<String>::new());
+    assert!(std::fs::symlink_metadata(stack.sb.role_cache_file("readonly")).is_err());
+    assert_eq!(std::fs::read_to_string(&outside).unwrap(), "keep me");
+    for p in others {
+        assert!(p.exists(), "{} was removed", p.display());
+    }
+    assert!(stack.sb.home.join(".aws/credentials").exists());
+    let out = rolepick(&stack, &["clear", "--all"]);
+    assert_ok(&out);
+    assert!(text(&out.stderr).contains("removed 0 cached role credentials and 0 MFA sessions"));
+
+    // Usage errors: nothing named, both, an unknown profile.
+    for args in [
+        &["clear"][..],
+        &["clear", "admin", "--all"],
+        &["clear", "nope"],
+        &["clear", "--session"],
+    ] {
+        let out = rolepick(&stack, args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}\n{}", show(&out));
+    }
+}
+
+// --- list: no configuration, and width -------------------------------------
+
+#[test]
+fn list_without_profiles_names_rolepick_setup() {
+    let stack = Stack::start();
+    stack.sb.write_aws_file("config", "");
+    stack.sb.write_aws_file("credentials", "");
+    let out = rolepick(&stack, &["list"]);
+    assert_ok(&out);
+    let err = text(&out.stderr);
+    assert!(err.contains("no profiles configured"), "{err}");
+    assert!(err.contains("`rolepick setup`"), "{err}");
+}
+
+#[test]
+fn list_fits_its_table_to_columns_cutting_long_names_but_not_profile_names() {
+    let stack = Stack::start();
+    let long = "a-rather-long-account-alias-for-the-production-workloads";
+    let config = format!(
+        "{}\n[profile prod-deploy-with-a-long-name]\nrole_arn = arn:aws:iam::123456789012:role/{long}-DeploymentRole\nsource_profile = primary\nmfa_serial = {}\n",
+        stack.prov.config_file(),
+        stack.prov.mfa_serial
+    );
+    stack.sb.write_aws_file("config", &config);
+    let toml = format!(
+        "[[account]]\nname = \"{long}\"\nid = \"123456789012\"\nsource = \"primary\"\nroles = [\"{long}-Role\"]\n"
+    );
+    let dir = stack.sb.root().join("xdg/config/rolepick");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("config.toml"), toml).unwrap();
+    // Piped, no COLUMNS: whole.
+    let out = rolepick(&stack, &["list"]);
+    assert_ok(&out);
+    let whole = text(&out.stdout);
+    assert!(whole.lines().any(|l| l.chars().count() > 120), "{whole}");
+    assert!(!whole.contains('…'));
+    // COLUMNS=120, as a 120-column terminal: every line fits, names cut
+    // with `…`, every profile name whole.
+    let out = stack
+        .sb
+        .cmd()
+        .args(["list"])
+        .env("COLUMNS", "120")
+        .output()
+        .unwrap();
+    assert_ok(&out);
+    let fitted = text(&out.stdout);
+    for l in fitted.lines() {
+        assert!(
+            l.chars().count() <= 120,
+            "{} columns: {l}",
+            l.chars().count()
+        );
+    }
+    assert!(fitted.contains('…'), "{fitted}");
+    for p in [
+        "prod-deploy-with-a-long-name",
+        &format!("{long}-{long}-Role")[..12],
+        "admin",
+        "dev",
+    ] {
+        assert!(fitted.contains(p), "{p} in\n{fitted}");
+    }
+    assert!(fitted.contains("prod-deploy-with-a-long-name "), "{fitted}");
+}

@@ -380,3 +380,248 @@ fn zsh_and_fish_completions_are_valid_scripts() {
         );
     }
 }
+
+// --------------------------------------------------------------------------
+// profile names in completions
+// --------------------------------------------------------------------------
+
+/// A HOME whose configuration has a key-only profile `beta`, a role
+/// `alpha-admin` chained from it, an Identity Center profile `sso-dev`,
+/// and a cached listing of session `corp` with one more role,
+/// `Sandbox/ReadOnly` (discovered, configured nowhere).
+struct ProfileHome {
+    dir: tempfile::TempDir,
+}
+
+impl ProfileHome {
+    fn new() -> ProfileHome {
+        use std::os::unix::fs::DirBuilderExt;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let home = dir.path().join("home");
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(home.join(".aws"))
+            .unwrap();
+        std::fs::write(
+            home.join(".aws/config"),
+            "[profile alpha-admin]\nrole_arn = arn:aws:iam::111122223333:role/admin\nsource_profile = beta\n\n\
+             [profile sso-dev]\nsso_session = corp\nsso_account_id = 444455556666\nsso_role_name = Dev\n\n\
+             [sso-session corp]\nsso_start_url = https://d-1.awsapps.com/start\nsso_region = eu-west-1\n",
+        )
+        .unwrap();
+        let creds = home.join(".aws/credentials");
+        std::fs::write(
+            &creds,
+            "[beta]\naws_access_key_id = AKIAEXAMPLEEXAMPLE12\naws_secret_access_key = abc\n",
+        )
+        .unwrap();
+        std::fs::set_permissions(&creds, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+            .unwrap();
+        let session = rolepick::model::SsoSession {
+            cache_id: "corp".into(),
+            start_url: "https://d-1.awsapps.com/start".into(),
+            region: "eu-west-1".into(),
+            scopes: Vec::new(),
+        };
+        rolepick::sso_discovery::write(
+            &rolepick::cache::Cache::at(dir.path().join("cache")),
+            &session,
+            &rolepick::sso_discovery::Discovered::new(
+                &session.start_url,
+                std::time::SystemTime::now(),
+                vec![rolepick::sso_discovery::DiscoveredAccount {
+                    account_id: "777788889999".into(),
+                    account_name: "Sandbox".into(),
+                    roles: vec!["ReadOnly".into()],
+                }],
+            ),
+        )
+        .expect("write the listing");
+        ProfileHome { dir }
+    }
+
+    fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// HOME, the cache, and a PATH that finds this build's rolepick first;
+    /// no AWS_* variable, no network endpoint.
+    fn env(&self) -> Vec<(std::ffi::OsString, std::ffi::OsString)> {
+        let bin = Path::new(env!("CARGO_BIN_EXE_rolepick"))
+            .parent()
+            .expect("bin dir")
+            .to_path_buf();
+        let mut path = std::ffi::OsString::from(bin);
+        path.push(":");
+        path.push(std::env::var_os("PATH").unwrap_or_default());
+        vec![
+            ("HOME".into(), self.root().join("home").into()),
+            ("PATH".into(), path),
+            (
+                "ROLEPICK_CACHE_DIR".into(),
+                self.root().join("cache").into(),
+            ),
+            ("XDG_CONFIG_HOME".into(), self.root().join("xdg").into()),
+        ]
+    }
+
+    fn script(&self, shell: &str) -> PathBuf {
+        let file = self.root().join(format!("rolepick.{shell}"));
+        std::fs::write(&file, stdout_of(&["completions", shell])).expect("write");
+        file
+    }
+}
+
+const ALL_PROFILES: [&str; 4] = ["Sandbox/ReadOnly", "alpha-admin", "beta", "sso-dev"];
+const TAKE_A_PROFILE: [&str; 5] = ["exec", "env", "console", "credential-process", "clear"];
+
+#[test]
+fn the_hidden_profile_lister_prints_configured_and_discovered_profiles() {
+    let h = ProfileHome::new();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rolepick"))
+        .arg("__complete-profiles")
+        .env_clear()
+        .envs(h.env())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let mut names: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect();
+    names.sort();
+    assert_eq!(names, ALL_PROFILES);
+    // Neither help nor a completion offers it.
+    let help = stdout_of(&["--help"]);
+    assert!(!help.contains("__complete"), "{help}");
+}
+
+#[test]
+fn bash_completes_profile_names_after_the_subcommands_that_take_one() {
+    let h = ProfileHome::new();
+    let script = h.script("bash");
+    for sub in TAKE_A_PROFILE {
+        for (typed, want) in [
+            ("", &ALL_PROFILES[..]),
+            ("al", &["alpha-admin"][..]),
+            ("Sand", &["Sandbox/ReadOnly"][..]),
+        ] {
+            let out = std::process::Command::new("bash")
+                .arg("--norc")
+                .arg("-c")
+                .arg(
+                    r#"source "$1"
+COMP_WORDS=(rolepick "$2" "$3"); COMP_CWORD=2; COMP_LINE="rolepick $2 $3"; COMP_POINT=${#COMP_LINE}
+_rolepick rolepick "$3" "$2"
+printf '%s\n' "${COMPREPLY[@]}""#,
+                )
+                .args([
+                    "bash".as_ref(),
+                    script.as_os_str(),
+                    sub.as_ref(),
+                    typed.as_ref(),
+                ])
+                .env_clear()
+                .envs(h.env())
+                .output()
+                .expect("bash");
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            let mut got: Vec<&str> = stdout.lines().filter(|l| !l.starts_with('-')).collect();
+            got.sort_unstable();
+            assert_eq!(
+                got,
+                want,
+                "bash: rolepick {sub} {typed}<TAB>\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+    // Not after a subcommand that takes no profile.
+    let out = std::process::Command::new("bash")
+        .arg("--norc")
+        .arg("-c")
+        .arg(
+            r#"source "$1"
+COMP_WORDS=(rolepick list ""); COMP_CWORD=2; COMP_LINE="rolepick list "; COMP_POINT=${#COMP_LINE}
+_rolepick rolepick "" list
+printf '%s\n' "${COMPREPLY[@]}""#,
+        )
+        .arg("bash")
+        .arg(&script)
+        .env_clear()
+        .envs(h.env())
+        .output()
+        .expect("bash");
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("beta"));
+}
+
+#[test]
+fn fish_completes_profile_names_after_the_subcommands_that_take_one() {
+    if !have("fish") {
+        crate::support::missing_prerequisite("fish (to run its completion)");
+        return;
+    }
+    let h = ProfileHome::new();
+    let script = h.script("fish");
+    for sub in TAKE_A_PROFILE {
+        let out = std::process::Command::new("fish")
+            .arg("--no-config")
+            .arg("-c")
+            .arg(format!(
+                "source '{}'; complete -C 'rolepick {sub} '",
+                script.display()
+            ))
+            .env_clear()
+            .envs(h.env())
+            .output()
+            .expect("fish");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let mut got: Vec<&str> = stdout
+            .lines()
+            .filter_map(|l| l.split('\t').next())
+            .filter(|l| !l.starts_with('-'))
+            .collect();
+        got.sort_unstable();
+        assert_eq!(
+            got,
+            ALL_PROFILES,
+            "fish: rolepick {sub} <TAB>\n{stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn zsh_completes_profile_names_on_tab_in_a_terminal() {
+    use crate::support::tmux::{have_tmux, Tmux};
+    if !have("zsh") || !have_tmux() {
+        crate::support::missing_prerequisite("zsh and tmux (to press Tab in zsh)");
+        return;
+    }
+    let h = ProfileHome::new();
+    let fpath = h.root().join("zfunc");
+    std::fs::create_dir(&fpath).unwrap();
+    std::fs::write(fpath.join("_rolepick"), stdout_of(&["completions", "zsh"])).unwrap();
+    let t = Tmux::start(h.root(), &h.env());
+    t.line("exec zsh -f");
+    t.line(&format!(
+        "PS1='zsh%% '; fpath=({} $fpath); autoload -Uz compinit; compinit -u -D; echo ready",
+        fpath.display()
+    ));
+    t.wait_for("zsh with compinit", |s| s.contains("\nready"));
+    for (sub, typed, completed) in [
+        ("exec", "al", "alpha-admin"),
+        ("env", "Sand", "Sandbox/ReadOnly"),
+        ("console", "ss", "sso-dev"),
+        ("credential-process", "be", "beta"),
+        ("clear", "al", "alpha-admin"),
+    ] {
+        t.type_text(&format!("rolepick {sub} {typed}"));
+        t.keys(&["Tab"]);
+        let want = format!("zsh% rolepick {sub} {completed}");
+        t.wait_for(&want, |s| s.contains(&want));
+        t.keys(&["C-u"]);
+        t.wait_for("an empty line", |s| s.trim_end().ends_with("zsh%"));
+    }
+}

@@ -6,7 +6,7 @@
 //! sign-in (access token, refresh token, client secret) may appear in a
 //! browser's argv, a child's environment, `list --json` or `-v` output.
 
-use crate::support::sso::{http, SsoHome, Standin, ACCOUNT, PROFILE, ROLE, SESSION};
+use crate::support::sso::{http, SsoHome, Standin, ACCOUNT, PROFILE, REGION, ROLE, SESSION};
 use crate::support::{self, show, text, Moto};
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Write};
@@ -301,6 +301,48 @@ fn a_role_chained_from_an_sso_profile_is_assumed_with_its_credentials() {
         "{arn}"
     );
     assert_eq!(e.standin.count("GetRoleCredentials:200"), 1);
+}
+
+/// Issue #25, item 4: the README's `[profile deploy]` chained from
+/// `sso-dev` with no `region` of its own had none (an empty AWS_REGION, and
+/// the aws CLI failing "You must specify a region").
+#[test]
+fn a_role_chained_from_an_sso_profile_without_a_region_takes_the_sso_profiles() {
+    let e = Env::new(&[]);
+    e.append_config(&format!(
+        "\n[profile deploy]\nrole_arn = arn:aws:iam::{ACCOUNT}:role/chained-target\nsource_profile = {PROFILE}\n"
+    ));
+    let out = e.ok(&["exec", "deploy", "--", "env"]);
+    let env = support::parse_env_lines(&text(&out.stdout));
+    assert_eq!(env.get("AWS_REGION").map(String::as_str), Some(REGION));
+    assert_eq!(
+        env.get("AWS_DEFAULT_REGION").map(String::as_str),
+        Some(REGION)
+    );
+    let out = e.ok(&["exec", "deploy", "--", "aws", "sts", "get-caller-identity"]);
+    assert!(caller_arn(&out).contains(":assumed-role/chained-target/"));
+    // Without a region on the SSO profile either, its session's sso_region.
+    let config = std::fs::read_to_string(e.config()).unwrap();
+    std::fs::write(
+        e.config(),
+        config.replacen(
+            &format!("sso_role_name = {ROLE}\nregion = {REGION}\n"),
+            &format!("sso_role_name = {ROLE}\n"),
+            1,
+        ),
+    )
+    .unwrap();
+    assert!(!std::fs::read_to_string(e.config())
+        .unwrap()
+        .contains("\nregion ="));
+    let out = e.ok(&["list", "--json"]);
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let deploy = rows
+        .as_array()
+        .and_then(|a| a.iter().find(|r| r["profile"] == "deploy"))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(deploy["region"], REGION, "{rows}");
 }
 
 #[test]
