@@ -824,6 +824,9 @@ mod tests {
             backend: Backend::File.name().to_string(),
             user_arn: None,
             added: added.to_string(),
+            access_key_id: None,
+            rotation: None,
+            previous: None,
         };
         let index = Index {
             sources: [("a b", entry.clone()), ("a_b", entry)]
