@@ -547,7 +547,10 @@ mod peers {
         /// Where the answer's socket id starts.
         const ID_AT: usize = 16 + 4;
 
-        pub(crate) struct Diag(Socket);
+        /// The netlink socket and the number of the last request (an
+        /// answer that arrives after its wait ran out is told apart from
+        /// the next one's by it).
+        pub(crate) struct Diag(Socket, std::cell::Cell<u32>);
 
         impl Diag {
             pub(crate) fn open() -> io::Result<Diag> {
@@ -559,7 +562,7 @@ mod peers {
                 // The kernel answers while the request is being sent; this
                 // is only a bound should it not.
                 s.set_read_timeout(Some(Duration::from_millis(100)))?;
-                Ok(Diag(s))
+                Ok(Diag(s, std::cell::Cell::new(0)))
             }
 
             /// The uid of the socket whose own address is `client` and
@@ -569,10 +572,18 @@ mod peers {
                 client: SocketAddr,
                 server: SocketAddr,
             ) -> io::Result<Option<u32>> {
-                self.0.send(&request(client, server))?;
+                let seq = self.1.get().wrapping_add(1);
+                self.1.set(seq);
+                self.0.send(&request(client, server, seq))?;
                 let mut answer = [0u8; 512];
-                let n = (&self.0).read(&mut answer)?;
-                answer_uid(&answer[..n], client, server)
+                loop {
+                    let n = (&self.0).read(&mut answer)?;
+                    let answer = &answer[..n];
+                    // Skips a late answer to an earlier request.
+                    if answer.get(8..12) == Some(&seq.to_ne_bytes()[..]) {
+                        return answer_uid(answer, client, server);
+                    }
+                }
             }
         }
 
@@ -588,12 +599,17 @@ mod peers {
         }
 
         /// The exact-lookup request for the socket `client` -> `server`.
-        pub(crate) fn request(client: SocketAddr, server: SocketAddr) -> [u8; REQUEST_LEN] {
+        pub(crate) fn request(
+            client: SocketAddr,
+            server: SocketAddr,
+            seq: u32,
+        ) -> [u8; REQUEST_LEN] {
             let mut r = [0u8; REQUEST_LEN];
             r[0..4].copy_from_slice(&(REQUEST_LEN as u32).to_ne_bytes());
             r[4..6].copy_from_slice(&SOCK_DIAG_BY_FAMILY.to_ne_bytes());
             r[6..8].copy_from_slice(&NLM_F_REQUEST.to_ne_bytes());
-            // seq and portid: 0 (one request at a time, to the kernel).
+            r[8..12].copy_from_slice(&seq.to_ne_bytes());
+            // portid: 0, the kernel.
             r[16] = if client.ip().to_canonical().is_ipv4() {
                 AF_INET
             } else {
@@ -1572,19 +1588,20 @@ mod tests {
         use peers::diag::{answer_uid, request, REQUEST_LEN};
         let client: SocketAddr = "127.0.0.1:50940".parse().unwrap();
         let server: SocketAddr = "127.0.0.1:60729".parse().unwrap();
-        let r = request(client, server);
+        let r = request(client, server, 7);
         assert_eq!(
             u32::from_ne_bytes(r[0..4].try_into().unwrap()) as usize,
             REQUEST_LEN
         );
         assert_eq!(u16::from_ne_bytes([r[4], r[5]]), 20, "SOCK_DIAG_BY_FAMILY");
+        assert_eq!(r[8..12], 7u32.to_ne_bytes(), "the sequence number");
         assert_eq!((r[16], r[17]), (2, 6), "AF_INET, TCP");
         // Ports and addresses in network order, the client's first.
         assert_eq!(r[24..28], [0xc6, 0xfc, 0xed, 0x39]);
         assert_eq!(r[28..32], [127, 0, 0, 1]);
         assert_eq!(r[44..48], [127, 0, 0, 1]);
         assert_eq!(r[64..72], [0xff; 8], "no cookie");
-        let v6 = request("[::1]:1".parse().unwrap(), "[::1]:2".parse().unwrap());
+        let v6 = request("[::1]:1".parse().unwrap(), "[::1]:2".parse().unwrap(), 8);
         assert_eq!(v6[16], 10, "AF_INET6");
         assert_eq!(v6[43], 1);
 
