@@ -8,7 +8,10 @@
 //! One sign-in or refresh at a time across processes: the slow path holds
 //! an exclusive lock (`sso-<sha1>.lock` in rolepick's private cache dir) and
 //! reads the cache again once it has it, so six processes that need a token
-//! at once start one device authorization and open one browser tab.
+//! at once start one device authorization and open one browser tab. The
+//! AWS CLI and the SDKs take no such lock: a refresh they won is found by
+//! reading the cache again after ours is refused (`written_meanwhile`).
+//! A token obtained here that cannot be written back still serves the run.
 //!
 //! This sits where the engine sits (above `aws/` and the caches); the engine
 //! will call [`token`](crate::sso_token::token) for an Identity Center source.
@@ -510,6 +513,12 @@ mod tests {
         assert_eq!(code(SsoError::Denied), exit::AUTH);
         assert_eq!(code(SsoError::DeviceCodeExpired), exit::AUTH);
         assert_eq!(code(SsoError::TokenInvalid), exit::AUTH);
+        assert_eq!(
+            code(SsoError::NobodyToSignIn {
+                session: "corp".into()
+            }),
+            exit::AUTH
+        );
         assert_eq!(
             code(SsoError::Unreachable {
                 endpoint: "e".into(),
