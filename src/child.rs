@@ -49,10 +49,7 @@ pub fn exec(engine: Engine, args: &ExecArgs, mfa: &dyn MfaPrompt) -> Result<u8, 
             None,
         )
     });
-    let hint = format!(
-        "To type a new code, run `rolepick exec --nest {0} -- true` in this shell (or leave it and run `rolepick exec {0}` again); AWS calls then work again.",
-        profile.name
-    );
+    let hint = Renewal::of(&engine, profile).hint(&profile.name, false);
     if !plan.server {
         // Static variables: nothing to serve, so no helper thread either
         // (this is the warm path scripts take on every call).
@@ -125,6 +122,29 @@ impl Renewal {
             Some(SourceKind::Sso(_)) => Renewal::SsoSignIn,
             Some(SourceKind::IamUser(_)) | None if profile.mfa_serial.is_some() => Renewal::MfaCode,
             Some(SourceKind::IamUser(_)) | None => Renewal::Key,
+        }
+    }
+
+    /// What to do when rolepick cannot renew by itself (said with the
+    /// need); `picker`: the shell was opened from the picker.
+    pub fn hint(self, profile: &str, picker: bool) -> String {
+        let what = match self {
+            Renewal::MfaCode => "type a new code",
+            Renewal::SsoSignIn => "sign in again",
+            Renewal::Key => "get new credentials",
+        };
+        if picker {
+            let back = match self {
+                Renewal::MfaCode => "the picker asks for a new code at once",
+                Renewal::SsoSignIn | Renewal::Key => "open the role again",
+            };
+            format!(
+                "Leave the shell (`exit`): {back}. Or run `rolepick exec --nest {profile} -- true` in the shell."
+            )
+        } else {
+            format!(
+                "To {what}, run `rolepick exec --nest {profile} -- true` in this shell (or leave it and run `rolepick exec {profile}` again); AWS calls then work again."
+            )
         }
     }
 
@@ -347,6 +367,26 @@ mod tests {
         );
         let b = banner("ci", Renewal::Key, true, t, None);
         assert!(!b.contains("MFA") && !b.contains("code"), "{b}");
+    }
+
+    #[test]
+    fn what_to_do_when_rolepick_cannot_renew_is_each_kinds_own() {
+        assert_eq!(
+            Renewal::MfaCode.hint("dev", false),
+            "To type a new code, run `rolepick exec --nest dev -- true` in this shell (or leave it and run `rolepick exec dev` again); AWS calls then work again."
+        );
+        assert_eq!(
+            Renewal::MfaCode.hint("dev", true),
+            "Leave the shell (`exit`): the picker asks for a new code at once. Or run `rolepick exec --nest dev -- true` in the shell."
+        );
+        for picker in [false, true] {
+            let h = Renewal::SsoSignIn.hint("sso-admin", picker);
+            assert!(!h.contains("code"), "{h}");
+            assert!(
+                h.contains("`rolepick exec --nest sso-admin -- true`"),
+                "{h}"
+            );
+        }
     }
 
     #[test]

@@ -459,9 +459,7 @@ impl CredentialService for EngineService {
                 left: &left,
             }),
         );
-        let hint = format!(
-            "Leave the shell (`exit`): the picker asks for a new code at once. Or run `rolepick exec --nest {profile} -- true` in the shell."
-        );
+        let hint = child::Renewal::of(engine, p).hint(profile, true);
         // A need rolepick could not ask about on the terminal: the picker
         // shows what happened (not how to get back to it) on return.
         let unanswered = |need: &str| {
