@@ -197,7 +197,7 @@ pub struct SetupArgs {
     /// (elsewhere: the trust policy and commands are printed); repeatable;
     /// the profile is PROFILE, else the role's name; POLICY (an AWS managed
     /// policy name such as ReadOnlyAccess, or an ARN) is attached to this
-    /// role, else --policy's
+    /// role, else the one --policy names
     #[arg(
         long = "role",
         value_name = "[PROFILE=]NAME[@ACCOUNT][:POLICY]",

@@ -282,16 +282,19 @@ impl Location {
     /// the index does not list exactly its sources (it was lost, damaged or
     /// left behind). Best effort: the index is a convenience.
     pub fn reindex_if_stale(&self, doc: &Document) {
-        let listed: Vec<(String, IndexEntry)> = self
+        // The sources and their key ids (absent in an index written before
+        // rolepick recorded them); the rest is written with every change.
+        let listed: Vec<(String, Option<String>)> = self
             .read_index()
             .sources
             .into_iter()
             .filter(|(_, e)| e.backend == Backend::File.name())
+            .map(|(n, e)| (n, e.access_key_id))
             .collect();
         let wanted = doc
             .sources
             .iter()
-            .map(|(n, r)| (n.clone(), IndexEntry::of(Backend::File, r)));
+            .map(|(n, r)| (n.clone(), Some(r.access_key_id.clone())));
         if listed.into_iter().eq(wanted) {
             return;
         }
