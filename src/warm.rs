@@ -343,6 +343,9 @@ mod tests {
             &["exec", "--nest=yes", "a", "--", "true"],
             &["exec", "--", "true"], // no profile
             &["exec", "--help", "a", "--", "true"],
+            &["exec", "--duration", "1h", "a", "--", "true"], // rolepick-full's
+            &["exec", "a", "--no-session", "--", "true"],
+            &["clear", "a"],
             &["env", "a", "--format", "powershell"],
             &["env", "a", "--format", "sh", "--format", "sh"],
             &["env", "--nest", "a"],
