@@ -778,9 +778,10 @@ impl Engine {
                         )
                         .await
                     }
-                    Parent::Source if no_session => {
-                        // `exec --no-session`: the key and the code, no
-                        // MFA session made or used.
+                    Parent::Source if no_session || p.mfa_serial.is_none() => {
+                        // No MFA session: a source without an MFA device, or
+                        // `exec --no-session` (the key and the code, no
+                        // MFA session made or used).
                         let key = find_key(&self.keys, src, mfa)?;
                         let code = match p.mfa_serial.as_deref() {
                             Some(serial) => Some((serial, self.mfa_code(src, serial, mfa)?)),
@@ -791,36 +792,6 @@ impl Engine {
                             ..params
                         };
                         diag::debug(&format!(
-                            "assuming {} straight from the long-lived key (--no-session)",
-                            role.role_arn
-                        ));
-                        self.assume(
-                            &key.access_key_id,
-                            &key.secret_access_key,
-                            None,
-                            &region,
-                            &endpoint,
-                            &params,
-                        )
-                        .await
-                    }
-                    Parent::Source if p.mfa_serial.is_some() => {
-                        let s = self
-                            .session(src, p.mfa_serial.as_deref(), mfa, force_session, &region)
-                            .await?;
-                        self.assume(
-                            &s.access_key_id,
-                            &s.secret_access_key,
-                            Some(&s.session_token),
-                            &region,
-                            &endpoint,
-                            &params,
-                        )
-                        .await
-                    }
-                    Parent::Source => {
-                        let key = find_key(&self.keys, src, mfa)?;
-                        diag::debug(&format!(
                             "assuming {} straight from the long-lived key",
                             role.role_arn
                         ));
@@ -828,6 +799,20 @@ impl Engine {
                             &key.access_key_id,
                             &key.secret_access_key,
                             None,
+                            &region,
+                            &endpoint,
+                            &params,
+                        )
+                        .await
+                    }
+                    Parent::Source => {
+                        let s = self
+                            .session(src, p.mfa_serial.as_deref(), mfa, force_session, &region)
+                            .await?;
+                        self.assume(
+                            &s.access_key_id,
+                            &s.secret_access_key,
+                            Some(&s.session_token),
                             &region,
                             &endpoint,
                             &params,
