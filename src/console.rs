@@ -10,7 +10,7 @@
 //! user's runtime dir when there is one) that sends it on to the URL. The
 //! page is removed [`PAGE_LIFETIME`](crate::console::PAGE_LIFETIME) after it was written; one left behind
 //! by a killed rolepick is removed by the next `console` run (`--print`
-//! too) or picker start ([`sweep_pages`]).
+//! too) or picker start ([`sweep_pages`](crate::console::sweep_pages)).
 //!
 //! Only role credentials (AssumeRole) are ever sent: the endpoint does not
 //! take an MFA session's (GetSessionToken), and rolepick never sends the

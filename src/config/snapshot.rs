@@ -127,7 +127,7 @@ fn setting_bytes(paths: &Paths, w: &mut Writer) {
 }
 
 /// The snapshot's file name in rolepick's cache directory: one per set of
-/// configuration paths and environment ([`setting_bytes`]), so that two
+/// configuration paths and environment (`setting_bytes`), so that two
 /// configurations do not evict each other.
 pub fn file_name(paths: &Paths) -> String {
     let mut w = Writer::default();
