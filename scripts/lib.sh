@@ -118,33 +118,32 @@ ensure_cargo_deb() {
 # man (man-db), to render the packaged man page.
 ensure_man() { have man || apt_install man-db; have man || die "man still missing after apt-get"; }
 
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-# start_moto LOGFILE: start moto_server on a free loopback port in the background,
-# wait until it answers; sets MOTO_PID and MOTO_ENDPOINT. Stop it with stop_moto.
+# start_moto LOGFILE: start moto_server on a loopback port the kernel picks (port 0:
+# no race with another program taking a port chosen beforehand), wait until it
+# answers; sets MOTO_PID and MOTO_ENDPOINT. Stop it with stop_moto.
 start_moto() {
-    local logfile="$1" port i
-    port="$(free_port)"
+    local logfile="$1" port="" i
     # No AWS_* of the caller reaches moto, and it reads no ~/.aws.
     env -u AWS_PROFILE -u AWS_DEFAULT_PROFILE -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY \
         -u AWS_SESSION_TOKEN -u AWS_SECURITY_TOKEN \
         AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null \
-        moto_server -H 127.0.0.1 -p "$port" >"$logfile" 2>&1 </dev/null &
+        moto_server -H 127.0.0.1 -p 0 >"$logfile" 2>&1 </dev/null &
     MOTO_PID=$!
-    MOTO_ENDPOINT="http://127.0.0.1:$port"
     for i in $(seq 1 300); do
-        if curl -fsS -o /dev/null "$MOTO_ENDPOINT/moto-api/" 2>/dev/null ||
+        if [ -z "$port" ]; then
+            port="$(sed -n 's|.*Running on http://127\.0\.0\.1:\([0-9][0-9]*\).*|\1|p' "$logfile" | head -n 1)"
+            MOTO_ENDPOINT="http://127.0.0.1:${port:-0}"
+        fi
+        if [ -n "$port" ] && { curl -fsS -o /dev/null "$MOTO_ENDPOINT/moto-api/" 2>/dev/null ||
            python3 -c "import urllib.request,sys; urllib.request.urlopen(sys.argv[1], timeout=1)" \
-               "$MOTO_ENDPOINT/moto-api/" 2>/dev/null; then
+               "$MOTO_ENDPOINT/moto-api/" 2>/dev/null; }; then
             return 0
         fi
         kill -0 "$MOTO_PID" 2>/dev/null || break
         sleep 0.1
     done
     tail -n 20 "$logfile" >&2 || true
-    die "moto_server did not come up on $MOTO_ENDPOINT (log: $logfile, tried $i times)"
+    die "moto_server did not come up on ${MOTO_ENDPOINT:-an unknown port} (log: $logfile, tried $i times)"
 }
 
 stop_moto() {

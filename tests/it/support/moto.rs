@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use serde::Deserialize;
 use tempfile::TempDir;
 
-use super::{free_port, kill_group, manifest_dir, path_var, tail};
+use super::{kill_group, manifest_dir, path_var, tail};
 
 const MOTO_START_DEADLINE: Duration = Duration::from_secs(60);
 
@@ -36,43 +36,42 @@ impl Moto {
             .tempdir()
             .expect("temp dir for moto");
         let log_path = dir.path().join("moto.log");
-        // A port from the kernel can be taken again before moto binds it; retry.
-        let mut last_err = String::new();
-        for _attempt in 0..3 {
-            let port = free_port();
-            let log = fs::File::create(&log_path).expect("moto log file");
-            let child = Command::new(&program)
-                .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-                .env_clear()
-                .env("PATH", path_var())
-                .env("HOME", dir.path())
-                .env("AWS_CONFIG_FILE", "/dev/null")
-                .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-                .stdin(Stdio::null())
-                .stdout(log.try_clone().expect("dup log fd"))
-                .stderr(log)
-                .process_group(0)
-                .spawn();
-            let mut child = match child {
-                Ok(c) => c,
-                Err(e) => panic!(
-                    "could not run {program:?} ({e}); install it with \
-                     `pip install 'moto[server]'` or run ./scripts/test"
-                ),
-            };
-            match wait_http(port, &mut child, MOTO_START_DEADLINE) {
-                Ok(()) => return Moto { child, port, dir },
-                Err(e) => {
-                    last_err = e;
-                    kill_group(&mut child);
-                }
+        // Port 0: moto binds a port the kernel picks and prints it. Choosing a free
+        // port first and passing it races with every other test doing the same:
+        // a moto that lost the race exits, and its test talks to the winner's.
+        let log = fs::File::create(&log_path).expect("moto log file");
+        let child = Command::new(&program)
+            .args(["-H", "127.0.0.1", "-p", "0"])
+            .env_clear()
+            .env("PATH", path_var())
+            .env("HOME", dir.path())
+            .env("AWS_CONFIG_FILE", "/dev/null")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("dup log fd"))
+            .stderr(log)
+            .process_group(0)
+            .spawn();
+        let mut child = match child {
+            Ok(c) => c,
+            Err(e) => panic!(
+                "could not run {program:?} ({e}); install it with \
+                 `pip install 'moto[server]'` or run ./scripts/test"
+            ),
+        };
+        let up = bound_port(&log_path, &mut child, MOTO_START_DEADLINE)
+            .and_then(|port| wait_http(port, &mut child, MOTO_START_DEADLINE).map(|()| port));
+        match up {
+            Ok(port) => Moto { child, port, dir },
+            Err(e) => {
+                kill_group(&mut child);
+                panic!(
+                    "moto_server did not come up: {e}\n--- {} (tail) ---\n{}",
+                    log_path.display(),
+                    tail(&log_path, 30)
+                )
             }
         }
-        panic!(
-            "moto_server did not come up: {last_err}\n--- {} (tail) ---\n{}",
-            log_path.display(),
-            tail(&log_path, 30)
-        );
     }
 
     /// `http://127.0.0.1:PORT`
@@ -115,6 +114,31 @@ impl Moto {
 impl Drop for Moto {
     fn drop(&mut self) {
         kill_group(&mut self.child);
+    }
+}
+
+/// The port moto says it runs on (`* Running on http://127.0.0.1:PORT`), read
+/// from its log until it appears, the child exits, or the deadline passes.
+fn bound_port(log: &std::path::Path, child: &mut Child, deadline: Duration) -> Result<u16, String> {
+    const MARK: &str = "Running on http://127.0.0.1:";
+    let start = Instant::now();
+    loop {
+        let text = fs::read_to_string(log).unwrap_or_default();
+        if let Some(rest) = text.split(MARK).nth(1) {
+            let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+            if let Ok(port) = digits.parse::<u16>() {
+                if port != 0 && rest.len() > digits.len() {
+                    return Ok(port);
+                }
+            }
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            return Err(format!("moto_server exited early with {status}"));
+        }
+        if start.elapsed() > deadline {
+            return Err(format!("moto_server printed no port within {deadline:?}"));
+        }
+        thread::sleep(Duration::from_millis(50));
     }
 }
 
