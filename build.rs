@@ -20,7 +20,7 @@ fn main() {
 /// Where the small program looks for `rolepick-full` when it cannot find
 /// itself (no /proc) and `argv[0]` does not lead to it:
 /// `ROLEPICK_LIBEXEC_DIR` at build time, else the Debian package's
-/// `/usr/libexec/rolepick`. See src/program.rs.
+/// `/usr/libexec/rolepick`. See src/warm/program.rs.
 fn record_libexec_dir() {
     println!("cargo:rerun-if-env-changed=ROLEPICK_LIBEXEC_DIR");
     let dir = std::env::var("ROLEPICK_LIBEXEC_DIR")

@@ -24,7 +24,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use rolepick::aws::Credentials;
-use rolepick::credserver::{serve, Client, Provider, Unavailable};
+use rolepick::run::credserver::{serve, Client, Provider, Unavailable};
 use rolepick::secret::SecretString;
 
 struct Fixed;
@@ -47,7 +47,7 @@ impl Provider for Fixed {
 }
 
 /// The request an SDK sends to the endpoint `ep`.
-fn proper_request(ep: &rolepick::credserver::Endpoint) -> String {
+fn proper_request(ep: &rolepick::run::credserver::Endpoint) -> String {
     let path = ep
         .url
         .split_once(&ep.addr.to_string())

@@ -9,8 +9,8 @@
 use rolepick::aws::sso::{DeviceAuthorization, Endpoints, Portal, PortalOptions};
 use rolepick::cache::Cache;
 use rolepick::clock::SystemClock;
-use rolepick::sso_cache::TokenCache;
-use rolepick::sso_token::{self, SignIn, SignInUi, SsoSession, Stores};
+use rolepick::sso::cache::TokenCache;
+use rolepick::sso::token::{self as sso_token, SignIn, SignInUi, SsoSession, Stores};
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};

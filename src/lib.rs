@@ -3,83 +3,62 @@
 //! accounts, handed to programs only through their environment.
 #![forbid(unsafe_code)]
 
-/// The picker's core: state, messages, pure update, and the runtime that does its I/O.
+// The entry points: the command line and one file per subcommand.
+/// Command-line interface definitions (clap types stop at `cmd/`).
+pub mod cli;
+/// Subcommands; the only code that writes to stdout.
+pub mod cmd;
+
+// Core: what the subcommands call.
+/// Setup, key rotation, the vault's keys, console sign-in.
+pub mod admin;
+/// The picker's pure core: state, messages, update (no I/O).
 pub mod app;
-/// Talking to AWS STS, with typed errors.
+/// From a profile name to temporary credentials, one module per source kind.
+pub mod engine;
+/// The picker's I/O: its runtime and the service behind it.
+pub mod picker;
+/// Running children with credentials, the credential endpoint, the terminal person.
+pub mod run;
+/// The picker's terminal edges: raw mode and alternate screen, input and signals.
+pub mod tui;
+/// Drawing the picker (ratatui); read-only over `app::state::State`.
+pub mod ui;
+/// The warm path of `exec`, for the small `rolepick` program.
+pub mod warm;
+
+// Edges: I/O, each on its own, never importing each other.
+/// Talking to AWS (STS, IAM, Identity Center, federation), with typed errors.
 pub mod aws;
 /// Temporary-credential cache, written through `fsutil`.
 pub mod cache;
-/// Running a child with credentials: static variables or the endpoint (`ChildSpec`).
-pub mod child;
-/// Command-line interface definitions.
-pub mod cli;
-/// The only reader of the wall clock.
-pub mod clock;
-/// Subcommands; the only code that writes to stdout.
-pub mod cmd;
-/// Shell completion scripts, with profile names where a profile is expected.
-pub mod completion;
 /// Reading and merging ~/.aws/config, ~/.aws/credentials and config.toml.
 pub mod config;
-/// Console sign-in: a role's sign-in URL, handed to a browser by a one-time page.
-pub mod console;
-/// Loopback endpoint serving refreshed credentials to subshells.
-pub mod credserver;
+/// The only place that spawns processes.
+pub mod shell;
+/// IAM Identity Center's own I/O: token cache, token, discovery, sign-in on stderr.
+pub mod sso;
+/// Long-lived keys: the encrypted vault, the OS keychain, the credentials file.
+pub mod vault;
+
+// Leaves: plain data and tools that import nothing of ours but each other.
+/// The only reader of the wall clock.
+pub mod clock;
 /// Warnings and verbose notes on stderr.
 pub mod diag;
-/// From a profile name to temporary credentials.
-pub mod engine;
 /// The error type and exit codes.
 pub mod error;
-/// Borrowing the terminal from a job of rolepick's shell to ask for a code.
-pub mod foreground;
 /// File safety: checked private directories, 0600 files without following
 /// symlinks, atomic replacement, locks.
 pub mod fsutil;
 /// The INI dialect of `~/.aws/config` and `~/.aws/credentials`, with file:line errors.
 pub mod ini;
-/// The registry of live rolepick shells (`<cache>/shells/<pid>`).
-pub mod live;
-/// The rolepick(1) manual page, rendered from the clap definitions.
-pub mod manpage;
 /// Plain data: sources, accounts, profiles, settings.
 pub mod model;
-/// The picker's engine service: the engine and the vault behind the picker's runtime.
-pub mod picker_service;
-/// The two programs, `rolepick` (small, the warm path) and `rolepick-full`.
-pub mod program;
-/// Asking the user for an MFA code or the vault passphrase.
-pub mod prompt;
-/// Rotating a source's long-lived key, resumable at every stage.
-pub mod rotate;
 /// Secret types: zeroized on drop, redacted in `Debug`, never serialized.
 pub mod secret;
-/// `rolepick setup`: IAM user, MFA device, roles, key and profiles, idempotent.
-pub mod setup;
-/// The only place that spawns processes.
-pub mod shell;
-/// The IAM Identity Center token cache shared with the AWS CLI (~/.aws/sso/cache).
-pub mod sso_cache;
-/// Every account and role an Identity Center sign-in reaches, cached, as profiles.
-pub mod sso_discovery;
-/// An Identity Center sign-in shown on stderr: URL, code, QR code, browser.
-pub mod sso_signin;
-/// A usable Identity Center token: cache, refresh, device sign-in, one at a time.
-pub mod sso_token;
-/// The person at the terminal: `/dev/tty` lines, secrets, MFA codes for the CLI and the endpoint.
-pub mod terminal;
 /// How the time credentials have left is written (picker, list, prompt).
 pub mod timefmt;
-/// The picker's terminal edges: raw mode and alternate screen, input and signals.
-pub mod tui;
-/// Drawing the picker (ratatui); read-only over `app::state::State`.
-pub mod ui;
-/// Long-lived keys: the encrypted vault, the OS keychain, the credentials file.
-pub mod vault;
-/// Managing the vault's keys: add, import, list, remove, new passphrase.
-pub mod vault_admin;
-/// The warm path of `exec`, for the small `rolepick` program.
-pub mod warm;
 
 use cli::{Cli, Cmd};
 use error::Error;
@@ -104,6 +83,6 @@ pub fn run(mut cli: Cli) -> Result<u8, Error> {
         Some(Cmd::Completions(a)) => cmd::completions::run(a),
         Some(Cmd::Man) => cmd::man::run(),
         Some(Cmd::Prompt(a)) => cmd::prompt::run(a),
-        None => cmd::tui::run(&cli.global, cli.nest, cli.env_creds),
+        None => cmd::picker::run(&cli.global, cli.nest, cli.env_creds),
     }
 }

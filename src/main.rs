@@ -1,6 +1,6 @@
 //! `rolepick-full`: every subcommand and the picker. Users run `rolepick`
 //! (src/bin/rolepick.rs), which serves a warm `exec` itself and becomes
-//! this program for everything else (see `rolepick::program`).
+//! this program for everything else (see `rolepick::warm::program`).
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -9,7 +9,7 @@ fn main() -> ExitCode {
     // What the completion scripts call on Tab: not a subcommand, so that
     // no completion or help offers it.
     let args: Vec<_> = std::env::args_os().skip(1).collect();
-    let result = if args == [rolepick::completion::LIST_PROFILES] {
+    let result = if args == [rolepick::cmd::completions::scripts::LIST_PROFILES] {
         rolepick::cmd::completions::profiles(&rolepick::cli::Global::default())
     } else {
         rolepick::run(rolepick::cli::Cli::parse())

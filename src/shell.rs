@@ -62,7 +62,7 @@ pub fn credential_vars(
 pub enum Handoff<'a> {
     /// Static `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`/`AWS_SESSION_TOKEN`.
     Static(&'a Credentials),
-    /// rolepick's loopback endpoint (`crate::credserver`): the container
+    /// rolepick's loopback endpoint (`crate::run::credserver`): the container
     /// credentials variables. `expiration` is when the shell stops getting
     /// credentials without a new MFA code (the session's expiry).
     Endpoint {

@@ -2,7 +2,7 @@
 //! commands run most often itself, a warm `exec PROFILE -- CMD`, `env` and
 //! `credential-process` (`rolepick::warm`) and `prompt`, and becomes
 //! `rolepick-full` (every subcommand, the picker, the AWS SDK) for anything
-//! else, with the same arguments and environment. See `rolepick::program`.
+//! else, with the same arguments and environment. See `rolepick::warm::program`.
 
 use rolepick::cmd;
 use rolepick::error::Error;

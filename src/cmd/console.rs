@@ -1,10 +1,10 @@
 //! `rolepick console PROFILE`: opens the AWS console as the role in a
 //! browser, or prints the sign-in URL (`--print`).
 
+use crate::admin::console::{self, Target};
 use crate::cli::{ConsoleArgs, Global};
-use crate::console::{self, Target};
 use crate::error::Error;
-use crate::terminal::CliMfa;
+use crate::run::tty::CliMfa;
 use std::io::Write;
 
 pub fn run(args: &ConsoleArgs, global: &Global) -> Result<u8, Error> {

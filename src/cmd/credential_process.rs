@@ -5,7 +5,7 @@ use crate::aws::{rfc3339, Credentials};
 use crate::cli::{Global, ProfileArgs};
 use crate::engine::Refresh;
 use crate::error::Error;
-use crate::terminal::CliMfa;
+use crate::run::tty::CliMfa;
 use std::io::Write;
 
 pub fn run(args: &ProfileArgs, global: &Global) -> Result<u8, Error> {

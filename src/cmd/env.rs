@@ -5,8 +5,8 @@ use crate::cli::{EnvArgs, EnvFormat, Global};
 use crate::engine::Refresh;
 use crate::error::Error;
 use crate::model::Profile;
+use crate::run::tty::CliMfa;
 use crate::shell;
-use crate::terminal::CliMfa;
 use std::io::Write;
 
 fn sh_quote(v: &str) -> String {

@@ -34,8 +34,8 @@ pub fn run(args: &PromptArgs) -> Result<u8, Error> {
     else {
         return Ok(0); // not in a rolepick shell: print nothing
     };
-    let from_state = std::env::var_os(crate::live::SHELL_STATE_VAR)
-        .and_then(|p| crate::live::shell_state_until(std::path::Path::new(&p)));
+    let from_state = std::env::var_os(crate::run::live::SHELL_STATE_VAR)
+        .and_then(|p| crate::run::live::shell_state_until(std::path::Path::new(&p)));
     let expiry = from_state.or_else(|| {
         std::env::var("AWS_CREDENTIAL_EXPIRATION")
             .ok()

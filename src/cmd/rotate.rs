@@ -1,9 +1,9 @@
 //! `rolepick rotate SOURCE [--dry-run] [--resume] [--delete-other]`.
 
+use crate::admin::rotate::{plan, rotate, Options};
 use crate::cli::{Global, RotateArgs};
 use crate::error::Error;
-use crate::rotate::{plan, rotate, Options};
-use crate::terminal::CliMfa;
+use crate::run::tty::CliMfa;
 use std::io::Write;
 
 pub fn run(args: &RotateArgs, global: &Global) -> Result<u8, Error> {

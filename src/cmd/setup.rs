@@ -6,5 +6,5 @@ use crate::error::Error;
 
 pub fn run(args: &SetupArgs, global: &Global) -> Result<u8, Error> {
     let engine = Engine::load(&global.into())?;
-    crate::setup::run(&engine, args, &mut std::io::stdout())
+    crate::admin::setup::run(&engine, args, &mut std::io::stdout())
 }

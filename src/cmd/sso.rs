@@ -15,7 +15,7 @@ pub fn run(cmd: &SsoCmd, global: &Global) -> Result<u8, Error> {
     match cmd {
         SsoCmd::Login(a) => {
             let engine = engine.with_sign_in(Some(Arc::new(
-                crate::sso_signin::TerminalSignIn::new(a.no_browser),
+                crate::sso::cli_signin::TerminalSignIn::new(a.no_browser),
             )));
             let (session, signed_in) = engine.sso_login(a.session.as_deref())?;
             if signed_in {

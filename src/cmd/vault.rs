@@ -1,11 +1,11 @@
 //! `rolepick vault add|import|list|remove|passwd`.
 
+use crate::admin::vault::{self as vault_admin, Listed};
 use crate::cli::{Global, ListArgs, VaultCmd};
 use crate::diag;
 use crate::engine::Engine;
 use crate::error::Error;
 use crate::model::key_age::{self, Urgency, WARN_DAYS};
-use crate::vault_admin::{self, Listed};
 use std::io::Write;
 
 pub fn run(cmd: &VaultCmd, global: &Global) -> Result<u8, Error> {

@@ -143,7 +143,7 @@ fn key_bytes(paths: &Paths, extra: &[PathBuf; 2], ids: &[FileId; 5]) -> Vec<u8> 
     let mut w = Writer::default();
     w.u32(FORMAT);
     w.str(env!("CARGO_PKG_VERSION"));
-    // The build: both programs (crate::program) and any copy of them read
+    // The build: both programs (crate::warm::program) and any copy of them read
     // the snapshots either writes; another build never does.
     w.str(env!("ROLEPICK_SOURCE_HASH"));
     setting_bytes(paths, &mut w);

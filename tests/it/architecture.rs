@@ -8,11 +8,22 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// Directories whose files are separate nodes (`cmd::exec`, `app::state`).
-const SPLIT: &[&str] = &["cmd", "vault", "aws", "app", "config", "ui", "tui"];
+const SPLIT: &[&str] = &[
+    "cmd", "vault", "aws", "app", "config", "ui", "tui", "sso", "run", "admin", "picker", "engine",
+    "warm",
+];
 
 /// Leaves: plain data and tools that import nothing of ours but each other.
 const LEAVES: &[&str] = &[
-    "model", "secret", "clock", "diag", "fsutil", "error", "ini", "timefmt", "program",
+    "model",
+    "secret",
+    "clock",
+    "diag",
+    "fsutil",
+    "error",
+    "ini",
+    "timefmt",
+    "warm::program",
 ];
 
 fn src() -> PathBuf {

@@ -16,7 +16,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
 use rolepick::aws::Credentials;
-use rolepick::credserver::{serve, Client, Endpoint, Provider, Unavailable};
+use rolepick::run::credserver::{serve, Client, Endpoint, Provider, Unavailable};
 use rolepick::secret::SecretString;
 
 use crate::support::missing_prerequisite;

@@ -424,13 +424,13 @@ impl ProfileHome {
             region: "eu-west-1".into(),
             scopes: Vec::new(),
         };
-        rolepick::sso_discovery::write(
+        rolepick::sso::discovery::write(
             &rolepick::cache::Cache::at(dir.path().join("cache")),
             &session,
-            &rolepick::sso_discovery::Discovered::new(
+            &rolepick::sso::discovery::Discovered::new(
                 &session.start_url,
                 std::time::SystemTime::now(),
-                vec![rolepick::sso_discovery::DiscoveredAccount {
+                vec![rolepick::sso::discovery::DiscoveredAccount {
                     account_id: "777788889999".into(),
                     account_name: "Sandbox".into(),
                     roles: vec!["ReadOnly".into()],

@@ -10,8 +10,10 @@ use rolepick::aws::sso::{DeviceAuthorization, Endpoints, Portal, PortalOptions, 
 use rolepick::cache::Cache;
 use rolepick::clock::SystemClock;
 use rolepick::secret::SecretString;
-use rolepick::sso_cache::{cache_key, TokenCache};
-use rolepick::sso_token::{self, Shown, SignIn, SignInUi, SsoSession, Stores, TokenError};
+use rolepick::sso::cache::{cache_key, TokenCache};
+use rolepick::sso::token::{
+    self as sso_token, Shown, SignIn, SignInUi, SsoSession, Stores, TokenError,
+};
 use std::os::unix::fs::PermissionsExt;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};

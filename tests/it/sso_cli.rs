@@ -110,7 +110,7 @@ impl Env {
         let path = self
             .home
             .token_dir()
-            .join(format!("{}.json", rolepick::sso_cache::cache_key(SESSION)));
+            .join(format!("{}.json", rolepick::sso::cache::cache_key(SESSION)));
         let text = std::fs::read_to_string(path).ok()?;
         serde_json::from_str(&text).ok()
     }
@@ -212,7 +212,7 @@ fn exec_of_an_sso_profile_signs_in_through_the_browser_and_the_child_is_the_sso_
     let mode = std::fs::metadata(
         e.home
             .token_dir()
-            .join(format!("{}.json", rolepick::sso_cache::cache_key(SESSION))),
+            .join(format!("{}.json", rolepick::sso::cache::cache_key(SESSION))),
     )
     .unwrap()
     .permissions()
@@ -593,7 +593,7 @@ fn a_legacy_inline_sso_profile_uses_the_start_url_cache_entry() {
     assert!(caller_arn(&out).starts_with(&sso_role_arn_prefix()));
     let legacy = e.home.token_dir().join(format!(
         "{}.json",
-        rolepick::sso_cache::cache_key(support::sso::START_URL)
+        rolepick::sso::cache::cache_key(support::sso::START_URL)
     ));
     assert!(legacy.exists(), "token cached under sha1(start URL)");
 }
@@ -786,7 +786,7 @@ impl Env {
     fn token_path(&self) -> PathBuf {
         self.home
             .token_dir()
-            .join(format!("{}.json", rolepick::sso_cache::cache_key(SESSION)))
+            .join(format!("{}.json", rolepick::sso::cache::cache_key(SESSION)))
     }
 
     /// Rewrites the cached token's `expiresAt` to `secs` from now (negative: past).

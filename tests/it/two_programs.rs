@@ -1,4 +1,4 @@
-//! The two programs (src/program.rs): the small `rolepick` serves a warm
+//! The two programs (src/warm/program.rs): the small `rolepick` serves a warm
 //! `exec`, `env` and `credential-process` (and `prompt`) itself and
 //! becomes `rolepick-full` for anything else. A copy of the small program
 //! alone in a directory has no full program to become, so whatever it does,
@@ -394,7 +394,8 @@ fn without_proc_the_small_program_finds_the_full_one_through_argv0_and_path() {
     assert_eq!(out.status.code(), Some(1), "{}", show(&out));
     let err = text(&out.stderr);
     assert!(
-        err.contains("rolepick-full is missing") && err.contains(rolepick::program::LIBEXEC_DIR),
+        err.contains("rolepick-full is missing")
+            && err.contains(rolepick::warm::program::LIBEXEC_DIR),
         "{err}"
     );
 }

@@ -172,7 +172,10 @@ impl Sandbox {
     pub fn age_key_check_by_a_day(&self, source: &str) {
         fs::File::options()
             .write(true)
-            .open(self.cache.join(rolepick::rotate::key_age_stamp(source)))
+            .open(
+                self.cache
+                    .join(rolepick::admin::rotate::key_age_stamp(source)),
+            )
             .expect("the key-age stamp")
             .set_modified(std::time::SystemTime::now() - Duration::from_secs(25 * 3600))
             .unwrap();

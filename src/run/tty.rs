@@ -4,7 +4,7 @@
 //! person behind the credential endpoint of a shell or command rolepick
 //! runs: when the MFA session runs out, the command that asked for
 //! credentials waits while rolepick borrows the terminal
-//! ([`crate::foreground`]), asks for a new code and refreshes.
+//! ([`crate::run::foreground`]), asks for a new code and refreshes.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
@@ -14,12 +14,12 @@ use std::time::{Duration, Instant};
 
 use crate::aws::Credentials;
 use crate::cli::MfaArgs;
-use crate::credserver::{Client, Person};
 use crate::engine::{validate_mfa_code, Engine, MfaPrompt, Refresh};
 use crate::error::Error;
-use crate::foreground::{self, Borrowed, Typed};
-use crate::live::LiveShell;
 use crate::model::Source;
+use crate::run::credserver::{Client, Person};
+use crate::run::foreground::{self, Borrowed, Typed};
+use crate::run::live::LiveShell;
 use crate::secret::SecretString;
 use crate::vault::Unlock;
 

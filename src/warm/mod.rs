@@ -1,6 +1,6 @@
 //! The warm path of `rolepick exec PROFILE -- CMD` (and of `env` and
 //! `credential-process`), on its own, for the small `rolepick` program
-//! ([`crate::program`]): the asked profile from the configuration's
+//! ([`crate::warm::program`]): the asked profile from the configuration's
 //! snapshot, its cached credentials while fresh, the key-age reminder, then
 //! rolepick becomes CMD (or prints, through the same `cmd` functions).
 //! Anything it cannot answer exactly as the full program would (no valid
@@ -8,10 +8,12 @@
 //! `--server`, `-v`) is left to the full program, which then runs with the
 //! same arguments and environment.
 //!
-//! It shares every step with the full `exec` ([`crate::child::exec`]): the
+//! It shares every step with the full `exec` ([`crate::run::child::exec`]): the
 //! same snapshot reader, cache, freshness rule, reminder and child
 //! environment, so the answer is the same; only the AWS SDK, the vault's
 //! key stores, clap and the picker stay out of the small program.
+
+pub mod program;
 
 use crate::aws::Credentials;
 use crate::cache::Cache;
@@ -161,7 +163,7 @@ pub fn find(req: &Request) -> Option<Found> {
         n.replay();
     }
     if let Command::Exec { .. } = req.command {
-        crate::rotate::remind_if_old_at(
+        crate::admin::rotate::remind_if_old_at(
             &found.cache,
             &found.model.settings.vault,
             found.now,
@@ -174,7 +176,7 @@ pub fn find(req: &Request) -> Option<Found> {
 /// [`find`] before anything is said or written.
 fn find_quietly(req: &Request) -> Option<Found> {
     if let Command::Exec { nest, .. } = req.command {
-        crate::live::nesting_guard(nest).ok()?;
+        crate::run::live::nesting_guard(nest).ok()?;
     }
     if std::env::var_os("ROLEPICK_CONFIG").is_some_and(|p| p.is_empty()) {
         return None;
@@ -192,7 +194,7 @@ fn find_quietly(req: &Request) -> Option<Found> {
         // never renames it, and the account name it would add is in none of
         // what this path gives (variables, cache binding, JSON), so the
         // listing is not read for it however many roles it holds.
-        crate::sso_discovery::merge(&mut model, &cache);
+        crate::sso::discovery::merge(&mut model, &cache);
     }
     let now = SystemClock.now();
     let profile = model.profile(&req.profile)?;
@@ -217,9 +219,9 @@ pub fn exec(found: Found, region: Option<&str>, command: &[OsString]) -> Error {
 
 /// Replaces this process with the full program (`argv[0]` kept, the same
 /// arguments and environment); returns only why it could not. Found
-/// without `/proc` too ([`crate::program::find_full`]).
+/// without `/proc` too ([`crate::warm::program::find_full`]).
 pub fn become_full(argv0: &OsStr, args: &[OsString]) -> Error {
-    use crate::program::{find_full, FULL, LIBEXEC_DIR};
+    use crate::warm::program::{find_full, FULL, LIBEXEC_DIR};
     use std::os::unix::process::CommandExt;
     let exe = std::env::current_exe().ok();
     let path = std::env::var_os("PATH");

@@ -1,8 +1,8 @@
-//! Runs the picker: draws, waits for the next [`Msg`] (or makes a tick),
-//! calls `update`, and performs the [`Effect`]s it returns: credential
+//! Runs the picker: draws, waits for the next [`Msg`](crate::app::msg::Msg) (or makes a tick),
+//! calls `update`, and performs the [`Effect`](crate::app::msg::Effect)s it returns: credential
 //! fetches and console sign-ins on worker threads (through
-//! [`CredentialService`], so tests use a fake and the engine is plugged in
-//! by `cmd::tui`), subshells with the terminal handed over, and quitting.
+//! [`CredentialService`](crate::picker::runtime::CredentialService), so tests use a fake and the engine is plugged in
+//! by `cmd::picker`), subshells with the terminal handed over, and quitting.
 
 use std::collections::{HashMap, VecDeque};
 use std::io;

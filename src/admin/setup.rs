@@ -8,6 +8,7 @@
 //! at what exists, so a rerun does only what is missing. `--dry-run` makes
 //! only read calls and prints every change it would make.
 
+use crate::admin::vault::store_record;
 use crate::aws::iam;
 use crate::aws::rfc3339;
 use crate::aws::sts::{self, Signer, StsError};
@@ -19,15 +20,14 @@ use crate::secret::{LongLivedKey, SecretString};
 use crate::vault::keys::CredentialsFile;
 use crate::vault::store::KeyRecord;
 use crate::vault::SettingsExt as _;
-use crate::vault_admin::store_record;
 use std::io::Write;
 use std::path::Path;
 
 /// Trust policy of the roles: only the user, only with MFA.
-pub const TRUST_POLICY: &str = include_str!("../assets/trust-policy.json");
+pub const TRUST_POLICY: &str = include_str!("../../assets/trust-policy.json");
 /// Inline policy of the user: assume those roles, get an MFA session, and
 /// rotate its own keys (with MFA).
-pub const USER_POLICY: &str = include_str!("../assets/user-policy.json");
+pub const USER_POLICY: &str = include_str!("../../assets/user-policy.json");
 /// Name of the inline user policy.
 const USER_POLICY_NAME: &str = "rolepick";
 
@@ -477,8 +477,8 @@ impl Setup<'_> {
                 "cannot ask for the MFA codes on the terminal ({e}). Pass them with --mfa-codes CODE1,CODE2."
             ))
         };
-        let a = crate::terminal::ask_code("First code shown by your authenticator app: ", no_tty)?;
-        let b = crate::terminal::ask_code("Wait for the next code, and type it: ", no_tty)?;
+        let a = crate::run::tty::ask_code("First code shown by your authenticator app: ", no_tty)?;
+        let b = crate::run::tty::ask_code("Wait for the next code, and type it: ", no_tty)?;
         Ok((a, b))
     }
 

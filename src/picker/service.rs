@@ -1,6 +1,6 @@
 //! The picker's engine service: plugs the credential engine
 //! ([`crate::engine::Engine`]) into the picker's runtime through
-//! [`crate::app::runtime::CredentialService`] (the picker itself never sees
+//! [`crate::picker::runtime::CredentialService`] (the picker itself never sees
 //! the engine or the vault), and decides colour (`NO_COLOR`) at the edge.
 
 use std::path::{Path, PathBuf};
@@ -8,22 +8,22 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
+use crate::admin::console;
 use crate::app::msg::{Failure, FailureKind, Fetched};
-use crate::app::runtime::{self, CredentialService, Options, RequestHooks, SignInShown};
 use crate::app::state::Refresh;
 use crate::aws::sso::DeviceAuthorization;
-use crate::child::{self, ChildSpec, FromPicker};
 use crate::clock::secs_until;
 use crate::clock::SystemClock;
-use crate::console;
 use crate::engine::{self, Engine, Given, MfaPrompt};
 use crate::error::Error;
-use crate::live::{self, LiveShell};
 use crate::model::{Model, Source, SubshellCredentials};
+use crate::picker::runtime::{self, CredentialService, Options, RequestHooks, SignInShown};
+use crate::run::child::{self, ChildSpec, FromPicker};
+use crate::run::live::{self, LiveShell};
 use crate::secret::SecretString;
 use crate::shell;
-use crate::sso_signin::TerminalSignIn;
-use crate::sso_token::SignInUi;
+use crate::sso::cli_signin::TerminalSignIn;
+use crate::sso::token::SignInUi;
 use crate::timefmt;
 use crate::vault::store::{self, Document};
 use crate::vault::SettingsExt as _;
@@ -36,7 +36,7 @@ use crate::vault::Unlock;
 pub fn run(engine: Engine, config: Option<PathBuf>, env_creds: bool) -> Result<u8, Error> {
     let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     // Console pages a killed sign-in left behind.
-    crate::console::sweep_pages(engine.cache());
+    crate::admin::console::sweep_pages(engine.cache());
     // An Identity Center sign-in opens the browser and the picker's modal.
     let engine = engine.with_sign_in(Some(Arc::new(PickerSignIn)));
     let exit = runtime::run(

@@ -8,9 +8,9 @@
 //! the `file://` path of a one-time page (mode 0600, created with
 //! `O_EXCL|O_NOFOLLOW` in rolepick's private cache directory, which is the
 //! user's runtime dir when there is one) that sends it on to the URL. The
-//! page is removed [`PAGE_LIFETIME`](crate::console::PAGE_LIFETIME) after it was written; one left behind
+//! page is removed [`PAGE_LIFETIME`](crate::admin::console::PAGE_LIFETIME) after it was written; one left behind
 //! by a killed rolepick is removed by the next `console` run (`--print`
-//! too) or picker start ([`sweep_pages`](crate::console::sweep_pages)).
+//! too) or picker start ([`sweep_pages`](crate::admin::console::sweep_pages)).
 //!
 //! Only role credentials (AssumeRole) are ever sent: the endpoint does not
 //! take an MFA session's (GetSessionToken), and rolepick never sends the

@@ -1,6 +1,8 @@
 //! `rolepick completions SHELL`: a completion script on stdout; and the
 //! hidden `rolepick __complete-profiles` those scripts call.
 
+pub mod scripts;
+
 use crate::cli::{CompletionsArgs, Global};
 use crate::error::Error;
 use std::io::Write;
@@ -14,11 +16,13 @@ fn out(text: &str) -> Result<u8, Error> {
 }
 
 pub fn run(args: &CompletionsArgs) -> Result<u8, Error> {
-    out(&crate::completion::script(args.shell))
+    out(&crate::cmd::completions::scripts::script(args.shell))
 }
 
 /// Profile names for a completion: no AWS call, no key, no unlock.
 pub fn profiles(global: &Global) -> Result<u8, Error> {
     let engine = crate::engine::Engine::load(&global.into())?;
-    out(&crate::completion::profile_lines(engine.model()))
+    out(&crate::cmd::completions::scripts::profile_lines(
+        engine.model(),
+    ))
 }

@@ -11,7 +11,7 @@
 
 use crate::aws::sso::DeviceAuthorization;
 use crate::diag;
-use crate::sso_token::{Shown, SignInUi};
+use crate::sso::token::{Shown, SignInUi};
 use std::io::{IsTerminal, Write};
 use std::time::Duration;
 

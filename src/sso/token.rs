@@ -1,5 +1,5 @@
 //! A usable IAM Identity Center access token for one `sso-session`: from
-//! the cache shared with the AWS CLI ([`crate::sso_cache`]), refreshed with
+//! the cache shared with the AWS CLI ([`crate::sso::cache`]), refreshed with
 //! the refresh_token grant within 15 minutes of expiry (the new refresh
 //! token written back, since refresh tokens are single use), or obtained by
 //! a device-flow sign-in when nothing can be refreshed and the caller allows
@@ -14,7 +14,7 @@
 //! A token obtained here that cannot be written back still serves the run.
 //!
 //! This sits where the engine sits (above `aws/` and the caches); the engine
-//! will call [`token`](crate::sso_token::token) for an Identity Center source.
+//! will call [`token`](crate::sso::token::token) for an Identity Center source.
 
 use crate::aws::sso::{
     self, DeviceAuthorization, Endpoints, Registration, SsoError, ACCOUNT_ACCESS_SCOPE,
@@ -24,7 +24,7 @@ use crate::cache::Cache;
 use crate::clock::Clock;
 use crate::error::Error;
 use crate::secret::SecretString;
-use crate::sso_cache::{cache_key, CachedToken, TokenCache};
+use crate::sso::cache::{cache_key, CachedToken, TokenCache};
 use std::time::{Duration, SystemTime};
 
 /// A token closer than this to its expiry is not handed out.

@@ -12,7 +12,7 @@
 //! is found through `/proc/self/exe`, else (no `/proc`: a container, a
 //! hardened mount) through its `argv[0]`, searched in `PATH` when it has
 //! no slash; failing those, the full program is looked for in the libexec
-//! directory fixed at build time ([`LIBEXEC_DIR`](crate::program::LIBEXEC_DIR)). Only those places, all
+//! directory fixed at build time ([`crate::warm::program::LIBEXEC_DIR`]). Only those places, all
 //! as trusted as the small program's own directory.
 
 use std::ffi::OsStr;

@@ -1,6 +1,6 @@
 //! Managing the long-lived keys in the vault (`rolepick vault`, and the
 //! key `rolepick setup` creates): add, import from ~/.aws/credentials,
-//! list, remove, a new passphrase. Asks on the terminal ([`crate::terminal`]);
+//! list, remove, a new passphrase. Asks on the terminal ([`crate::run::tty`]);
 //! writes through [`crate::vault::store`], which reads back what it wrote.
 
 use crate::aws::rfc3339;
@@ -9,8 +9,8 @@ use crate::diag;
 use crate::engine::{caller_identity, Engine};
 use crate::error::Error;
 use crate::fsutil::{Links, PrivateDir};
+use crate::run::tty::{ask_secret, confirm, CliMfa};
 use crate::secret::{LongLivedKey, SecretString};
-use crate::terminal::{ask_secret, confirm, CliMfa};
 use crate::vault::keys::CredentialsFile;
 use crate::vault::store::{self, Backend, Document, KeyRecord, Location, Slot};
 use crate::vault::SettingsExt as _;
@@ -25,7 +25,7 @@ fn settings(engine: &Engine) -> &VaultSettings {
 
 /// A line typed on the terminal, for a key typed in.
 pub(crate) fn read_tty_line(prompt: &str) -> Result<String, Error> {
-    crate::terminal::read_line(prompt).map_err(|e| {
+    crate::run::tty::read_line(prompt).map_err(|e| {
         Error::Usage(format!(
             "cannot ask on the terminal ({e}). Pipe {{\"AccessKeyId\":..,\"SecretAccessKey\":..}} in with --stdin instead."
         ))

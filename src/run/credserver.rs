@@ -7,12 +7,12 @@
 //!
 //! One endpoint per shell: its own random path and token, bound to
 //! 127.0.0.1 on a port the kernel picks, living exactly as long as the
-//! shell (see [`serve`](crate::credserver::serve)). Any local user can
+//! shell (see [`serve`](crate::run::credserver::serve)). Any local user can
 //! connect to a loopback port, so nobody may be able to stall it: HTTP is
 //! hyper's (the same hyper the AWS SDK's client uses), connections are
 //! served concurrently on a small tokio runtime, each must send its request
-//! head within [`HEADER_TIMEOUT`](crate::credserver::HEADER_TIMEOUT), at most
-//! [`MAX_CONNECTIONS`](crate::credserver::MAX_CONNECTIONS) are open at
+//! head within [`HEADER_TIMEOUT`](crate::run::credserver::HEADER_TIMEOUT), at most
+//! [`MAX_CONNECTIONS`](crate::run::credserver::MAX_CONNECTIONS) are open at
 //! once, and one request per connection. On Linux, connections from other
 //! users' sockets are closed as they are accepted, before they take one of
 //! those; when all are taken, the oldest connection that has not yet sent a
@@ -26,8 +26,8 @@
 //! Answers: `GET /<path>` with the right `Authorization` header: 200 and the
 //! credentials JSON; wrong or missing token: 403; any other path: 404;
 //! credentials that cannot be had without a person (the MFA session ran
-//! out): the request waits while a [`Person`](crate::credserver::Person) is asked (rolepick borrows the
-//! terminal, see [`crate::foreground`]), then 200, or 503 with a message
+//! out): the request waits while a [`Person`](crate::run::credserver::Person) is asked (rolepick borrows the
+//! terminal, see [`crate::run::foreground`]), then 200, or 503 with a message
 //! saying what to do. Credentials are never logged.
 
 use std::convert::Infallible;

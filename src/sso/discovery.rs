@@ -16,7 +16,7 @@
 use crate::cache::Cache;
 use crate::fsutil::Private;
 use crate::model::{Account, Model, Origin, Profile, ProfileKind, SsoSession};
-use crate::sso_cache::cache_key;
+use crate::sso::cache::cache_key;
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 use std::io::Read;

@@ -7,7 +7,7 @@ use crate::engine::Engine;
 use crate::error::Error;
 
 pub fn run(global: &Global, nest: bool, env_creds: bool) -> Result<u8, Error> {
-    crate::live::nesting_guard(nest)?;
+    crate::run::live::nesting_guard(nest)?;
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         return Err(Error::Usage(
             "the picker needs a terminal. Use `rolepick list` to see profiles and `rolepick exec PROFILE` to run with one.".into(),
@@ -15,7 +15,7 @@ pub fn run(global: &Global, nest: bool, env_creds: bool) -> Result<u8, Error> {
     }
     // An Identity Center sign-in must not write over the picker's screen.
     let engine = Engine::load(&global.into())?.with_sign_in(Some(std::sync::Arc::new(
-        crate::sso_signin::TerminalSignIn::quiet(),
+        crate::sso::cli_signin::TerminalSignIn::quiet(),
     )));
-    crate::picker_service::run(engine, global.config.clone(), env_creds)
+    crate::picker::service::run(engine, global.config.clone(), env_creds)
 }

@@ -1,16 +1,16 @@
 //! Running a child with credentials: `rolepick exec`, and how any child
 //! (also the picker's subshells) gets them: static variables, or rolepick's
-//! loopback endpoint ([`crate::credserver`]) for the child's lifetime.
+//! loopback endpoint ([`crate::run::credserver`]) for the child's lifetime.
 
 use crate::aws::{rfc3339, Credentials};
 use crate::cli::ExecArgs;
-use crate::credserver::{self, EngineProvider, Shadowing};
 use crate::engine::{Engine, MfaPrompt, Refresh};
 use crate::error::Error;
-use crate::live::{self, LiveShell};
 use crate::model::{Profile, ProfileKind, SourceKind, SubshellCredentials};
+use crate::run::credserver::{self, EngineProvider, Shadowing};
+use crate::run::live::{self, LiveShell};
+use crate::run::tty::TerminalPerson;
 use crate::shell::{self, Handoff};
-use crate::terminal::TerminalPerson;
 use std::ffi::OsString;
 use std::time::SystemTime;
 
@@ -21,7 +21,7 @@ use std::time::SystemTime;
 pub fn exec(engine: Engine, args: &ExecArgs, mfa: &dyn MfaPrompt) -> Result<u8, Error> {
     let creds = engine.credentials(&args.profile, mfa, Refresh::IfNeeded)?;
     let profile = engine.profile(&args.profile)?;
-    crate::rotate::remind_if_old(&engine, &profile.source);
+    crate::admin::rotate::remind_if_old(&engine, &profile.source);
     let interactive = args.command.is_empty();
     let want_server = if args.server {
         true

@@ -6,9 +6,11 @@
 //! `GetSessionToken` (asking for a code), then `AssumeRole`, each result
 //! cached. An IAM Identity Center role takes the same path: its cached
 //! role credentials when fresh (no network, no SDK), else the session's
-//! token (cache, refresh, or a browser sign-in: [`crate::sso_token`]) and
+//! token (cache, refresh, or a browser sign-in: [`crate::sso::token`]) and
 //! GetRoleCredentials, cached like any role's; roles chained from it are
 //! assumed from those.
+
+pub mod prompt;
 
 use crate::aws::sts::{self, AssumeParams, Signer, StsError};
 use crate::aws::Credentials;
@@ -19,7 +21,7 @@ use crate::diag;
 use crate::error::Error;
 use crate::model::{Model, Parent, Profile, ProfileKind, Settings, Source, SsoSession};
 use crate::shell;
-use crate::sso_token::SignInUi;
+use crate::sso::token::SignInUi;
 use crate::vault::keys::{find_key, KeyStore};
 use crate::vault::SettingsExt as _;
 use std::future::Future;
@@ -57,7 +59,7 @@ pub enum Refresh {
     Session,
 }
 
-pub use crate::prompt::{Given, GivenCode, MfaPrompt};
+pub use crate::engine::prompt::{Given, GivenCode, MfaPrompt};
 
 /// [`crate::aws::runtime`], or why it cannot start.
 pub fn runtime() -> Result<tokio::runtime::Runtime, Error> {
@@ -298,7 +300,7 @@ impl Engine {
         let cache = Cache::discover();
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let mut model = load_model(&paths, &cache, clock.now(), name)?;
-        crate::sso_discovery::merge_or_warn(&mut model, &cache);
+        crate::sso::discovery::merge_or_warn(&mut model, &cache);
         let keys = crate::vault::keys::stores(&model.settings.vault, &paths.aws_credentials);
         Ok(Engine {
             model,
@@ -306,7 +308,9 @@ impl Engine {
             paths,
             keys,
             clock,
-            sign_in: Some(Arc::new(crate::sso_signin::TerminalSignIn::unattended())),
+            sign_in: Some(Arc::new(
+                crate::sso::cli_signin::TerminalSignIn::unattended(),
+            )),
             ask: None,
         })
     }
@@ -323,7 +327,9 @@ impl Engine {
             cache,
             keys,
             clock: Arc::new(SystemClock),
-            sign_in: Some(Arc::new(crate::sso_signin::TerminalSignIn::unattended())),
+            sign_in: Some(Arc::new(
+                crate::sso::cli_signin::TerminalSignIn::unattended(),
+            )),
             ask: None,
         }
     }
@@ -688,7 +694,7 @@ impl Engine {
         let Some(session) = self.sso_session_of(profile) else {
             return Ok(false);
         };
-        crate::sso_cache::TokenCache::discover()?.remove(&session.cache_id)?;
+        crate::sso::cache::TokenCache::discover()?.remove(&session.cache_id)?;
         Ok(true)
     }
 
@@ -696,7 +702,7 @@ impl Engine {
     /// AWS CLI token cache says (`expiresAt`); None when not signed in.
     pub fn sso_token_expiry(&self, source: &str) -> Option<SystemTime> {
         let session = self.model.source(source)?.sso()?;
-        let token = crate::sso_cache::TokenCache::discover()
+        let token = crate::sso::cache::TokenCache::discover()
             .ok()?
             .read(&session.cache_id)
             .ok()??;
@@ -878,10 +884,10 @@ impl Engine {
         })
     }
 
-    fn sign_in(&self) -> crate::sso_token::SignIn<'_> {
+    fn sign_in(&self) -> crate::sso::token::SignIn<'_> {
         match &self.sign_in {
-            Some(ui) => crate::sso_token::SignIn::Allowed(ui.as_ref()),
-            None => crate::sso_token::SignIn::Never,
+            Some(ui) => crate::sso::token::SignIn::Allowed(ui.as_ref()),
+            None => crate::sso::token::SignIn::Never,
         }
     }
 
@@ -889,9 +895,9 @@ impl Engine {
     fn sso_stores<'a>(
         &'a self,
         endpoints: &'a crate::aws::sso::Endpoints,
-        tokens: &'a crate::sso_cache::TokenCache,
-    ) -> crate::sso_token::Stores<'a> {
-        crate::sso_token::Stores {
+        tokens: &'a crate::sso::cache::TokenCache,
+    ) -> crate::sso::token::Stores<'a> {
+        crate::sso::token::Stores {
             endpoints,
             tokens,
             locks: &self.cache,
@@ -907,14 +913,14 @@ impl Engine {
         &self,
         src: &Source,
         session: &SsoSession,
-        sign_in: crate::sso_token::SignIn<'_>,
+        sign_in: crate::sso::token::SignIn<'_>,
         what: &str,
         call: impl AsyncFn(&crate::aws::sso::Portal<'_>) -> Result<T, crate::aws::sso::SsoError>,
     ) -> Result<Result<T, crate::aws::sso::SsoError>, Error> {
         use crate::aws::sso::{Portal, PortalOptions, SsoError};
         let (endpoints, tokens) = sso_places()?;
         let stores = self.sso_stores(&endpoints, &tokens);
-        let mut token = crate::sso_token::token(session, stores, sign_in)
+        let mut token = crate::sso::token::token(session, stores, sign_in)
             .await
             .map_err(|e| token_error(&src.name, e))?;
         let mut retried = false;
@@ -933,7 +939,7 @@ impl Engine {
                         src.name
                     ));
                     retried = true;
-                    token = crate::sso_token::token_after_unauthorized(
+                    token = crate::sso::token::token_after_unauthorized(
                         session, stores, sign_in, &token,
                     )
                     .await
@@ -1071,13 +1077,13 @@ impl Engine {
         let stores = self.sso_stores(&endpoints, &tokens);
         let rt = runtime()?;
         let signed_in = rt.block_on(async {
-            if crate::sso_token::token(session, stores, crate::sso_token::SignIn::Never)
+            if crate::sso::token::token(session, stores, crate::sso::token::SignIn::Never)
                 .await
                 .is_ok()
             {
                 return Ok(false);
             }
-            crate::sso_token::token(session, stores, self.sign_in())
+            crate::sso::token::token(session, stores, self.sign_in())
                 .await
                 .map(|_| true)
                 .map_err(|e| token_error(&src.name, e))
@@ -1094,7 +1100,7 @@ impl Engine {
         let (endpoints, tokens) = sso_places()?;
         let stores = self.sso_stores(&endpoints, &tokens);
         runtime()?
-            .block_on(crate::sso_token::logout(session, stores))
+            .block_on(crate::sso::token::logout(session, stores))
             .map_err(|e| token_error(&src.name, e))?;
         let mut removed = 0;
         for p in self.model.profiles.iter().filter(|p| p.source == src.name) {
@@ -1125,7 +1131,7 @@ impl Engine {
             let session = self.sso_session(src)?;
             // Quietly: loading the model said it if the listing is damaged,
             // and this rebuilds it.
-            let cached = crate::sso_discovery::read(&self.cache, session);
+            let cached = crate::sso::discovery::read(&self.cache, session);
             if mode == Discover::IfStale {
                 if let Some(d) = cached.as_ref().filter(|d| d.is_fresh(now, ttl)) {
                     reports.push(SyncReport {
@@ -1139,7 +1145,7 @@ impl Engine {
             }
             match self.list_portal(src, session, mode) {
                 Ok(d) => {
-                    crate::sso_discovery::write(&self.cache, session, &d)?;
+                    crate::sso::discovery::write(&self.cache, session, &d)?;
                     reports.push(SyncReport {
                         session: src.name.clone(),
                         accounts: d.accounts.len(),
@@ -1167,7 +1173,7 @@ impl Engine {
             self.model
                 .profiles
                 .retain(|p| p.origin.file.parent() != Some(dir.as_path()));
-            crate::sso_discovery::merge(&mut self.model, &self.cache);
+            crate::sso::discovery::merge(&mut self.model, &self.cache);
         }
         Ok(reports)
     }
@@ -1179,10 +1185,10 @@ impl Engine {
         src: &Source,
         session: &SsoSession,
         mode: Discover,
-    ) -> Result<crate::sso_discovery::Discovered, Error> {
+    ) -> Result<crate::sso::discovery::Discovered, Error> {
         let sign_in = match mode {
             Discover::Now => self.sign_in(),
-            Discover::IfStale => crate::sso_token::SignIn::Never,
+            Discover::IfStale => crate::sso::token::SignIn::Never,
         };
         let found = runtime()?
             .block_on(self.with_portal(
@@ -1195,13 +1201,13 @@ impl Engine {
             .map_err(|e| sso_error(&src.name, e))?;
         let accounts = found
             .into_iter()
-            .map(|a| crate::sso_discovery::DiscoveredAccount {
+            .map(|a| crate::sso::discovery::DiscoveredAccount {
                 account_id: a.account.account_id,
                 account_name: a.account.account_name,
                 roles: a.roles,
             })
             .collect();
-        Ok(crate::sso_discovery::Discovered::new(
+        Ok(crate::sso::discovery::Discovered::new(
             &session.start_url,
             self.clock.now(),
             accounts,
@@ -1406,18 +1412,18 @@ fn sso_error(session: &str, e: crate::aws::sso::SsoError) -> Error {
 
 /// Where Identity Center calls go (after checking the endpoint variables)
 /// and the AWS CLI's token cache.
-fn sso_places() -> Result<(crate::aws::sso::Endpoints, crate::sso_cache::TokenCache), Error> {
+fn sso_places() -> Result<(crate::aws::sso::Endpoints, crate::sso::cache::TokenCache), Error> {
     check_endpoint_vars(&SSO_ENDPOINT_VARS)?;
     Ok((
         crate::aws::sso::Endpoints::from_env(),
-        crate::sso_cache::TokenCache::discover()?,
+        crate::sso::cache::TokenCache::discover()?,
     ))
 }
 
-fn token_error(session: &str, e: crate::sso_token::TokenError) -> Error {
+fn token_error(session: &str, e: crate::sso::token::TokenError) -> Error {
     match e {
-        crate::sso_token::TokenError::Sso(e) => sso_error(session, e),
-        crate::sso_token::TokenError::Files(e) => e,
+        crate::sso::token::TokenError::Sso(e) => sso_error(session, e),
+        crate::sso::token::TokenError::Files(e) => e,
     }
 }
 
